@@ -1,0 +1,453 @@
+"""Scenario files: one YAML file that names every input and setting of a run.
+
+A scenario is validated by the pydantic model :class:`Scenario` (``extra="forbid"``,
+so a misspelt key is an error rather than silently ignored). Relative paths resolve
+against the scenario file's folder. :func:`load_scenario` reports every problem at
+once, each with its field path and the file it is in.
+
+The JSON Schema of the model is kept in ``scenarios/schema.json``; regenerate it with
+``python -m geoengine.scenario > scenarios/schema.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from ._io import sha256_file
+from .errors import InputFileNotFoundError, Problem, ScenarioError
+
+__all__ = [
+    "ColumnMap",
+    "LayerSource",
+    "LayersSettings",
+    "NetworkSettings",
+    "OutputSettings",
+    "Scenario",
+    "SolverSettings",
+    "Speeds",
+    "TimeWindow",
+    "load_scenario",
+    "parse_scenario",
+    "scenario_json_schema",
+]
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+NetworkType = Literal["all", "drive", "walk"]
+LayerKind = Literal["incidents", "districts", "key_sites", "cameras", "stations"]
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+
+
+def _base_dir(info: ValidationInfo) -> Path:
+    ctx = info.context or {}
+    return Path(ctx.get("base_dir", "."))
+
+
+def _resolve_existing(value: Path, info: ValidationInfo) -> Path:
+    path = value.expanduser()
+    if not path.is_absolute():
+        path = _base_dir(info) / path
+    path = path.resolve()
+    if not path.exists():
+        raise ValueError(f"file not found: {path}")
+    return path
+
+
+def _resolve(value: Path, info: ValidationInfo) -> Path:
+    path = value.expanduser()
+    if not path.is_absolute():
+        path = _base_dir(info) / path
+    return path.resolve()
+
+
+InputPath = Annotated[Path, AfterValidator(_resolve_existing)]
+"""A path to an existing file, relative paths resolved against the scenario's folder."""
+OutputPath = Annotated[Path, AfterValidator(_resolve)]
+"""A path that need not exist yet, relative paths resolved against the scenario's folder."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# --------------------------------------------------------------------------- network
+DEFAULT_CAR_KPH: dict[str, float] = {
+    "motorway": 90.0,
+    "trunk": 70.0,
+    "primary": 50.0,
+    "secondary": 50.0,
+    "tertiary": 40.0,
+    "unclassified": 30.0,
+    "residential": 30.0,
+    "living_street": 10.0,
+    "service": 15.0,
+    "road": 30.0,
+}
+
+
+class Speeds(_Model):
+    """Travel speeds per mode, in km/h.
+
+    Cars use the street's ``maxspeed`` tag where it has one, else ``car_kph`` by
+    highway class (``*_link`` roads take their parent's speed); the result is
+    multiplied by ``car_factor`` (a patrol car averages less than the limit) and
+    capped at ``car_max_kph``. Foot and e-bike speeds are flat.
+    """
+
+    foot_kph: float = Field(4.5, gt=0, le=20, description="Walking patrol speed.")
+    ebike_kph: float = Field(15.0, gt=0, le=45, description="E-bike patrol speed.")
+    car_kph: dict[str, Annotated[float, Field(gt=0, le=200)]] = Field(
+        default_factory=lambda: dict(DEFAULT_CAR_KPH),
+        description="Car speed by OSM highway class when the street has no maxspeed tag.",
+    )
+    car_factor: float = Field(0.8, gt=0, le=1.5, description="Share of the limit a patrol car averages.")
+    car_max_kph: float = Field(80.0, gt=0, le=200)
+
+
+class NetworkSettings(_Model):
+    """Where the streets come from and how they are prepared.
+
+    Exactly one of ``source`` (an ``.osm.pbf``, ``.osm``/``.osm.bz2``/``.xml`` or
+    ``.graphml`` file), ``place`` (a place name, online) or ``bbox`` (west, south,
+    east, north in degrees, online) is given.
+    """
+
+    source: InputPath | None = Field(None, description="OSM PBF, OSM XML (.osm, .osm.bz2) or GraphML file.")
+    place: str | None = Field(None, description="Place name for an online download with osmnx.")
+    bbox: tuple[float, float, float, float] | None = Field(
+        None, description="West, south, east, north (degrees) for an online download with osmnx."
+    )
+    network_type: NetworkType = Field(
+        "all",
+        description="Streets to keep: 'drive' (car streets), 'walk' (walkable), 'all' (both). "
+        "The largest strongly connected component is taken over this network.",
+    )
+    crs: str | None = Field(None, description="Projected metric CRS; default: the local UTM zone.")
+    speeds: Speeds = Field(default_factory=Speeds)
+    cache: bool = Field(True, description="Cache the prepared network on disk.")
+    cache_dir: OutputPath | None = Field(None, description="Cache folder; default ~/.cache/geoengine.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NetworkSettings:
+        given = [name for name in ("source", "place", "bbox") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of 'source' (a file), 'place' or 'bbox' (online); got "
+                + (", ".join(given) if given else "none")
+            )
+        return self
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox_order(cls, value: tuple[float, float, float, float] | None) -> Any:
+        if value is None:
+            return value
+        west, south, east, north = value
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            raise ValueError("bbox must be [west, south, east, north] in degrees with west < east, south < north")
+        return value
+
+
+# --------------------------------------------------------------------------- layers
+class ColumnMap(_Model):
+    """Which column of the file holds each field geoengine reads (all optional).
+
+    Defaults are looked up case-insensitively among common names (``lon``/
+    ``longitude``/``x``, ``lat``/``latitude``/``y``, ``date``, ``time``,
+    ``category``, ``name``…).
+    """
+
+    lon: str | None = Field(None, description="Longitude (or x) column of a CSV file.")
+    lat: str | None = Field(None, description="Latitude (or y) column of a CSV file.")
+    datetime: str | None = Field(None, description="Date and time in one column.")
+    date: str | None = Field(None, description="Date (or month, e.g. 2016-01) column.")
+    time: str | None = Field(None, description="Time of day (HH:MM) column.")
+    category: str | None = None
+    description: str | None = None
+    weight: str | None = None
+    name: str | None = None
+    priority: str | None = None
+    heading: str | None = Field(None, description="Camera heading in degrees or compass letters.")
+    fov: str | None = Field(None, description="Camera field of view in degrees.")
+    range: str | None = Field(None, description="Camera range in metres.")
+    camera_type: str | None = None
+    osm_tags: str | None = Field(None, description="Column with OSM tags as 'k'=>'v' pairs (GDAL other_tags).")
+
+
+class LayerSource(_Model):
+    """One layer file: GeoJSON, GeoPackage, Shapefile (also zipped), GeoParquet or CSV."""
+
+    path: InputPath
+    layer: str | None = Field(None, description="Layer name inside a GeoPackage.")
+    crs: str | None = Field(
+        None,
+        description="CRS of the coordinates when the file does not state one "
+        "(CSV lon/lat default to EPSG:4326).",
+    )
+    columns: ColumnMap = Field(default_factory=ColumnMap)
+    date_format: str | None = Field(None, description="strftime format of the date column, if not ISO.")
+    dayfirst: bool = Field(False, description="Dates like 03/04/2016 mean 3 April.")
+    synthetic: bool = Field(False, description="The layer is synthetic (labelled as such on maps).")
+    default_priority: float = Field(1.0, ge=0, description="Priority of rows without a priority value.")
+
+
+class LayersSettings(_Model):
+    """The hotspot and asset layers of the scenario (all optional)."""
+
+    incidents: LayerSource | None = None
+    districts: LayerSource | None = None
+    key_sites: LayerSource | None = None
+    cameras: LayerSource | None = None
+    stations: LayerSource | None = None
+    max_street_distance_m: float = Field(
+        150.0, gt=0, description="Warn about points farther than this from any street."
+    )
+    outside_area_buffer_m: float = Field(
+        500.0, ge=0, description="Points farther than this outside the network's bounding box are dropped."
+    )
+
+
+# --------------------------------------------------------------------------- time windows
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class TimeWindow(_Model):
+    """A named time of day, e.g. ``{name: evening, start: "18:00", end: "02:00"}``.
+
+    ``end`` may be earlier than ``start`` (the window wraps midnight); ``24:00`` is a
+    valid end. ``days`` limits the window to some days of the week (the day on which
+    the window starts).
+    """
+
+    name: str = Field(min_length=1, max_length=64)
+    start: str = Field(description="HH:MM")
+    end: str = Field(description="HH:MM; earlier than start wraps past midnight; 24:00 allowed")
+    days: tuple[Day, ...] | None = Field(None, description="Days of week (mon…sun); default every day.")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _hhmm(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            # YAML 1.1 reads an unquoted 18:00 as the sexagesimal integer 1080
+            value = f"{value // 60:02d}:{value % 60:02d}"
+        if not isinstance(value, str) or not _HHMM.match(value.strip()):
+            raise ValueError(f"{info.field_name} must be a time HH:MM between 00:00 and 24:00, got {value!r}")
+        if info.field_name == "start" and value.strip() == "24:00":
+            raise ValueError("start must be before 24:00")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> TimeWindow:
+        if _minutes(self.start) == _minutes(self.end) % (24 * 60) and self.end != "24:00":
+            raise ValueError(f"window {self.name!r} starts and ends at {self.start}: use 00:00–24:00 for all day")
+        if self.days is not None and len(set(self.days)) != len(self.days):
+            raise ValueError(f"window {self.name!r} lists a day twice")
+        return self
+
+    @property
+    def start_min(self) -> int:
+        """Start in minutes after midnight."""
+        return _minutes(self.start)
+
+    @property
+    def end_min(self) -> int:
+        """End in minutes after midnight, above 1440 when the window wraps midnight."""
+        end = _minutes(self.end)
+        return end if end > self.start_min else end + 24 * 60
+
+    @property
+    def duration_min(self) -> int:
+        return self.end_min - self.start_min
+
+    def contains_minute(self, minute_of_day: float, weekday: int | None = None) -> bool:
+        """Whether a time of day (minutes after midnight; weekday 0 = Monday) falls in the window.
+
+        For a window that wraps midnight, times after midnight belong to the window that
+        started the day before, so the day check uses the previous day for them.
+        """
+        m = minute_of_day % (24 * 60)
+        if self.start_min <= m < self.end_min:
+            day = weekday
+        elif m + 24 * 60 < self.end_min:
+            day = None if weekday is None else (weekday - 1) % 7
+        else:
+            return False
+        return self.days is None or day is None or DAYS[day] in self.days
+
+    def contains(self, when: dt.datetime) -> bool:
+        """Whether a date-time falls in the window."""
+        return self.contains_minute(when.hour * 60 + when.minute + when.second / 60, when.weekday())
+
+
+ALL_DAY = TimeWindow(name="all_day", start="00:00", end="24:00")
+
+
+# --------------------------------------------------------------------------- solver, outputs
+class SolverSettings(_Model):
+    """Limits every optimiser of the run obeys."""
+
+    time_limit_s: float = Field(30.0, gt=0, le=24 * 3600, description="Time limit per solve.")
+    workers: int = Field(1, ge=1, le=256, description="Solver threads.")
+
+
+class OutputSettings(_Model):
+    """Where runs are written: ``folder/<scenario name>-<timestamp>`` unless ``--out`` is given."""
+
+    folder: OutputPath = Field(Path("runs"), description="Parent folder of run folders.")
+    map: bool = Field(True, description="Write map.html.")
+
+
+# --------------------------------------------------------------------------- scenario
+class Scenario(_Model):
+    """A whole planning scenario; see ``scenarios/*.yaml`` for examples."""
+
+    name: str = Field(min_length=1, max_length=120, description="Short name, used in run folder names.")
+    description: str = ""
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed of every stochastic step.")
+    network: NetworkSettings
+    layers: LayersSettings = Field(default_factory=LayersSettings)
+    windows: tuple[TimeWindow, ...] = Field(
+        (ALL_DAY,), description="Time windows of the day that plans are made for."
+    )
+    solver: SolverSettings = Field(default_factory=SolverSettings)
+    outputs: OutputSettings = Field(default_factory=OutputSettings)
+
+    _path: Path | None = PrivateAttr(None)
+    _sha256: str | None = PrivateAttr(None)
+
+    @field_validator("windows")
+    @classmethod
+    def _unique_windows(cls, value: tuple[TimeWindow, ...]) -> tuple[TimeWindow, ...]:
+        if not value:
+            raise ValueError("give at least one time window (e.g. all_day 00:00–24:00)")
+        names = [w.name for w in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"window names must be unique; repeated: {', '.join(dupes)}")
+        return value
+
+    @property
+    def path(self) -> Path | None:
+        """The YAML file this scenario was read from (None when built in Python)."""
+        return self._path
+
+    @property
+    def sha256(self) -> str | None:
+        """SHA-256 of the scenario file's bytes."""
+        return self._sha256
+
+    @property
+    def base_dir(self) -> Path:
+        return self._path.parent if self._path is not None else Path.cwd()
+
+    def layer_sources(self) -> dict[str, LayerSource]:
+        """The layers the scenario names, by kind."""
+        kinds = ("incidents", "districts", "key_sites", "cameras", "stations")
+        return {k: getattr(self.layers, k) for k in kinds if getattr(self.layers, k) is not None}
+
+
+def _problems_from_validation(err: ValidationError, file: str) -> list[Problem]:
+    problems = []
+    for item in err.errors(include_url=False):
+        loc = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        msg = item["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        hint = None
+        if item["type"] == "extra_forbidden":
+            msg = "unknown field"
+            hint = "check the spelling; see scenarios/schema.json for the fields allowed here"
+        elif item["type"] == "missing":
+            hint = "add this field"
+        problems.append(Problem(msg, file, loc, hint))
+    return problems
+
+
+def parse_scenario(data: Any, *, base_dir: str | Path, file: str = "<scenario>") -> Scenario:
+    """Validate already-parsed YAML data; relative paths resolve against ``base_dir``."""
+    if not isinstance(data, dict):
+        raise ScenarioError.single(
+            f"a scenario must be a mapping of fields, got {type(data).__name__}",
+            file=file,
+            hint="start from scenarios/demo.yaml",
+        )
+    try:
+        return Scenario.model_validate(data, context={"base_dir": Path(base_dir)})
+    except ValidationError as err:
+        problems = _problems_from_validation(err, file)
+        raise ScenarioError(
+            f"{file}: {len(problems)} problem{'s' if len(problems) != 1 else ''} in the scenario",
+            problems=problems,
+        ) from None
+    except (TypeError, ValueError, OverflowError) as err:  # odd YAML values pydantic does not wrap
+        raise ScenarioError.single(f"cannot read the scenario: {err}", file=file) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file.
+
+    Raises
+    ------
+    InputFileNotFoundError
+        The file does not exist.
+    ScenarioError
+        The YAML is malformed or does not validate; ``err.problems`` lists every problem
+        with its field path.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputFileNotFoundError.single(
+            "scenario file not found", file=path, hint="give the path to a .yaml scenario"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError.single(f"not UTF-8 text ({err.reason})", file=path) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None
+        reason = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ScenarioError.single(f"invalid YAML: {reason}", file=path, field=where) from None
+    except RecursionError:
+        raise ScenarioError.single("invalid YAML: nested too deeply", file=path) from None
+    scenario = parse_scenario(data, base_dir=path.resolve().parent, file=str(path))
+    scenario._path = path.resolve()
+    scenario._sha256 = sha256_file(path)
+    return scenario
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (what ``scenarios/schema.json`` holds)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "geoengine scenario"
+    return schema
+
+
+def _main() -> None:  # python -m geoengine.scenario > scenarios/schema.json
+    print(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    _main()
