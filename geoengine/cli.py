@@ -1,0 +1,179 @@
+"""The ``geoengine`` command: parse arguments, call the library, turn errors into exit codes.
+
+Exit codes: 0 success; 2 a problem with the input the user can fix (one clear line
+per problem, no traceback); 1 an internal failure (traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from .errors import GeoEngineError
+
+app = typer.Typer(
+    name="geoengine",
+    help="Camera coverage and patrol planning on real street networks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+network_app = typer.Typer(help="Road networks: fetch from OpenStreetMap (online) for offline use.", no_args_is_help=True)
+app.add_typer(network_app, name="network")
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
+
+
+def _echo_err(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+def _call(ctx: typer.Context, fn: Callable[[], Any]) -> Any:
+    """Run ``fn``; user errors → exit 2 with their message, anything else → exit 1."""
+    debug = bool((ctx.obj or {}).get("debug"))
+    try:
+        return fn()
+    except GeoEngineError as err:
+        lines = err.lines
+        _echo_err(f"error: {lines[0]}")
+        for line in lines[1:]:
+            _echo_err(line)
+        if debug:
+            traceback.print_exc()
+        raise typer.Exit(EXIT_USER_ERROR) from None
+    except KeyboardInterrupt:
+        _echo_err("interrupted")
+        raise typer.Exit(130) from None
+    except typer.Exit:
+        raise
+    except Exception as err:  # an internal failure: a bug, not the user's input
+        if debug:
+            traceback.print_exc()
+        _echo_err(
+            f"internal error: {type(err).__name__}: {err}\n"
+            "This is a bug in geoengine, not in your input. Rerun with --debug for the traceback and report it."
+        )
+        raise typer.Exit(EXIT_INTERNAL_ERROR) from None
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress of each stage.")] = False,
+) -> None:
+    ctx.obj = {"debug": debug}
+    logging.basicConfig(level=logging.INFO if verbose or debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _run_and_report(scenario: Path, out: Path | None, tiles: TileSource | None, quiet: bool) -> None:
+    from .pipeline import run as run_pipeline
+
+    result = run_pipeline(scenario, out_dir=out, tiles=tiles.value if tiles else None, progress=not quiet)
+    if not quiet:
+        typer.echo(result.summary())
+
+
+class TileSource(str, Enum):
+    osm = "osm"
+
+
+Tiles = Annotated[
+    TileSource | None,
+    typer.Option(help="Add web map tiles under the run's own basemap (needs internet to show)."),
+]
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write the run exactly into this folder.")] = None,
+    tiles: Tiles = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+) -> None:
+    """Run a scenario and write its run folder (map.html, manifest.json, …)."""
+    _call(ctx, lambda: _run_and_report(scenario, out, tiles, quiet))
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+) -> None:
+    """Check a scenario file and report every problem at once."""
+    from .scenario import load_scenario
+
+    def _validate() -> None:
+        sc = load_scenario(scenario)
+        layers = ", ".join(sc.layer_sources()) or "none"
+        windows = ", ".join(w.name for w in sc.windows)
+        typer.echo(f"ok: {scenario} — scenario {sc.name!r}; layers: {layers}; windows: {windows}")
+
+    _call(ctx, _validate)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the run exactly into this folder.")] = None,
+    tiles: Tiles = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Run the embedded demo offline: central Helsinki with synthetic incidents."""
+    from .demo import demo_scenario
+
+    _call(ctx, lambda: _run_and_report(demo_scenario(), out, tiles, quiet))
+
+
+@network_app.command("fetch")
+def network_fetch(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="GraphML file to write (use it as network.source).")],
+    place: Annotated[str | None, typer.Option(help="Place name, e.g. 'Jing'an District, Shanghai'.")] = None,
+    bbox: Annotated[str | None, typer.Option(help="west,south,east,north in degrees.")] = None,
+    network_type: Annotated[str, typer.Option(help="all, drive or walk.")] = "all",
+) -> None:
+    """Download a street network from OpenStreetMap (needs internet) and save it as GraphML."""
+    from . import network as net
+    from .errors import ScenarioError
+
+    def _fetch() -> None:
+        if (place is None) == (bbox is None):
+            raise ScenarioError.single("give exactly one of --place or --bbox", field="network fetch")
+        if network_type not in ("all", "drive", "walk"):
+            raise ScenarioError.single(
+                f"unknown network type {network_type!r}", field="--network-type", hint="use all, drive or walk"
+            )
+        nt: Literal["all", "drive", "walk"] = network_type  # type: ignore[assignment]
+        if bbox is not None:
+            try:
+                w, s, e, n = (float(v) for v in bbox.split(","))
+            except ValueError:
+                raise ScenarioError.single(
+                    f"cannot read bbox {bbox!r}", field="--bbox", hint="give four numbers: west,south,east,north"
+                ) from None
+            network = net.network_from_bbox((w, s, e, n), network_type=nt)
+        else:
+            network = net.network_from_place(str(place), network_type=nt)
+        path = net.save_graphml(network, out)
+        typer.echo(f"saved {network.stats.nodes} nodes, {network.stats.edges} edges to {path}")
+
+    _call(ctx, _fetch)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

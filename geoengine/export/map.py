@@ -1,0 +1,216 @@
+"""Interactive briefing map (folium).
+
+Layers are drawn from the run's own data: streets and buildings form the basemap, so
+the map is readable without web tiles; an OpenStreetMap tile layer can be switched on
+when online. Every string that comes from input data is HTML-escaped before it is
+shown in a popup or tooltip.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import folium
+import geopandas as gpd
+import numpy as np
+from branca.element import MacroElement, Template
+from folium.plugins import HeatMap
+
+if TYPE_CHECKING:
+    from ..layers import Layers
+    from ..network import RoadNetwork
+
+__all__ = ["OSM_ATTRIBUTION", "make_map"]
+
+OSM_ATTRIBUTION = "© OpenStreetMap contributors"
+WGS84 = "EPSG:4326"
+
+STREET_STYLE = {"color": "#6b6b6b", "weight": 1.2, "opacity": 0.8}
+MAJOR = {"motorway", "trunk", "primary", "secondary", "motorway_link", "trunk_link", "primary_link", "secondary_link"}
+
+
+def _esc(value: object) -> str:
+    """Escape a value from input data for display in HTML."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+class _Attribution(MacroElement):
+    """Adds a fixed attribution (and an optional notice) to the map's attribution control."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "Attribution"
+        self.text = text
+
+
+class _Banner(MacroElement):
+    """A fixed title box in the top-left corner (text is escaped by the caller)."""
+
+    _template = Template(
+        """
+        {% macro html(this, kwargs) %}
+        <div class="geoengine-banner" style="position:fixed;top:10px;left:60px;z-index:9999;
+             background:rgba(255,255,255,0.92);padding:6px 10px;border-radius:4px;
+             font:14px/1.3 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,0.3);max-width:60%">
+          {{ this.html_text }}
+        </div>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html_text: str) -> None:
+        super().__init__()
+        self._name = "Banner"
+        self.html_text = html_text
+
+
+def _streets(network: RoadNetwork) -> gpd.GeoDataFrame:
+    segs = network.segments()
+    out = gpd.GeoDataFrame(
+        {
+            "name": segs["name"].map(_esc).values,
+            "highway": segs["highway"].map(_esc).values,
+            "length_m": segs["length_m"].round(0).values,
+            "major": segs["highway"].isin(MAJOR).values,
+        },
+        geometry=segs.geometry.simplify(1.0).values,
+        crs=network.crs,
+    )
+    return out.to_crs(WGS84)
+
+
+def make_map(
+    network: RoadNetwork,
+    layers: Layers | None = None,
+    *,
+    title: str = "geoengine",
+    subtitle: str | None = None,
+    tiles: str | None = None,
+) -> folium.Map:
+    """Build the briefing map of a run's network and layers.
+
+    Parameters
+    ----------
+    network
+        The run's streets (and buildings, drawn as the basemap).
+    layers
+        Districts, key sites, cameras, stations and incidents (as heat).
+    title, subtitle
+        Shown in the banner; escaped here.
+    tiles
+        ``"osm"`` adds OpenStreetMap web tiles (needs internet) as an optional base layer.
+    """
+    west, south, east, north = network.to_wgs84_bounds()
+    fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, control_scale=True, prefer_canvas=True)
+    fmap.fit_bounds([[south, west], [north, east]])
+    if tiles == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap tiles (online)", attr=OSM_ATTRIBUTION, show=False).add_to(fmap)
+
+    if network.buildings is not None and len(network.buildings):
+        b = network.buildings[["geometry"]].copy()
+        b["geometry"] = b.geometry.simplify(0.5)
+        folium.GeoJson(
+            b.to_crs(WGS84).to_json(drop_id=True),
+            name="Buildings",
+            style_function=lambda _: {"color": "#b5b5b5", "weight": 0.5, "fillColor": "#d9d9d9", "fillOpacity": 0.7},
+            interactive=False,
+        ).add_to(fmap)
+
+    streets = _streets(network)
+    folium.GeoJson(
+        streets.to_json(drop_id=True),
+        name="Streets",
+        style_function=lambda f: {
+            **STREET_STYLE,
+            "weight": 2.5 if f["properties"]["major"] else 1.2,
+            "color": "#4d4d4d" if f["properties"]["major"] else "#8c8c8c",
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["name", "highway"], aliases=["Street", "Type"]),
+    ).add_to(fmap)
+
+    synthetic_note = ""
+    if layers is not None:
+        _add_layers(fmap, layers)
+        if layers.incidents is not None and layers.incidents.synthetic:
+            synthetic_note = "<br><b style='color:#b30000'>Incidents are SYNTHETIC (demo model), not real crime data.</b>"
+
+    banner = f"<b>{_esc(title)}</b>"
+    if subtitle:
+        banner += f"<br>{_esc(subtitle)}"
+    _Banner(banner + synthetic_note).add_to(fmap)
+    _Attribution(OSM_ATTRIBUTION).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    return fmap
+
+
+def _add_layers(fmap: folium.Map, layers: Layers) -> None:
+    if layers.districts is not None:
+        d = layers.districts.gdf
+        gdf = gpd.GeoDataFrame(
+            {
+                "name": d["name"].map(_esc).values,
+                "priority": d["priority"].values if "priority" in d else 1.0,
+            },
+            geometry=d.geometry.values,
+            crs=d.crs,
+        ).to_crs(WGS84)
+        folium.GeoJson(
+            gdf.to_json(drop_id=True),
+            name="Key districts",
+            style_function=lambda _: {"color": "#7b3294", "weight": 2, "fillColor": "#c2a5cf", "fillOpacity": 0.25},
+            tooltip=folium.GeoJsonTooltip(fields=["name", "priority"], aliases=["District", "Priority"]),
+        ).add_to(fmap)
+
+    if layers.incidents is not None and len(layers.incidents.gdf):
+        inc = layers.incidents.gdf.to_crs(WGS84)
+        weights = inc["weight"].to_numpy(dtype=float) if "weight" in inc else np.ones(len(inc))
+        data = np.column_stack([inc.geometry.y.values, inc.geometry.x.values, weights]).round(6).tolist()
+        label = "Incidents (heat, SYNTHETIC)" if layers.incidents.synthetic else "Incidents (heat)"
+        HeatMap(data, name=label, radius=12, blur=15, min_opacity=0.3).add_to(fmap)
+
+    if layers.key_sites is not None:
+        group = folium.FeatureGroup(name="Key sites")
+        ks = layers.key_sites.gdf.to_crs(WGS84)
+        pts = ks.geometry.representative_point()
+        for (name, cat, prio), p in zip(ks[["name", "category", "priority"]].itertuples(index=False), pts):
+            popup = f"<b>{_esc(name)}</b><br>{_esc(cat)}<br>priority {_esc(prio)}"
+            folium.CircleMarker(
+                [p.y, p.x], radius=5, color="#d7191c", weight=1.5, fill=True, fill_color="#fdae61", fill_opacity=0.9,
+                popup=folium.Popup(popup, max_width=250), tooltip=_esc(name),
+            ).add_to(group)
+        group.add_to(fmap)
+
+    if layers.cameras is not None:
+        group = folium.FeatureGroup(name="Existing cameras")
+        cams = layers.cameras.gdf.to_crs(WGS84)
+        for row, p in zip(cams.itertuples(index=False), cams.geometry):
+            heading = getattr(row, "heading_deg", np.nan)
+            popup = (
+                f"<b>Existing camera</b> {_esc(getattr(row, 'name', ''))}<br>type {_esc(getattr(row, 'camera_type', ''))}"
+                + (f"<br>heading {heading:.0f}°" if heading == heading else "")
+            )
+            folium.CircleMarker(
+                [p.y, p.x], radius=3, color="#2c7bb6", fill=True, fill_opacity=1.0, popup=folium.Popup(popup, max_width=250)
+            ).add_to(group)
+        group.add_to(fmap)
+
+    if layers.stations is not None:
+        group = folium.FeatureGroup(name="Police stations / bases")
+        st = layers.stations.gdf.to_crs(WGS84)
+        for name, p in zip(st["name"], st.geometry):
+            folium.Marker(
+                [p.y, p.x], tooltip=_esc(name), popup=folium.Popup(f"<b>{_esc(name)}</b>", max_width=250),
+                icon=folium.Icon(color="darkblue", icon="star"),
+            ).add_to(group)
+        group.add_to(fmap)
