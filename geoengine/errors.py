@@ -66,11 +66,19 @@ class GeoEngineError(Exception):
         super().__init__(message)
 
     @property
+    def summary(self) -> str:
+        """The one-line summary given when the error was raised."""
+        return self.args[0] if self.args else ""
+
+    @property
     def lines(self) -> list[str]:
         """The message as lines for a terminal: the summary, then one line per problem."""
         if len(self.problems) <= 1:
-            return [str(self.problems[0]) if self.problems else str(self)]
-        return [str(self)] + [f"  - {p}" for p in self.problems]
+            return [str(self.problems[0]) if self.problems else self.summary]
+        return [self.summary] + [f"  - {p}" for p in self.problems]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
 
     @classmethod
     def single(

@@ -336,7 +336,7 @@ class SolverSettings(_Model):
 class OutputSettings(_Model):
     """Where runs are written: ``folder/<scenario name>-<timestamp>`` unless ``--out`` is given."""
 
-    folder: OutputPath = Field(Path("runs"), description="Parent folder of run folders.")
+    folder: OutputPath = Field(Path("runs"), validate_default=True, description="Parent folder of run folders.")
     map: bool = Field(True, description="Write map.html.")
 
 
@@ -353,7 +353,7 @@ class Scenario(_Model):
         (ALL_DAY,), description="Time windows of the day that plans are made for."
     )
     solver: SolverSettings = Field(default_factory=SolverSettings)
-    outputs: OutputSettings = Field(default_factory=OutputSettings)
+    outputs: OutputSettings = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
 
     _path: Path | None = PrivateAttr(None)
     _sha256: str | None = PrivateAttr(None)
