@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -343,8 +344,14 @@ def _resolve_columns(frame: pd.DataFrame, fields: Iterable[str], ctx: _Reader) -
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Strings with surrounding blanks removed; missing and empty values as NA."""
-    text = values.astype("string").str.strip()
+    """Strings with surrounding blanks removed; missing and empty values as NA.
+
+    Non-string values (numbers, dates from typed formats) become their ``str``.
+    """
+    objects = values.astype(object)
+    missing = objects.isna()
+    objects = objects.map(lambda v: v if isinstance(v, str) else str(v)).mask(missing, None)
+    text = objects.astype("string").str.strip()
     return text.mask(text == "")
 
 
@@ -553,10 +560,10 @@ def _target_crs(gdf: gpd.GeoDataFrame, network: RoadNetwork | None, crs: Any) ->
     return utm
 
 
-def _reproject(gdf: gpd.GeoDataFrame, target: CRS, ctx: _Reader) -> gpd.GeoDataFrame:
+def _reproject(gdf: gpd.GeoDataFrame, network: RoadNetwork | None, crs: Any, ctx: _Reader) -> gpd.GeoDataFrame:
     if gdf.crs.is_geographic:
-        b = gdf.geometry.bounds
-        _check_degrees_bounds(b, ctx)
+        _check_degrees_bounds(gdf.geometry.bounds, ctx)
+    target = _target_crs(gdf, network, crs)
     if not gdf.crs.equals(target):
         gdf = gdf.to_crs(target)
     bounds = gdf.geometry.bounds.to_numpy()
@@ -642,7 +649,7 @@ def _parse_datetimes(
         has_clock = bool((times[valid] != times[valid].dt.normalize()).any())
         precision = pd.Series("datetime" if has_clock else "date", index=index, dtype=object)
         return times, precision, ~valid
-    text = _text(values.astype(object).map(lambda v: v if v is None or isinstance(v, str) else str(v)))
+    text = _text(values)
     missing = text.isna()
     times = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
     precision = pd.Series(None, index=index, dtype=object)
@@ -672,10 +679,13 @@ def _parse_datetimes(
 
 
 def _to_datetime(values: pd.Series, **options: Any) -> pd.Series:
-    try:
-        parsed = pd.to_datetime(values, errors="coerce", **options)
-    except (ValueError, TypeError):
-        parsed = pd.to_datetime(values, errors="coerce", utc=True, **options)
+    with warnings.catch_warnings():
+        # "could not infer format": the element-by-element fallback is intended here
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            parsed = pd.to_datetime(values, errors="coerce", **options)
+        except (ValueError, TypeError):
+            parsed = pd.to_datetime(values, errors="coerce", utc=True, **options)
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_localize(None)
     # out-of-range years would overflow nanoseconds
@@ -696,7 +706,7 @@ def _to_datetime_guess(values: pd.Series, *, dayfirst: bool) -> pd.Series:
 
 def _parse_time_of_day(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """``(offset, invalid)``: time of day as a Timedelta (NaT when missing or invalid)."""
-    text = _text(values.astype(object).map(lambda v: v if v is None or isinstance(v, str) else str(v)))
+    text = _text(values)
     parts = text.str.extract(_TIME_OF_DAY_RE)
     hours = pd.to_numeric(parts[0], errors="coerce")
     minutes = pd.to_numeric(parts[1], errors="coerce")
@@ -758,7 +768,7 @@ def _strings(gdf: pd.DataFrame, column: str | None, default: str | pd.Series) ->
         if isinstance(default, pd.Series):
             return default.astype(object)
         return pd.Series(default, index=gdf.index, dtype=object)
-    text = _text(gdf[column].astype(object).map(lambda v: v if v is None or isinstance(v, str) else str(v)))
+    text = _text(gdf[column])
     return text.astype(object).where(text.notna(), default)
 
 
@@ -768,7 +778,7 @@ def _numbers(gdf: pd.DataFrame, column: str | None) -> tuple[pd.Series, pd.Serie
         return pd.Series(np.nan, index=gdf.index, dtype=float), pd.Series(False, index=gdf.index)
     raw = gdf[column]
     values = pd.to_numeric(raw, errors="coerce").astype(float)
-    present = _text(raw.astype(object).map(lambda v: v if v is None or isinstance(v, str) else str(v))).notna()
+    present = _text(raw).notna()
     invalid = present & ~np.isfinite(values)
     return values.where(np.isfinite(values)), invalid
 
@@ -863,7 +873,7 @@ def _camera_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
     if "heading" in cols and cols["heading"] not in plain.values():
         raw_heading = gdf[cols["heading"]]
         heading = raw_heading.map(parse_direction).astype(float)
-        bad = _text(raw_heading.astype(object).map(lambda v: v if v is None or isinstance(v, str) else str(v)))
+        bad = _text(raw_heading)
         bad = bad.notna() & heading.isna()
         if bad.any():
             ctx.warn(f"{int(bad.sum()):,} cameras have a heading that is neither degrees nor compass letters "
@@ -888,7 +898,7 @@ def _camera_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
     default_names = _default_names(gdf, "cameras")
     osm_id = next((c for c in gdf.columns if _fold(c) in ("osm id", "osmid")), None)
     if osm_id is not None:
-        ids = _text(gdf[osm_id].astype(object).map(lambda v: v if v is None or isinstance(v, str) else str(v)))
+        ids = _text(gdf[osm_id])
         default_names = ("OSM camera " + ids).astype(object).where(ids.notna(), default_names)
     default_names = tag_names.where(tag_names.notna(), default_names)
     n_heading = int(heading.notna().sum())
@@ -986,8 +996,7 @@ def read_layer(
     if not gdf.empty:
         gdf = _clean_geometry(gdf, ctx)
     if not gdf.empty:
-        target = _target_crs(gdf, network, crs)
-        gdf = _reproject(gdf, target, ctx)
+        gdf = _reproject(gdf, network, crs, ctx)
     if not gdf.empty:
         gdf = _ATTRIBUTES[kind](gdf, cols, ctx)
     if not gdf.empty and network is not None:
