@@ -541,11 +541,27 @@ def _clean_geometry(gdf: gpd.GeoDataFrame, ctx: _Reader) -> gpd.GeoDataFrame:
         invalid = polygonal & ~shapely.is_valid(values)
         if invalid.any():
             values = values.copy()
-            values[invalid] = shapely.make_valid(values[invalid], method="structure", keep_collapsed=False)
+            values[invalid] = _make_valid_polygons(values[invalid])
             gdf = gdf.set_geometry(gpd.GeoSeries(values, index=gdf.index, crs=gdf.crs))
             ctx.warn(f"{int(invalid.sum()):,} invalid polygons were repaired (shapely make_valid)")
             gdf = ctx.drop(gdf, shapely.is_empty(values), "empty geometry")
     return gdf
+
+
+def _make_valid_polygons(values: np.ndarray) -> np.ndarray:
+    """Repair polygons, keeping only their polygonal parts (collapsed lines and points go)."""
+    try:  # shapely >= 2.1
+        return shapely.make_valid(values, method="structure", keep_collapsed=False)
+    except TypeError:  # older shapely: repair, then drop non-polygonal parts
+        repaired = shapely.make_valid(values)
+        parts, index = shapely.get_parts(repaired, return_index=True)
+        keep = np.isin(shapely.get_type_id(parts), (3, 6))
+        series = gpd.GeoSeries(parts[keep], index=index[keep])
+        out = np.array([shapely.Polygon()] * len(values), dtype=object)
+        if not series.empty:
+            dissolved = series.groupby(level=0).agg(lambda g: shapely.union_all(g.to_numpy()))
+            out[dissolved.index.to_numpy()] = dissolved.to_numpy()
+        return out
 
 
 def _target_crs(gdf: gpd.GeoDataFrame, network: RoadNetwork | None, crs: Any) -> CRS:

@@ -229,7 +229,9 @@ def test_date_forms_and_precision(tmp_path: Path) -> None:
 def test_separate_date_and_time_columns(tmp_path: Path) -> None:
     rows = incident_rows()
     rows[2]["time"] = ""  # no time: kept with date precision
+    rows.append(dict(rows[0], time="25:99"))  # an impossible time: dropped and counted
     layer = read_layer("incidents", src(write_csv(tmp_path / "inc.csv", rows)))
+    assert layer.drop_reasons == {"unparseable time": 1}
     assert list(layer.gdf["time"]) == [
         pd.Timestamp("2016-06-10 10:30"),
         pd.Timestamp("2016-06-11 11:30"),
@@ -310,6 +312,21 @@ def test_projected_coordinates_in_a_geographic_file(tmp_path: Path) -> None:
     with pytest.raises(CRSMismatchError) as err:
         read_layer("incidents", src(path))
     assert err.value.problems[0].field == "layers.incidents.crs"
+
+
+def test_shapefile_without_crs(tmp_path: Path) -> None:
+    lonlat_shp = tmp_path / "ll.shp"
+    points_gdf().to_file(lonlat_shp)
+    lonlat_shp.with_suffix(".prj").unlink()
+    layer = read_layer("incidents", src(lonlat_shp), crs=UTM10)
+    assert any("states no CRS; assumed EPSG:4326" in w for w in layer.warnings)
+    assert round(sorted(layer.gdf.geometry.x)[0]) == X0 + 100
+    utm_shp = tmp_path / "utm.shp"
+    points_gdf().to_crs(UTM10).to_file(utm_shp)
+    utm_shp.with_suffix(".prj").unlink()
+    with pytest.raises(CRSMismatchError, match="look projected"):
+        read_layer("incidents", src(utm_shp))
+    assert read_layer("incidents", src(utm_shp, crs="EPSG:32610")).gdf.crs == UTM10
 
 
 def test_layer_wholly_outside_the_network(tmp_path: Path, grid: GridNetwork) -> None:
@@ -626,3 +643,15 @@ def test_real_chinatown_incidents_lie_on_sf_streets() -> None:
     distance = np.asarray(net.snap(layer.gdf.geometry)["distance_m"], dtype=float)
     assert (distance <= 50).mean() >= 0.95
     assert layer.rows_used >= 0.95 * layer.rows_read
+
+
+@needs_shared
+def test_real_osm_cameras_on_the_sf_downtown_network() -> None:
+    net = _sf_network()
+    layer = read_layer("cameras", src(SHARED / "cameras" / "sf_osm_surveillance_2026.geojson"), network=net)
+    # the network covers downtown only: cameras elsewhere in the city are dropped and counted
+    outside = layer.drop_reasons["outside the network area"]
+    assert 0 < outside < 657 and layer.rows_used == 657 - outside
+    assert any("outside the road network" in w for w in layer.warnings)
+    assert layer.gdf["heading_deg"].notna().sum() > 100
+    assert layer.gdf.crs == net.crs
