@@ -655,3 +655,10 @@ def test_real_osm_cameras_on_the_sf_downtown_network() -> None:
     assert any("outside the road network" in w for w in layer.warnings)
     assert layer.gdf["heading_deg"].notna().sum() > 100
     assert layer.gdf.crs == net.crs
+
+
+def test_a_few_out_of_range_degrees_are_dropped_not_fatal(tmp_path: Path) -> None:
+    rows = incident_rows() + [dict(incident_rows()[0], lat=95.0)]
+    layer = read_layer("incidents", src(write_csv(tmp_path / "inc.csv", rows)))
+    assert layer.rows_used == 3 and layer.drop_reasons == {"coordinates out of range": 1}
+    assert any("outside longitude ±180 / latitude ±90" in w for w in layer.warnings)
