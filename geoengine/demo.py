@@ -263,7 +263,7 @@ def synthetic_incidents(
 
     start = end_date - dt.timedelta(days=days - 1)
     dates = pd.date_range(start, periods=days, freq="D")
-    dow = dates.dayofweek.to_numpy()
+    dow = dates.day_of_week.to_numpy()
     shares = np.array([c.share for c in DEMO_CATEGORIES])
     n_cat = rng.multinomial(n_incidents, shares / shares.sum())
 
@@ -320,36 +320,41 @@ def synthetic_incidents(
 
 
 def commercial_districts(
-    network: RoadNetwork, *, link_m: float = 45.0, min_pois: int = 12, margin_m: float = 30.0
+    network: RoadNetwork,
+    *,
+    density_sigma_m: float = 40.0,
+    density_quantile: float = 0.5,
+    link_m: float = 30.0,
+    min_pois: int = 12,
+    margin_m: float = 25.0,
 ) -> gpd.GeoDataFrame:
-    """Key commercial districts: clusters of shops, food and nightlife POIs.
+    """Key commercial districts: where shops, food and nightlife POIs cluster densely.
 
-    POIs closer than ``link_m`` chain into one cluster (single linkage, by buffering
-    and dissolving); clusters with at least ``min_pois`` POIs become the convex hull
-    of their members grown by ``margin_m``, named after the street with the most
-    length inside. Priority grows with the number of POIs (1 to 2).
+    Each commercial POI gets the Gaussian kernel density (σ = ``density_sigma_m``) of
+    its neighbours; POIs at or above the ``density_quantile`` of that density are
+    chained into clusters when closer than ``link_m`` (single linkage, by buffering
+    and dissolving). Clusters with at least ``min_pois`` POIs become the convex hull of
+    their members grown by ``margin_m`` (overlapping hulls merge), named after the
+    street with the most length inside. Priority grows with the number of POIs (1–2).
     """
     groups = _poi_groups(network.pois.to_crs(network.crs))
     pts = pd.concat([groups["shops"], groups["food"], groups["night"]])
     pts = gpd.GeoSeries(pts[~pts.index.duplicated()].values, crs=network.crs)
-    blobs = gpd.GeoSeries(shapely.union_all(pts.buffer(link_m / 2).values), crs=network.crs).explode(
+    xy = shapely.get_coordinates(pts.values)
+    density = _kernel_density(xy, xy, density_sigma_m)
+    dense = pts[density >= np.quantile(density, density_quantile)]
+    blobs = gpd.GeoSeries(shapely.union_all(dense.buffer(link_m / 2).values), crs=network.crs).explode(
         index_parts=False
     )
     blobs = gpd.GeoDataFrame(geometry=blobs.values, crs=network.crs)
-    member = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), blobs, predicate="within")
+    member = gpd.sjoin(gpd.GeoDataFrame(geometry=dense.values, crs=network.crs), blobs, predicate="within")
     counts = member.groupby("index_right").size()
     keep = counts[counts >= min_pois].index
-    hulls = (
-        member[member["index_right"].isin(keep)]
-        .dissolve(by="index_right")
-        .convex_hull.buffer(margin_m)
-    )
-    # hulls of nearby clusters may overlap: merge them
+    hulls = member[member["index_right"].isin(keep)].dissolve(by="index_right").convex_hull.buffer(margin_m)
     merged = gpd.GeoSeries(shapely.union_all(hulls.values), crs=network.crs).explode(index_parts=False)
     districts = gpd.GeoDataFrame(geometry=merged.values, crs=network.crs)
-    districts["pois"] = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), districts, predicate="within").groupby(
-        "index_right"
-    ).size().reindex(districts.index, fill_value=0)
+    inside = gpd.sjoin(gpd.GeoDataFrame(geometry=pts.values, crs=network.crs), districts, predicate="within")
+    districts["pois"] = inside.groupby("index_right").size().reindex(districts.index, fill_value=0)
     districts = districts[districts["pois"] >= min_pois].reset_index(drop=True)
 
     segs = network.segments()

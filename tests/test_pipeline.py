@@ -1,0 +1,83 @@
+"""End to end: the embedded demo offline, the run folder and the manifest contract."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from geoengine.cli import app
+from geoengine.export.manifest import METRIC_KEYS, TIMING_KEYS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "run"
+    res = CliRunner().invoke(app, ["demo", "--out", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return out, res
+
+
+def test_demo_writes_exactly_into_out(demo_run):
+    out, res = demo_run
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "map.html"]
+    assert str(out) in res.stdout
+
+
+def test_manifest_follows_the_contract(demo_run):
+    out, _ = demo_run
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    for key in ("geoengine_version", "scenario", "scenario_sha256", "seed", "inputs", "timings_s", "metrics", "outputs", "warnings"):
+        assert key in m
+    assert re.fullmatch(r"[0-9a-f]{64}", m["scenario_sha256"])
+    assert set(m["timings_s"]) == set(TIMING_KEYS)
+    assert m["timings_s"]["network"] >= 0 and m["timings_s"]["risk"] is None
+    for block, keys in METRIC_KEYS.items():
+        assert set(keys) <= set(m["metrics"][block]), block
+    for block in ("risk", "coverage", "patrol", "evaluation"):
+        assert all(v is None for v in m["metrics"][block].values()), "not computed yet: must be null"
+    net = m["metrics"]["network"]
+    assert net["nodes"] > 500 and net["edges"] > 1000 and 20 < net["street_km"] < 500
+    layers = m["metrics"]["layers"]
+    assert set(layers) == {"incidents", "districts", "key_sites", "stations"}
+    inc = layers["incidents"]
+    assert inc["rows_read"] >= 2000 and inc["rows_used"] + inc["rows_dropped"] == inc["rows_read"]
+    assert inc["synthetic"] is True
+    for name, entry in m["inputs"].items():
+        assert Path(entry["path"]).exists() and re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]), name
+    assert m["outputs"] == {"map": "map.html", "manifest": "manifest.json"}
+
+
+def test_map_holds_the_demo_layers(demo_run):
+    out, _ = demo_run
+    html = (out / "map.html").read_text(encoding="utf-8")
+    for name in ("Streets", "Buildings", "Key districts", "Key sites", "Incidents (heat, SYNTHETIC)", "Police stations / bases"):
+        assert name in html, name
+    assert "SYNTHETIC" in html
+    assert "OpenStreetMap contributors" in html and "addAttribution" in html
+    assert "L.control.layers" in html
+    district_names = json.loads((REPO / "layers" / "helsinki_districts.geojson").read_text(encoding="utf-8"))
+    first = district_names["features"][0]["properties"]["name"]
+    assert first in html
+
+
+def test_run_writes_nothing_when_a_stage_fails(tmp_path, monkeypatch):
+    import geoengine.pipeline as pipeline
+    from geoengine.errors import LayerError
+
+    def failing(*args, **kwargs):
+        raise LayerError.single("bad layer", file="x.csv", field="layers.incidents")
+
+    monkeypatch.setattr(pipeline, "make_map", failing, raising=False)
+    import geoengine.export as export
+
+    monkeypatch.setattr(export, "make_map", failing)
+    res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2
+    assert not (tmp_path / "run").exists()
+    assert not [p for p in tmp_path.iterdir()], "no staging folder left behind"
