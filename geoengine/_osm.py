@@ -84,6 +84,8 @@ EXCLUDED_HIGHWAYS = frozenset(
 )  # fmt: skip
 DENY = frozenset({"no", "private", "agricultural", "forestry", "agricultural;forestry", "military"})
 ALLOW = frozenset({"yes", "designated", "permissive", "official", "destination", "customers", "delivery"})
+MINOR_SERVICE = frozenset({"parking_aisle", "driveway", "drive-through", "emergency_access", "private"})
+"""``service=*`` values of car parks and private drives: walkable, not part of the car network."""
 ONEWAY_FORWARD = frozenset({"yes", "true", "1"})
 ONEWAY_BACKWARD = frozenset({"-1", "reverse"})
 ONEWAY_NONE = frozenset({"no", "false", "0", "reversible", "alternating"})
@@ -167,7 +169,7 @@ def access_flags(tags: pd.DataFrame, *, car_kph: Mapping[str, float], car_factor
 
     # the most specific of motorcar > motor_vehicle > vehicle > access decides for cars
     car_rule = motorcar.where(motorcar != "", motor.where(motor != "", vehicle.where(vehicle != "", access)))
-    car = hw.isin(CAR_HIGHWAYS) & ~car_rule.isin(DENY)
+    car = hw.isin(CAR_HIGHWAYS) & ~car_rule.isin(DENY) & ~_col(tags, "service").isin(MINOR_SERVICE)
 
     foot_rule = foot.where(foot != "", access)
     foot_ok = ~hw.isin(NO_FOOT_HIGHWAYS) | sidewalk.isin({"both", "left", "right", "yes", "separate"})

@@ -934,6 +934,7 @@ def _online(
     timeout_s: float,
     cache_dir: Path | None,
     progress: bool,
+    field: str,
 ) -> RoadNetwork:
     _check_network_type(network_type)
     started = time.perf_counter()
@@ -945,10 +946,10 @@ def _online(
             if _is_offline(exc):
                 raise OfflineError.single(
                     f"{_OFFLINE_HINT} ({type(exc).__name__} while fetching {description!r})",
-                    field="network.source",
+                    field=field,
                 ) from None
             raise NetworkSourceError.single(
-                f"osmnx could not fetch {description!r}: {type(exc).__name__}: {exc}", field="network.place"
+                f"osmnx could not fetch {description!r}: {type(exc).__name__}: {exc}", field=field
             ) from None
         step("download")
         if g.number_of_edges() == 0:
@@ -977,7 +978,7 @@ def network_from_place(
         return ox.graph_from_place(place, network_type="all", simplify=False, retain_all=True)
 
     return _online(fetch, place, network_type=network_type, crs=crs, speeds=speeds or Speeds(),
-                   timeout_s=timeout_s, cache_dir=None, progress=progress)  # fmt: skip
+                   timeout_s=timeout_s, cache_dir=None, progress=progress, field="network.place")  # fmt: skip
 
 
 def network_from_bbox(
@@ -1002,7 +1003,8 @@ def network_from_bbox(
         return ox.graph_from_bbox((west, south, east, north), network_type="all", simplify=False, retain_all=True)
 
     return _online(fetch, f"bbox {west:.5f},{south:.5f},{east:.5f},{north:.5f}", network_type=network_type,
-                   crs=crs, speeds=speeds or Speeds(), timeout_s=timeout_s, cache_dir=None, progress=progress)  # fmt: skip
+                   crs=crs, speeds=speeds or Speeds(), timeout_s=timeout_s, cache_dir=None, progress=progress,
+                   field="network.bbox")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- load + cache
