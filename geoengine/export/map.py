@@ -155,6 +155,15 @@ def make_map(
 
 
 def _add_layers(fmap: folium.Map, layers: Layers) -> None:
+    if layers.incidents is not None and len(layers.incidents.gdf):
+        inc = layers.incidents.gdf.to_crs(WGS84)
+        weights = inc["weight"].to_numpy(dtype=float) if "weight" in inc else np.ones(len(inc))
+        # saturate only where many incidents overlap, whatever the layer's size
+        weights = weights * float(np.clip(150.0 / max(len(inc), 1), 0.02, 1.0))
+        data = np.column_stack([inc.geometry.y.values, inc.geometry.x.values, weights]).round(6).tolist()
+        label = "Incidents (heat, SYNTHETIC)" if layers.incidents.synthetic else "Incidents (heat)"
+        HeatMap(data, name=label, radius=14, blur=16, min_opacity=0.25, max_zoom=15).add_to(fmap)
+
     if layers.districts is not None:
         d = layers.districts.gdf
         gdf = gpd.GeoDataFrame(
@@ -171,13 +180,6 @@ def _add_layers(fmap: folium.Map, layers: Layers) -> None:
             style_function=lambda _: {"color": "#7b3294", "weight": 2, "fillColor": "#c2a5cf", "fillOpacity": 0.25},
             tooltip=folium.GeoJsonTooltip(fields=["name", "priority"], aliases=["District", "Priority"]),
         ).add_to(fmap)
-
-    if layers.incidents is not None and len(layers.incidents.gdf):
-        inc = layers.incidents.gdf.to_crs(WGS84)
-        weights = inc["weight"].to_numpy(dtype=float) if "weight" in inc else np.ones(len(inc))
-        data = np.column_stack([inc.geometry.y.values, inc.geometry.x.values, weights]).round(6).tolist()
-        label = "Incidents (heat, SYNTHETIC)" if layers.incidents.synthetic else "Incidents (heat)"
-        HeatMap(data, name=label, radius=12, blur=15, min_opacity=0.3).add_to(fmap)
 
     if layers.key_sites is not None:
         group = folium.FeatureGroup(name="Key sites")
