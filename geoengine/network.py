@@ -581,12 +581,17 @@ def _edges_from_graph(g: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataFrame]:
         row["oneway"] = "yes" if oneway else "no"
         row.pop("junction", None)
         row["u"], row["v"], row["osmid"] = u, v, data.get("osmid", -1)
-        geom = data.get("geometry")
-        if geom is None:
-            geom = shapely.LineString([node_xy.loc[u].to_numpy(), node_xy.loc[v].to_numpy()])
-        row["geometry"] = geom
+        row["geometry"] = data.get("geometry")
         rows.append(row)
-    return pd.DataFrame(rows), node_xy
+    df = pd.DataFrame(rows)
+    missing = df["geometry"].isna().to_numpy()
+    if missing.any():  # unsimplified osmnx edges carry no geometry: a straight line
+        a = node_xy.loc[df.loc[missing, "u"], ["x", "y"]].to_numpy()
+        b = node_xy.loc[df.loc[missing, "v"], ["x", "y"]].to_numpy()
+        geoms = df["geometry"].to_numpy(dtype=object).copy()
+        geoms[missing] = shapely.linestrings(np.stack([a, b], axis=1))
+        df["geometry"] = geoms
+    return df, node_xy
 
 
 # --------------------------------------------------------------------------- PBF
