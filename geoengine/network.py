@@ -633,7 +633,7 @@ def network_from_pbf(
     started = time.perf_counter()
     import pyrosm
 
-    with _progress(progress, 5, path.name) as step:
+    with _progress(progress, 6, path.name) as step:
         try:
             osm = pyrosm.OSM(str(path))
             got = osm.get_network(network_type="all", nodes=True)
@@ -712,7 +712,7 @@ def network_from_xml(
     started = time.perf_counter()
     import osmnx as ox
 
-    with _progress(progress, 5, path.name) as step:
+    with _progress(progress, 6, path.name) as step:
         try:
             data = _osm.read_osm_xml(path)
         except (OSError, EOFError, ValueError, KeyError, ET_ParseError) as exc:
