@@ -134,6 +134,16 @@ def demo(
     _call(ctx, lambda: _run_and_report(demo_scenario(), out, tiles, quiet))
 
 
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (as in scenarios/schema.json)."""
+    import json
+
+    from .scenario import scenario_json_schema
+
+    typer.echo(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
+
+
 @network_app.command("fetch")
 def network_fetch(
     ctx: typer.Context,

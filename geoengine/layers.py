@@ -613,16 +613,23 @@ def _lonlat_box(bounds: Iterable[float], crs: Any) -> str:
 def _clip_to_network(
     gdf: gpd.GeoDataFrame, network: RoadNetwork, buffer_m: float, ctx: _Reader, *, crs_note: str
 ) -> gpd.GeoDataFrame:
-    minx, miny, maxx, maxy = (float(v) for v in network.bounds)
-    area = (minx - buffer_m, miny - buffer_m, maxx + buffer_m, maxy + buffer_m)
-    inside = gdf.geometry.intersects(shapely.box(*area)).to_numpy()
+    """Drop (and count) features farther than ``buffer_m`` from every street of the network.
+
+    Distance to the streets, not the network's bounding box: a clipped extract's box
+    holds areas with no streets, and points there would snap to the wrong street.
+    """
+    tree = shapely.STRtree(np.asarray(network.edges.geometry.values))
+    hit, _ = tree.query(np.asarray(gdf.geometry.values), predicate="dwithin", distance=buffer_m)
+    inside = np.zeros(len(gdf), dtype=bool)
+    inside[hit] = True
     if not inside.any():
+        minx, miny, maxx, maxy = (float(v) for v in network.bounds)
         layer_box = _lonlat_box(gdf.total_bounds, gdf.crs)
         network_box = _lonlat_box((minx, miny, maxx, maxy), gdf.crs)
         raise ctx.error(
             LayerOutsideNetworkError,
-            f"all {len(gdf):,} features lie outside the road network's area "
-            f"(layer: {layer_box}; network: {network_box}, plus {buffer_m:g} m)",
+            f"all {len(gdf):,} features lie outside the road network's area, more than {buffer_m:g} m "
+            f"from any street (layer: {layer_box}; network: {network_box})",
             field="path",
             hint=f"check the lon/lat column order and the CRS ({ctx.prefix}.crs{crs_note}), "
             "or give a network that covers the layer",
@@ -631,7 +638,7 @@ def _clip_to_network(
     if n_out:
         ctx.warn(
             f"{n_out:,} of {len(gdf):,} features lie outside the road network's area "
-            f"(more than {buffer_m:g} m beyond its bounds) and were dropped"
+            f"(more than {buffer_m:g} m from any street) and were dropped"
         )
     return ctx.drop(gdf, ~inside, "outside the network area")
 
@@ -949,7 +956,7 @@ def read_layer(
     network: RoadNetwork | None = None,
     crs: Any = None,
     max_street_distance_m: float = 150.0,
-    outside_area_buffer_m: float = 500.0,
+    outside_area_buffer_m: float = 300.0,
 ) -> Layer:
     """Read one layer file, validate it and bring it into the network's CRS.
 
@@ -960,8 +967,8 @@ def read_layer(
     source
         The file and how to read it (columns, CRS, date format).
     network
-        The road network: its CRS is the target CRS, features outside its area (its
-        bounds plus ``outside_area_buffer_m``) are dropped, and points farther than
+        The road network: its CRS is the target CRS, features outside its area (more
+        than ``outside_area_buffer_m`` from any street) are dropped, and points farther than
         ``max_street_distance_m`` from a street are reported in a warning.
     crs
         Target CRS when no network is given; default: the file's CRS if projected,

@@ -6,7 +6,7 @@ against the scenario file's folder. :func:`load_scenario` reports every problem 
 once, each with its field path and the file it is in.
 
 The JSON Schema of the model is kept in ``scenarios/schema.json``; regenerate it with
-``python -m geoengine.scenario > scenarios/schema.json``.
+``geoengine schema > scenarios/schema.json``.
 """
 
 from __future__ import annotations
@@ -244,7 +244,7 @@ class LayersSettings(_Model):
         150.0, gt=0, description="Warn about points farther than this from any street."
     )
     outside_area_buffer_m: float = Field(
-        500.0, ge=0, description="Points farther than this outside the network's bounding box are dropped."
+        300.0, ge=0, description="Features farther than this from every street lie outside the network's area and are dropped."
     )
 
 
@@ -467,11 +467,3 @@ def scenario_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "geoengine scenario"
     return schema
-
-
-def _main() -> None:  # python -m geoengine.scenario > scenarios/schema.json
-    print(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
-
-
-if __name__ == "__main__":
-    _main()

@@ -342,9 +342,9 @@ def test_layer_wholly_outside_the_network(tmp_path: Path, grid: GridNetwork) -> 
 
 def test_points_partly_outside_are_dropped_with_a_warning(tmp_path: Path, grid: GridNetwork) -> None:
     rows = incident_rows()
-    lon, lat = lonlat(X0 + 500, Y0 + 1000 + 600)  # 600 m north of the grid: beyond the 500 m buffer
+    lon, lat = lonlat(X0 + 500, Y0 + 1000 + 600)  # 600 m north of the grid: beyond the 300 m limit
     rows.append(dict(rows[0], lon=lon, lat=lat))
-    lon, lat = lonlat(X0 + 500, Y0 + 1000 + 400)  # inside the buffer: kept
+    lon, lat = lonlat(X0 + 500, Y0 + 1000 + 250)  # within 300 m of a street: kept
     rows.append(dict(rows[0], lon=lon, lat=lat))
     layer = read_layer("incidents", src(write_csv(tmp_path / "inc.csv", rows)), network=grid)
     assert layer.rows_used == 4
@@ -354,13 +354,13 @@ def test_points_partly_outside_are_dropped_with_a_warning(tmp_path: Path, grid: 
 
 def test_street_distance_warning(tmp_path: Path, grid: GridNetwork) -> None:
     rows = incident_rows()
-    lon, lat = lonlat(X0 + 500, Y0 + 1000 + 300)  # 300 m from the nearest street
+    lon, lat = lonlat(X0 + 500, Y0 + 1000 + 250)  # 250 m from the nearest street
     rows.append(dict(rows[0], lon=lon, lat=lat))
     path = write_csv(tmp_path / "inc.csv", rows)
     layer = read_layer("incidents", src(path), network=grid)
     assert layer.rows_used == 4
     (warning,) = [w for w in layer.warnings if "from any street" in w]
-    assert "1 of 4 points lie more than 150 m" in warning and "300 m" in warning
+    assert "1 of 4 points lie more than 150 m" in warning and "farthest 250 m" in warning
     quiet = read_layer("incidents", src(path), network=grid, max_street_distance_m=400)
     assert not any("from any street" in w for w in quiet.warnings)
 

@@ -142,7 +142,7 @@ class TestTimeWindow:
 
 def test_schema_json_is_current():
     committed = json.loads((REPO / "scenarios" / "schema.json").read_text(encoding="utf-8"))
-    assert committed == scenario_json_schema(), "regenerate: python -m geoengine.scenario > scenarios/schema.json"
+    assert committed == scenario_json_schema(), "regenerate: geoengine schema > scenarios/schema.json"
 
 
 def test_schema_forbids_unknown_keys():
