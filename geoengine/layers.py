@@ -323,7 +323,7 @@ def _resolve_columns(frame: pd.DataFrame, fields: Iterable[str], ctx: _Reader) -
             else:
                 problems.append(
                     ctx.problem(
-                        f"column {wanted!r} not found; the file has: {', '.join(map(str, columns)) or '(no columns)'}",
+                        f"column {wanted!r} not found; the file has: {_listing(columns)}",
                         field=f"columns.{name}",
                         hint=f"set {ctx.prefix}.columns.{name} to one of the file's columns",
                     )
@@ -459,10 +459,9 @@ def _table_to_gdf(frame: pd.DataFrame, cols: dict[str, str], ctx: _Reader) -> gp
         frame = ctx.drop(frame, pd.isna(geoms), "invalid coordinates")
         geometry = shapely.from_wkt(text.loc[frame.index].to_numpy(dtype=object), on_invalid="ignore")
     else:
-        columns = ", ".join(map(str, frame.columns))
         raise ctx.error(
             LayerError,
-            f"no longitude/latitude columns found; the file has: {columns}",
+            f"no longitude/latitude columns found; the file has: {_listing(frame.columns)}",
             field="columns.lon",
             hint=f"set {ctx.prefix}.columns.lon and {ctx.prefix}.columns.lat to the coordinate columns",
         )
@@ -656,6 +655,12 @@ def _street_distance_warning(gdf: gpd.GeoDataFrame, network: RoadNetwork, max_m:
         )
 
 
+def _listing(columns: Iterable[Any]) -> str:
+    """The file's own columns for a message (not the geometry or our row counter)."""
+    names = [str(c) for c in columns if str(c) not in ("source_row", "geometry")]
+    return ", ".join(names) or "(no columns)"
+
+
 # --------------------------------------------------------------------------- dates
 def _parse_datetimes(
     values: pd.Series, ctx: _Reader, *, field_name: str
@@ -756,10 +761,9 @@ def _incident_times(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
     elif "time" in cols:  # a lone "time" column holds the full date and time
         column, field_name = cols["time"], "columns.time"
     else:
-        columns = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
         raise ctx.error(
             LayerError,
-            f"no date or time column found; the file has: {columns}",
+            f"no date or time column found; the file has: {_listing(gdf.columns)}",
             field="columns.date",
             hint=f"set {ctx.prefix}.columns.datetime (date and time in one column) or "
             f"{ctx.prefix}.columns.date (and {ctx.prefix}.columns.time)",

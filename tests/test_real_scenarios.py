@@ -1,0 +1,79 @@
+"""The committed real-data scenarios end to end (skipped without ../shared/data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import geoengine as ge
+from geoengine.cli import app
+
+from .conftest import SHARED
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared real data not available at {SHARED}")
+
+
+@pytest.fixture(scope="module")
+def sf() -> ge.RunResult:
+    return ge.run(REPO / "scenarios" / "sf_downtown.yaml", write=False)
+
+
+def test_sf_incidents_snap_to_streets(sf):
+    inc = sf.layers.incidents
+    assert inc.rows_read == 1478 and inc.rows_dropped == 0
+    assert (inc.gdf["time_precision"] == "datetime").all()
+    d = sf.network.snap(inc.gdf.geometry)["distance_m"].to_numpy()
+    assert np.mean(d <= 50.0) >= 0.95
+
+
+def test_sf_cameras_parsed_with_heading_where_tagged(sf):
+    cams = sf.layers.cameras.gdf
+    assert sf.layers.cameras.rows_read == 657
+    with_heading = cams["heading_deg"].notna()
+    assert with_heading.sum() > 100
+    assert cams.loc[with_heading, "heading_deg"].between(0, 360).all()
+    assert set(cams["camera_type"]) <= {"fixed", "dome", "ptz", "unknown"}
+    assert (cams.loc[cams["camera_type"] == "dome", "fov_deg"] == 360).all()
+    m = sf.manifest["metrics"]["layers"]["cameras"]
+    assert m["rows_used"] + m["rows_dropped"] == 657 and m["drop_reasons"] == {"outside the network area": m["rows_dropped"]}
+
+
+def test_sf_network_is_metric_and_has_travel_times(sf):
+    net = sf.network
+    assert net.crs.is_projected and net.crs.axis_info[0].unit_name == "metre"
+    assert "UTM zone 10N" in net.crs.name
+    e = net.edges
+    car = e[e["car"]]
+    assert np.allclose(car["time_car_s"], car["length_m"] / (car["speed_car_kph"] / 3.6))
+    assert np.isinf(e.loc[~e["car"], "time_car_s"]).all()
+    assert 100 < sf.manifest["metrics"]["network"]["street_km"] < 200
+
+
+def test_london_month_only_crimes_and_empty_coordinates_counted():
+    res = ge.run(REPO / "scenarios" / "london.yaml", write=False)
+    inc = res.layers.incidents
+    assert inc.rows_read == 10118
+    assert inc.drop_reasons["missing coordinates"] == 465
+    assert inc.rows_used + inc.rows_dropped == inc.rows_read
+    assert (inc.gdf["time_precision"] == "month").all()
+    assert "Anti-social behaviour" in set(inc.gdf["category"])
+    block = res.manifest["metrics"]["layers"]["incidents"]
+    assert block["rows_dropped"] == inc.rows_dropped and block["drop_reasons"]["missing coordinates"] == 465
+    assert any("outside the road network" in w for w in res.warnings)
+
+
+def test_jingan_fragmentation_is_handled_and_reported(tmp_path):
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["run", str(REPO / "scenarios" / "jingan.yaml"), "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    net = m["metrics"]["network"]
+    assert 300 <= net["dropped_nodes"] <= 450 and 350 <= net["nodes"] <= 450
+    assert any("largest strongly connected part" in w for w in m["warnings"])
+    assert m["metrics"]["layers"] == {}
+    assert (out / "map.html").exists()
