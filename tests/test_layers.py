@@ -662,3 +662,34 @@ def test_a_few_out_of_range_degrees_are_dropped_not_fatal(tmp_path: Path) -> Non
     layer = read_layer("incidents", src(write_csv(tmp_path / "inc.csv", rows)))
     assert layer.rows_used == 3 and layer.drop_reasons == {"coordinates out of range": 1}
     assert any("outside longitude ±180 / latitude ±90" in w for w in layer.warnings)
+
+
+# --------------------------------------------------------------------------- formats on real data
+REPO_LAYERS = Path(__file__).resolve().parents[1] / "layers"
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "zip", "parquet"])
+def test_real_layers_read_the_same_from_every_format(tmp_path: Path, fmt: str) -> None:
+    """The demo's key sites and districts (from real OSM data) survive GeoPackage, zipped Shapefile and GeoParquet."""
+    for kind, name in (("key_sites", "helsinki_key_sites.geojson"), ("districts", "helsinki_districts.geojson")):
+        original = gpd.read_file(REPO_LAYERS / name)
+        if fmt == "gpkg":
+            path = tmp_path / f"{kind}.gpkg"
+            original.to_file(path, layer=kind, driver="GPKG")
+        elif fmt == "zip":
+            (tmp_path / kind).mkdir()
+            original.to_file(tmp_path / kind / f"{kind}.shp")
+            path = tmp_path / f"{kind}.zip"
+            with zipfile.ZipFile(path, "w") as zf:
+                for part in (tmp_path / kind).iterdir():
+                    zf.write(part, part.name)
+        else:
+            path = tmp_path / f"{kind}.parquet"
+            original.to_parquet(path)
+        reference = read_layer(kind, src(REPO_LAYERS / name), crs="EPSG:3067")
+        layer = read_layer(kind, src(path), crs="EPSG:3067")
+        assert layer.rows_used == reference.rows_used == len(original)
+        assert list(layer.gdf["name"]) == list(reference.gdf["name"])
+        assert np.allclose(layer.gdf.area, reference.gdf.area) and np.allclose(
+            layer.gdf.geometry.centroid.x, reference.gdf.geometry.centroid.x
+        )
