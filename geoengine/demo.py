@@ -108,6 +108,8 @@ windows:
   - {{name: evening, start: "18:00", end: "23:00"}}
   - {{name: night, start: "23:00", end: "07:00"}}
   - {{name: weekend_night, start: "22:00", end: "04:00", days: [fri, sat]}}
+evaluation:
+  split: 2026-09-01   # September is held out to score the risk surface (PAI)
 solver:
   time_limit_s: 20
 outputs:

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ._io import staging_dir, write_json_atomic, write_text_atomic
+from .errors import InfeasibleSettingsError
 from .layers import Layers, load_layers
 from .network import RoadNetwork, load_network
+from .risk import RiskEvaluation, RiskSurface, estimate_risk, evaluate_risk, split_incidents
 from .scenario import Scenario, load_scenario
 
 __all__ = ["RunResult", "default_run_dir", "run"]
@@ -35,6 +37,8 @@ class RunResult:
     manifest: dict[str, Any]
     out_dir: Path | None
     warnings: tuple[str, ...] = field(default=())
+    risk: RiskSurface | None = None
+    risk_evaluation: RiskEvaluation | None = None
 
     def summary(self) -> str:
         m = self.manifest["metrics"]
@@ -47,6 +51,16 @@ class RunResult:
             lines.append(
                 f"{kind:<9} {block['rows_used']} of {block['rows_read']} rows used ({block['rows_dropped']} dropped)"
                 + (" [synthetic]" if block.get("synthetic") else "")
+            )
+        r = m["risk"]
+        if r["windows"]:
+            lines.append(
+                f"risk      {len(r['windows'])} windows, {r['hotspot_segments']} hotspot segments"
+                + (
+                    f"; held-out PAI at 5 % {r['pai_5pct']:.2f} (baseline {r['baseline_pai_5pct']:.2f})"
+                    if r.get("pai_5pct") is not None and r.get("baseline_pai_5pct") is not None
+                    else ""
+                )
             )
         if self.out_dir is not None:
             lines.append(f"written   {self.out_dir}")
@@ -90,6 +104,7 @@ def run(
         Show progress of long steps.
     """
     from .export import build_manifest, make_map
+    from .export.gpkg import write_gpkg
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -104,7 +119,11 @@ def run(
     layers = load_layers(scenario.layers, network=network)
     timings["layers"] = time.perf_counter() - t
 
-    warnings = [*network.warnings, *layers.warnings]
+    t = time.perf_counter()
+    risk, evaluation, risk_warnings = _risk_stage(scenario, network, layers)
+    timings["risk"] = time.perf_counter() - t if risk is not None else None
+
+    warnings = [*network.warnings, *layers.warnings, *risk_warnings]
     target = Path(out_dir) if out_dir is not None else default_run_dir(scenario)
     outputs: dict[str, str] = {}
     manifest: dict[str, Any]
@@ -112,26 +131,107 @@ def run(
     def _manifest() -> dict[str, Any]:
         timings["total"] = time.perf_counter() - t0
         return build_manifest(
-            scenario=scenario, network=network, layers=layers, timings_s=timings, outputs=outputs, warnings=warnings
+            scenario=scenario,
+            network=network,
+            layers=layers,
+            timings_s=timings,
+            outputs=outputs,
+            warnings=warnings,
+            metrics=_metrics(risk, evaluation),
         )
 
     if not write:
-        return RunResult(scenario, network, layers, _manifest(), None, tuple(warnings))
+        return RunResult(scenario, network, layers, _manifest(), None, tuple(warnings), risk, evaluation)
 
     t = time.perf_counter()
     with staging_dir(target) as stage:
         if scenario.outputs.map:
             subtitle = f"{scenario.description or ''} — geoengine {_version()}".strip(" —")
-            fmap = make_map(network, layers, title=scenario.name, subtitle=subtitle, tiles=tiles)
+            fmap = make_map(network, layers, risk=risk, title=scenario.name, subtitle=subtitle, tiles=tiles)
             write_text_atomic(stage / "map.html", fmap.get_root().render())
             outputs["map"] = "map.html"
+        write_gpkg(stage / "plan.gpkg", network=network, layers=layers, risk=risk)
+        outputs["gpkg"] = "plan.gpkg"
+        if risk is not None and layers.districts is not None:
+            write_text_atomic(stage / "risk_by_district.csv", risk.district_table(layers.districts.gdf).to_csv(index=False))
+            outputs["risk_by_district"] = "risk_by_district.csv"
+        if evaluation is not None:
+            write_text_atomic(stage / "risk_evaluation.csv", evaluation.table.to_csv(index=False))
+            outputs["risk_evaluation"] = "risk_evaluation.csv"
         timings["export"] = time.perf_counter() - t
         manifest = _manifest()
         outputs["manifest"] = "manifest.json"
         manifest["outputs"] = dict(outputs)
         write_json_atomic(stage / "manifest.json", manifest)
     log.info("run %s written to %s", scenario.name, target)
-    return RunResult(scenario, network, layers, manifest, target, tuple(warnings))
+    return RunResult(scenario, network, layers, manifest, target, tuple(warnings), risk, evaluation)
+
+
+def _risk_stage(
+    scenario: Scenario, network: RoadNetwork, layers: Layers
+) -> tuple[RiskSurface | None, RiskEvaluation | None, list[str]]:
+    """Estimate risk on the incidents before the split; score it on those after."""
+    if layers.incidents is None:
+        return None, None, []
+    split = scenario.evaluation.split
+    estimation, heldout = split_incidents(layers.incidents.gdf, split)
+    if len(estimation) == 0:
+        raise InfeasibleSettingsError.single(
+            f"no incident lies before the split date {split}: nothing to estimate risk from",
+            file=scenario.path,
+            field="evaluation.split",
+            hint="choose a later split date",
+        )
+    risk = estimate_risk(
+        network,
+        estimation,
+        windows=scenario.windows,
+        settings=scenario.risk,
+        districts=layers.districts.gdf if layers.districts is not None else None,
+        key_sites=layers.key_sites.gdf if layers.key_sites is not None else None,
+    )
+    warnings = list(risk.warnings)
+    evaluation = None
+    if split is not None:
+        if len(heldout):
+            evaluation = evaluate_risk(risk, heldout, history=estimation)
+        else:
+            warnings.append(f"evaluation.split {split}: no incident on or after it, so nothing to score the plan on")
+    return risk, evaluation, warnings
+
+
+def _metrics(risk: RiskSurface | None, evaluation: RiskEvaluation | None) -> dict[str, dict[str, Any]]:
+    if risk is None:
+        return {}
+    block: dict[str, Any] = {
+        "windows": risk.window_names,
+        "hotspot_segments": risk.hotspot_segments(),
+        "pai_5pct": None,
+        "incidents_used": risk.incidents_used,
+        "untimed_share": round(risk.untimed_share, 4),
+        "bandwidth_m": risk.settings.bandwidth_m,
+        "levels": risk.level_counts(),
+        "unknown_categories": list(risk.unknown_categories),
+    }
+    out: dict[str, dict[str, Any]] = {"risk": block}
+    if evaluation is not None:
+
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 4)
+
+        block["pai_5pct"] = r(evaluation.pai(0.05))
+        block["baseline_pai_5pct"] = r(evaluation.pai(0.05, method="baseline"))
+        block["pai_5pct_by_window"] = {w: r(evaluation.pai(0.05, window=w)) for w in risk.window_names}
+        block["baseline_pai_5pct_by_window"] = {
+            w: r(evaluation.pai(0.05, window=w, method="baseline")) for w in risk.window_names
+        }
+        block["pai"] = {
+            f"{int(round(s * 100))}pct": {"risk": r(evaluation.pai(s)), "baseline": r(evaluation.pai(s, method="baseline"))}
+            for s in (0.01, 0.05, 0.10)
+        }
+        block["heldout_incidents"] = evaluation.heldout_incidents
+        out["evaluation"] = {"heldout_incidents": evaluation.heldout_incidents, "pai_5pct": block["pai_5pct"]}
+    return out
 
 
 def _version() -> str:

@@ -35,10 +35,12 @@ from .errors import InputFileNotFoundError, Problem, ScenarioError
 
 __all__ = [
     "ColumnMap",
+    "EvaluationSettings",
     "LayerSource",
     "LayersSettings",
     "NetworkSettings",
     "OutputSettings",
+    "RiskSettings",
     "Scenario",
     "SolverSettings",
     "Speeds",
@@ -325,6 +327,85 @@ class TimeWindow(_Model):
 ALL_DAY = TimeWindow(name="all_day", start="00:00", end="24:00")
 
 
+# --------------------------------------------------------------------------- risk, evaluation
+DEFAULT_HARM: dict[str, float] = {
+    # matched case-insensitively as words inside the incident category; the longest match wins
+    "robbery": 3.0,
+    "snatch": 3.0,
+    "assault": 3.0,
+    "violence": 3.0,
+    "weapon": 3.0,
+    "sex": 3.0,
+    "burglary": 2.0,
+    "theft": 2.0,
+    "larceny": 2.0,
+    "shoplifting": 2.0,
+    "pickpocket": 2.0,
+    "vehicle theft": 2.0,
+    "drug": 1.5,
+    "vandalism": 1.5,
+    "criminal damage": 1.5,
+    "arson": 2.0,
+    "disorder": 1.0,
+    "anti-social": 1.0,
+    "drunk": 1.0,
+}
+
+
+class RiskSettings(_Model):
+    """How incidents become risk per street segment and time window (SPEC §2 RiskSurface)."""
+
+    bandwidth_m: float = Field(150.0, gt=0, le=5000, description="Network kernel bandwidth (distance along streets).")
+    kernel: Literal["quartic", "triangular", "uniform"] = "quartic"
+    lixel_m: float = Field(25.0, gt=0, le=1000, description="Spacing of the sample points along each street.")
+    own_segment_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of each incident's weight kept on its own street segment (crime repeats at places); "
+        "the rest spreads along the streets by the kernel.",
+    )
+    half_life_days: float | None = Field(60.0, gt=0, description="Recency half-life; null: no decay.")
+    reference_date: dt.date | None = Field(
+        None, description="Date recency is measured from; default: the last incident used (or the split)."
+    )
+    category_weights: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: dict(DEFAULT_HARM),
+        description="Harm weight by category keyword (case-insensitive, longest match wins; unknown: 1).",
+    )
+    district_boost: float = Field(0.5, ge=0, description="Segments in a district: × (1 + boost × priority).")
+    key_site_boost: float = Field(0.5, ge=0, description="Segments near a key site: × (1 + boost × priority).")
+    key_site_radius_m: float = Field(100.0, ge=0)
+    level_shares: tuple[float, float, float] = Field(
+        (0.05, 0.10, 0.25),
+        description="Shares of street length graded red, orange, yellow (by risk per km, highest first); rest blue.",
+    )
+    thresholds_per_km: tuple[float, float, float] | None = Field(
+        None, description="Absolute risk per km for red, orange, yellow instead of level_shares."
+    )
+    fdr_alpha: float = Field(0.05, gt=0, lt=1, description="False discovery rate of the Gi* hotspot test.")
+
+    @field_validator("level_shares")
+    @classmethod
+    def _shares(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if any(v <= 0 for v in value) or sum(value) >= 1:
+            raise ValueError("level_shares must be positive and sum to less than 1 (the rest is blue)")
+        return value
+
+    @field_validator("thresholds_per_km")
+    @classmethod
+    def _thresholds(cls, value: tuple[float, float, float] | None) -> tuple[float, float, float] | None:
+        if value is not None and not (value[0] > value[1] > value[2] >= 0):
+            raise ValueError("thresholds_per_km must be decreasing: red > orange > yellow >= 0")
+        return value
+
+
+class EvaluationSettings(_Model):
+    """Backtesting: incidents from ``split`` on are kept out of estimation and used to score it."""
+
+    split: dt.date | None = Field(None, description="Incidents on or after this date are held out.")
+
+
 # --------------------------------------------------------------------------- solver, outputs
 class SolverSettings(_Model):
     """Limits every optimiser of the run obeys."""
@@ -352,6 +433,8 @@ class Scenario(_Model):
     windows: tuple[TimeWindow, ...] = Field(
         (ALL_DAY,), description="Time windows of the day that plans are made for."
     )
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     solver: SolverSettings = Field(default_factory=SolverSettings)
     outputs: OutputSettings = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
 

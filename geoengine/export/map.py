@@ -20,6 +20,7 @@ from folium.plugins import HeatMap
 if TYPE_CHECKING:
     from ..layers import Layers
     from ..network import RoadNetwork
+    from ..risk import RiskSurface
 
 __all__ = ["OSM_ATTRIBUTION", "make_map"]
 
@@ -94,6 +95,7 @@ def make_map(
     network: RoadNetwork,
     layers: Layers | None = None,
     *,
+    risk: RiskSurface | None = None,
     title: str = "geoengine",
     subtitle: str | None = None,
     tiles: str | None = None,
@@ -106,6 +108,8 @@ def make_map(
         The run's streets (and buildings, drawn as the basemap).
     layers
         Districts, key sites, cameras, stations and incidents (as heat).
+    risk
+        Streets coloured by risk level, with a time-window selector and hotspots outlined.
     title, subtitle
         Shown in the banner; escaped here.
     tiles
@@ -139,9 +143,16 @@ def make_map(
         tooltip=folium.GeoJsonTooltip(fields=["name", "highway"], aliases=["Street", "Type"]),
     ).add_to(fmap)
 
+    if risk is not None:
+        from ._risk_layer import RiskLayer
+
+        group = folium.FeatureGroup(name="Risk level by time window", show=True)
+        group.add_to(fmap)
+        RiskLayer(risk, group).add_to(fmap)
+
     synthetic_note = ""
     if layers is not None:
-        _add_layers(fmap, layers)
+        _add_layers(fmap, layers, heat_shown=risk is None)
         if layers.incidents is not None and layers.incidents.synthetic:
             synthetic_note = "<br><b style='color:#b30000'>Incidents are SYNTHETIC (demo model), not real crime data.</b>"
 
@@ -154,7 +165,7 @@ def make_map(
     return fmap
 
 
-def _add_layers(fmap: folium.Map, layers: Layers) -> None:
+def _add_layers(fmap: folium.Map, layers: Layers, *, heat_shown: bool = True) -> None:
     if layers.incidents is not None and len(layers.incidents.gdf):
         inc = layers.incidents.gdf.to_crs(WGS84)
         weights = inc["weight"].to_numpy(dtype=float) if "weight" in inc else np.ones(len(inc))
@@ -162,7 +173,7 @@ def _add_layers(fmap: folium.Map, layers: Layers) -> None:
         weights = weights * float(np.clip(150.0 / max(len(inc), 1), 0.02, 1.0))
         data = np.column_stack([inc.geometry.y.values, inc.geometry.x.values, weights]).round(6).tolist()
         label = "Incidents (heat, SYNTHETIC)" if layers.incidents.synthetic else "Incidents (heat)"
-        HeatMap(data, name=label, radius=14, blur=16, min_opacity=0.25, max_zoom=15).add_to(fmap)
+        HeatMap(data, name=label, radius=14, blur=16, min_opacity=0.25, max_zoom=15, show=heat_shown).add_to(fmap)
 
     if layers.districts is not None:
         d = layers.districts.gdf

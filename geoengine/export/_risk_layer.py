@@ -1,0 +1,147 @@
+"""The risk layer of the briefing map: streets coloured by level, one window at a time."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import shapely
+from branca.element import MacroElement, Template
+
+if TYPE_CHECKING:
+    import folium
+
+    from ..risk import RiskSurface
+
+from ..risk import LEVEL_COLOURS, LEVELS
+
+_TEMPLATE = """
+{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }};
+  var group = {{ this.group_name }};
+  var data = {{ this.data|tojson }};
+  var windows = {{ this.windows|tojson }};
+  var colours = {{ this.colours|tojson }};
+  var levels = {{ this.levels|tojson }};
+  var legendText = {{ this.legend|tojson }};
+  var current = 0;
+  function style(f) {
+    var lv = f.properties.l[current];
+    return {color: colours[lv], weight: lv === 0 ? 4.5 : (lv === 3 ? 1.5 : 3), opacity: lv === 3 ? 0.6 : 0.95};
+  }
+  function casingStyle(f) {
+    var on = f.properties.h[current] === 1;
+    return {color: "#111111", weight: on ? 9 : 0, opacity: on ? 0.85 : 0};
+  }
+  function tip(f) {
+    var p = f.properties;
+    var text = "<b>" + (p.n || "(unnamed street)") + "</b><br>" + windows[current] + ": <b>" +
+      levels[p.l[current]] + "</b>, risk " + p.r[current] + " per km";
+    if (p.h[current] === 1) { text += "<br><b>significant hotspot</b> (Gi*, FDR-corrected)"; }
+    return text;
+  }
+  var casing = L.geoJson(data, {filter: function (f) { return f.properties.h.indexOf(1) >= 0; },
+                                style: casingStyle, interactive: false});
+  var streets = L.geoJson(data, {style: style, onEachFeature: function (f, layer) {
+    layer.bindTooltip(function () { return tip(f); }, {sticky: true});
+  }});
+  group.addLayer(casing);
+  group.addLayer(streets);
+
+  var control = L.control({position: "bottomright"});
+  control.onAdd = function () {
+    var div = L.DomUtil.create("div", "geoengine-risk-legend");
+    div.style.cssText = "background:rgba(255,255,255,0.95);padding:8px 10px;border-radius:4px;" +
+      "font:13px/1.4 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,0.3)";
+    var html = "<b>Risk level</b> — time window<br><select class='geoengine-window' style='margin:4px 0;max-width:220px'>";
+    for (var i = 0; i < windows.length; i++) { html += "<option value='" + i + "'>" + windows[i] + "</option>"; }
+    html += "</select>";
+    for (var k = 0; k < levels.length; k++) {
+      html += "<div><span style='display:inline-block;width:22px;height:5px;margin:0 6px 3px 0;background:" +
+        colours[k] + "'></span>" + legendText[k] + "</div>";
+    }
+    html += "<div><span style='display:inline-block;width:22px;height:7px;margin:0 6px 2px 0;background:#111'></span>" +
+      "significant hotspot (Gi*)</div>";
+    div.innerHTML = html;
+    L.DomEvent.disableClickPropagation(div);
+    var select = div.querySelector("select");
+    select.addEventListener("change", function () {
+      current = parseInt(select.value, 10);
+      streets.setStyle(style);
+      casing.setStyle(casingStyle);
+    });
+    return div;
+  };
+  control.addTo(map);
+  window.geoengineRisk = {windows: windows, select: function (i) {
+    var s = document.querySelector("select.geoengine-window"); s.value = String(i);
+    s.dispatchEvent(new Event("change"));
+  }, current: function () { return current; }};
+})();
+{% endmacro %}
+"""
+
+
+class RiskLayer(MacroElement):
+    """Adds the graded streets to a FeatureGroup, with a window selector and a legend."""
+
+    _template = Template(_TEMPLATE)
+
+    def __init__(self, surface: RiskSurface, group: folium.FeatureGroup) -> None:
+        super().__init__()
+        self._name = "RiskLayer"
+        self.group_name = group.get_name()
+        names = ["*", *surface.window_names]
+        labels = ["all times of day"] + [
+            f"{w.name} ({w.start}–{w.end}{'' if w.days is None else ', ' + ' '.join(w.days)})" for w in surface.windows
+        ]
+        self.windows = [html.escape(s) for s in labels]
+        self.levels = list(LEVELS)
+        self.colours = [LEVEL_COLOURS[lv] for lv in LEVELS]
+        shares = surface.settings.level_shares
+        if surface.settings.thresholds_per_km is None:
+            cum = np.cumsum(shares) * 100
+            self.legend = [
+                f"red — top {cum[0]:g} % of street length",
+                f"orange — next {shares[1] * 100:g} %",
+                f"yellow — next {shares[2] * 100:g} %",
+                "blue — the rest",
+            ]
+        else:
+            r, o, y = surface.settings.thresholds_per_km
+            self.legend = [f"red — ≥ {r:g} per km", f"orange — ≥ {o:g} per km", f"yellow — ≥ {y:g} per km", "blue — below"]
+        self.data = _features(surface, names)
+
+
+def _features(surface: RiskSurface, names: list[str]) -> dict[str, Any]:
+    seg = surface.segments.to_crs("EPSG:4326")
+    geoms = shapely.set_precision(shapely.simplify(seg.geometry.values, 1e-5), 1e-6)
+    code = {lv: i for i, lv in enumerate(LEVELS)}
+    blocks = []
+    for name in names:
+        b = surface.for_window(name)
+        blocks.append(
+            (
+                b["level"].map(code).to_numpy(dtype=int),
+                np.round(b["risk_per_km"].to_numpy(dtype=float), 2),
+                b["hotspot"].to_numpy(dtype=bool).astype(int),
+            )
+        )
+    seg_names = seg["name"].fillna("").astype(str).map(html.escape).to_numpy()
+    features = []
+    for i, g in enumerate(geoms):
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(g),
+                "properties": {
+                    "n": seg_names[i],
+                    "l": [int(b[0][i]) for b in blocks],
+                    "r": [float(b[1][i]) for b in blocks],
+                    "h": [int(b[2][i]) for b in blocks],
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

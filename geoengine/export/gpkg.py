@@ -1,0 +1,58 @@
+"""``plan.gpkg``: every layer of a run in one GeoPackage (for QGIS / ArcGIS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+
+if TYPE_CHECKING:
+    from ..layers import Layers
+    from ..network import RoadNetwork
+    from ..risk import RiskSurface
+
+__all__ = ["write_gpkg"]
+
+
+def _plain(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Columns GeoPackage can store: datetimes as ISO text, objects as text, booleans as 0/1."""
+    out = gdf.copy()
+    for column in out.columns:
+        if column == out.geometry.name:
+            continue
+        s = out[column]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            out[column] = s.dt.strftime("%Y-%m-%dT%H:%M:%S").where(s.notna(), None)
+        elif pd.api.types.is_bool_dtype(s):
+            out[column] = s.astype("int8")
+        elif s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+            out[column] = s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else str(v))
+    return out
+
+
+def write_gpkg(
+    path: str | Path,
+    *,
+    network: RoadNetwork,
+    layers: Layers | None = None,
+    risk: RiskSurface | None = None,
+) -> Path:
+    """Write the run's layers into one GeoPackage: ``streets``, ``risk`` (one feature per
+    segment and window; filter on ``window``), ``risk_all_times`` and each input layer."""
+    path = Path(path)
+    streets = network.segments().reset_index()
+    _plain(streets).to_file(path, layer="streets", driver="GPKG")
+    if risk is not None:
+        long = risk.table.merge(
+            risk.segments[["name", "length_m", "priority", "geometry"]].reset_index(), on="segment_id", how="left"
+        )
+        _plain(gpd.GeoDataFrame(long, geometry="geometry", crs=risk.segments.crs)).to_file(
+            path, layer="risk", driver="GPKG"
+        )
+        _plain(risk.for_window("*").reset_index()).to_file(path, layer="risk_all_times", driver="GPKG")
+    if layers is not None:
+        for kind, layer in layers.items():
+            _plain(layer.gdf).to_file(path, layer=kind, driver="GPKG")
+    return path
