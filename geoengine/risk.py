@@ -524,7 +524,7 @@ def _grade(values: np.ndarray, length: np.ndarray, settings: RiskSettings) -> np
         return level
     order = np.lexsort((np.arange(len(values)), -values))
     before = np.r_[0.0, np.cumsum(length[order])[:-1]] / max(length.sum(), 1e-9)
-    cuts = np.cumsum(settings.level_shares)
+    cuts = np.cumsum(settings.level_shares) - 1e-9  # shares of a round total land on the boundary
     ranked = np.full(len(values), "blue", dtype=object)
     ranked[before < cuts[2]] = "yellow"
     ranked[before < cuts[1]] = "orange"
@@ -732,11 +732,25 @@ class RiskEvaluation:
 
 
 def _hits(rank_values: np.ndarray, length: np.ndarray, hit_weight: np.ndarray, share: float) -> tuple[float, float]:
-    order = np.lexsort((np.arange(len(rank_values)), -rank_values))
-    before = np.r_[0.0, np.cumsum(length[order])[:-1]] / length.sum()
-    chosen = order[before < share]
-    total = hit_weight.sum()
-    return (float(hit_weight[chosen].sum() / total) if total > 0 else np.nan, float(length[chosen].sum() / length.sum()))
+    """(hit rate, length share) of the top-ranked streets covering ``share`` of the length.
+
+    Segments with equal values form one group; the group that straddles the share is
+    taken in proportion (its hits spread evenly along it) — the expected result of
+    breaking the tie at random, so a ranking with no information scores PAI 1.
+    """
+    total_len = length.sum()
+    total_hits = hit_weight.sum()
+    if total_len <= 0 or total_hits <= 0:
+        return np.nan, share
+    values, group = np.unique(-rank_values, return_inverse=True)  # highest first
+    g_len = np.bincount(group, weights=length, minlength=len(values))
+    g_hit = np.bincount(group, weights=hit_weight, minlength=len(values))
+    target = share * total_len
+    before = np.r_[0.0, np.cumsum(g_len)[:-1]]
+    take = np.clip((target - before) / np.where(g_len > 0, g_len, 1.0), 0.0, 1.0)
+    hits = float((take * g_hit).sum())
+    taken = float((take * g_len).sum())
+    return hits / total_hits, taken / total_len
 
 
 def evaluate_risk(
@@ -749,8 +763,9 @@ def evaluate_risk(
     """Score the surface on incidents it did not see (SPEC §2 Evaluation).
 
     Segments are ranked by crime density; the top ones covering ``share`` of the
-    street length are selected; the hit rate is the share of held-out incidents (by
-    window weight) on them, and PAI = hit rate / length share. The baseline ranks by
+    street length are selected (a tie across the boundary is taken in proportion); the
+    hit rate is the share of held-out incidents (by window weight) on them, and PAI =
+    hit rate / length share. The baseline ranks by
     the counts per metre of ``history`` incidents in the period just before the
     held-out one, of the same length.
     """

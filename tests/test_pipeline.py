@@ -25,7 +25,9 @@ def demo_run(tmp_path_factory):
 
 def test_demo_writes_exactly_into_out(demo_run):
     out, res = demo_run
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "map.html"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "manifest.json", "map.html", "plan.gpkg", "risk_by_district.csv", "risk_evaluation.csv"
+    ]
     assert str(out) in res.stdout
 
 
@@ -36,11 +38,20 @@ def test_manifest_follows_the_contract(demo_run):
         assert key in m
     assert re.fullmatch(r"[0-9a-f]{64}", m["scenario_sha256"])
     assert set(m["timings_s"]) == set(TIMING_KEYS)
-    assert m["timings_s"]["network"] >= 0 and m["timings_s"]["risk"] is None
+    assert m["timings_s"]["network"] >= 0 and m["timings_s"]["risk"] >= 0 and m["timings_s"]["coverage"] is None
     for block, keys in METRIC_KEYS.items():
         assert set(keys) <= set(m["metrics"][block]), block
-    for block in ("risk", "coverage", "patrol", "evaluation"):
+    for block in ("coverage", "patrol"):
         assert all(v is None for v in m["metrics"][block].values()), "not computed yet: must be null"
+    risk = m["metrics"]["risk"]
+    assert risk["windows"] == ["morning", "afternoon", "evening", "night", "weekend_night"]
+    assert risk["hotspot_segments"] > 0
+    assert risk["pai_5pct"] > 1 and set(risk["pai_5pct_by_window"]) == set(risk["windows"])
+    assert risk["pai_5pct"] > risk["baseline_pai_5pct"]
+    assert all(sum(c.values()) == sum(risk["levels"]["morning"].values()) for c in risk["levels"].values())
+    ev = m["metrics"]["evaluation"]
+    assert ev["heldout_incidents"] > 0 and ev["pai_5pct"] == risk["pai_5pct"]
+    assert ev["in_camera_view_share"] is None
     net = m["metrics"]["network"]
     assert net["nodes"] > 500 and net["edges"] > 1000 and 20 < net["street_km"] < 500
     layers = m["metrics"]["layers"]
@@ -50,7 +61,10 @@ def test_manifest_follows_the_contract(demo_run):
     assert inc["synthetic"] is True
     for name, entry in m["inputs"].items():
         assert Path(entry["path"]).exists() and re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]), name
-    assert m["outputs"] == {"map": "map.html", "manifest": "manifest.json"}
+    assert m["outputs"] == {
+        "map": "map.html", "gpkg": "plan.gpkg", "risk_by_district": "risk_by_district.csv",
+        "risk_evaluation": "risk_evaluation.csv", "manifest": "manifest.json",
+    }
 
 
 def test_map_holds_the_demo_layers(demo_run):
@@ -64,6 +78,40 @@ def test_map_holds_the_demo_layers(demo_run):
     district_names = json.loads((REPO / "layers" / "helsinki_districts.geojson").read_text(encoding="utf-8"))
     first = district_names["features"][0]["properties"]["name"]
     assert first in html
+
+
+def test_map_shows_graded_risk_by_window(demo_run):
+    out, _ = demo_run
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "Risk level by time window" in html and "geoengine-window" in html
+    labels = html.replace("\\u2013", "–")  # JSON in the page may escape the dash
+    for label in ("all times of day", "morning (07:00–12:00)", "weekend_night (22:00–04:00, fri sat)"):
+        assert label in labels, label
+    for colour in ("#d7191c", "#fd8d3c", "#fecc5c", "#2c7bb6"):
+        assert colour in html
+    assert "significant hotspot" in html
+
+
+def test_geopackage_holds_every_layer_with_crs(demo_run):
+    import pyogrio
+
+    out, _ = demo_run
+    names = {name for name, _ in pyogrio.list_layers(out / "plan.gpkg")}
+    assert {"streets", "risk", "risk_all_times", "incidents", "districts", "key_sites", "stations"} <= names
+    risk = pyogrio.read_dataframe(out / "plan.gpkg", layer="risk")
+    assert risk.crs is not None and risk.crs.is_projected
+    assert set(risk["window"]) == {"morning", "afternoon", "evening", "night", "weekend_night"}
+    assert set(risk["level"]) == {"red", "orange", "yellow", "blue"}
+
+
+def test_district_risk_table(demo_run):
+    import pandas as pd
+
+    out, _ = demo_run
+    table = pd.read_csv(out / "risk_by_district.csv")
+    assert set(table.columns) >= {"district", "window", "street_km", "risk", "risk_per_km", "red_km", "hotspot_segments"}
+    assert table.groupby("district").size().eq(5).all()
+    assert (table["risk"] >= 0).all()
 
 
 def test_run_writes_nothing_when_a_stage_fails(tmp_path, monkeypatch):

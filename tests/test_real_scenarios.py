@@ -54,8 +54,23 @@ def test_sf_network_is_metric_and_has_travel_times(sf):
     assert 100 < sf.manifest["metrics"]["network"]["street_km"] < 200
 
 
+def test_sf_heldout_pai_beats_the_previous_period_baseline(sf):
+    risk = sf.manifest["metrics"]["risk"]
+    assert sf.scenario.evaluation.split.isoformat() == "2016-09-01"
+    assert risk["heldout_incidents"] == sf.risk_evaluation.heldout_incidents > 400
+    assert set(risk["pai_5pct_by_window"]) == {"day", "swing", "night"}
+    assert all(v is not None and v > 1 for v in risk["pai_5pct_by_window"].values())
+    assert risk["pai_5pct"] > risk["baseline_pai_5pct"]
+    assert sf.manifest["metrics"]["evaluation"]["pai_5pct"] == risk["pai_5pct"]
+
+
 def test_london_month_only_crimes_and_empty_coordinates_counted():
     res = ge.run(REPO / "scenarios" / "london.yaml", write=False)
+    # month-only dates: the aoristic path spreads every incident over the day and is reported
+    assert res.risk is not None and res.risk.untimed_share == 1.0
+    assert res.manifest["metrics"]["risk"]["untimed_share"] == 1.0
+    assert res.manifest["metrics"]["risk"]["pai_5pct"] is not None
+    assert any("no incident has a time of day" in w for w in res.warnings)
     inc = res.layers.incidents
     assert inc.rows_read == 10118
     assert inc.drop_reasons["missing coordinates"] == 465
