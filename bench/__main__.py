@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ._common import table
 
-SUITES = ("network",)
+SUITES = ("network", "risk")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -383,12 +383,8 @@ def getis_ord_gi_star(values: np.ndarray, adjacency: sp.spmatrix) -> np.ndarray:
     statistic and moments as ``esda.G_Local(y, w, transform="B", star=True).Zs``.
     """
     y = np.asarray(values, dtype=float)
-    w = sp.csr_matrix(adjacency, dtype=float, copy=True)
-    w.data[:] = 1.0
-    w = w.tolil()
-    w.setdiag(1.0)
-    w = w.tocsr()
     n = len(y)
+    w = ((sp.csr_matrix(adjacency) != 0) + sp.identity(n, format="csr", dtype=bool)).astype(float)
     total = y.sum()
     if n < 3 or total <= 0:
         return np.zeros(n)
