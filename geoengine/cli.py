@@ -71,7 +71,8 @@ def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress of each stage.")] = False,
 ) -> None:
     ctx.obj = {"debug": debug}
-    logging.basicConfig(level=logging.INFO if verbose or debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # warnings are collected into the run summary and the manifest; the log repeats them only with -v
+    logging.basicConfig(level=logging.INFO if verbose or debug else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
 
 
 def _run_and_report(scenario: Path, out: Path | None, tiles: TileSource | None, quiet: bool) -> None:
