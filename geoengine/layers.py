@@ -262,12 +262,12 @@ class Layers:
 class _Reader:
     """Book-keeping of one read: the file, the field prefix, warnings and drops."""
 
-    def __init__(self, kind: str, source: LayerSource) -> None:
+    def __init__(self, kind: str, source: LayerSource, field: str | None = None) -> None:
         self.kind = kind
         self.source = source
         self.path = Path(source.path)
         self.file = str(self.path)
-        self.prefix = f"layers.{kind}"
+        self.prefix = field or f"layers.{kind}"
         self.warnings: list[str] = []
         self.drop_reasons: dict[str, int] = {}
 
@@ -961,8 +961,12 @@ def read_layer(
     crs: Any = None,
     max_street_distance_m: float = 150.0,
     outside_area_buffer_m: float = 300.0,
+    field: str | None = None,
 ) -> Layer:
     """Read one layer file, validate it and bring it into the network's CRS.
+
+    ``field`` is the scenario path named in messages (default ``layers.<kind>``), e.g.
+    ``cameras.exclusion_zones`` for a polygon layer read like districts.
 
     Parameters
     ----------
@@ -992,7 +996,7 @@ def read_layer(
     """
     if kind not in KINDS:
         raise LayerError.single(f"unknown layer kind {kind!r}; use one of {', '.join(KINDS)}", field="layers")
-    ctx = _Reader(kind, source)
+    ctx = _Reader(kind, source, field)
     path = ctx.path
     if not path.is_file():
         raise ctx.error(

@@ -34,12 +34,15 @@ from ._io import sha256_file
 from .errors import InputFileNotFoundError, Problem, ScenarioError
 
 __all__ = [
+    "CameraModel",
+    "CameraSettings",
     "ColumnMap",
     "EvaluationSettings",
     "LayerSource",
     "LayersSettings",
     "NetworkSettings",
     "OutputSettings",
+    "QualityTier",
     "RiskSettings",
     "Scenario",
     "SolverSettings",
@@ -406,6 +409,77 @@ class EvaluationSettings(_Model):
     split: dt.date | None = Field(None, description="Incidents on or after this date are held out.")
 
 
+# --------------------------------------------------------------------------- cameras
+class CameraModel(_Model):
+    """A camera type the plan may install."""
+
+    name: str = Field(min_length=1, max_length=64)
+    range_m: float = Field(gt=0, le=500, description="Distance within which it counts as seeing a street point.")
+    fov_deg: float = Field(gt=0, le=360, description="Horizontal field of view; 360 for dome/PTZ.")
+    cost: float = Field(1.0, gt=0, description="Cost of one camera (any unit; budget_cost uses it).")
+
+
+class QualityTier(_Model):
+    """A distance band with its coverage credit (IEC 62676-4 style: identify, recognise, observe, detect)."""
+
+    name: str = Field(min_length=1, max_length=32)
+    max_range_share: float = Field(gt=0, le=1, description="Upper end of the band as a share of the camera's range.")
+    weight: float = Field(gt=0, le=1, description="Coverage credit of a point seen in this band.")
+
+
+class CameraSettings(_Model):
+    """Where new cameras may go, what they are, and what the plan optimises."""
+
+    models: tuple[CameraModel, ...] = Field(
+        (CameraModel(name="fixed", range_m=40.0, fov_deg=90.0, cost=1.0),), min_length=1
+    )
+    tiers: tuple[QualityTier, ...] | None = Field(None, description="Quality bands by distance; none: seen = 1.")
+    headings: int = Field(8, ge=1, le=36, description="Headings a fixed camera may choose from at each site.")
+    spacing_m: float = Field(10.0, gt=0, le=200, description="Demand points along streets every this many metres.")
+    pole_spacing_m: float = Field(30.0, gt=0, le=500, description="Candidate poles along streets.")
+    setback_m: float | None = Field(None, ge=0, le=30, description="Pole offset from the street centre; default by road class.")
+    intersections: bool = Field(True, description="Intersections are candidate sites.")
+    sites: LayerSource | None = Field(None, description="Extra candidate sites the planner lists (points).")
+    exclusion_zones: LayerSource | None = Field(None, description="Polygons where no new camera may go.")
+    must_cover: LayerSource | None = Field(None, description="Polygons whose streets the set-cover objective must cover.")
+    objective: Literal["mclp", "lscp"] = Field(
+        "mclp", description="mclp: most risk-weighted coverage for the budget; lscp: fewest cameras covering the chosen districts."
+    )
+    budget_count: int | None = Field(50, ge=1, le=100_000, description="Number of new cameras (mclp).")
+    budget_cost: float | None = Field(None, gt=0, description="Total cost of new cameras (mclp).")
+    budgets: tuple[int, ...] = Field((), description="Camera counts for a coverage-versus-budget curve.")
+    lscp_districts: tuple[str, ...] | None = Field(
+        None, description="Districts the set cover must cover (lscp); default every district, or must_cover zones."
+    )
+    backup_key_sites: bool = Field(True, description="Reward a second view of key sites.")
+    backup_weight: float = Field(0.5, ge=0, le=10)
+    risk_window: str = Field("max", description="Demand weight from risk: 'max' or 'mean' over windows, or a window name.")
+    street_floor_share: float = Field(
+        0.1, ge=0, le=10, description="Every street point weighs at least this share of the mean risk (全域覆盖)."
+    )
+    max_per_site: int = Field(1, ge=1, le=8, description="New cameras per site.")
+    existing_range_m: float = Field(40.0, gt=0, le=500, description="Range of existing cameras that do not state one.")
+    existing_fov_deg: float = Field(90.0, gt=0, le=360, description="FOV of existing fixed cameras that do not state one.")
+    solver: Literal["scip", "greedy"] = "scip"
+
+    @field_validator("models")
+    @classmethod
+    def _unique_models(cls, value: tuple[CameraModel, ...]) -> tuple[CameraModel, ...]:
+        names = [m.name for m in value]
+        if len(set(names)) != len(names):
+            raise ValueError("camera model names must be unique")
+        return value
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, value: tuple[QualityTier, ...] | None) -> tuple[QualityTier, ...] | None:
+        if value is not None:
+            shares = [t.max_range_share for t in value]
+            if shares != sorted(shares) or len(set(shares)) != len(shares) or shares[-1] != 1.0:
+                raise ValueError("tiers must have increasing max_range_share ending at 1.0")
+        return value
+
+
 # --------------------------------------------------------------------------- solver, outputs
 class SolverSettings(_Model):
     """Limits every optimiser of the run obeys."""
@@ -434,6 +508,7 @@ class Scenario(_Model):
         (ALL_DAY,), description="Time windows of the day that plans are made for."
     )
     risk: RiskSettings = Field(default_factory=RiskSettings)
+    cameras: CameraSettings | None = Field(None, description="Camera coverage planning; omit to skip it.")
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     solver: SolverSettings = Field(default_factory=SolverSettings)
     outputs: OutputSettings = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]

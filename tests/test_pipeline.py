@@ -55,7 +55,7 @@ def test_manifest_follows_the_contract(demo_run):
     net = m["metrics"]["network"]
     assert net["nodes"] > 500 and net["edges"] > 1000 and 20 < net["street_km"] < 500
     layers = m["metrics"]["layers"]
-    assert set(layers) == {"incidents", "districts", "key_sites", "stations"}
+    assert set(layers) == {"incidents", "districts", "key_sites", "stations", "cameras"}
     inc = layers["incidents"]
     assert inc["rows_read"] >= 2000 and inc["rows_used"] + inc["rows_dropped"] == inc["rows_read"]
     assert inc["synthetic"] is True

@@ -11,6 +11,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from ..layers import Layers
     from ..network import RoadNetwork
+    from ..coverage.plan import CoveragePlan
     from ..risk import RiskSurface
 
 __all__ = ["write_gpkg"]
@@ -38,6 +39,7 @@ def write_gpkg(
     network: RoadNetwork,
     layers: Layers | None = None,
     risk: RiskSurface | None = None,
+    coverage: CoveragePlan | None = None,
 ) -> Path:
     """Write the run's layers into one GeoPackage: ``streets``, ``risk`` (one feature per
     segment and window; filter on ``window``), ``risk_all_times`` and each input layer."""
@@ -55,4 +57,17 @@ def write_gpkg(
     if layers is not None:
         for kind, layer in layers.items():
             _plain(layer.gdf).to_file(path, layer=kind, driver="GPKG")
+    if coverage is not None:
+        if len(coverage.cameras_new):
+            _plain(coverage.cameras_new).to_file(path, layer="cameras_new", driver="GPKG")
+            views = gpd.GeoDataFrame(
+                coverage.cameras_new[["site_id", "model", "heading_deg"]].reset_index(drop=True),
+                geometry=coverage.views_new.reset_index(drop=True).values, crs=coverage.cameras_new.crs,
+            )
+            _plain(views).to_file(path, layer="camera_views_new", driver="GPKG")
+        if coverage.views_existing is not None and len(coverage.views_existing):
+            views = gpd.GeoDataFrame(geometry=coverage.views_existing.reset_index(drop=True).values, crs=coverage.views_existing.crs)
+            _plain(views).to_file(path, layer="camera_views_existing", driver="GPKG")
+        _plain(coverage.street_coverage(network).reset_index()).to_file(path, layer="coverage_streets", driver="GPKG")
+        _plain(coverage.demand).to_file(path, layer="coverage_demand", driver="GPKG")
     return path

@@ -20,6 +20,7 @@ from folium.plugins import HeatMap
 if TYPE_CHECKING:
     from ..layers import Layers
     from ..network import RoadNetwork
+    from ..coverage.plan import CoveragePlan
     from ..risk import RiskSurface
 
 __all__ = ["OSM_ATTRIBUTION", "make_map"]
@@ -96,6 +97,7 @@ def make_map(
     layers: Layers | None = None,
     *,
     risk: RiskSurface | None = None,
+    coverage: CoveragePlan | None = None,
     title: str = "geoengine",
     subtitle: str | None = None,
     tiles: str | None = None,
@@ -110,6 +112,9 @@ def make_map(
         Districts, key sites, cameras, stations and incidents (as heat).
     risk
         Streets coloured by risk level, with a time-window selector and hotspots outlined.
+    coverage
+        New and existing cameras with their views clipped by buildings, and which
+        streets they cover.
     title, subtitle
         Shown in the banner; escaped here.
     tiles
@@ -155,6 +160,9 @@ def make_map(
         _add_layers(fmap, layers, heat_shown=risk is None)
         if layers.incidents is not None and layers.incidents.synthetic:
             synthetic_note = "<br><b style='color:#b30000'>Incidents are SYNTHETIC (demo model), not real crime data.</b>"
+
+    if coverage is not None:
+        _add_coverage(fmap, network, coverage)
 
     banner = f"<b>{_esc(title)}</b>"
     if subtitle:
@@ -225,5 +233,69 @@ def _add_layers(fmap: folium.Map, layers: Layers, *, heat_shown: bool = True) ->
             folium.Marker(
                 [p.y, p.x], tooltip=_esc(name), popup=folium.Popup(f"<b>{_esc(name)}</b>", max_width=250),
                 icon=folium.Icon(color="darkblue", icon="star"),
+            ).add_to(group)
+        group.add_to(fmap)
+
+
+COVERAGE_COLOURS = {"existing": "#1a9850", "new": "#00a6d6", "uncovered": "#8c8c8c"}
+
+
+def _add_coverage(fmap: folium.Map, network: RoadNetwork, coverage: CoveragePlan) -> None:
+    streets = coverage.street_coverage(network).to_crs(WGS84)
+    streets = gpd.GeoDataFrame(
+        {
+            "name": streets["name"].map(_esc).values,
+            "status": streets["status"].values,
+            "seen": (streets["seen"] * 100).round(0).values,
+            "seen_existing": (streets["seen_existing"] * 100).round(0).values,
+        },
+        geometry=streets.geometry.simplify(1e-5).values,
+        crs=WGS84,
+    )
+    folium.GeoJson(
+        streets.to_json(drop_id=True),
+        name="Street camera coverage (green existing, cyan new, grey uncovered)",
+        show=False,
+        style_function=lambda f: {
+            "color": COVERAGE_COLOURS[f["properties"]["status"]],
+            "weight": 3,
+            "opacity": 0.9,
+            "dashArray": "4 4" if f["properties"]["status"] == "uncovered" else None,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "status", "seen_existing", "seen"],
+            aliases=["Street", "Coverage", "% seen by existing", "% seen with new"],
+        ),
+    ).add_to(fmap)
+
+    if coverage.views_existing is not None and len(coverage.views_existing):
+        views = gpd.GeoDataFrame(geometry=coverage.views_existing.values, crs=coverage.views_existing.crs).to_crs(WGS84)
+        folium.GeoJson(
+            views.to_json(drop_id=True),
+            name="Existing camera views",
+            style_function=lambda _: {"color": "#1a9850", "weight": 0.5, "fillColor": "#1a9850", "fillOpacity": 0.25},
+            interactive=False,
+        ).add_to(fmap)
+
+    cams = coverage.cameras_new
+    if len(cams):
+        views = gpd.GeoDataFrame(geometry=coverage.views_new.values, crs=coverage.views_new.crs).to_crs(WGS84)
+        folium.GeoJson(
+            views.to_json(drop_id=True),
+            name="New camera views (clipped by buildings)",
+            style_function=lambda _: {"color": "#00a6d6", "weight": 1, "fillColor": "#00a6d6", "fillOpacity": 0.35},
+            interactive=False,
+        ).add_to(fmap)
+        group = folium.FeatureGroup(name=f"New cameras ({len(cams)})")
+        pts = cams.to_crs(WGS84)
+        for rank, (row, p) in enumerate(zip(pts.itertuples(index=False), pts.geometry), start=1):
+            heading = "all round" if row.heading_deg != row.heading_deg else f"heading {row.heading_deg:.0f}°"
+            popup = (
+                f"<b>New camera #{rank}</b> ({_esc(row.model)}, {heading}, {row.fov_deg:g}° FOV, {row.range_m:g} m)"
+                f"<br>site: {_esc(row.source)}<br>why: {_esc(row.reason)}"
+            )
+            folium.CircleMarker(
+                [p.y, p.x], radius=5, color="#005a78", weight=2, fill=True, fill_color="#00a6d6", fill_opacity=1.0,
+                popup=folium.Popup(popup, max_width=320), tooltip=f"New camera #{rank}",
             ).add_to(group)
         group.add_to(fmap)
