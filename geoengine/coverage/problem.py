@@ -1,0 +1,970 @@
+"""Location problems on a coverage or cost matrix, and their solvers (no GIS here).
+
+Build a :class:`CoverageProblem` from a (sparse) coverage matrix — or from a cost matrix and a
+service radius, like spopt's ``from_cost_matrix`` — then solve it::
+
+    problem = CoverageProblem.from_cost_matrix(dist_m, population, service_radius=5000)
+    result = solve_mclp(problem, budget_count=4, stop=MaxRuntime(30), seed=0)
+    print(result.summary())
+
+Problems:
+
+* **MCLP** (:func:`solve_mclp`): maximise ``Σ_i w_i · credit_i`` (+ a backup term) for a count
+  and/or cost budget, with at most ``max_per_group`` candidates per group (one camera per pole).
+  Credits may be tiered (a camera covering a point at 60 % quality); existing cameras give a
+  credit already achieved.
+* **LSCP** (:func:`solve_lscp`): fewest (cheapest) new candidates so that every demand row of
+  the mask not covered by existing cameras is covered.
+* **p-median** (:func:`solve_pmedian`): minimise ``Σ_i w_i · d_i,nearest`` with ``p`` facilities.
+
+Every solve has a time limit (:class:`~geoengine.coverage.stop.MaxRuntime`) and a seed, and returns
+a frozen :class:`LocationResult` with status, objective, bound and gap. MCLP and LSCP always run on
+:meth:`CoverageProblem.reduced` and report per original demand row. OR-Tools is used only through
+:mod:`geoengine.coverage._ortools`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sp
+
+from geoengine.coverage import _ortools
+from geoengine.coverage.greedy import (
+    credit_and_views,
+    drop_redundant,
+    greedy_mclp,
+    greedy_pmedian,
+    mclp_value,
+    swap_improve,
+)
+from geoengine.coverage.stop import MaxRuntime
+from geoengine.errors import InfeasibleSettingsError, Problem
+
+__all__ = [
+    "CoverageProblem",
+    "LocationResult",
+    "coverage_curve",
+    "solve_lscp",
+    "solve_mclp",
+    "solve_pmedian",
+]
+
+log = logging.getLogger(__name__)
+
+_SOLVERS = ("scip", "greedy")
+_LP_BOUND_MAX_NNZ = 3_000_000
+"""Above this many non-zeros the greedy solver skips its LP-relaxation bound."""
+
+
+# --------------------------------------------------------------------------------------------
+# problem
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageProblem:
+    """Demand rows × candidate columns with credits, weights, costs, groups and existing coverage.
+
+    Attributes
+    ----------
+    coverage
+        ``(n_demand, n_cand)`` CSR matrix, credit in (0, 1] of candidate j for demand i
+        (1 = fully covered; quality tiers give less). Canonical: sorted indices, no stored zeros.
+    weights
+        ``(n_demand,)`` demand weights ≥ 0.
+    costs
+        ``(n_cand,)`` candidate costs > 0 (default 1).
+    groups
+        ``(n_cand,)`` integer site ids; at most ``max_per_group`` candidates are chosen per group
+        (the headings of one pole). Default: every candidate its own group.
+    existing
+        ``(n_demand,)`` credit already given by existing cameras, in [0, 1] (default 0).
+    existing_views
+        ``(n_demand,)`` number of existing cameras seeing the row (default 0).
+    backup
+        ``(n_demand,)`` bool, the row wants a second view (key sites; default False).
+
+    Arrays are copied and made read-only; build with :meth:`from_coverage_matrix` or
+    :meth:`from_cost_matrix` (the constructor validates the same way).
+    """
+
+    coverage: sp.csr_matrix
+    weights: np.ndarray
+    costs: np.ndarray = None  # type: ignore[assignment]  # filled in __post_init__
+    groups: np.ndarray = None  # type: ignore[assignment]
+    max_per_group: int = 1
+    existing: np.ndarray = None  # type: ignore[assignment]
+    existing_views: np.ndarray = None  # type: ignore[assignment]
+    backup: np.ndarray = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        problems: list[Problem] = []
+
+        def bad(field: str, message: str) -> None:
+            problems.append(Problem(message, field=field))
+
+        if not sp.issparse(self.coverage):
+            cov = np.asarray(self.coverage, dtype=float)
+            if cov.ndim != 2:
+                raise ValueError(f"coverage: must be a 2-D matrix, got shape {cov.shape}")
+            cov = sp.csr_matrix(cov)
+        else:
+            if self.coverage.ndim != 2:
+                raise ValueError(f"coverage: must be a 2-D matrix, got shape {self.coverage.shape}")
+            cov = sp.csr_matrix(self.coverage, dtype=float, copy=True)
+        cov.sum_duplicates()
+        cov.eliminate_zeros()
+        cov.sort_indices()
+        n, m = cov.shape
+        if cov.nnz and not np.isfinite(cov.data).all():
+            bad("coverage", "contains NaN or infinite credits")
+        elif cov.nnz and (cov.data.min() < 0 or cov.data.max() > 1):
+            bad("coverage", f"credits must lie in (0, 1], found {cov.data.min():g}..{cov.data.max():g}")
+
+        def vec(name: str, value, default, dtype, length: int) -> np.ndarray:
+            arr = np.full(length, default, dtype=dtype) if value is None else np.asarray(value)
+            if arr.shape != (length,):
+                bad(name, f"must have shape ({length},), got {arr.shape}")
+                return np.full(length, default, dtype=dtype)
+            if dtype is bool:
+                if arr.dtype != bool and not np.isin(arr, (0, 1)).all():
+                    bad(name, "must be boolean")
+                return arr.astype(bool)
+            if dtype is np.int64:
+                if arr.size and not np.issubdtype(arr.dtype, np.integer):
+                    if not (np.isfinite(arr.astype(float)).all() and (arr == np.round(arr)).all()):
+                        bad(name, "must hold integers")
+                        return np.full(length, default, dtype=dtype)
+                return arr.astype(np.int64)
+            arr = arr.astype(float)
+            if not np.isfinite(arr).all():
+                bad(name, "contains NaN or infinite values")
+            return arr
+
+        weights = vec("weights", self.weights, 0.0, float, n)
+        costs = vec("costs", self.costs, 1.0, float, m)
+        groups = vec("groups", self.groups if self.groups is not None else np.arange(m), 0, np.int64, m)
+        existing = vec("existing", self.existing, 0.0, float, n)
+        existing_views = vec("existing_views", self.existing_views, 0, np.int64, n)
+        backup = vec("backup", self.backup, False, bool, n)
+        if (weights < 0).any():
+            bad("weights", "must be ≥ 0")
+        if (costs <= 0).any():
+            bad("costs", "must be > 0")
+        if ((existing < 0) | (existing > 1)).any():
+            bad("existing", "must lie in [0, 1]")
+        if (existing_views < 0).any():
+            bad("existing_views", "must be ≥ 0")
+        if isinstance(self.max_per_group, bool) or not isinstance(self.max_per_group, (int, np.integer)) or self.max_per_group < 1:
+            bad("max_per_group", f"must be an integer ≥ 1, got {self.max_per_group!r}")
+        if problems:
+            raise ValueError(
+                "invalid coverage problem:\n" + "\n".join(f"  - {p}" for p in problems)
+            )
+        for arr in (weights, costs, groups, existing, existing_views, backup):
+            arr.flags.writeable = False
+        for name, value in (
+            ("coverage", cov),
+            ("weights", weights),
+            ("costs", costs),
+            ("groups", groups),
+            ("max_per_group", int(self.max_per_group)),
+            ("existing", existing),
+            ("existing_views", existing_views),
+            ("backup", backup),
+        ):
+            object.__setattr__(self, name, value)
+
+    # -- constructors ------------------------------------------------------------------------
+
+    @classmethod
+    def from_coverage_matrix(
+        cls,
+        coverage: sp.spmatrix | sp.sparray | np.ndarray,
+        weights: np.ndarray,
+        *,
+        costs: np.ndarray | None = None,
+        groups: np.ndarray | None = None,
+        max_per_group: int = 1,
+        existing: np.ndarray | None = None,
+        existing_views: np.ndarray | None = None,
+        backup: np.ndarray | None = None,
+    ) -> CoverageProblem:
+        """The real constructor: a credit matrix (dense or sparse) and the per-row/per-column data.
+
+        Raises ``ValueError`` listing every shape or value problem at once.
+        """
+        return cls(coverage, weights, costs, groups, max_per_group, existing, existing_views, backup)
+
+    @classmethod
+    def from_cost_matrix(
+        cls,
+        cost: np.ndarray,
+        weights: np.ndarray,
+        *,
+        service_radius: float,
+        costs: np.ndarray | None = None,
+    ) -> CoverageProblem:
+        """Binary coverage ``cost ≤ service_radius`` (as spopt's MCLP/LSCP); NaN/inf = unreachable."""
+        if not (isinstance(service_radius, (int, float, np.number)) and math.isfinite(service_radius) and service_radius > 0):
+            raise InfeasibleSettingsError.single(
+                f"service radius must be a finite number > 0, got {service_radius!r}", field="service_radius"
+            )
+        c = cost.toarray() if sp.issparse(cost) else np.asarray(cost, dtype=float)
+        if c.ndim != 2:
+            raise ValueError(f"cost: must be a 2-D matrix, got shape {c.shape}")
+        with np.errstate(invalid="ignore"):
+            covered = np.isfinite(c) & (c <= service_radius)
+        return cls(sp.csr_matrix(covered.astype(float)), weights, costs)
+
+    # -- sizes -----------------------------------------------------------------------------
+
+    @property
+    def n_demand(self) -> int:
+        return int(self.coverage.shape[0])
+
+    @property
+    def n_candidates(self) -> int:
+        return int(self.coverage.shape[1])
+
+    # -- reduction ---------------------------------------------------------------------------
+
+    def reduced(self) -> tuple[CoverageProblem, np.ndarray]:
+        """Merge identical demand rows and drop rows that cannot gain anything.
+
+        Rows merge when they have the same columns with the same credits and the same existing
+        credit, existing views and backup flag; their weights add up. A row is dropped when its
+        weight is 0, or when no candidate gives more than its existing credit and it cannot gain a
+        second view either. Returns the reduced problem (same candidates, rows in first-seen
+        order) and ``row_map``: original row → reduced row, ``-1`` when dropped.
+
+        Rows are hashed (two independent 64-bit hashes of their (column, credit) pairs) and the
+        grouping is then verified exactly, so a hash collision only costs a missed merge.
+        """
+        a = self.coverage
+        n = a.shape[0]
+        nnz_row = np.diff(a.indptr).astype(np.int64)
+        key = np.empty((n, 6), dtype=np.uint64)
+        cols = a.indices.astype(np.uint64)
+        bits = a.data.astype(np.float64).view(np.uint64)
+        key[:, 0] = _row_hash(cols * np.uint64(0x9E3779B97F4A7C15) ^ bits, a.indptr)
+        key[:, 1] = _row_hash((cols + np.uint64(0x632BE59BD9B4E019)) ^ (bits * np.uint64(0xD6E8FEB86659FD93)), a.indptr)
+        key[:, 2] = self.existing.astype(np.float64).view(np.uint64)
+        key[:, 3] = self.existing_views.astype(np.uint64)
+        key[:, 4] = self.backup.astype(np.uint64)
+        key[:, 5] = nnz_row.astype(np.uint64)
+        _, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        inv = inv.ravel()
+        rep = first[inv]
+        diff = abs(a - a[rep]).sum(axis=1).A.ravel() if n else np.zeros(0)
+        collided = np.flatnonzero(diff != 0)
+        if collided.size:  # pragma: no cover - needs a 2×64-bit hash collision
+            log.warning("reduced(): %d rows with colliding hashes kept apart", collided.size)
+            inv = inv.copy()
+            inv[collided] = inv.max() + 1 + np.arange(collided.size)
+            first = np.concatenate([first, collided])
+        n_groups = int(inv.max()) + 1 if n else 0
+        # order groups by first occurrence so the reduced rows keep the original order
+        first_row = np.full(n_groups, n, dtype=np.int64)
+        np.minimum.at(first_row, inv, np.arange(n))
+        weight = np.bincount(inv, weights=self.weights, minlength=n_groups)
+        best = a.max(axis=1).toarray().ravel() if a.shape[1] else np.zeros(n)
+        ex, ev = self.existing[first_row], self.existing_views[first_row]
+        gain_credit = best[first_row] > ex
+        gain_view = self.backup[first_row] & (ev < 2) & (ev + nnz_row[first_row] >= 2)
+        keep = (weight > 0) & (gain_credit | gain_view)
+        kept = np.flatnonzero(keep)
+        kept = kept[np.argsort(first_row[kept], kind="stable")]
+        new_id = np.full(n_groups, -1, dtype=np.int64)
+        new_id[kept] = np.arange(kept.size)
+        row_map = new_id[inv] if n else np.zeros(0, dtype=np.int64)
+        rows = first_row[kept]
+        red = CoverageProblem(
+            a[rows],
+            weight[kept],
+            self.costs,
+            self.groups,
+            self.max_per_group,
+            self.existing[rows],
+            self.existing_views[rows],
+            self.backup[rows],
+        )
+        log.debug("reduced %d demand rows to %d (%d dropped)", n, kept.size, int((row_map < 0).sum()))
+        row_map.flags.writeable = False
+        return red, row_map
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, element-wise on uint64 (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _row_hash(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Order-independent hash per CSR row: sum of mixed per-entry hashes (0 for empty rows)."""
+    n = indptr.size - 1
+    out = np.zeros(n, dtype=np.uint64)
+    if values.size == 0:
+        return out
+    h = _mix64(values)
+    nonempty = indptr[1:] > indptr[:-1]
+    with np.errstate(over="ignore"):
+        out[nonempty] = np.add.reduceat(h, indptr[:-1][nonempty])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# result
+
+
+@dataclass(frozen=True, eq=False)
+class LocationResult:
+    """The outcome of one location solve.
+
+    ``objective``: MCLP covered weight ``Σ w_i · credit_i`` (existing credit included) plus the
+    backup term; LSCP: number of new sites (their total cost when costs differ); p-median:
+    ``Σ w_i · d_i``. ``bound``: best bound the solver proved (upper for MCLP, lower for
+    minimisation), ``None`` when there is none. ``gap``: MCLP ``(bound − objective)/bound``;
+    minimisation ``(objective − bound)/objective``; 0 when proven optimal.
+    ``status``: "optimal" | "feasible" | "infeasible" | "no_solution" | "greedy" (the MIP found
+    nothing and the greedy answer is returned; ``message`` says so).
+    """
+
+    selected: np.ndarray
+    objective: float
+    bound: float | None
+    gap: float | None
+    status: str
+    solve_s: float
+    build_s: float
+    method: str
+    problem_kind: str
+    credit: np.ndarray | None = None
+    views: np.ndarray | None = None
+    uncoverable: int = 0
+    mean_distance: float | None = None
+    message: str = ""
+
+    @property
+    def n_selected(self) -> int:
+        return int(self.selected.size)
+
+    def summary(self) -> str:
+        """A short table: kind, method, status, objective, bound, gap, times, number selected."""
+
+        def num(v: float | None) -> str:
+            return "—" if v is None else f"{v:,.6g}" if abs(v) < 1e6 else f"{v:,.1f}"
+
+        rows = [
+            ("problem", self.problem_kind),
+            ("method", self.method),
+            ("status", self.status),
+            ("objective", num(self.objective)),
+            ("bound", num(self.bound)),
+            ("gap", "—" if self.gap is None else f"{100 * self.gap:.3f} %"),
+            ("selected", str(self.n_selected)),
+        ]
+        if self.mean_distance is not None:
+            rows.append(("mean distance", f"{self.mean_distance:,.3f}"))
+        if self.problem_kind == "lscp":
+            rows.append(("uncoverable", str(self.uncoverable)))
+        rows += [("build_s", f"{self.build_s:.3f}"), ("solve_s", f"{self.solve_s:.3f}")]
+        if self.message:
+            rows.append(("note", self.message))
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebook display
+        import html
+
+        return "<pre>" + html.escape(self.summary()) + "</pre>"
+
+
+# --------------------------------------------------------------------------------------------
+# MCLP
+
+
+@dataclass(frozen=True, eq=False)
+class _MclpModel:
+    model: _ortools.MipModel
+    n_x: int
+    tier_row: np.ndarray
+    tier_q: np.ndarray
+    z_row: np.ndarray
+    count_row: int | None
+    cost_row: int | None
+    offset: float
+
+    def hint(self, problem: CoverageProblem, selected: np.ndarray) -> np.ndarray:
+        credit, views = credit_and_views(problem, selected)
+        x = np.zeros(self.n_x)
+        x[selected] = 1.0
+        y = (credit[self.tier_row] >= self.tier_q).astype(float)
+        z = (views[self.z_row] >= 2).astype(float)
+        return np.concatenate([x, y, z])
+
+
+def _build_mclp(
+    red: CoverageProblem,
+    *,
+    budget_count: int | None,
+    budget_cost: float | None,
+    backup_weight: float,
+    relax: bool = False,
+) -> _MclpModel:
+    """Tiered MCLP with optional backup and group rows, as one CSR constraint matrix.
+
+    Variables: ``x_j`` (binary, candidates), ``y_t`` (continuous [0, 1], one per (row, credit
+    level above existing)), ``z_i`` (binary, second view of a backup row). Rows:
+    ``y_t − Σ_{j: a_ij ≥ q_t} x_j ≤ 0``; ``(2 − ev_i)·z_i − Σ_{j: a_ij > 0} x_j ≤ 0``;
+    budgets; ``Σ_{j ∈ g} x_j ≤ max_per_group`` for groups larger than the limit.
+    Objective: ``Σ_t w_i (q_t − q_{t−1}) y_t + backup_weight Σ w_i z_i + constant``.
+    """
+    a = red.coverage
+    n, m = a.shape
+    w, ex, ev = red.weights, red.existing, red.existing_views
+    rows = np.repeat(np.arange(n), np.diff(a.indptr))
+    cols, vals = a.indices, a.data
+    # tiers: distinct credit levels above the existing credit, per row
+    up = vals > ex[rows]
+    r, c, v = rows[up], cols[up], vals[up]
+    order = np.lexsort((v, r))
+    r, c, v = r[order], c[order], v[order]
+    new_level = np.ones(r.size, dtype=bool)
+    new_level[1:] = (r[1:] != r[:-1]) | (v[1:] != v[:-1])
+    level = np.cumsum(new_level) - 1
+    tier_row, tier_q = r[new_level], v[new_level]
+    n_t = tier_row.size
+    row_start = np.ones(n_t, dtype=bool)
+    row_start[1:] = tier_row[1:] != tier_row[:-1]
+    q_prev = np.where(row_start, ex[tier_row], np.concatenate([[0.0], tier_q[:-1]]))
+    first_tier = np.maximum.accumulate(np.where(row_start, np.arange(n_t), 0))
+    # a non-zero at level L of its row counts for tiers first_tier..L of that row
+    cnt = level - first_tier[level] + 1
+    ent_col = np.repeat(c, cnt)
+    offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    ent_row = np.repeat(first_tier[level], cnt) + offs
+    # backup second views
+    const = float(w @ ex)
+    z_row = np.zeros(0, dtype=np.int64)
+    if backup_weight > 0 and red.backup.any():
+        nnz_row = np.diff(a.indptr)
+        const += backup_weight * float(w[red.backup & (ev >= 2)].sum())
+        z_row = np.flatnonzero(red.backup & (ev < 2) & (ev + nnz_row >= 2))
+    n_z = z_row.size
+    zr_start = a.indptr[z_row]
+    zr_len = np.diff(a.indptr)[z_row]
+    zsel = np.repeat(zr_start, zr_len) + (np.arange(int(zr_len.sum())) - np.repeat(np.cumsum(zr_len) - zr_len, zr_len))
+    z_ent_row = n_t + np.repeat(np.arange(n_z), zr_len)
+    z_ent_col = cols[zsel]
+    # assemble: tier rows, z rows, budget rows, group rows
+    i_parts = [np.arange(n_t), ent_row, n_t + np.arange(n_z), z_ent_row]
+    j_parts = [m + np.arange(n_t), ent_col, m + n_t + np.arange(n_z), z_ent_col]
+    v_parts = [np.ones(n_t), -np.ones(ent_row.size), (2.0 - ev[z_row]).astype(float), -np.ones(z_ent_row.size)]
+    ub_parts = [np.zeros(n_t + n_z)]
+    next_row = n_t + n_z
+    count_row = cost_row = None
+    if budget_count is not None:
+        count_row = next_row
+        i_parts.append(np.full(m, next_row))
+        j_parts.append(np.arange(m))
+        v_parts.append(np.ones(m))
+        ub_parts.append(np.array([float(budget_count)]))
+        next_row += 1
+    if budget_cost is not None:
+        cost_row = next_row
+        i_parts.append(np.full(m, next_row))
+        j_parts.append(np.arange(m))
+        v_parts.append(red.costs.astype(float))
+        ub_parts.append(np.array([float(budget_cost)]))
+        next_row += 1
+    _, ginv, gsize = np.unique(red.groups, return_inverse=True, return_counts=True)
+    big = np.flatnonzero(gsize > red.max_per_group)
+    if big.size:
+        gid = np.full(gsize.size, -1)
+        gid[big] = np.arange(big.size)
+        member = gid[ginv.ravel()] >= 0
+        i_parts.append(next_row + gid[ginv.ravel()][member])
+        j_parts.append(np.flatnonzero(member))
+        v_parts.append(np.ones(int(member.sum())))
+        ub_parts.append(np.full(big.size, float(red.max_per_group)))
+        next_row += big.size
+    n_vars = m + n_t + n_z
+    mat = sp.csr_matrix(
+        (np.concatenate(v_parts), (np.concatenate(i_parts), np.concatenate(j_parts))), shape=(next_row, n_vars)
+    )
+    mat.sum_duplicates()
+    mat.sort_indices()
+    obj = np.concatenate([np.zeros(m), w[tier_row] * (tier_q - q_prev), backup_weight * w[z_row]])
+    is_int = np.concatenate([np.ones(m, bool), np.zeros(n_t, bool), np.ones(n_z, bool)])
+    model = _ortools.build_mip(
+        obj,
+        mat,
+        np.full(next_row, -np.inf),
+        np.concatenate(ub_parts),
+        np.zeros(n_vars),
+        np.ones(n_vars),
+        is_int,
+        maximize=True,
+        offset=const,
+        relax=relax,
+    )
+    return _MclpModel(model, m, tier_row, tier_q, z_row, count_row, cost_row, const)
+
+
+def _check_budgets(budget_count: int | None, budget_cost: float | None, *, required: bool) -> None:
+    problems = []
+    if budget_count is not None and (
+        isinstance(budget_count, bool) or not isinstance(budget_count, (int, np.integer)) or budget_count < 0
+    ):
+        problems.append(Problem(f"must be an integer ≥ 0, got {budget_count!r}", field="budget_count"))
+    if budget_cost is not None and not (
+        isinstance(budget_cost, (int, float, np.number)) and math.isfinite(budget_cost) and budget_cost >= 0
+    ):
+        problems.append(Problem(f"must be a finite number ≥ 0, got {budget_cost!r}", field="budget_cost"))
+    if required and budget_count is None and budget_cost is None:
+        problems.append(
+            Problem("a coverage budget is needed", field="budget_count", hint="give budget_count and/or budget_cost")
+        )
+    if problems:
+        raise InfeasibleSettingsError(problems=problems)
+
+
+def _check_run(stop: MaxRuntime, seed: int, solver: str) -> None:
+    if not isinstance(stop, MaxRuntime):
+        raise TypeError(f"stop must be a MaxRuntime, got {type(stop).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**31:
+        raise ValueError(f"seed must be an integer in [0, 2**31), got {seed!r}")
+    if solver not in _SOLVERS:
+        raise ValueError(f"solver must be one of {_SOLVERS}, got {solver!r}")
+
+
+def solve_mclp(
+    problem: CoverageProblem,
+    *,
+    budget_count: int | None = None,
+    budget_cost: float | None = None,
+    backup_weight: float = 0.0,
+    stop: MaxRuntime = MaxRuntime(30),
+    seed: int = 0,
+    solver: str = "scip",
+    warm_start: bool = True,
+) -> LocationResult:
+    """Maximal covering: most (tiered, weighted) credit for a count and/or cost budget.
+
+    ``solver="scip"`` solves the MIP with SCIP, hinted with the greedy + 1-swap answer when
+    ``warm_start``; ``solver="greedy"`` returns that heuristic answer with the LP-relaxation
+    bound (GLOP) when the model is small enough. Runs on :meth:`CoverageProblem.reduced`;
+    ``credit`` and ``views`` are per original demand row. ``backup_weight`` > 0 adds
+    ``backup_weight · Σ_{backup rows} w_i · [views_i ≥ 2]``.
+    """
+    _check_budgets(budget_count, budget_cost, required=True)
+    _check_run(stop, seed, solver)
+    if not (math.isfinite(backup_weight) and backup_weight >= 0):
+        raise InfeasibleSettingsError.single(f"must be ≥ 0, got {backup_weight!r}", field="backup_weight")
+    t0 = time.perf_counter()
+    red, row_map = problem.reduced()
+    return _solve_mclp_reduced(
+        problem,
+        red,
+        row_map,
+        t0=t0,
+        budget_count=budget_count,
+        budget_cost=budget_cost,
+        backup_weight=backup_weight,
+        stop=stop,
+        seed=seed,
+        solver=solver,
+        warm_start=warm_start,
+    )
+
+
+def _solve_mclp_reduced(
+    problem: CoverageProblem,
+    red: CoverageProblem,
+    row_map: np.ndarray,
+    *,
+    t0: float,
+    budget_count: int | None,
+    budget_cost: float | None,
+    backup_weight: float,
+    stop: MaxRuntime,
+    seed: int,
+    solver: str,
+    warm_start: bool,
+    start: np.ndarray | None = None,
+    model: _MclpModel | None = None,
+) -> LocationResult:
+    deadline = t0 + stop.seconds
+    kind = "backup" if backup_weight > 0 and problem.backup.any() else "mclp"
+    dropped_const = _dropped_constant(problem, row_map, backup_weight)
+
+    def finish(selected, status, method, bound, solve_s, build_s, message="") -> LocationResult:
+        selected = np.sort(np.asarray(selected, dtype=np.int64))
+        credit, views = credit_and_views(problem, selected)
+        objective = mclp_value(problem, selected, backup_weight=backup_weight)
+        gap = None
+        if status == "optimal":
+            gap = 0.0
+        elif bound is not None:
+            gap = max(0.0, (bound - objective) / bound) if bound > 0 else 0.0
+        for arr in (selected, credit, views):
+            arr.flags.writeable = False
+        return LocationResult(
+            selected, objective, bound, gap, status, solve_s, build_s, method, kind, credit, views, message=message
+        )
+
+    heuristic = None
+    if solver == "greedy" or warm_start:
+        th = time.perf_counter()
+        heuristic = greedy_mclp(
+            red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, start=start
+        )
+        swap_deadline = th + 0.25 * max(0.0, deadline - th)
+        heuristic = swap_improve(
+            red, heuristic, budget_cost=budget_cost, backup_weight=backup_weight, deadline=swap_deadline
+        )
+        heuristic = greedy_mclp(
+            red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, start=heuristic
+        )
+        log.debug("greedy+swap: %d sites in %.3f s", heuristic.size, time.perf_counter() - th)
+
+    if solver == "greedy":
+        t_solve = time.perf_counter() - t0
+        bound = None
+        build_s = 0.0
+        if red.coverage.nnz <= _LP_BOUND_MAX_NNZ and time.perf_counter() < deadline:
+            tb = time.perf_counter()
+            lp = _build_mclp(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, relax=True)
+            build_s = time.perf_counter() - tb
+            sol = _ortools.solve_mip(lp.model, backend="glop", time_limit_s=max(0.1, deadline - time.perf_counter()))
+            if sol.bound is not None:
+                bound = sol.bound + dropped_const
+        return finish(heuristic, "greedy", "greedy+swap", bound, t_solve, build_s,
+                      "" if bound is not None else "no LP bound (model too large or LP not solved in time)")
+
+    tb = time.perf_counter()
+    if model is None:
+        model = _build_mclp(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight)
+    build_s = time.perf_counter() - tb
+    overrides = {}
+    if model.count_row is not None and budget_count is not None:
+        overrides[model.count_row] = float(budget_count)
+    if model.cost_row is not None and budget_cost is not None:
+        overrides[model.cost_row] = float(budget_cost)
+    hint = model.hint(red, heuristic) if heuristic is not None else None
+    remaining = max(0.1 * stop.seconds, deadline - time.perf_counter())
+    sol = _ortools.solve_mip(model.model, backend="scip", time_limit_s=remaining, seed=seed, hint=hint, row_ub=overrides)
+    bound = None if sol.bound is None else sol.bound + dropped_const
+    if sol.values is None:
+        if sol.status == "infeasible":  # pragma: no cover - x = 0 is always feasible
+            return finish(np.zeros(0), "infeasible", "scip", None, sol.solve_s, build_s, "the MIP is infeasible")
+        fallback = heuristic if heuristic is not None else greedy_mclp(
+            red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight
+        )
+        log.warning("SCIP found no solution in %.1f s; returning the greedy answer", sol.solve_s)
+        return finish(fallback, "greedy", "scip→greedy", bound, sol.solve_s, build_s,
+                      f"SCIP found no solution ({sol.status}) in the time limit; greedy answer returned")
+    chosen = np.flatnonzero(sol.values[: model.n_x] > 0.5)
+    message = ""
+    if heuristic is not None:
+        if mclp_value(red, heuristic, backup_weight=backup_weight) > mclp_value(
+            red, chosen, backup_weight=backup_weight
+        ) + 1e-9 * max(1.0, float(red.weights.sum())):
+            chosen, message = heuristic, "the greedy+swap answer beat SCIP's incumbent and is returned"
+    return finish(chosen, sol.status, "scip", bound, sol.solve_s, build_s, message)
+
+
+def _dropped_constant(problem: CoverageProblem, row_map: np.ndarray, backup_weight: float) -> float:
+    """Objective of the rows reduced() dropped (their existing credit and existing backup)."""
+    dropped = row_map < 0
+    value = float(problem.weights[dropped] @ problem.existing[dropped])
+    if backup_weight:
+        value += backup_weight * float(problem.weights[dropped & problem.backup & (problem.existing_views >= 2)].sum())
+    return value
+
+
+def coverage_curve(
+    problem: CoverageProblem,
+    budgets: list[int] | list[float],
+    *,
+    by: str = "count",
+    backup_weight: float = 0.0,
+    stop: MaxRuntime = MaxRuntime(30),
+    seed: int = 0,
+    solver: str = "scip",
+) -> list[LocationResult]:
+    """Solve the MCLP for several budgets (``by="count"`` or ``"cost"``), one result per budget.
+
+    The reduced problem and the MIP are built once (only the budget row changes); each solve is
+    warm-started from the previous answer when the budget grows (nested greedy), else from
+    scratch. ``stop`` applies to each budget.
+    """
+    if by not in ("count", "cost"):
+        raise ValueError(f"by must be 'count' or 'cost', got {by!r}")
+    budgets = list(budgets)
+    for b in budgets:
+        _check_budgets(b if by == "count" else None, b if by == "cost" else None, required=True)
+    _check_run(stop, seed, solver)
+    red, row_map = problem.reduced()
+    model = None
+    if solver == "scip" and budgets:
+        first = budgets[0]
+        model = _build_mclp(
+            red,
+            budget_count=first if by == "count" else None,
+            budget_cost=first if by == "cost" else None,
+            backup_weight=backup_weight,
+        )
+    results: list[LocationResult] = []
+    previous: tuple[float, np.ndarray] | None = None
+    for b in budgets:
+        t0 = time.perf_counter()
+        start = None
+        if previous is not None and b >= previous[0]:
+            start = _reduced_selection(red, previous[1], b, by)
+        res = _solve_mclp_reduced(
+            problem,
+            red,
+            row_map,
+            t0=t0,
+            budget_count=b if by == "count" else None,
+            budget_cost=b if by == "cost" else None,
+            backup_weight=backup_weight,
+            stop=stop,
+            seed=seed,
+            solver=solver,
+            warm_start=True,
+            start=start,
+            model=model,
+        )
+        results.append(res)
+        previous = (b, res.selected)
+    return results
+
+
+def _reduced_selection(red: CoverageProblem, selected: np.ndarray, budget: float, by: str) -> np.ndarray | None:
+    """``selected`` if it fits ``budget`` (candidates are the same in the reduced problem)."""
+    used = selected.size if by == "count" else float(red.costs[selected].sum())
+    return selected if used <= budget else None
+
+
+# --------------------------------------------------------------------------------------------
+# LSCP
+
+
+def solve_lscp(
+    problem: CoverageProblem,
+    *,
+    demand_mask: np.ndarray | None = None,
+    stop: MaxRuntime = MaxRuntime(30),
+    seed: int = 0,
+    solver: str = "scip",
+) -> LocationResult:
+    """Set cover: fewest new candidates (cheapest, when costs differ) covering every row that needs it.
+
+    A row needs covering when it is in ``demand_mask`` (default: every row) and has no existing
+    credit. Rows no candidate covers are left out and counted in ``uncoverable`` (not an error).
+    Weights are ignored. The per-group limit holds; if it makes the cover impossible the status
+    is "infeasible" and the greedy selection is returned.
+    """
+    _check_run(stop, seed, solver)
+    t0 = time.perf_counter()
+    deadline = t0 + stop.seconds
+    n = problem.n_demand
+    mask = np.ones(n, dtype=bool) if demand_mask is None else np.asarray(demand_mask)
+    if mask.shape != (n,) or mask.dtype != bool:
+        raise ValueError(f"demand_mask: must be a boolean array of shape ({n},)")
+    need = mask & (problem.existing <= 0)
+    coverable = np.diff(problem.coverage.indptr) > 0
+    uncoverable = int((need & ~coverable).sum())
+    binary = problem.coverage.copy()
+    binary.data[:] = 1.0
+    cover = CoverageProblem(binary, (need & coverable).astype(float), problem.costs, problem.groups, problem.max_per_group)
+    red, _ = cover.reduced()
+    unit = bool(np.all(problem.costs == 1.0))
+
+    def finish(selected, status, method, bound, solve_s, build_s, message="") -> LocationResult:
+        selected = np.sort(np.asarray(selected, dtype=np.int64))
+        credit, views = credit_and_views(problem, selected)
+        objective = float(problem.costs[selected].sum())
+        if status == "optimal":
+            gap = 0.0
+        elif bound is not None and objective > 0:
+            gap = max(0.0, (objective - bound) / objective)
+        else:
+            gap = None
+        for arr in (selected, credit, views):
+            arr.flags.writeable = False
+        msg = message
+        if uncoverable:
+            msg = (msg + "; " if msg else "") + f"{uncoverable} demand rows no candidate covers"
+        return LocationResult(selected, objective, bound, gap, status, solve_s, build_s, method, "lscp",
+                              credit, views, uncoverable=uncoverable, message=msg)
+
+    heuristic = drop_redundant(red, greedy_mclp(red, budget_cost=None))
+    if red.n_demand == 0:
+        return finish(np.zeros(0), "optimal", "trivial", 0.0, time.perf_counter() - t0, 0.0)
+    greedy_ok = _covers_all(red, heuristic)
+    if solver == "greedy":
+        return finish(heuristic, "greedy", "greedy", None, time.perf_counter() - t0, 0.0,
+                      "" if greedy_ok else "the group limit left some rows uncovered")
+    tb = time.perf_counter()
+    a = red.coverage
+    m = a.shape[1]
+    k = a.shape[0]
+    _, ginv, gsize = np.unique(red.groups, return_inverse=True, return_counts=True)
+    big = np.flatnonzero(gsize > red.max_per_group)
+    gid = np.full(gsize.size, -1)
+    gid[big] = np.arange(big.size)
+    member = gid[ginv.ravel()] >= 0
+    g_rows = sp.csr_matrix(
+        (np.ones(int(member.sum())), (gid[ginv.ravel()][member], np.flatnonzero(member))), shape=(big.size, m)
+    )
+    mat = sp.vstack([a, g_rows], format="csr")
+    model = _ortools.build_mip(
+        red.costs,
+        mat,
+        np.concatenate([np.ones(k), np.full(big.size, -np.inf)]),
+        np.concatenate([np.full(k, np.inf), np.full(big.size, float(red.max_per_group))]),
+        np.zeros(m),
+        np.ones(m),
+        np.ones(m, dtype=bool),
+        maximize=False,
+    )
+    build_s = time.perf_counter() - tb
+    hint = None
+    if greedy_ok:
+        hint = np.zeros(m)
+        hint[heuristic] = 1.0
+    sol = _ortools.solve_mip(model, backend="scip", time_limit_s=max(0.1 * stop.seconds, deadline - time.perf_counter()),
+                             seed=seed, hint=hint)
+    if sol.status == "infeasible":
+        return finish(heuristic, "infeasible", "scip", None, sol.solve_s, build_s,
+                      "the per-group limit makes a full cover impossible; greedy selection returned")
+    if sol.values is None:
+        return finish(heuristic, "greedy", "scip→greedy", sol.bound, sol.solve_s, build_s,
+                      f"SCIP found no solution ({sol.status}) in the time limit; greedy answer returned")
+    chosen = np.flatnonzero(sol.values[:m] > 0.5)
+    del unit
+    return finish(chosen, sol.status, "scip", sol.bound, sol.solve_s, build_s)
+
+
+def _covers_all(red: CoverageProblem, selected: np.ndarray) -> bool:
+    if red.n_demand == 0:
+        return True
+    return bool((np.diff(red.coverage[:, selected].tocsr().indptr) > 0).all())
+
+
+# --------------------------------------------------------------------------------------------
+# p-median
+
+
+def solve_pmedian(
+    cost: np.ndarray,
+    weights: np.ndarray,
+    p: int,
+    *,
+    stop: MaxRuntime = MaxRuntime(30),
+    seed: int = 0,
+) -> LocationResult:
+    """p-median: choose ``p`` candidates minimising ``Σ_i w_i · min_{j chosen} cost_ij``.
+
+    Classic assignment MIP (dense: one variable per finite (demand, candidate) pair, so for
+    small and medium sizes), hinted with greedy + Teitz–Bart swaps. ``cost`` ``inf``/NaN means
+    unreachable. ``mean_distance`` = objective / Σ w.
+    """
+    _check_run(stop, seed, "scip")
+    t0 = time.perf_counter()
+    deadline = t0 + stop.seconds
+    d = np.asarray(cost.toarray() if sp.issparse(cost) else cost, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    if d.ndim != 2 or w.shape != (d.shape[0],):
+        raise ValueError(f"cost must be 2-D and weights of length cost.shape[0]; got {d.shape} and {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("weights must be finite and ≥ 0")
+    n, m = d.shape
+    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or not 1 <= p <= m:
+        raise InfeasibleSettingsError.single(f"p must be an integer in 1..{m}, got {p!r}", field="p")
+    finite = np.isfinite(d)
+    active = w > 0
+    if (active & ~finite.any(axis=1)).any():
+        raise InfeasibleSettingsError.single(
+            f"{int((active & ~finite.any(axis=1)).sum())} weighted demand rows reach no candidate", field="cost"
+        )
+    if (d[finite] < 0).any():
+        raise ValueError("cost must be ≥ 0")
+    heuristic = greedy_pmedian(d, w, p, deadline=t0 + 0.25 * stop.seconds)
+
+    def value(sel: np.ndarray) -> float:
+        dd = np.where(finite, d, np.inf)[:, sel].min(axis=1)
+        return float(w[active] @ dd[active])
+
+    tb = time.perf_counter()
+    rows = np.flatnonzero(active)
+    ii, jj = np.nonzero(finite[rows])
+    n_y = ii.size
+    # variables: x (m), y (n_y); rows: assign (len(rows)), link (n_y), count (1)
+    a_assign = sp.csr_matrix((np.ones(n_y), (ii, m + np.arange(n_y))), shape=(rows.size, m + n_y))
+    a_link = sp.csr_matrix(
+        (np.concatenate([np.ones(n_y), -np.ones(n_y)]), (np.tile(np.arange(n_y), 2), np.concatenate([m + np.arange(n_y), jj]))),
+        shape=(n_y, m + n_y),
+    )
+    a_count = sp.csr_matrix((np.ones(m), (np.zeros(m, dtype=int), np.arange(m))), shape=(1, m + n_y))
+    mat = sp.vstack([a_assign, a_link, a_count], format="csr")
+    mat.sort_indices()
+    obj = np.concatenate([np.zeros(m), w[rows][ii] * d[rows][ii, jj]])
+    model = _ortools.build_mip(
+        obj,
+        mat,
+        np.concatenate([np.ones(rows.size), np.full(n_y, -np.inf), [float(p)]]),
+        np.concatenate([np.ones(rows.size), np.zeros(n_y), [float(p)]]),
+        np.zeros(m + n_y),
+        np.ones(m + n_y),
+        np.concatenate([np.ones(m, dtype=bool), np.zeros(n_y, dtype=bool)]),
+        maximize=False,
+    )
+    build_s = time.perf_counter() - tb
+    # hint: x from the heuristic, each row assigned to its nearest chosen site
+    xh = np.zeros(m)
+    xh[heuristic] = 1.0
+    dh = np.where(finite[rows][:, heuristic], d[rows][:, heuristic], np.inf)
+    nearest = heuristic[np.argmin(dh, axis=1)]
+    yh = (jj == nearest[ii]).astype(float)
+    # rows tied between two chosen sites: keep only the first match
+    first = np.zeros(n_y, dtype=bool)
+    hit = np.flatnonzero(yh > 0)
+    _, uniq = np.unique(ii[hit], return_index=True)
+    first[hit[uniq]] = True
+    sol = _ortools.solve_mip(model, backend="scip", time_limit_s=max(0.1 * stop.seconds, deadline - time.perf_counter()),
+                             seed=seed, hint=np.concatenate([xh, first.astype(float)]))
+    total_w = float(w.sum())
+    message = ""
+    if sol.values is None:
+        chosen, status, method = heuristic, "greedy", "scip→greedy"
+        message = f"SCIP found no solution ({sol.status}) in the time limit; greedy answer returned"
+    else:
+        chosen, status, method = np.flatnonzero(sol.values[:m] > 0.5), sol.status, "scip"
+        if value(heuristic) < value(chosen) - 1e-9 * max(1.0, value(chosen)):
+            chosen, message = heuristic, "the greedy+swap answer beat SCIP's incumbent and is returned"
+    chosen = np.sort(chosen.astype(np.int64))
+    objective = value(chosen)
+    bound = sol.bound
+    if status == "optimal":
+        gap = 0.0
+    elif bound is not None and objective > 0:
+        gap = max(0.0, (objective - bound) / objective)
+    else:
+        gap = None
+    chosen.flags.writeable = False
+    return LocationResult(
+        chosen, objective, bound, gap, status, sol.solve_s, build_s, method, "pmedian",
+        mean_distance=objective / total_w if total_w > 0 else None, message=message,
+    )
