@@ -81,7 +81,8 @@ def _polygons(gdf: gpd.GeoDataFrame | None) -> np.ndarray:
     if gdf is None or len(gdf) == 0:
         return np.empty(0, dtype=object)
     geoms = gdf.geometry.to_numpy()
-    return geoms[np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)]
+    geoms = geoms[np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)]
+    return np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms)) if len(geoms) else geoms
 
 
 def _inside(points: np.ndarray, polys: np.ndarray) -> np.ndarray:

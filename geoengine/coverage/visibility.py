@@ -535,4 +535,21 @@ def view_polygons(
     bad = ~shapely.is_valid(polys)
     if bad.any():
         polys[bad] = shapely.make_valid(polys[bad])
+    if len(blockers):
+        # the chords between neighbouring rays can clip a building corner: cut the buildings out,
+        # one round per building a view touches (vectorised over the views)
+        view_i, poly_i = blockers.tree.query(polys, predicate="intersects")  # type: ignore[union-attr]
+        if len(view_i):
+            order = np.argsort(view_i, kind="stable")
+            view_i, poly_i = view_i[order], poly_i[order]
+            first = np.searchsorted(view_i, view_i, side="left")
+            rank = np.arange(len(view_i)) - first
+            for r in range(int(rank.max()) + 1):
+                sel = rank == r
+                v, p = view_i[sel], poly_i[sel]
+                polys[v] = shapely.difference(polys[v], blockers.polys[p])
+    mixed = shapely.get_type_id(polys) == 7  # a GeometryCollection: keep its polygonal parts
+    for i in np.flatnonzero(mixed):
+        parts = shapely.get_parts(polys[i])
+        polys[i] = shapely.union_all(parts[np.isin(shapely.get_type_id(parts), (3, 6))])
     return gpd.GeoSeries(polys, crs=crs, index=getattr(points, "index", None))
