@@ -172,10 +172,11 @@ def test_backup_needs_two_views() -> None:
     p = CoverageProblem.from_coverage_matrix(a, w, backup=key)
     plain = solve_mclp(p, budget_count=2, stop=STOP)
     assert 2 in plain.selected and plain.objective == pytest.approx(6.0)
-    res = solve_mclp(p, budget_count=2, backup_weight=1.0, stop=STOP)
-    assert res.selected.tolist() == [0, 1]
-    assert res.objective == pytest.approx(5.0 + 5.0)
-    assert res.views.tolist() == [2, 0] and res.problem_kind == "backup"
+    for warm in (True, False):  # cold: the MIP alone must get it right
+        res = solve_mclp(p, budget_count=2, backup_weight=1.0, stop=STOP, warm_start=warm)
+        assert res.selected.tolist() == [0, 1] and not res.message
+        assert res.objective == pytest.approx(5.0 + 5.0) == res.bound
+        assert res.views.tolist() == [2, 0] and res.problem_kind == "backup"
     assert greedy_mclp(p, budget_count=2, backup_weight=1.0).tolist() == [0, 1]
     # one existing camera already sees the key site: one new view gives the backup
     seen = CoverageProblem.from_coverage_matrix(a, w, backup=key, existing_views=np.array([1, 0]))
@@ -416,6 +417,7 @@ def test_scip_is_optimal_and_between_greedy_and_its_bound(case) -> None:
     )
     kw = dict(budget_count=count, budget_cost=cost_budget, backup_weight=bw)
     exact = solve_mclp(p, **kw, stop=STOP)
+    cold = solve_mclp(p, **kw, stop=STOP, warm_start=False)  # the MIP alone, no greedy incumbent
     greedy = solve_mclp(p, **kw, solver="greedy")
     truth, _ = brute_force(
         a, w, count=count, cost_budget=cost_budget, costs=costs, groups=groups, max_per_group=mpg,
@@ -425,6 +427,8 @@ def test_scip_is_optimal_and_between_greedy_and_its_bound(case) -> None:
     assert exact.status == "optimal"
     assert exact.objective == pytest.approx(truth, abs=tol)
     assert exact.objective >= greedy.objective - tol
+    assert cold.status == "optimal" and cold.objective == pytest.approx(truth, abs=tol)
+    assert cold.bound == pytest.approx(truth, abs=tol)  # the model's value is the true value
     assert exact.bound is not None and exact.objective <= exact.bound + tol
     if greedy.bound is not None:  # the LP bound is a valid upper bound
         assert greedy.bound >= truth - tol
