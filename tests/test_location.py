@@ -316,9 +316,25 @@ def test_no_mip_solution_falls_back_to_greedy_and_says_so(trap: CoverageProblem,
     monkeypatch.setattr(_ortools, "solve_mip", nothing)
     res = solve_mclp(trap, budget_count=2)
     assert res.status == "greedy" and res.method == "scip→greedy"
-    assert res.objective == pytest.approx(8.0) and res.bound == 9.0
-    assert res.gap == pytest.approx(1 / 9)
+    # SCIP's 9 is beaten by the singleton-gain bound: 4.5 + 4 (best two sites alone)
+    assert res.objective == pytest.approx(8.0) and res.bound == pytest.approx(8.5)
+    assert res.gap == pytest.approx(0.5 / 8.5)
     assert "greedy answer returned" in res.summary()
+
+
+def test_bound_without_solver_bound_is_still_valid(monkeypatch) -> None:
+    def nothing(model, **kwargs):
+        return _ortools.MipSolution("no_solution", None, None, None, 0.01, "scip")
+
+    monkeypatch.setattr(_ortools, "solve_mip", nothing)
+    a = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [0.5, 0.0, 1.0]])
+    w = np.array([1.0, 2.0, 4.0])
+    p = CoverageProblem.from_coverage_matrix(a, w, costs=np.array([1.0, 2.0, 2.0]))
+    for kw in ({"budget_count": 1}, {"budget_cost": 3.0}, {"budget_count": 3}):
+        res = solve_mclp(p, **kw)
+        truth, _ = brute_force(a, w, count=kw.get("budget_count"), cost_budget=kw.get("budget_cost"), costs=p.costs)
+        assert res.status == "greedy" and res.bound >= truth - 1e-9
+    assert solve_mclp(p, budget_count=1).bound == pytest.approx(6.0)  # site 2 alone: 2 + 4
 
 
 def test_same_seed_same_plan() -> None:

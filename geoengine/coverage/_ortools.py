@@ -162,7 +162,7 @@ def solve_mip(
         bound = objective if status == "optimal" else None
     elif status in ("optimal", "feasible", "no_solution"):
         b = float(solver.Objective().BestBound())
-        bound = b if math.isfinite(b) and abs(b) < 1e29 else None
+        bound = b if math.isfinite(b) and abs(b) < 1e19 else None  # SCIP's infinity is 1e20
     log.debug("%s: %s in %.3f s, objective %s, bound %s", backend, status, solve_s, objective, bound)
     return MipSolution(status, values, objective, bound, solve_s, backend)
 

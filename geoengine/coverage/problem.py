@@ -605,6 +605,8 @@ def _solve_mclp_reduced(
     deadline = t0 + stop.seconds
     kind = "backup" if backup_weight > 0 and problem.backup.any() else "mclp"
     dropped_const = _dropped_constant(problem, row_map, backup_weight)
+    simple = _simple_bound(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight)
+    simple += dropped_const
 
     def finish(selected, status, method, bound, solve_s, build_s, message="") -> LocationResult:
         selected = np.sort(np.asarray(selected, dtype=np.int64))
@@ -638,17 +640,20 @@ def _solve_mclp_reduced(
 
     if solver == "greedy":
         t_solve = time.perf_counter() - t0
-        bound = None
+        bound = simple
         build_s = 0.0
+        lp_done = False
         if red.coverage.nnz <= _LP_BOUND_MAX_NNZ and time.perf_counter() < deadline:
             tb = time.perf_counter()
             lp = _build_mclp(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, relax=True)
             build_s = time.perf_counter() - tb
             sol = _ortools.solve_mip(lp.model, backend="glop", time_limit_s=max(0.1, deadline - time.perf_counter()))
             if sol.bound is not None:
-                bound = sol.bound + dropped_const
+                bound = min(bound, sol.bound + dropped_const)
+                lp_done = True
+            t_solve = time.perf_counter() - t0 - build_s
         return finish(heuristic, "greedy", "greedy+swap", bound, t_solve, build_s,
-                      "" if bound is not None else "no LP bound (model too large or LP not solved in time)")
+                      "" if lp_done else "bound from singleton gains (LP relaxation too large or not solved in time)")
 
     tb = time.perf_counter()
     if model is None:
@@ -662,7 +667,7 @@ def _solve_mclp_reduced(
     hint = model.hint(red, heuristic) if heuristic is not None else None
     remaining = max(0.1 * stop.seconds, deadline - time.perf_counter())
     sol = _ortools.solve_mip(model.model, backend="scip", time_limit_s=remaining, seed=seed, hint=hint, row_ub=overrides)
-    bound = None if sol.bound is None else sol.bound + dropped_const
+    bound = simple if sol.bound is None else min(simple, sol.bound + dropped_const)
     if sol.values is None:
         if sol.status == "infeasible":  # pragma: no cover - x = 0 is always feasible
             return finish(np.zeros(0), "infeasible", "scip", None, sol.solve_s, build_s, "the MIP is infeasible")
@@ -680,6 +685,35 @@ def _solve_mclp_reduced(
         ) + 1e-9 * max(1.0, float(red.weights.sum())):
             chosen, message = heuristic, "the greedy+swap answer beat SCIP's incumbent and is returned"
     return finish(chosen, sol.status, "scip", bound, sol.solve_s, build_s, message)
+
+
+def _simple_bound(
+    problem: CoverageProblem, *, budget_count: int | None, budget_cost: float | None, backup_weight: float
+) -> float:
+    """A cheap valid upper bound on the MCLP optimum (used when the solver proves none better).
+
+    Every row at its best credit; and, when the objective is submodular (no backup term), the
+    value with nothing chosen plus the best singleton gains that fit the budget (top ``p`` for a
+    count, fractional knapsack for a cost), since ``f(S) ≤ f(∅) + Σ_{j∈S} gain_j(∅)``.
+    """
+    a = problem.coverage
+    best = a.max(axis=1).toarray().ravel() if a.shape[1] else np.zeros(a.shape[0])
+    w = problem.weights
+    bound = float(w @ np.maximum(problem.existing, best))
+    if backup_weight and problem.backup.any():
+        can = problem.backup & (problem.existing_views + np.diff(a.indptr) >= 2)
+        return bound + backup_weight * float(w[can].sum())
+    rows = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
+    gain = np.bincount(a.indices, weights=w[rows] * np.maximum(a.data - problem.existing[rows], 0.0), minlength=a.shape[1])
+    base = float(w @ problem.existing)
+    if budget_count is not None:
+        bound = min(bound, base + float(np.sort(gain)[::-1][:budget_count].sum()))
+    if budget_cost is not None:
+        order = np.argsort(-gain / problem.costs, kind="stable")
+        c, g = problem.costs[order], gain[order]
+        room = np.clip(budget_cost - (np.cumsum(c) - c), 0.0, None)
+        bound = min(bound, base + float((g * np.minimum(1.0, room / c)).sum()))
+    return bound
 
 
 def _dropped_constant(problem: CoverageProblem, row_map: np.ndarray, backup_weight: float) -> float:
