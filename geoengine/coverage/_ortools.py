@@ -90,8 +90,8 @@ def build_mip(
     m.maximize = bool(maximize)
     m.objective_offset = float(offset)
     obj = np.asarray(objective, dtype=float).tolist()
-    lb = _finite(var_lb).tolist()
-    ub = _finite(var_ub).tolist()
+    lb = np.asarray(var_lb, dtype=float).tolist()
+    ub = np.asarray(var_ub, dtype=float).tolist()
     integer = (np.zeros(n_vars, bool) if relax else np.asarray(is_integer, bool)).tolist()
     add_var = m.variable.add
     for k in range(n_vars):
@@ -99,8 +99,8 @@ def build_mip(
     ptr = matrix.indptr.tolist()
     ind = matrix.indices.tolist()
     val = matrix.data.astype(float).tolist()
-    rlb = _finite(row_lb).tolist()
-    rub = _finite(row_ub).tolist()
+    rlb = np.asarray(row_lb, dtype=float).tolist()  # ±inf are accepted as-is
+    rub = np.asarray(row_ub, dtype=float).tolist()
     add_row = m.constraint.add
     for r in range(n_rows):
         s, e = ptr[r], ptr[r + 1]
@@ -166,7 +166,3 @@ def solve_mip(
     log.debug("%s: %s in %.3f s, objective %s, bound %s", backend, status, solve_s, objective, bound)
     return MipSolution(status, values, objective, bound, solve_s, backend)
 
-
-def _finite(a: np.ndarray) -> np.ndarray:
-    """Bounds as floats with ±inf mapped to the proto's infinity (it accepts IEEE infinities)."""
-    return np.asarray(a, dtype=float)

@@ -834,7 +834,6 @@ def solve_lscp(
     binary.data[:] = 1.0
     cover = CoverageProblem(binary, (need & coverable).astype(float), problem.costs, problem.groups, problem.max_per_group)
     red, _ = cover.reduced()
-    unit = bool(np.all(problem.costs == 1.0))
 
     def finish(selected, status, method, bound, solve_s, build_s, message="") -> LocationResult:
         selected = np.sort(np.asarray(selected, dtype=np.int64))
@@ -898,7 +897,6 @@ def solve_lscp(
         return finish(heuristic, "greedy", "scip→greedy", sol.bound, sol.solve_s, build_s,
                       f"SCIP found no solution ({sol.status}) in the time limit; greedy answer returned")
     chosen = np.flatnonzero(sol.values[:m] > 0.5)
-    del unit
     return finish(chosen, sol.status, "scip", sol.bound, sol.solve_s, build_s)
 
 
