@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ._common import table
 
-SUITES = ("network", "risk")
+SUITES = ("network", "risk", "coverage")
 
 
 def main(argv: list[str] | None = None) -> int:

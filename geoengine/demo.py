@@ -115,12 +115,13 @@ cameras:
   models:
     - {{name: fixed bullet, range_m: 40, fov_deg: 90, cost: 1.0}}
     - {{name: PTZ dome, range_m: 60, fov_deg: 360, cost: 3.0}}
-  budget_count: 40
-  budgets: [10, 20, 40, 80]
+  budget_count: null
+  budget_cost: 60     # e.g. 60 fixed cameras, or 20 PTZ domes, or a mix
+  budgets: [15, 30, 60, 120]
 evaluation:
   split: 2026-09-01   # September is held out to score the risk surface (PAI)
 solver:
-  time_limit_s: 10
+  time_limit_s: 30
 outputs:
   folder: {runs}
 """

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ._io import staging_dir, write_json_atomic, write_text_atomic
+from .coverage.plan import CoveragePlan, plan_coverage
 from .errors import InfeasibleSettingsError
-from .layers import Layers, load_layers
+from .layers import Layers, load_layers, read_layer
 from .network import RoadNetwork, load_network
 from .risk import RiskEvaluation, RiskSurface, estimate_risk, evaluate_risk, split_incidents
 from .scenario import Scenario, load_scenario
@@ -39,6 +40,7 @@ class RunResult:
     warnings: tuple[str, ...] = field(default=())
     risk: RiskSurface | None = None
     risk_evaluation: RiskEvaluation | None = None
+    coverage: CoveragePlan | None = None
 
     def summary(self) -> str:
         m = self.manifest["metrics"]
@@ -62,6 +64,8 @@ class RunResult:
                     else ""
                 )
             )
+        if self.coverage is not None:
+            lines.append(f"cameras   {self.coverage.summary().removeprefix('cameras: ')}")
         if self.out_dir is not None:
             lines.append(f"written   {self.out_dir}")
         if self.warnings:
@@ -123,7 +127,11 @@ def run(
     risk, evaluation, risk_warnings = _risk_stage(scenario, network, layers)
     timings["risk"] = time.perf_counter() - t if risk is not None else None
 
-    warnings = [*network.warnings, *layers.warnings, *risk_warnings]
+    t = time.perf_counter()
+    coverage = _coverage_stage(scenario, network, layers, risk)
+    timings["coverage"] = time.perf_counter() - t if coverage is not None else None
+
+    warnings = [*network.warnings, *layers.warnings, *risk_warnings, *(coverage.warnings if coverage else ())]
     target = Path(out_dir) if out_dir is not None else default_run_dir(scenario)
     outputs: dict[str, str] = {}
     manifest: dict[str, Any]
@@ -137,20 +145,22 @@ def run(
             timings_s=timings,
             outputs=outputs,
             warnings=warnings,
-            metrics=_metrics(risk, evaluation),
+            metrics={**_metrics(risk, evaluation), **({"coverage": coverage.metrics()} if coverage else {})},
         )
 
     if not write:
-        return RunResult(scenario, network, layers, _manifest(), None, tuple(warnings), risk, evaluation)
+        return RunResult(scenario, network, layers, _manifest(), None, tuple(warnings), risk, evaluation, coverage)
 
     t = time.perf_counter()
     with staging_dir(target) as stage:
         if scenario.outputs.map:
             subtitle = f"{scenario.description or ''} — geoengine {_version()}".strip(" —")
-            fmap = make_map(network, layers, risk=risk, title=scenario.name, subtitle=subtitle, tiles=tiles)
+            fmap = make_map(
+                network, layers, risk=risk, coverage=coverage, title=scenario.name, subtitle=subtitle, tiles=tiles
+            )
             write_text_atomic(stage / "map.html", fmap.get_root().render())
             outputs["map"] = "map.html"
-        write_gpkg(stage / "plan.gpkg", network=network, layers=layers, risk=risk)
+        write_gpkg(stage / "plan.gpkg", network=network, layers=layers, risk=risk, coverage=coverage)
         outputs["gpkg"] = "plan.gpkg"
         if risk is not None and layers.districts is not None:
             write_text_atomic(stage / "risk_by_district.csv", risk.district_table(layers.districts.gdf).to_csv(index=False))
@@ -158,13 +168,49 @@ def run(
         if evaluation is not None:
             write_text_atomic(stage / "risk_evaluation.csv", evaluation.table.to_csv(index=False))
             outputs["risk_evaluation"] = "risk_evaluation.csv"
+        if coverage is not None:
+            new = coverage.cameras_new.to_crs("EPSG:4326")
+            table = new.drop(columns="geometry").assign(lon=new.geometry.x.round(7), lat=new.geometry.y.round(7))
+            write_text_atomic(stage / "cameras_new.csv", table.to_csv(index=False))
+            outputs["cameras_new"] = "cameras_new.csv"
+            if len(coverage.curve):
+                write_text_atomic(stage / "coverage_curve.csv", coverage.curve.to_csv(index=False))
+                outputs["coverage_curve"] = "coverage_curve.csv"
         timings["export"] = time.perf_counter() - t
         manifest = _manifest()
         outputs["manifest"] = "manifest.json"
         manifest["outputs"] = dict(outputs)
         write_json_atomic(stage / "manifest.json", manifest)
     log.info("run %s written to %s", scenario.name, target)
-    return RunResult(scenario, network, layers, manifest, target, tuple(warnings), risk, evaluation)
+    return RunResult(scenario, network, layers, manifest, target, tuple(warnings), risk, evaluation, coverage)
+
+
+def _coverage_stage(
+    scenario: Scenario, network: RoadNetwork, layers: Layers, risk: RiskSurface | None
+) -> CoveragePlan | None:
+    """Plan new cameras when the scenario has a ``cameras`` section."""
+    settings = scenario.cameras
+    if settings is None:
+        return None
+
+    extra = {}
+    for name, kind in (("sites", "stations"), ("exclusion_zones", "districts"), ("must_cover", "districts")):
+        source = getattr(settings, name)
+        if source is not None:
+            extra[name] = read_layer(kind, source, network=network, field=f"cameras.{name}").gdf
+    return plan_coverage(
+        network,
+        settings=settings,
+        risk=risk,
+        cameras=layers.cameras.gdf if layers.cameras is not None else None,
+        districts=layers.districts.gdf if layers.districts is not None else None,
+        key_sites=layers.key_sites.gdf if layers.key_sites is not None else None,
+        listed_sites=extra.get("sites"),
+        exclusion=extra.get("exclusion_zones"),
+        must_cover=extra.get("must_cover"),
+        time_limit_s=scenario.solver.time_limit_s,
+        seed=scenario.seed,
+    )
 
 
 def _risk_stage(

@@ -447,7 +447,9 @@ class CameraSettings(_Model):
     )
     budget_count: int | None = Field(50, ge=1, le=100_000, description="Number of new cameras (mclp).")
     budget_cost: float | None = Field(None, gt=0, description="Total cost of new cameras (mclp).")
-    budgets: tuple[int, ...] = Field((), description="Camera counts for a coverage-versus-budget curve.")
+    budgets: tuple[float, ...] = Field(
+        (), description="Budgets for a coverage-versus-budget curve (counts, or costs when budget_cost is set)."
+    )
     lscp_districts: tuple[str, ...] | None = Field(
         None, description="Districts the set cover must cover (lscp); default every district, or must_cover zones."
     )

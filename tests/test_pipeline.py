@@ -26,7 +26,8 @@ def demo_run(tmp_path_factory):
 def test_demo_writes_exactly_into_out(demo_run):
     out, res = demo_run
     assert sorted(p.name for p in out.iterdir()) == [
-        "manifest.json", "map.html", "plan.gpkg", "risk_by_district.csv", "risk_evaluation.csv"
+        "cameras_new.csv", "coverage_curve.csv", "manifest.json", "map.html", "plan.gpkg",
+        "risk_by_district.csv", "risk_evaluation.csv",
     ]
     assert str(out) in res.stdout
 
@@ -38,11 +39,21 @@ def test_manifest_follows_the_contract(demo_run):
         assert key in m
     assert re.fullmatch(r"[0-9a-f]{64}", m["scenario_sha256"])
     assert set(m["timings_s"]) == set(TIMING_KEYS)
-    assert m["timings_s"]["network"] >= 0 and m["timings_s"]["risk"] >= 0 and m["timings_s"]["coverage"] is None
+    assert m["timings_s"]["network"] >= 0 and m["timings_s"]["risk"] >= 0 and m["timings_s"]["coverage"] > 0
+    assert m["timings_s"]["patrol"] is None
     for block, keys in METRIC_KEYS.items():
         assert set(keys) <= set(m["metrics"][block]), block
-    for block in ("coverage", "patrol"):
-        assert all(v is None for v in m["metrics"][block].values()), "not computed yet: must be null"
+    assert all(v is None for v in m["metrics"]["patrol"].values()), "not computed yet: must be null"
+    cov = m["metrics"]["coverage"]
+    assert cov["cameras_existing"] == 221 and cov["cameras_new"] > 0
+    assert 0 <= cov["covered_weight_share_existing"] < cov["covered_weight_share"] <= 1
+    assert cov["status"] in ("optimal", "feasible") and cov["bound"] >= cov["objective"] - 1e-6
+    assert cov["gap"] == pytest.approx((cov["bound"] - cov["objective"]) / cov["bound"], abs=1e-5)
+    assert cov["new_camera_cost"] <= 60 + 1e-9
+    assert [row["budget"] for row in cov["curve"]] == [15, 30, 60, 120]
+    shares = [row["covered_weight_share"] for row in cov["curve"]]
+    assert shares == sorted(shares), "more budget never covers less"
+    assert set(cov["by_level"]) == {"red", "orange", "yellow", "blue"}
     risk = m["metrics"]["risk"]
     assert risk["windows"] == ["morning", "afternoon", "evening", "night", "weekend_night"]
     assert risk["hotspot_segments"] > 0
@@ -63,7 +74,8 @@ def test_manifest_follows_the_contract(demo_run):
         assert Path(entry["path"]).exists() and re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]), name
     assert m["outputs"] == {
         "map": "map.html", "gpkg": "plan.gpkg", "risk_by_district": "risk_by_district.csv",
-        "risk_evaluation": "risk_evaluation.csv", "manifest": "manifest.json",
+        "risk_evaluation": "risk_evaluation.csv", "cameras_new": "cameras_new.csv",
+        "coverage_curve": "coverage_curve.csv", "manifest": "manifest.json",
     }
 
 
@@ -97,11 +109,32 @@ def test_geopackage_holds_every_layer_with_crs(demo_run):
 
     out, _ = demo_run
     names = {name for name, _ in pyogrio.list_layers(out / "plan.gpkg")}
-    assert {"streets", "risk", "risk_all_times", "incidents", "districts", "key_sites", "stations"} <= names
+    assert {"streets", "risk", "risk_all_times", "incidents", "districts", "key_sites", "stations", "cameras",
+            "cameras_new", "camera_views_new", "camera_views_existing", "coverage_streets", "coverage_demand"} <= names
     risk = pyogrio.read_dataframe(out / "plan.gpkg", layer="risk")
     assert risk.crs is not None and risk.crs.is_projected
     assert set(risk["window"]) == {"morning", "afternoon", "evening", "night", "weekend_night"}
     assert set(risk["level"]) == {"red", "orange", "yellow", "blue"}
+
+
+def test_map_shows_cameras_views_and_street_coverage(demo_run):
+    out, _ = demo_run
+    html = (out / "map.html").read_text(encoding="utf-8")
+    for name in ("New cameras (", "New camera views (clipped by buildings)", "Existing camera views", "Street camera coverage"):
+        assert name in html, name
+    assert "why: adds" in html
+
+
+def test_new_cameras_table_says_why(demo_run):
+    import pandas as pd
+
+    out, _ = demo_run
+    cams = pd.read_csv(out / "cameras_new.csv")
+    assert {"model", "heading_deg", "fov_deg", "range_m", "cost", "added_weight", "reason", "lon", "lat"} <= set(cams.columns)
+    assert cams["reason"].str.startswith("adds").all()
+    assert cams["added_share"].sum() == pytest.approx(1.0)
+    fixed = cams[cams["fov_deg"] < 360]
+    assert fixed["heading_deg"].between(0, 360).all()
 
 
 def test_district_risk_table(demo_run):
@@ -115,18 +148,19 @@ def test_district_risk_table(demo_run):
 
 
 def test_run_writes_nothing_when_a_stage_fails(tmp_path, monkeypatch):
+    """A failure while the run folder is being written leaves nothing behind."""
+    import geoengine.export as export
     import geoengine.pipeline as pipeline
     from geoengine.errors import LayerError
 
     def failing(*args, **kwargs):
         raise LayerError.single("bad layer", file="x.csv", field="layers.incidents")
 
-    monkeypatch.setattr(pipeline, "make_map", failing, raising=False)
-    import geoengine.export as export
-
+    monkeypatch.setattr(pipeline, "plan_coverage", lambda *a, **k: None)  # keep the test quick
     monkeypatch.setattr(export, "make_map", failing)
     res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "run")])
     assert res.exit_code == 2
+    assert "bad layer" in res.stderr
     assert not (tmp_path / "run").exists()
     assert not [p for p in tmp_path.iterdir()], "no staging folder left behind"
 

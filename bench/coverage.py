@@ -1,0 +1,144 @@
+"""Suite ``coverage``: camera siting — matrix build, greedy, SCIP at 10 s and 60 s, spopt.
+
+Instances: SF downtown (real streets, the 2016 Chinatown risk is not needed here:
+street length weights), Baltimore for scale, Helsinki with its buildings, and
+synthetic grids with a building on every block, growing to ≥ 100k demand points and
+≥ 20k candidate orientations. Each row reports the matrix build time beside the solve.
+PySAL spopt's MCLP (``pip install -e '.[bench]'``) runs on the same matrix, in the
+same process, on the instances whose dense matrix it can hold.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from ._common import SHARED, measure, row
+
+GRID_CRS = "EPSG:32633"
+SPOPT_MAX_CELLS = 2_000_000  # dense demand × candidate cells spopt is given at most
+
+
+def grid_city(n: int, *, block_m: float = 100.0, building_inset_m: float = 12.0) -> Any:
+    """An n × n street grid with one building filling each block (inset from the streets)."""
+    import networkx as nx
+    import osmnx as ox
+
+    from geoengine.network import RoadNetwork, network_from_graphml
+
+    g = nx.MultiDiGraph(crs=GRID_CRS)
+    for i in range(n):
+        for j in range(n):
+            g.add_node(i * n + j + 1, x=500_000 + block_m * i, y=6_600_000 + block_m * j)
+    osmid = 0
+    for i in range(n):
+        for j in range(n):
+            a = i * n + j + 1
+            for b in ([a + n] if i + 1 < n else []) + ([a + 1] if j + 1 < n else []):
+                osmid += 1
+                for s, t in ((a, b), (b, a)):
+                    g.add_edge(s, t, osmid=osmid, highway=("residential", "tertiary")[osmid % 2], oneway=False,
+                               reversed=s > t, length=block_m, name=f"S{osmid}")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "grid.graphml"
+        ox.save_graphml(g, path)
+        net = network_from_graphml(path, crs=GRID_CRS)
+    x0, y0 = 500_000.0, 6_600_000.0
+    boxes = [
+        shapely.box(x0 + i * block_m + building_inset_m, y0 + j * block_m + building_inset_m,
+                    x0 + (i + 1) * block_m - building_inset_m, y0 + (j + 1) * block_m - building_inset_m)
+        for i in range(n - 1) for j in range(n - 1)
+    ]  # fmt: skip
+    buildings = gpd.GeoDataFrame(geometry=boxes, crs=net.crs)
+    import dataclasses
+
+    return dataclasses.replace(net, buildings=buildings) if isinstance(net, RoadNetwork) else net
+
+
+def _instance(name: str, network: Any, *, spacing_m: float, pole_spacing_m: float, range_m: float, fov_deg: float,
+              headings: int) -> dict[str, Any]:  # fmt: skip
+    from geoengine.coverage.candidates import candidate_sites
+    from geoengine.coverage.demand import street_demand
+    from geoengine.coverage.problem import CoverageProblem
+    from geoengine.coverage.visibility import visibility
+
+    t0 = time.perf_counter()
+    demand = street_demand(network, spacing_m=spacing_m)
+    sites = candidate_sites(network, pole_spacing_m=pole_spacing_m, buildings=network.buildings)
+    vis = visibility(sites, demand, range_m=range_m, fov_deg=fov_deg, headings=headings, buildings=network.buildings)
+    problem = CoverageProblem.from_coverage_matrix(
+        vis.matrix, demand["weight"].to_numpy(dtype=float), groups=vis.orient_site
+    )
+    build_s = time.perf_counter() - t0
+    return {"name": name, "problem": problem, "build_s": build_s, "demand": len(demand), "orientations": vis.matrix.shape[1]}
+
+
+def _spopt_mclp(problem: Any, p: int, time_limit_s: float) -> tuple[float | None, float, str]:
+    """spopt's MCLP on the same binary coverage (as a 0/1 cost matrix with radius 0.5)."""
+    try:
+        import pulp
+        from spopt.locate import MCLP
+    except ImportError:
+        return None, 0.0, "spopt not installed (pip install -e '.[bench]')"
+    a = problem.coverage
+    if a.shape[0] * a.shape[1] > SPOPT_MAX_CELLS:
+        return None, 0.0, f"skipped: dense {a.shape[0]}×{a.shape[1]} matrix too large for spopt"
+    cost = np.where(a.toarray() > 0, 0.0, 1.0)
+    t0 = time.perf_counter()
+    model = MCLP.from_cost_matrix(cost, problem.weights, service_radius=0.5, p_facilities=p)
+    model = model.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s))
+    wall = time.perf_counter() - t0
+    covered = float(model.problem.objective.value()) if model.problem.objective.value() is not None else None
+    return covered, wall, "spopt MCLP (PuLP + CBC)"
+
+
+def run(*, quick: bool = False) -> list[dict[str, Any]]:
+    from geoengine.coverage.greedy import greedy_mclp
+    from geoengine.coverage.problem import solve_mclp
+    from geoengine.coverage.stop import MaxRuntime
+    from geoengine.demo import helsinki_pbf
+    from geoengine.network import network_from_pbf, network_from_xml
+
+    specs: list[tuple[str, Any, dict[str, Any], int]] = [
+        ("helsinki (buildings)", lambda: network_from_pbf(helsinki_pbf()), dict(spacing_m=10, pole_spacing_m=30, range_m=50, fov_deg=90, headings=8), 200),
+        ("grid 20×20", lambda: grid_city(20), dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=8), 100),
+    ]  # fmt: skip
+    if SHARED.exists():
+        specs.append(("sf_downtown_2017", lambda: network_from_xml(SHARED / "osm" / "sf_downtown_2017.osm.bz2"),
+                      dict(spacing_m=10, pole_spacing_m=30, range_m=50, fov_deg=90, headings=8), 150))  # fmt: skip
+        if not quick:
+            specs.append(("baltimore", lambda: network_from_pbf(SHARED / "osm" / "baltimore.osm.pbf"),
+                          dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=8), 500))  # fmt: skip
+    if not quick:
+        specs.append(("grid 72×72", lambda: grid_city(72), dict(spacing_m=10, pole_spacing_m=100, range_m=50, fov_deg=90, headings=4), 1000))  # fmt: skip
+    limits = (10.0,) if quick else (10.0, 60.0)
+    rows: list[dict[str, Any]] = []
+    for name, make, opts, p in specs:
+        network = make()
+        inst, wall, peak = measure(lambda: _instance(name, network, **opts))
+        problem = inst["problem"]
+        label = f"{name}: {inst['demand']:,} demand × {inst['orientations']:,} orientations, p={p}"
+        common = {"build_s": round(inst["build_s"], 2), "demand": inst["demand"], "orientations": inst["orientations"]}
+        t0 = time.perf_counter()
+        sel = greedy_mclp(problem, budget_count=p)
+        greedy_s = time.perf_counter() - t0
+        credit = np.asarray(problem.coverage[:, sel].max(axis=1).todense()).ravel() if len(sel) else np.zeros(problem.coverage.shape[0])
+        greedy_value = float((problem.weights * np.maximum(credit, problem.existing)).sum())
+        rows.append(row("coverage", label, "greedy", wall_s=greedy_s, peak_mb=peak, objective=round(greedy_value, 3), **common))
+        best = None
+        for limit in limits:
+            res, wall, peak = measure(lambda: solve_mclp(problem, budget_count=p, stop=MaxRuntime(limit), seed=0))
+            best = res
+            rows.append(row("coverage", label, f"scip {limit:g}s", wall_s=wall, peak_mb=peak,
+                            objective=round(res.objective, 3), bound=None if res.bound is None else round(res.bound, 3),
+                            gap=None if res.gap is None else round(res.gap, 6), status=res.status, **common))  # fmt: skip
+        value, wall, label_s = _spopt_mclp(problem, p, limits[-1])
+        rows.append(row("coverage", label, label_s, wall_s=wall, objective=None if value is None else round(value, 3),
+                        best_known=None if best is None or best.bound is None else round(best.bound, 3), **common))  # fmt: skip
+    return rows

@@ -1,0 +1,458 @@
+"""CoveragePlan: where to add cameras so that streets, districts and key sites are watched.
+
+:func:`plan_coverage` composes the coverage stage: demand points along the streets
+(weighted by risk × priority, with a floor so every street counts) and on key-site
+outlines; candidate sites (intersections, poles set back to the kerb, listed sites,
+minus exclusion zones and buildings); a sparse visibility matrix per camera model
+(range, field of view, headings, line of sight past buildings, quality tiers);
+the credit existing cameras already give; then the location problem (maximal
+covering for a budget, or the fewest cameras to cover chosen districts, with backup
+coverage of key sites) solved with a time limit and a seed. The result says what each
+new camera adds and why, coverage before and after, per district and per risk level,
+and the solver's bound and gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+
+from ..errors import InfeasibleSettingsError
+from ..scenario import CameraSettings
+from .candidates import candidate_sites
+from .demand import combine_demand, key_site_demand, street_demand
+from .problem import CoverageProblem, LocationResult, coverage_curve, solve_lscp, solve_mclp
+from .stop import MaxRuntime
+from .visibility import existing_credit, view_polygons, visibility
+
+if TYPE_CHECKING:
+    from ..network import RoadNetwork
+    from ..risk import RiskSurface
+
+__all__ = ["CoveragePlan", "plan_coverage"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class CoveragePlan:
+    """The camera plan: new cameras, the demand they and the existing ones cover, and the solve.
+
+    ``demand`` has, per demand point: ``weight``, ``credit_existing`` (0–1, what existing
+    cameras give), ``credit`` (with the new cameras), ``views`` (cameras seeing it),
+    ``level`` (the street's risk level, when risk was estimated) and ``district``.
+    ``cameras_new`` has one row per new camera with ``model``, ``heading_deg``
+    (NaN for 360°), ``fov_deg``, ``range_m``, ``cost``, ``added_weight``,
+    ``added_share`` and a ``reason`` in words.
+    """
+
+    cameras_new: gpd.GeoDataFrame
+    cameras_existing: gpd.GeoDataFrame | None
+    demand: gpd.GeoDataFrame
+    sites: gpd.GeoDataFrame
+    result: LocationResult
+    curve: pd.DataFrame
+    views_new: gpd.GeoSeries
+    views_existing: gpd.GeoSeries | None
+    settings: CameraSettings
+    stats: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    # ------------------------------------------------------------------ shares
+    def _share(self, mask: np.ndarray | None = None, column: str = "credit") -> float | None:
+        d = self.demand if mask is None else self.demand[mask]
+        total = float(d["weight"].sum())
+        return float((d["weight"] * d[column]).sum() / total) if total > 0 else None
+
+    def shares(self) -> dict[str, float | None]:
+        """Risk-weighted and street-length coverage, existing only and with the new cameras."""
+        street = (self.demand["kind"] == "street").to_numpy()
+        s = self.demand[street]
+        return {
+            "covered_weight_share": self._share(),
+            "covered_weight_share_existing": self._share(column="credit_existing"),
+            "street_length_share": float((s["credit"] > 0).mean()) if len(s) else None,
+            "street_length_share_existing": float((s["credit_existing"] > 0).mean()) if len(s) else None,
+        }
+
+    def by_group(self, column: str) -> pd.DataFrame:
+        """Coverage per value of a demand column (``district``, ``level``, ``kind``)."""
+        rows = []
+        d = self.demand[self.demand[column].notna()]
+        for value, g in d.groupby(column, sort=False):
+            w = g["weight"].sum()
+            rows.append(
+                {
+                    column: value,
+                    "demand_points": len(g),
+                    "weight": float(w),
+                    "covered_share_existing": float((g["weight"] * g["credit_existing"]).sum() / w) if w > 0 else None,
+                    "covered_share": float((g["weight"] * g["credit"]).sum() / w) if w > 0 else None,
+                    "points_seen_share": float((g["credit"] > 0).mean()),
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def street_coverage(self, network: RoadNetwork) -> gpd.GeoDataFrame:
+        """Per street segment: share of its demand points seen before and after, and a status
+        (``existing``, ``new`` or ``uncovered``: more than half its points seen or not)."""
+        d = self.demand[self.demand["kind"] == "street"]
+        g = d.groupby("segment_id")
+        table = pd.DataFrame(
+            {
+                "seen_existing": g["credit_existing"].apply(lambda c: float((c > 0).mean())),
+                "seen": g["credit"].apply(lambda c: float((c > 0).mean())),
+            }
+        )
+        segs = network.segments()[["name", "highway", "length_m", "geometry"]].join(table, how="inner")
+        status = np.where(segs["seen_existing"] > 0.5, "existing", np.where(segs["seen"] > 0.5, "new", "uncovered"))
+        return gpd.GeoDataFrame(segs.assign(status=status), geometry="geometry", crs=network.crs)
+
+    def metrics(self) -> dict[str, Any]:
+        """The ``metrics.coverage`` block of the manifest."""
+        r = self.result
+        shares = self.shares()
+        out: dict[str, Any] = {
+            "cameras_existing": 0 if self.cameras_existing is None else len(self.cameras_existing),
+            "cameras_new": len(self.cameras_new),
+            "demand_points": len(self.demand),
+            "covered_weight_share": _round(shares["covered_weight_share"]),
+            "covered_weight_share_existing": _round(shares["covered_weight_share_existing"]),
+            "objective": _round(r.objective),
+            "bound": _round(r.bound),
+            "gap": _round(r.gap, 6),
+            "status": r.status,
+            "solve_s": round(r.solve_s, 3),
+            "objective_kind": r.problem_kind,
+            "method": r.method,
+            "street_length_share": _round(shares["street_length_share"]),
+            "street_length_share_existing": _round(shares["street_length_share_existing"]),
+            "new_camera_cost": float(self.cameras_new["cost"].sum()),
+            "candidate_sites": int(self.stats["sites"]),
+            "candidate_orientations": int(self.stats["orientations"]),
+            "matrix_s": round(float(self.stats["matrix_s"]), 3),
+            "blocked_sight_lines": int(self.stats["blocked_pairs"]),
+        }
+        if "level" in self.demand:
+            out["by_level"] = {
+                row["level"]: {"existing": _round(row["covered_share_existing"]), "with_new": _round(row["covered_share"])}
+                for _, row in self.by_group("level").iterrows()
+            }
+        if len(self.curve):
+            out["curve"] = self.curve.to_dict(orient="records")
+        return out
+
+    def summary(self) -> str:
+        s = self.shares()
+        r = self.result
+        gap = "n/a" if r.gap is None else f"{r.gap:.2%}"
+        return (
+            f"cameras: {len(self.cameras_new)} new on top of "
+            f"{0 if self.cameras_existing is None else len(self.cameras_existing)} existing; "
+            f"risk-weighted coverage {s['covered_weight_share_existing']:.1%} → {s['covered_weight_share']:.1%} "
+            f"({r.problem_kind}, {r.method}, {r.status}, gap {gap}, {r.solve_s:.1f} s)"
+        )
+
+    def __repr__(self) -> str:
+        return f"<CoveragePlan {len(self.cameras_new)} new cameras, {len(self.demand)} demand points>"
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None or value != value else round(float(value), digits)
+
+
+def _segment_weights(network: RoadNetwork, risk: RiskSurface | None, settings: CameraSettings) -> tuple[pd.Series, pd.Series | None]:
+    """Weight of each street segment (risk on it plus a floor), and its risk level."""
+    segs = network.segments()
+    if risk is None:
+        return segs["length_m"].astype(float), None
+    window = settings.risk_window
+    if window in ("max", "mean"):
+        wide = risk.table.pivot(index="segment_id", columns="window", values="risk_per_km")
+        per_km = wide.max(axis=1) if window == "max" else wide.mean(axis=1)
+        level = risk.overall.set_index("segment_id")["level"]
+    else:
+        if window not in risk.window_names:
+            raise InfeasibleSettingsError.single(
+                f"no time window {window!r}", field="cameras.risk_window",
+                hint=f"use max, mean or one of: {', '.join(risk.window_names)}",
+            )
+        block = risk.table[risk.table["window"] == window].set_index("segment_id")
+        per_km, level = block["risk_per_km"], block["level"]
+    per_km = per_km.reindex(segs.index).fillna(0.0)
+    floor = settings.street_floor_share * float(per_km.mean()) if per_km.mean() > 0 else 1.0
+    return (per_km + floor) * segs["length_m"] / 1000.0, level.reindex(segs.index)
+
+
+def _in_polygons(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame, column: str = "name") -> pd.Series:
+    """The ``column`` of the polygon each point lies in (first one), else None."""
+    poly = polygons.to_crs(points.crs).reset_index(drop=True)
+    tree = shapely.STRtree(np.asarray(poly.geometry.values))
+    pt_i, poly_i = tree.query(np.asarray(points.values), predicate="within")
+    out = pd.Series([None] * len(points), index=points.index, dtype=object)
+    first = pd.Series(poly_i, index=pt_i).groupby(level=0).min()
+    out.iloc[first.index.to_numpy()] = poly[column].to_numpy()[first.to_numpy()]
+    return out
+
+
+def plan_coverage(
+    network: RoadNetwork,
+    *,
+    settings: CameraSettings,
+    risk: RiskSurface | None = None,
+    cameras: gpd.GeoDataFrame | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+    key_sites: gpd.GeoDataFrame | None = None,
+    listed_sites: gpd.GeoDataFrame | None = None,
+    exclusion: gpd.GeoDataFrame | None = None,
+    must_cover: gpd.GeoDataFrame | None = None,
+    time_limit_s: float = 30.0,
+    seed: int = 0,
+) -> CoveragePlan:
+    """Plan new cameras on top of the existing ones (see the module docstring)."""
+    warnings: list[str] = []
+    buildings = network.buildings if network.buildings is not None and len(network.buildings) else None
+    if buildings is None:
+        warnings.append(
+            "coverage: the network source has no buildings, so line of sight is not checked "
+            "(cameras are assumed to see past blocks); use an OSM extract with buildings"
+        )
+
+    # demand -------------------------------------------------------------------
+    seg_weight, seg_level = _segment_weights(network, risk, settings)
+    frames = [street_demand(network, spacing_m=settings.spacing_m, segment_weight=seg_weight)]
+    if key_sites is not None and len(key_sites):
+        per_m = float(seg_weight.sum() / max(network.segments()["length_m"].sum(), 1.0))
+        frames.append(key_site_demand(key_sites.to_crs(network.crs), spacing_m=settings.spacing_m, weight_per_m=2.0 * per_m))
+    demand = combine_demand(*frames, must_cover=must_cover.to_crs(network.crs) if must_cover is not None else None)
+    if seg_level is not None:
+        demand["level"] = seg_level.reindex(demand["segment_id"]).to_numpy()
+    if districts is not None and len(districts):
+        demand["district"] = _in_polygons(demand.geometry, districts).to_numpy()
+
+    # candidates and visibility --------------------------------------------------
+    t0 = time.perf_counter()
+    sites = candidate_sites(
+        network,
+        pole_spacing_m=settings.pole_spacing_m,
+        setback_m=settings.setback_m,
+        intersections=settings.intersections,
+        listed=listed_sites.to_crs(network.crs) if listed_sites is not None else None,
+        exclusion=exclusion.to_crs(network.crs) if exclusion is not None else None,
+        buildings=buildings,
+    )
+    if len(sites) == 0:
+        raise InfeasibleSettingsError.single(
+            "no candidate camera site is left (exclusion zones or buildings cover them all)",
+            field="cameras", hint="allow intersections, shorten pole_spacing_m or shrink the exclusion zones",
+        )
+    tiers = [(t.max_range_share, t.weight) for t in settings.tiers] if settings.tiers else None
+    blocks, col_model, col_site, col_heading = [], [], [], []
+    pairs = blocked = 0
+    for k, model in enumerate(settings.models):
+        vis = visibility(
+            sites, demand, range_m=model.range_m, fov_deg=model.fov_deg, headings=settings.headings,
+            buildings=buildings, tiers=tiers,
+        )  # fmt: skip
+        blocks.append(vis.matrix)
+        col_model.append(np.full(len(vis.orient_site), k))
+        col_site.append(vis.orient_site)
+        col_heading.append(vis.orient_heading)
+        pairs += vis.pairs_checked
+        blocked += vis.blocked_pairs
+    matrix = sp.hstack(blocks, format="csc")
+    useful = np.diff(matrix.indptr) > 0  # orientations that see nothing are not candidates
+    matrix = matrix[:, useful].tocsr()
+    col_model_a = np.concatenate(col_model)[useful]
+    col_site_a = np.concatenate(col_site)[useful]
+    col_heading_a = np.concatenate(col_heading)[useful]
+    costs = np.array([settings.models[m].cost for m in col_model_a], dtype=float)
+
+    cams_existing = None
+    credit0 = np.zeros(len(demand))
+    views0 = np.zeros(len(demand), dtype=int)
+    if cameras is not None and len(cameras):
+        cams_existing = cameras.to_crs(network.crs).reset_index(drop=True)
+        credit0, views0, notes = existing_credit(
+            cams_existing, demand, buildings=buildings, default_range_m=settings.existing_range_m,
+            default_fov_deg=settings.existing_fov_deg, network=network, tiers=tiers,
+        )  # fmt: skip
+        warnings.extend(f"coverage: {n}" for n in notes)
+    matrix_s = time.perf_counter() - t0
+
+    backup = (demand["kind"] == "key_site").to_numpy() if settings.backup_key_sites else None
+    problem = CoverageProblem.from_coverage_matrix(
+        matrix, demand["weight"].to_numpy(dtype=float), costs=costs, groups=col_site_a,
+        max_per_group=settings.max_per_site, existing=credit0, existing_views=views0, backup=backup,
+    )  # fmt: skip
+    stop = MaxRuntime(time_limit_s)
+    if settings.objective == "mclp":
+        if settings.budget_count is None and settings.budget_cost is None:
+            raise InfeasibleSettingsError.single(
+                "the mclp objective needs a budget", field="cameras.budget_count", hint="set budget_count or budget_cost"
+            )
+        result = solve_mclp(
+            problem, budget_count=settings.budget_count, budget_cost=settings.budget_cost,
+            backup_weight=settings.backup_weight if settings.backup_key_sites else 0.0,
+            stop=stop, seed=seed, solver=settings.solver,
+        )  # fmt: skip
+    else:
+        mask = _lscp_mask(demand, districts, settings, warnings)
+        result = solve_lscp(problem, demand_mask=mask, stop=stop, seed=seed, solver=settings.solver)
+        if getattr(result, "uncoverable", 0):
+            warnings.append(f"coverage: {result.uncoverable} demand points in the set-cover area no candidate can see")
+
+    curve = pd.DataFrame()
+    if settings.budgets:
+        by = "cost" if settings.budget_cost is not None else "count"
+        per_budget = MaxRuntime(max(1.0, time_limit_s / len(settings.budgets)))  # the curve shares one time limit
+        results = coverage_curve(
+            problem, sorted(settings.budgets), by=by, stop=per_budget, seed=seed,
+            backup_weight=settings.backup_weight if settings.backup_key_sites else 0.0, solver=settings.solver,
+        )  # fmt: skip
+        total = float(problem.weights.sum())
+        curve = pd.DataFrame(
+            [
+                {
+                    "budget": b,
+                    "budget_unit": by,
+                    "cameras": len(r.selected),
+                    "cost": float(problem.costs[r.selected].sum()),
+                    "covered_weight_share": _round(float((problem.weights * r.credit).sum() / total) if r.credit is not None and total else None),
+                    "objective": _round(r.objective),
+                    "bound": _round(r.bound),
+                    "gap": _round(r.gap, 6),
+                    "status": r.status,
+                }
+                for b, r in zip(sorted(settings.budgets), results)
+            ]
+        )
+
+    # results ---------------------------------------------------------------
+    credit = result.credit if result.credit is not None else credit0
+    views = result.views if result.views is not None else views0
+    demand = demand.assign(credit_existing=credit0, credit=np.maximum(credit, credit0), views=views)
+    cams_new, views_new = _new_cameras(
+        result.selected, matrix, demand, sites, settings, col_model_a, col_site_a, col_heading_a, buildings
+    )
+    views_existing = None
+    if cams_existing is not None:
+        fov = cams_existing.get("fov_deg", pd.Series(np.nan, index=cams_existing.index)).to_numpy(dtype=float)
+        rng = cams_existing.get("range_m", pd.Series(np.nan, index=cams_existing.index)).to_numpy(dtype=float)
+        heading = cams_existing.get("heading_deg", pd.Series(np.nan, index=cams_existing.index)).to_numpy(dtype=float)
+        fov = np.where(np.isnan(fov), np.where(np.isnan(heading), 360.0, settings.existing_fov_deg), fov)
+        rng = np.where(np.isnan(rng), settings.existing_range_m, rng)
+        views_existing = view_polygons(
+            cams_existing.geometry, np.nan_to_num(heading), fov_deg=fov, range_m=rng, buildings=buildings
+        )
+    stats = {
+        "sites": len(sites),
+        "orientations": int(useful.size),
+        "useful_orientations": matrix.shape[1],
+        "pairs_checked": pairs,
+        "blocked_pairs": blocked,
+        "matrix_s": matrix_s,
+        "nonzeros": int(matrix.nnz),
+    }
+    plan = CoveragePlan(
+        cameras_new=cams_new, cameras_existing=cams_existing, demand=demand, sites=sites, result=result,
+        curve=curve, views_new=views_new, views_existing=views_existing, settings=settings, stats=stats,
+        warnings=tuple(warnings),
+    )  # fmt: skip
+    log.info("%s", plan.summary())
+    return plan
+
+
+def _lscp_mask(
+    demand: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None, settings: CameraSettings, warnings: list[str]
+) -> np.ndarray:
+    if "must_cover" in demand and demand["must_cover"].any():
+        return demand["must_cover"].to_numpy(dtype=bool)
+    if districts is None or "district" not in demand:
+        warnings.append("coverage: no districts or must-cover zones: the set cover covers every street")
+        return np.ones(len(demand), dtype=bool)
+    chosen = settings.lscp_districts
+    if chosen is not None:
+        unknown = sorted(set(chosen) - set(districts["name"]))
+        if unknown:
+            raise InfeasibleSettingsError.single(
+                f"no district named {', '.join(map(repr, unknown))}", field="cameras.lscp_districts",
+                hint=f"districts are: {', '.join(map(str, districts['name']))}",
+            )
+        return demand["district"].isin(chosen).to_numpy()
+    return demand["district"].notna().to_numpy()
+
+
+def _new_cameras(
+    selected: np.ndarray,
+    matrix: sp.csr_matrix,
+    demand: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    settings: CameraSettings,
+    col_model: np.ndarray,
+    col_site: np.ndarray,
+    col_heading: np.ndarray,
+    buildings: gpd.GeoDataFrame | None,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoSeries]:
+    """One row per new camera with what it adds: demand points are credited to the new
+    camera that sees them best, for the credit above what existing cameras give."""
+    crs = sites.crs
+    if len(selected) == 0:
+        empty = gpd.GeoDataFrame(
+            {c: [] for c in ("site_id", "source", "model", "heading_deg", "fov_deg", "range_m", "cost", "added_weight", "added_share", "reason")},
+            geometry=[], crs=crs,
+        )  # fmt: skip
+        return empty, gpd.GeoSeries([], crs=crs)
+    sub = matrix[:, selected].tocsc()
+    best = np.asarray(sub.argmax(axis=1)).ravel()
+    best_credit = np.asarray(sub.max(axis=1).todense()).ravel()
+    gain = np.maximum(best_credit - demand["credit_existing"].to_numpy(), 0.0) * demand["weight"].to_numpy()
+    added = np.bincount(best[gain > 0], weights=gain[gain > 0], minlength=len(selected))
+    total_gain = added.sum()
+    is_street = (demand["kind"] == "street").to_numpy()
+    level = demand["level"].to_numpy() if "level" in demand else np.full(len(demand), None)
+    site_name = demand["key_site"].to_numpy() if "key_site" in demand else np.full(len(demand), None)
+    rows = []
+    for k, col in enumerate(selected):
+        mine = (best == k) & (gain > 0)
+        model = settings.models[int(col_model[col])]
+        street_m = int(round((mine & is_street).sum() * settings.spacing_m))
+        hot = int(np.isin(level[mine], ["red", "orange"]).sum())
+        sites_seen = sorted({str(s) for s in site_name[mine] if s is not None and s == s})
+        reason = f"adds {added[k] / total_gain:.1%} of the new coverage: ~{street_m} m of street" if total_gain > 0 else "adds no new coverage"
+        if hot:
+            reason += f", {hot} points on red/orange streets"
+        if sites_seen:
+            reason += f", key site {', '.join(sites_seen[:3])}"
+        site = sites.iloc[int(col_site[col])]
+        rows.append(
+            {
+                "site_id": site.get("site_id", int(col_site[col])),
+                "source": site.get("source", ""),
+                "model": model.name,
+                "heading_deg": float(col_heading[col]),
+                "fov_deg": model.fov_deg,
+                "range_m": model.range_m,
+                "cost": model.cost,
+                "added_weight": float(added[k]),
+                "added_share": float(added[k] / total_gain) if total_gain > 0 else 0.0,
+                "reason": reason,
+                "geometry": site.geometry,
+            }
+        )
+    cams = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).sort_values("added_weight", ascending=False)
+    cams = cams.reset_index(drop=True)
+    views = view_polygons(
+        cams.geometry, np.nan_to_num(cams["heading_deg"].to_numpy(dtype=float)),
+        fov_deg=cams["fov_deg"].to_numpy(dtype=float), range_m=cams["range_m"].to_numpy(dtype=float), buildings=buildings,
+    )  # fmt: skip
+    return cams, views
