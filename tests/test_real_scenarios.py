@@ -64,6 +64,23 @@ def test_sf_heldout_pai_beats_the_previous_period_baseline(sf):
     assert sf.manifest["metrics"]["evaluation"]["pai_5pct"] == risk["pai_5pct"]
 
 
+def test_sf_cameras_are_added_on_top_of_the_existing_ones(sf):
+    cov = sf.manifest["metrics"]["coverage"]
+    assert sf.layers.cameras.rows_read == 657
+    assert cov["cameras_existing"] == sf.layers.cameras.rows_used > 300
+    assert cov["cameras_new"] > 0 and cov["new_camera_cost"] <= 100 + 1e-9
+    assert cov["covered_weight_share_existing"] > 0
+    assert cov["covered_weight_share"] > cov["covered_weight_share_existing"]
+    assert cov["status"] in ("optimal", "feasible") and cov["gap"] is not None and cov["gap"] <= 0.05
+    # the 2017 extract has no buildings: the run must say line of sight was not checked
+    assert any("no buildings" in w for w in sf.warnings)
+    plan = sf.coverage
+    assert (plan.demand["credit"] >= plan.demand["credit_existing"]).all()
+    # new cameras are not credited for what existing cameras already see
+    gain = (plan.demand["credit"] - plan.demand["credit_existing"]) * plan.demand["weight"]
+    assert plan.cameras_new["added_weight"].sum() == pytest.approx(gain.sum(), rel=1e-9)
+
+
 def test_london_month_only_crimes_and_empty_coordinates_counted():
     res = ge.run(REPO / "scenarios" / "london.yaml", write=False)
     # month-only dates: the aoristic path spreads every incident over the day and is reported

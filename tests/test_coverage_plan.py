@@ -1,0 +1,152 @@
+"""The camera plan on a hand-built city whose answers can be checked by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import osmnx as ox
+import pandas as pd
+import pytest
+import shapely
+
+from geoengine.coverage import plan_coverage
+from geoengine.errors import InfeasibleSettingsError
+from geoengine.network import RoadNetwork, network_from_graphml
+from geoengine.scenario import CameraModel, CameraSettings
+
+CRS = "EPSG:32633"
+X0, Y0 = 500_000.0, 6_600_000.0
+
+
+def grid_city(tmp_path, n: int = 5, block_m: float = 100.0, inset_m: float = 12.0) -> RoadNetwork:
+    """n × n streets 100 m apart with a building filling each block."""
+    g = nx.MultiDiGraph(crs=CRS)
+    for i in range(n):
+        for j in range(n):
+            g.add_node(i * n + j + 1, x=X0 + block_m * i, y=Y0 + block_m * j)
+    osmid = 0
+    for i in range(n):
+        for j in range(n):
+            a = i * n + j + 1
+            for b in ([a + n] if i + 1 < n else []) + ([a + 1] if j + 1 < n else []):
+                osmid += 1
+                for s, t in ((a, b), (b, a)):
+                    g.add_edge(s, t, osmid=osmid, highway=("residential", "tertiary")[osmid % 2], oneway=False,
+                               reversed=s > t, length=block_m, name=f"Street {osmid}")  # fmt: skip
+    ox.save_graphml(g, tmp_path / "city.graphml")
+    net = network_from_graphml(tmp_path / "city.graphml", crs=CRS)
+    blocks = [
+        shapely.box(X0 + i * block_m + inset_m, Y0 + j * block_m + inset_m,
+                    X0 + (i + 1) * block_m - inset_m, Y0 + (j + 1) * block_m - inset_m)
+        for i in range(n - 1) for j in range(n - 1)
+    ]  # fmt: skip
+    return dataclasses.replace(net, buildings=gpd.GeoDataFrame(geometry=blocks, crs=CRS))
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory) -> RoadNetwork:
+    return grid_city(tmp_path_factory.mktemp("city"))
+
+
+SETTINGS = CameraSettings(
+    models=(CameraModel(name="dome", range_m=60, fov_deg=360, cost=1.0),),
+    budget_count=4,
+    spacing_m=10,
+    pole_spacing_m=50,
+    backup_key_sites=False,
+)
+
+
+def test_plan_places_the_budget_and_reports_the_solve(city):
+    plan = plan_coverage(city, settings=SETTINGS, time_limit_s=20)
+    assert len(plan.cameras_new) == 4
+    assert plan.result.status == "optimal" and plan.result.gap == 0.0
+    m = plan.metrics()
+    assert m["cameras_existing"] == 0 and m["covered_weight_share_existing"] == 0.0
+    assert 0 < m["covered_weight_share"] < 1
+    # buildings fill the blocks, so a dome sees only the streets around its corner
+    assert m["blocked_sight_lines"] > 0
+    # four domes at intersections reach at most 4 × (4 arms × 60 m) of street
+    seen_m = (plan.demand["credit"] > 0).sum() * 10
+    assert seen_m <= 4 * 4 * 60 + 40
+    # views never reach into a building
+    blocks = city.buildings.union_all()
+    assert all(v.intersection(blocks).area < 1.0 for v in plan.views_new)
+
+
+def test_existing_cameras_reduce_what_new_ones_are_credited_for(city):
+    base = plan_coverage(city, settings=SETTINGS, time_limit_s=20)
+    best = base.cameras_new.iloc[0]
+    existing = gpd.GeoDataFrame(
+        {"name": ["old dome"], "camera_type": ["dome"], "heading_deg": [np.nan], "fov_deg": [360.0], "range_m": [60.0]},
+        geometry=[best.geometry], crs=CRS,
+    )
+    plan = plan_coverage(city, settings=SETTINGS, cameras=existing, time_limit_s=20)
+    d = plan.demand
+    assert (d["credit_existing"] > 0).any()
+    assert plan.metrics()["covered_weight_share_existing"] > 0
+    # no new camera is credited for points the existing dome already sees
+    seen_before = d["credit_existing"] >= 1.0
+    gain = (d["credit"] - d["credit_existing"]) * d["weight"]
+    assert gain[seen_before].sum() == 0
+    assert plan.cameras_new["added_weight"].sum() == pytest.approx(gain.sum())
+    # and the plan moves away from the corner that is already watched
+    assert not (plan.cameras_new.geometry.distance(best.geometry) < 1.0).any()
+
+
+def test_set_cover_covers_every_coverable_point_of_the_district(city):
+    district = gpd.GeoDataFrame(
+        {"name": ["centre"], "priority": [1.0]}, geometry=[shapely.box(X0 + 90, Y0 + 90, X0 + 310, Y0 + 310)], crs=CRS
+    )
+    settings = SETTINGS.model_copy(update={"objective": "lscp", "budget_count": None})
+    plan = plan_coverage(city, settings=settings, districts=district, time_limit_s=20)
+    inside = plan.demand["district"] == "centre"
+    assert inside.any()
+    assert (plan.demand.loc[inside, "credit"] > 0).all()
+    assert plan.result.problem_kind == "lscp" and plan.result.status == "optimal"
+    # one fewer camera cannot do it: the LSCP optimum is proven
+    assert plan.result.objective == len(plan.cameras_new)
+
+
+def test_fixed_cameras_choose_a_heading_and_cost_budget_mixes_models(city):
+    settings = SETTINGS.model_copy(
+        update={
+            "models": (
+                CameraModel(name="fixed", range_m=60, fov_deg=90, cost=1.0),
+                CameraModel(name="dome", range_m=60, fov_deg=360, cost=3.0),
+            ),
+            "budget_count": None,
+            "budget_cost": 6.0,
+        }
+    )
+    plan = plan_coverage(city, settings=settings, time_limit_s=20)
+    assert plan.cameras_new["cost"].sum() <= 6.0
+    fixed = plan.cameras_new[plan.cameras_new["model"] == "fixed"]
+    assert fixed["heading_deg"].isin(np.arange(0, 360, 45)).all()
+    assert plan.cameras_new["site_id"].is_unique, "one new camera per site"
+
+
+def test_a_city_without_buildings_is_planned_and_says_so(tmp_path):
+    net = grid_city(tmp_path, n=3)
+    net = dataclasses.replace(net, buildings=None)
+    plan = plan_coverage(net, settings=SETTINGS.model_copy(update={"budget_count": 1}), time_limit_s=10)
+    assert any("no buildings" in w for w in plan.warnings)
+    assert plan.stats["blocked_pairs"] == 0
+
+
+def test_unknown_risk_window_is_a_settings_error(city):
+    from geoengine.risk import estimate_risk
+
+    inc = gpd.GeoDataFrame(
+        {"time": pd.to_datetime(["2026-01-01 12:00"]), "time_precision": ["datetime"], "category": ["theft"]},
+        geometry=[shapely.Point(X0 + 50, Y0)], crs=CRS,
+    )
+    risk = estimate_risk(city, inc)
+    with pytest.raises(InfeasibleSettingsError, match="no time window 'night'"):
+        plan_coverage(city, settings=SETTINGS.model_copy(update={"risk_window": "night"}), risk=risk)
+    plan = plan_coverage(city, settings=SETTINGS.model_copy(update={"budget_count": 1}), risk=risk, time_limit_s=10)
+    # the one camera goes where the incident was
+    assert plan.cameras_new.geometry.distance(shapely.Point(X0 + 50, Y0)).iloc[0] <= 60
