@@ -147,6 +147,11 @@ class CoveragePlan:
                 row["level"]: {"existing": _round(row["covered_share_existing"]), "with_new": _round(row["covered_share"])}
                 for _, row in self.by_group("level").iterrows()
             }
+        if "district" in self.demand:
+            out["by_district"] = {
+                str(row["district"]): {"existing": _round(row["covered_share_existing"]), "with_new": _round(row["covered_share"])}
+                for _, row in self.by_group("district").iterrows()
+            }
         if len(self.curve):
             out["curve"] = self.curve.to_dict(orient="records")
         return out
