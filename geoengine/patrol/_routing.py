@@ -1,0 +1,294 @@
+"""The one adapter to OR-Tools' vehicle routing library; nothing else in geoengine imports it.
+
+OR-Tools is moving its routing wrapper out of ``ortools.constraint_solver`` (``pywrapcp``,
+``routing_enums_pb2``) into ``ortools.routing`` (``pywraprouting``, ``enums_pb2``). Both
+layouts are accepted here; the rest of the package sees plain numpy data in
+(:class:`~geoengine.patrol.routing.RoutingProblem`) and a :class:`RawSolution` out.
+
+The model built by :func:`solve`:
+
+* one node per problem node; each vehicle starts and ends at its base nodes (bases may be
+  shared). Arc cost = travel seconds (per vehicle when ``travel_s`` is ``v × n × n``), plus
+  ``change_penalty`` on arcs into a node that the hint served with another vehicle;
+* a time dimension ``Time``: transit ``i → j`` = ``service_s[i] + travel_s[i, j]``, slack
+  (waiting) up to the horizon, node windows on the cumul (= start of service), shifts on
+  the start and end cumuls, ``max_route_s`` as a span upper bound, a global span cost,
+  one meal break per vehicle as a ``FixedDurationIntervalVar`` whose start is in
+  ``[break_earliest_s, break_latest_s]`` (a break may not overlap a visit's service);
+* a capacity dimension when the problem has ``demand`` and ``capacity``;
+* a disjunction per optional node (penalty ≥ 0), none for mandatory ones (penalty −1);
+* allowed vehicles per node.
+
+Seeds: OR-Tools' ``RoutingSearchParameters`` has no random-seed field (9.x). The seed is
+applied deterministically instead: seed 0 builds the model in the problem's node order,
+any other seed builds it with the non-base nodes in a seeded random order (the node
+order breaks ties in the first-solution heuristics and neighbourhood scans), and the CP
+solver is re-seeded (``Solver.ReSeed``) for the randomised LNS operators. The same seed
+and time limit give the same search on the same machine, apart from where the wall-clock
+limit cuts it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+try:  # OR-Tools ≤ 9.x layout
+    from ortools.constraint_solver import pywrapcp as _wrap
+    from ortools.constraint_solver import routing_enums_pb2 as _enums
+except ImportError:  # pragma: no cover - newer layout (ortools.routing)
+    from ortools.routing import enums_pb2 as _enums  # type: ignore[no-redef]
+    from ortools.routing import pywraprouting as _wrap  # type: ignore[no-redef]
+
+if TYPE_CHECKING:
+    from .routing import RoutingProblem
+
+__all__ = ["FIRST_SOLUTIONS", "METAHEURISTICS", "RawSolution", "solve"]
+
+log = logging.getLogger(__name__)
+
+FIRST_SOLUTIONS: dict[str, int] = {
+    name.lower(): value for name, value in _enums.FirstSolutionStrategy.Value.items() if name not in ("UNSET",)
+}
+METAHEURISTICS: dict[str, int] = {
+    name.lower(): value for name, value in _enums.LocalSearchMetaheuristic.Value.items() if name not in ("UNSET",)
+}
+AUTO_FIRST_SOLUTIONS = ("parallel_cheapest_insertion", "local_cheapest_insertion", "path_cheapest_arc", "savings")
+"""Tried in this order by ``first_solution="auto"`` until one finds a solution."""
+
+_STATUS = {
+    "ROUTING_NOT_SOLVED": "no_solution",
+    "ROUTING_SUCCESS": "feasible",
+    "ROUTING_PARTIAL_SUCCESS_LOCAL_OPTIMUM_NOT_REACHED": "feasible",
+    "ROUTING_FAIL": "no_solution",
+    "ROUTING_FAIL_TIMEOUT": "timeout",
+    "ROUTING_INVALID": "invalid",
+    "ROUTING_INFEASIBLE": "infeasible",
+    "ROUTING_OPTIMAL": "optimal",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class RawSolution:
+    """What one solve returned, in problem node indices.
+
+    ``routes[v]`` lists ``(node, start_of_service_s)`` from the start base to the end base;
+    empty lists for a failed solve.
+    """
+
+    routes: list[list[tuple[int, int]]]
+    breaks: list[int | None]
+    dropped: list[int]
+    objective: int
+    status: str
+    first_solution: str
+    metaheuristic: str
+    solve_s: float
+
+
+def _status_name(code: int) -> str:
+    try:
+        name = _enums.RoutingSearchStatus.Value.Name(code)
+    except (AttributeError, ValueError):  # older wrappers expose only ints
+        return {0: "no_solution", 1: "feasible", 2: "feasible", 3: "no_solution", 4: "timeout",
+                5: "invalid", 6: "infeasible", 7: "optimal"}.get(code, f"status_{code}")  # fmt: skip
+    return _STATUS.get(name, name.lower())
+
+
+def _params(time_limit_s: float, first_solution: str, metaheuristic: str, gls_lambda: float | None):
+    params = _wrap.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = FIRST_SOLUTIONS[first_solution]
+    params.local_search_metaheuristic = METAHEURISTICS[metaheuristic]
+    if gls_lambda is not None:
+        params.guided_local_search_lambda_coefficient = gls_lambda
+    params.log_search = False
+    seconds = max(time_limit_s, 0.01)
+    params.time_limit.seconds = int(seconds)
+    params.time_limit.nanos = int(round((seconds - int(seconds)) * 1e9))
+    return params
+
+
+class _Model:
+    """A routing model built from a problem, in permuted node order (``order[k]`` = problem node)."""
+
+    def __init__(self, problem: RoutingProblem, order: np.ndarray, vehicle_of_hint: dict[int, int], change_penalty: int):
+        p = problem
+        n, nv = p.n_nodes, len(p.vehicles)
+        self.order = order
+        self.pos = np.empty(n, dtype=np.int64)
+        self.pos[order] = np.arange(n)
+        starts = [int(self.pos[v.start]) for v in p.vehicles]
+        ends = [int(self.pos[v.end]) for v in p.vehicles]
+        self.manager = _wrap.RoutingIndexManager(n, nv, starts, ends)
+        self.model = model = _wrap.RoutingModel(self.manager)
+        m = self.manager
+        bases = p.bases
+        # Node-indexed matrices in model order.
+        travel = p.travel_s if p.travel_s.ndim == 3 else p.travel_s[None]
+        travel = travel[:, order][:, :, order]
+        service = p.service_s[order]
+        per_vehicle_cost = travel.shape[0] > 1 or (change_penalty > 0 and vehicle_of_hint)
+        transit_ids = []
+        for k in range(travel.shape[0]):
+            transit_ids.append(model.RegisterTransitMatrix((service[:, None] + travel[k]).astype(np.int64).tolist()))
+        time_evaluators = [transit_ids[k if travel.shape[0] > 1 else 0] for k in range(nv)]
+        if per_vehicle_cost:
+            for vi in range(nv):
+                cost = travel[vi if travel.shape[0] > 1 else 0].astype(np.int64).copy()
+                if change_penalty > 0:
+                    for node, hv in vehicle_of_hint.items():
+                        if hv != vi:
+                            cost[:, self.pos[node]] += change_penalty
+                model.SetArcCostEvaluatorOfVehicle(model.RegisterTransitMatrix(cost.tolist()), vi)
+        else:
+            model.SetArcCostEvaluatorOfAllVehicles(model.RegisterTransitMatrix(travel[0].astype(np.int64).tolist()))
+
+        horizon = int(max(p.tw_end_s.max(), max(v.shift_end_s for v in p.vehicles))) + 1
+        model.AddDimensionWithVehicleTransits(time_evaluators, horizon, horizon, False, "Time")
+        self.time = time_dim = model.GetDimensionOrDie("Time")
+        for k in range(n):
+            node = int(order[k])
+            if node in bases:
+                continue
+            index = m.NodeToIndex(k)
+            time_dim.CumulVar(index).SetRange(int(p.tw_start_s[node]), int(p.tw_end_s[node]))
+            if p.penalty[node] >= 0:
+                model.AddDisjunction([index], int(p.penalty[node]))
+            if p.allowed is not None and p.allowed[node] is not None:
+                model.SetAllowedVehiclesForIndex(sorted(int(x) for x in p.allowed[node]), index)
+        solver = model.solver()
+        visit = [0] * model.Size() + [0] * nv
+        for index in range(model.Size()):
+            visit[index] = int(service[m.IndexToNode(index)])
+        self.breaks = []
+        for vi, veh in enumerate(p.vehicles):
+            s, e = model.Start(vi), model.End(vi)
+            # Start cumul = leave the base (its window and the shift both bound it).
+            lo_s = max(veh.shift_start_s, int(p.tw_start_s[veh.start]))
+            hi_e = min(veh.shift_end_s, int(p.tw_end_s[veh.end]))
+            time_dim.CumulVar(s).SetRange(lo_s, max(lo_s, min(veh.shift_end_s, int(p.tw_end_s[veh.start]))))
+            time_dim.CumulVar(e).SetRange(min(hi_e, max(veh.shift_start_s, int(p.tw_start_s[veh.end]))), hi_e)
+            if veh.max_route_s is not None:
+                time_dim.SetSpanUpperBoundForVehicle(int(veh.max_route_s), vi)
+            model.AddVariableMaximizedByFinalizer(time_dim.CumulVar(s))
+            model.AddVariableMinimizedByFinalizer(time_dim.CumulVar(e))
+            if veh.break_earliest_s is not None and veh.break_duration_s > 0:
+                interval = solver.FixedDurationIntervalVar(
+                    int(veh.break_earliest_s), int(veh.break_latest_s), int(veh.break_duration_s), False, f"break {vi}"
+                )
+                time_dim.SetBreakIntervalsOfVehicle([interval], vi, visit)
+                self.breaks.append(interval)
+            else:
+                self.breaks.append(None)
+        if p.span_cost:
+            time_dim.SetGlobalSpanCostCoefficient(int(p.span_cost))
+        if p.demand is not None and p.capacity is not None:
+            demand = p.demand[order].astype(np.int64).tolist()
+            did = model.RegisterUnaryTransitVector(demand)
+            model.AddDimensionWithVehicleCapacity(did, 0, [int(p.capacity)] * nv, True, "Capacity")
+
+    def routes_to_indices(self, routes: list[list[int]]) -> list[list[int]]:
+        return [[self.manager.NodeToIndex(int(self.pos[node])) for node in r] for r in routes]
+
+    def read(self, solution, problem: RoutingProblem) -> tuple[list, list, list]:
+        m, model, time_dim = self.manager, self.model, self.time
+        routes, breaks = [], []
+        for vi in range(len(problem.vehicles)):
+            route = []
+            index = model.Start(vi)
+            while True:
+                cumul = time_dim.CumulVar(index)
+                node = int(self.order[m.IndexToNode(index)])
+                route.append((node, int(solution.Min(cumul))))
+                if model.IsEnd(index):
+                    break
+                index = solution.Value(model.NextVar(index))
+            routes.append(route)
+            interval = self.breaks[vi]
+            if interval is None:
+                breaks.append(None)
+            else:
+                intervals = solution.IntervalVarContainer()
+                start = None
+                for i in range(intervals.Size()):
+                    element = intervals.Element(i)
+                    if element.Var().Name() == interval.Name():
+                        start = int(element.StartMin())
+                breaks.append(start)
+        dropped = []
+        for index in range(model.Size()):
+            if model.IsStart(index) or model.IsEnd(index):
+                continue
+            if solution.Value(model.NextVar(index)) == index:
+                dropped.append(int(self.order[m.IndexToNode(index)]))
+        return routes, breaks, sorted(dropped)
+
+
+def solve(
+    problem: RoutingProblem,
+    *,
+    time_limit_s: float,
+    seed: int,
+    first_solution: str,
+    metaheuristic: str,
+    hint_routes: list[list[int]] | None = None,
+    change_penalty: int = 0,
+    gls_lambda: float | None = None,
+) -> RawSolution:
+    """Build the model and solve it under ``time_limit_s`` wall-clock seconds.
+
+    ``hint_routes[v]`` lists the non-base nodes vehicle ``v`` visited in a previous plan;
+    the search starts from it when it is still feasible.
+    """
+    t0 = time.perf_counter()
+    n = problem.n_nodes
+    order = np.arange(n)
+    if seed:
+        rng = np.random.default_rng(seed)
+        inner = np.array([i for i in range(n) if i not in problem.bases], dtype=np.int64)
+        order = np.array(sorted(problem.bases) + list(rng.permutation(inner)), dtype=np.int64)
+        # keep the bases first so that the manager's start/end mapping is simple
+    vehicle_of_hint = {}
+    if hint_routes is not None:
+        vehicle_of_hint = {int(node): v for v, r in enumerate(hint_routes) for node in r}
+    if first_solution == "auto":
+        strategies = AUTO_FIRST_SOLUTIONS
+    elif first_solution in FIRST_SOLUTIONS:
+        strategies = (first_solution,)
+    else:
+        raise ValueError(f"first_solution must be 'auto' or one of {sorted(FIRST_SOLUTIONS)}, got {first_solution!r}")
+    if metaheuristic not in METAHEURISTICS:
+        raise ValueError(f"metaheuristic must be one of {sorted(METAHEURISTICS)}, got {metaheuristic!r}")
+
+    last = None
+    for strategy in strategies:
+        remaining = time_limit_s - (time.perf_counter() - t0)
+        if last is not None and remaining <= 0.05:
+            break
+        built = _Model(problem, order, vehicle_of_hint, change_penalty)
+        built.model.solver().ReSeed(int(seed) % (2**31 - 1))
+        params = _params(remaining, strategy, metaheuristic, gls_lambda)
+        solution = None
+        if hint_routes is not None:
+            built.model.CloseModelWithParameters(params)
+            start = built.model.ReadAssignmentFromRoutes(built.routes_to_indices(hint_routes), True)
+            if start is not None:
+                solution = built.model.SolveFromAssignmentWithParameters(start, params)
+            else:
+                log.info("the hint is not feasible any more; solving from scratch")
+        if solution is None:
+            solution = built.model.SolveWithParameters(params)
+        status = _status_name(built.model.status())
+        if solution is not None:
+            routes, breaks, dropped = built.read(solution, problem)
+            return RawSolution(routes, breaks, dropped, int(solution.ObjectiveValue()), status, strategy,
+                               metaheuristic, time.perf_counter() - t0)  # fmt: skip
+        last = status
+        log.info("first solution %s found no solution (%s)", strategy, status)
+    nv = len(problem.vehicles)
+    return RawSolution([[] for _ in range(nv)], [None] * nv, [], 0, last or "no_solution", strategies[-1],
+                       metaheuristic, time.perf_counter() - t0)  # fmt: skip
