@@ -1,9 +1,10 @@
-"""``python -m bench SUITE|all [--quick] [--json FILE]``."""
+"""``python -m bench SUITE|all [--quick] [--json FILE] [--limit-s S] [--instances NAME ...] [--files PATH ...]``."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import platform
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from ._common import table
 
-SUITES = ("network", "risk", "coverage")
+SUITES = ("network", "risk", "coverage", "routing")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,12 +20,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("suite", choices=[*SUITES, "all"])
     parser.add_argument("--quick", action="store_true", help="Smaller instances, a few minutes in all.")
     parser.add_argument("--json", type=Path, metavar="FILE", help="Write all rows as JSON.")
+    parser.add_argument("--limit-s", type=float, help="Time limit per solve (suites that take it).")
+    parser.add_argument("--instances", nargs="+", metavar="NAME", help="Named instances (suites that take them).")
+    parser.add_argument("--files", nargs="+", type=Path, metavar="PATH", help="Instance files (suites that take them).")
     args = parser.parse_args(argv)
     suites = SUITES if args.suite == "all" else (args.suite,)
     print(f"machine: {platform.machine()} {platform.system()} python {platform.python_version()}")
     rows = []
     for name in suites:
-        suite_rows = importlib.import_module(f"bench.{name}").run(quick=args.quick)
+        run = importlib.import_module(f"bench.{name}").run
+        extra = {k: getattr(args, k) for k in ("limit_s", "instances", "files") if getattr(args, k) is not None}
+        accepted = inspect.signature(run).parameters
+        suite_rows = run(quick=args.quick, **{k: v for k, v in extra.items() if k in accepted})
         print(f"\n== {name} ==\n{table(suite_rows)}")
         rows += suite_rows
     if args.json:
