@@ -42,11 +42,13 @@ __all__ = [
     "LayersSettings",
     "NetworkSettings",
     "OutputSettings",
+    "PatrolSettings",
     "QualityTier",
     "RiskSettings",
     "Scenario",
     "SolverSettings",
     "Speeds",
+    "TeamSettings",
     "TimeWindow",
     "load_scenario",
     "parse_scenario",
@@ -482,6 +484,59 @@ class CameraSettings(_Model):
         return value
 
 
+# --------------------------------------------------------------------------- patrol
+Mode = Literal["car", "foot", "ebike"]
+
+
+class TeamSettings(_Model):
+    """One patrol team, or ``count`` alike teams."""
+
+    name: str = Field(min_length=1, max_length=64)
+    mode: Mode = "car"
+    count: int = Field(1, ge=1, le=200, description="Number of alike teams (named name-1, name-2…).")
+    base: str | int | None = Field(
+        None, description="Name (or row number) of its station in the stations layer; default: the first station."
+    )
+    windows: tuple[str, ...] | None = Field(None, description="Windows it works in; default every window.")
+    shift_start: str | None = Field(None, description="HH:MM; default the window's start.")
+    shift_end: str | None = Field(None, description="HH:MM; default the window's end.")
+    break_min: int = Field(0, ge=0, le=120, description="Meal break length (taken mid-shift when the window is long).")
+    volunteer: bool = False
+
+
+class PatrolSettings(_Model):
+    """Beats, posts and routes (SPEC §3 Patrol)."""
+
+    teams: tuple[TeamSettings, ...] = Field(min_length=1)
+    beats: int = Field(6, ge=1, le=500, description="Number of patrol beats (网格化巡逻).")
+    beat_tolerance: float = Field(0.15, gt=0, le=1)
+    cross_beat: bool = Field(False, description="Teams may visit hotspots outside their beats.")
+    hotspot_levels: tuple[Literal["red", "orange", "yellow"], ...] = ("red", "orange")
+    max_hotspots_per_window: int = Field(12, ge=1, le=500)
+    dwell_min: dict[str, float] = Field(
+        default_factory=lambda: {"red": 12.0, "orange": 12.0, "yellow": 10.0},
+        description="Minutes at a hotspot per visit (10–16 min is the evidence-based dose).",
+    )
+    max_gap_min: dict[str, float] = Field(
+        default_factory=lambda: {"red": 60.0, "orange": 120.0, "yellow": 240.0},
+        description="Longest time between visits to a hotspot of this level in its window.",
+    )
+    district_max_gap_min: float | None = Field(120.0, gt=0, description="Presence in each key district at least this often.")
+    checkpoints: int = Field(0, ge=0, le=200)
+    checkpoint_method: Literal["intercept", "cut_cover"] = "intercept"
+    checkpoint_crews: int = Field(0, ge=0, le=200, description="Checkpoint crews available per window.")
+    booths: int = Field(0, ge=0, le=500)
+    booth_minutes: float = Field(5.0, gt=0, le=60)
+    booth_mode: Mode = "foot"
+    camera_discount: float = Field(
+        0.5, ge=0, le=1, description="Share of a hotspot's patrol demand removed where cameras watch it."
+    )
+    alternatives: int = Field(1, ge=1, le=10, description="Equally good plans to return (different seeds).")
+    alternative_tolerance: float = Field(0.05, ge=0, le=1)
+    previous_run: OutputPath | None = Field(None, description="A previous run folder to re-plan from.")
+    change_penalty_min: float = Field(10.0, ge=0, description="Cost of changing a previous assignment, in minutes.")
+
+
 # --------------------------------------------------------------------------- solver, outputs
 class SolverSettings(_Model):
     """Limits every optimiser of the run obeys."""
@@ -511,6 +566,7 @@ class Scenario(_Model):
     )
     risk: RiskSettings = Field(default_factory=RiskSettings)
     cameras: CameraSettings | None = Field(None, description="Camera coverage planning; omit to skip it.")
+    patrol: PatrolSettings | None = Field(None, description="Patrol planning; omit to skip it.")
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     solver: SolverSettings = Field(default_factory=SolverSettings)
     outputs: OutputSettings = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
