@@ -64,7 +64,7 @@ def _pyvrp_solve(inst: Any, problem: Any, limit_s: float, seed: int) -> tuple[fl
     total = 0.0
     routes = res.best.routes()
     for r in routes:
-        nodes = [0, *[int(v) for v in r.visits()], 0]
+        nodes = [int(a.idx) + 1 if a.is_client() else 0 for a in r]  # client idx counts clients from 0
         total += float(sum(dist[a, b] for a, b in zip(nodes, nodes[1:])))
     return total, len(routes), bool(res.is_feasible())
 

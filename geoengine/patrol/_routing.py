@@ -159,7 +159,10 @@ class _Model:
             if p.penalty[node] >= 0:
                 model.AddDisjunction([index], int(p.penalty[node]))
             if p.allowed is not None and p.allowed[node] is not None:
-                model.SetAllowedVehiclesForIndex(sorted(int(x) for x in p.allowed[node]), index)
+                # (SetAllowedVehiclesForIndex's SWIG signature differs between releases; the
+                # vehicle variable works in all: -1 = not visited, allowed for optional nodes)
+                values = sorted(int(x) for x in p.allowed[node]) + ([-1] if p.penalty[node] >= 0 else [])
+                model.VehicleVar(index).SetValues(values)
         solver = model.solver()
         visit = [0] * model.Size() + [0] * nv
         for index in range(model.Size()):
