@@ -74,12 +74,15 @@ def solve_allocation(
     seed: int,
     workers: int,
     hint: np.ndarray | None = None,
+    hint_y: np.ndarray | None = None,
+    log_search: bool = False,
 ) -> CpSatSolution:
     """Build and solve the allocation model above (see the module docstring for every array).
 
     ``pair_cap`` holds the largest number of teams a pair may take (already the minimum of the
-    user's cap and what its arcs can carry). ``hint`` (one value per arc) is passed with
-    ``add_hint``. CP-SAT runs with ``max_time_in_seconds``, ``random_seed`` and ``num_workers``
+    user's cap and what its arcs can carry). ``hint`` (one value per arc, feasible) and
+    ``hint_y`` (one per post) are passed with ``add_hint``, completed with the ``n`` and ``d`` they
+    imply. ``log_search`` prints CP-SAT's search log. CP-SAT runs with ``max_time_in_seconds``, ``random_seed`` and ``num_workers``
     set; with one worker the search is deterministic for a seed (unless the time limit cuts it).
     """
     n_arcs = len(arc_pair)
@@ -110,6 +113,11 @@ def solve_allocation(
         dp = model.new_int_var(0, max(t, scale * reach - t, 0), f"d{p}")
         model.add(dp >= scale * n - t)
         model.add(dp >= t - scale * n)
+        # The chord between the integers either side of the target: exact at integer n and
+        # what makes the LP relaxation integral (a convex cost flow with integer breakpoints).
+        lo, f = divmod(t, scale)
+        if f:
+            model.add(dp >= f + (scale - 2 * f) * (n - lo))
         n_expr.append(n)
         d.append(dp)
 
@@ -132,14 +140,23 @@ def solve_allocation(
     else:
         model.minimize(model.new_constant(constant))
     if hint is not None:
-        for a, v in enumerate(np.asarray(hint).tolist()):
-            model.add_hint(x[a], int(v))
+        # A complete hint (x, and the n, d it implies; y) so that CP-SAT starts from a solution.
+        hx = [int(v) for v in np.asarray(hint)]
+        for a, v in enumerate(hx):
+            model.add_hint(x[a], v)
+        for p, arcs in enumerate(by_pair):
+            n_p = sum(hx[a] for a in arcs)
+            model.add_hint(n_expr[p], n_p)
+            model.add_hint(d[p], abs(scale * n_p - int(pair_target[p])))
+    if hint_y is not None:
+        for q, v in enumerate(np.asarray(hint_y).tolist()):
+            model.add_hint(y[q], bool(v))
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit_s)
     solver.parameters.random_seed = int(seed)
     solver.parameters.num_workers = int(workers)
-    solver.parameters.log_search_progress = False
+    solver.parameters.log_search_progress = bool(log_search)
     t0 = time.perf_counter()
     code = solver.solve(model)
     solve_s = time.perf_counter() - t0

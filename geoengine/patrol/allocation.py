@@ -50,6 +50,7 @@ read back in teams.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import networkx as nx
@@ -309,6 +310,122 @@ def _floor_flow(
     return flow, shortfalls
 
 
+def _greedy_fill(
+    flow: np.ndarray,
+    arc_pair: np.ndarray,
+    arc_slot: np.ndarray,
+    arc_ub: np.ndarray,
+    slot_cap: np.ndarray,
+    pair_target: np.ndarray,
+    pair_cap: np.ndarray,
+) -> np.ndarray:
+    """A feasible start: the floor flow, then one team at a time to the unit furthest below its target."""
+    x = flow.astype(np.int64).copy()
+    if not len(x):
+        return x
+    used = np.bincount(arc_slot, weights=x, minlength=len(slot_cap)).astype(np.int64)
+    n = np.bincount(arc_pair, weights=x, minlength=len(pair_target)).astype(np.int64)
+    while True:
+        ok = (x < arc_ub) & (used[arc_slot] < slot_cap[arc_slot]) & (n[arc_pair] < pair_cap[arc_pair])
+        if not ok.any():
+            return x
+        deficit = np.where(ok, pair_target[arc_pair] - SCALE * n[arc_pair], np.iinfo(np.int64).min)
+        a = int(np.argmax(deficit))
+        x[a] += 1
+        used[arc_slot[a]] += 1
+        n[arc_pair[a]] += 1
+
+
+def _top_posts(post_window: np.ndarray, post_score: np.ndarray, crews: np.ndarray) -> np.ndarray:
+    """The highest-scoring checkpoints of each window, up to its crews (a start for the solver)."""
+    y = np.zeros(len(post_score), dtype=bool)
+    for w in np.unique(post_window):
+        posts = np.flatnonzero(post_window == w)
+        best = posts[np.argsort(-post_score[posts], kind="stable")][: int(crews[w])]
+        y[best[post_score[best] > 0]] = True
+    return y
+
+
+def _solve_by_window(
+    windows: list[str],
+    unit_windows: list[int],
+    post_windows: list[int],
+    *,
+    pair_window: np.ndarray,
+    slot_window: np.ndarray,
+    arc_pair: np.ndarray,
+    arc_slot: np.ndarray,
+    arc_ub: np.ndarray,
+    slot_cap: np.ndarray,
+    pair_target: np.ndarray,
+    pair_floor: np.ndarray,
+    pair_cap: np.ndarray,
+    pair_tiebreak: np.ndarray,
+    main_weight: int,
+    post_window: np.ndarray,
+    post_score: np.ndarray,
+    crews: np.ndarray,
+    x_hint: np.ndarray,
+    y_hint: np.ndarray,
+    stop: MaxRuntime,
+    seed: int,
+    workers: int,
+) -> _allocation_cpsat.CpSatSolution:
+    """Solve one CP-SAT model per window and add them up.
+
+    Windows share no constraint (teams, crews and targets are per window), so the sum of the
+    window optima is the optimum of the whole model and the sum of the window bounds is a bound.
+    Each window gets the time left divided by the windows left, so time a quick window does not
+    use passes on to the next.
+    """
+    deadline = time.perf_counter() + stop.seconds
+    x = np.zeros(len(arc_pair), dtype=np.int64)
+    y = np.zeros(len(post_score), dtype=bool)
+    objective, bound, solve_s = 0.0, 0.0, 0.0
+    bound_known, statuses = True, []
+    arc_window = pair_window[arc_pair] if len(arc_pair) else np.zeros(0, dtype=np.int64)
+    for i, (window, uw, cw) in enumerate(zip(windows, unit_windows, post_windows, strict=True)):
+        pairs = np.flatnonzero(pair_window == uw)
+        slots = np.flatnonzero(slot_window == uw)
+        arcs = np.flatnonzero(arc_window == uw)
+        posts = np.flatnonzero(post_window == cw)
+        pair_local = np.full(len(pair_window), -1, dtype=np.int64)
+        pair_local[pairs] = np.arange(len(pairs))
+        slot_local = np.full(len(slot_window), -1, dtype=np.int64)
+        slot_local[slots] = np.arange(len(slots))
+        budget = max((deadline - time.perf_counter()) / (len(windows) - i), 0.05)
+        sol = _allocation_cpsat.solve_allocation(
+            arc_pair=pair_local[arc_pair[arcs]], arc_slot=slot_local[arc_slot[arcs]], arc_ub=arc_ub[arcs],
+            slot_cap=slot_cap[slots], pair_target=pair_target[pairs], pair_floor=pair_floor[pairs],
+            pair_cap=pair_cap[pairs], pair_tiebreak=pair_tiebreak[pairs],
+            scale=SCALE, main_weight=main_weight, idle_weight=IDLE_WEIGHT,
+            post_window=np.zeros(len(posts), dtype=np.int64), post_score=post_score[posts],
+            crews=np.array([crews[cw] if cw >= 0 else 0], dtype=np.int64),
+            time_limit_s=budget, seed=seed, workers=workers, hint=x_hint[arcs], hint_y=y_hint[posts],
+            log_search=log.isEnabledFor(logging.DEBUG - 5),
+        )  # fmt: skip
+        log.debug("force allocation: window %r %s in %.3f s", window, sol.status, sol.solve_s)
+        if sol.x is None or sol.y is None or sol.objective is None:
+            if sol.status == "no_solution":
+                raise InfeasibleSettingsError.single(
+                    f"CP-SAT found no allocation for window {window!r} in {budget:.3g} s",
+                    field="patrol.stop",
+                    hint="give the solver more time",
+                )
+            raise RuntimeError(f"force allocation: CP-SAT returned {sol.status} on a model checked to be feasible")
+        x[arcs] = sol.x
+        y[posts] = sol.y
+        objective += sol.objective
+        solve_s += sol.solve_s
+        statuses.append(sol.status)
+        if sol.bound is None:
+            bound_known = False
+        else:
+            bound += sol.bound
+    status = "optimal" if all(s == "optimal" for s in statuses) else "feasible"
+    return _allocation_cpsat.CpSatSolution(status, x, y, None, objective, bound if bound_known else None, solve_s)
+
+
 # --------------------------------------------------------------------------------------------
 # the solve
 
@@ -484,21 +601,18 @@ def allocate_force(
 
     total_cap = int(slot_cap.sum())
     main_weight = RISK_LEVELS * total_cap + 1
-    sol = _allocation_cpsat.solve_allocation(
+    x_hint = _greedy_fill(hint, arc_pair, arc_slot, arc_ub, slot_cap, pair_target, pair_cap)
+    y_hint = _top_posts(post_window, post_score, crew_count)
+    sol = _solve_by_window(
+        windows + [w for w in c_windows if w not in w_index],
+        [w_index.get(w, -1) for w in windows + [w for w in c_windows if w not in w_index]],
+        [c_index.get(w, -1) for w in windows + [w for w in c_windows if w not in w_index]],
+        pair_window=pair_window, slot_window=slot_window,
         arc_pair=arc_pair, arc_slot=arc_slot, arc_ub=arc_ub, slot_cap=slot_cap,
         pair_target=pair_target, pair_floor=pair_floor, pair_cap=pair_cap, pair_tiebreak=pair_tiebreak,
-        scale=SCALE, main_weight=main_weight, idle_weight=IDLE_WEIGHT,
-        post_window=post_window, post_score=post_score, crews=crew_count,
-        time_limit_s=stop.seconds, seed=int(seed), workers=int(workers), hint=hint,
+        main_weight=main_weight, post_window=post_window, post_score=post_score, crews=crew_count,
+        x_hint=x_hint, y_hint=y_hint, stop=stop, seed=int(seed), workers=int(workers),
     )  # fmt: skip
-    if sol.x is None or sol.y is None or sol.objective is None:
-        if sol.status == "no_solution":
-            raise InfeasibleSettingsError.single(
-                f"CP-SAT found no allocation in {stop.seconds:g} s",
-                field="patrol.stop",
-                hint="give the solver more time",
-            )
-        raise RuntimeError(f"force allocation: CP-SAT returned {sol.status} on a model checked to be feasible")
 
     # read back
     x_pk = np.zeros((n_pairs, len(s_type)), dtype=np.int64)
