@@ -24,17 +24,24 @@ X0, Y0 = 500_000.0, 6_600_000.0
 BLOCK = 100.0
 
 
-def build(tmp_path: Path, name: str, nodes: dict[int, tuple[float, float]], streets: list[tuple[int, int]]) -> RoadNetwork:
-    """A network from nodes (metres) and two-way streets, written as osmnx GraphML and read back."""
+def build(
+    tmp_path: Path,
+    name: str,
+    nodes: dict[int, tuple[float, float]],
+    streets: list[tuple[int, int]],
+    oneway: frozenset[tuple[int, int]] = frozenset(),
+) -> RoadNetwork:
+    """A network from nodes (metres) and streets (two-way unless in ``oneway``: a → b only), via osmnx GraphML."""
     g = nx.MultiDiGraph(crs=CRS)
     for n, (x, y) in nodes.items():
         g.add_node(n, x=x, y=y)
     for osmid, (a, b) in enumerate(streets, start=1):
         (xa, ya), (xb, yb) = nodes[a], nodes[b]
         length = float(np.hypot(xb - xa, yb - ya))
-        for s, t in ((a, b), (b, a)):
+        one = (a, b) in oneway
+        for s, t in ((a, b),) if one else ((a, b), (b, a)):
             # alternate classes so that consecutive streets of a straight line are not merged
-            g.add_edge(s, t, osmid=osmid, highway=("residential", "tertiary")[osmid % 2], oneway=False,
+            g.add_edge(s, t, osmid=osmid, highway=("residential", "tertiary")[osmid % 2], oneway=one,
                        reversed=s > t, length=length, name=f"Street {osmid}")  # fmt: skip
     path = tmp_path / f"{name}.graphml"
     ox.save_graphml(g, path)
@@ -194,6 +201,18 @@ def test_cut_cover_needs_the_four_corners(grid8: RoadNetwork) -> None:
     assert posts.sites["reason"].str.contains("covers 2 of 8 streets entering Market").all()
 
 
+def test_cut_cover_skips_one_way_exits(tmp_path: Path) -> None:
+    nodes, streets = grid_spec(8)
+    exit_street = (1 + 3 * 8 + 3, 1 + 3 * 8 + 2)  # from the corner (3, 3) south, out of the district
+    assert exit_street in [(b, a) for a, b in streets]
+    streets = [exit_street if (b, a) == exit_street else (a, b) for a, b in streets]
+    net = build(tmp_path, "oneway", nodes, streets, oneway=frozenset({exit_street}))
+    posts = choose_checkpoints(net, k=None, districts=middle_block(), method="cut_cover")
+    assert posts.metrics["entries"] == 7 and posts.metrics["needed"] == 4
+    posts = choose_checkpoints(net, k=None, districts=middle_block(), method="cut_cover", mode="foot")
+    assert posts.metrics["entries"] == 8  # people walk both ways
+
+
 def test_cut_cover_with_too_few_reports_uncovered(grid8: RoadNetwork) -> None:
     posts = choose_checkpoints(grid8, k=3, districts=middle_block(), method="cut_cover")
     m = posts.metrics
@@ -270,8 +289,8 @@ def test_booths_short_reach_and_candidates(grid8: RoadNetwork) -> None:
     posts = choose_booths(grid8, k=2, risk=risk, minutes=1.0, mode="foot")
     assert posts.metrics["covered_risk_share"] == pytest.approx(8 / 112)
     # given candidates snap to the nearest node, named
-    cands = gpd.GeoDataFrame({"name": ["Bus station", "Market"]},
-                             geometry=[shapely.Point(X0 + 310, Y0 + 290), shapely.Point(X0 + 5, Y0 + 20)], crs=CRS)  # fmt: skip
+    points = [shapely.Point(X0 + 310, Y0 + 290), shapely.Point(X0 + 5, Y0 + 20)]
+    cands = gpd.GeoDataFrame({"name": ["Bus station", "Market"]}, geometry=points, crs=CRS)
     posts = choose_booths(grid8, k=1, risk=corner_risk(grid8), minutes=3.0, candidates=cands)
     assert posts.sites["site"].iloc[0] == "Market"
     assert int(posts.sites["node"].iloc[0]) == 1

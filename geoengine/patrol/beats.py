@@ -53,6 +53,8 @@ __all__ = ["Beats", "make_beats", "segment_workload"]
 log = logging.getLogger(__name__)
 
 _LLOYD_STEPS = 8
+_DETOUR_HOPS = 6
+"""Contiguity is first checked by looking for a detour of at most this many segments."""
 _BALANCE_TARGET = 0.5
 """Balancing continues until every beat is within this share of the tolerance (where it can)."""
 _SAMPLE_STEP_M = 25.0
@@ -467,7 +469,7 @@ def _transfer(
             if not ((load[b] > hi or load[c] < lo) and w[s] < load[b] - load[c]):
                 break
             keep[i] = False
-            if _n_components(u[members[keep]], v[members[keep]]) != 1:
+            if not _locally_removable(s, b, label, adj, u, v) and _n_components(u[members[keep]], v[members[keep]]) != 1:
                 keep[i] = True
                 continue
             label[s] = c
@@ -478,6 +480,52 @@ def _transfer(
         if not done:
             return moved
     return moved
+
+
+def _locally_removable(s: int, b: int, label: np.ndarray, adj: sp.csr_matrix, u: np.ndarray, v: np.ndarray) -> bool:
+    """Whether beat b stays connected without segment s, shown by a short detour (else unknown: False).
+
+    The beat's segments at one end of s share that node, so they are connected to one another;
+    removing s keeps b connected if it is a dead end in b, or if a short walk within b (at
+    most ``_DETOUR_HOPS`` segments) links the segments at its two ends.
+    """
+    indptr, indices = adj.indptr, adj.indices
+    nb = indices[indptr[s] : indptr[s + 1]]
+    nb = nb[label[nb] == b]
+    at_u = nb[(u[nb] == u[s]) | (v[nb] == u[s])]
+    at_v = nb[(u[nb] == v[s]) | (v[nb] == v[s])]
+    if at_u.size == 0 or at_v.size == 0:
+        return True
+    target = set(at_v.tolist())
+    seen = set(at_u.tolist()) | {s}
+    if seen & target:
+        return True
+    frontier = at_u.tolist()
+    for _ in range(_DETOUR_HOPS):
+        nxt = []
+        for t in frontier:
+            for r in indices[indptr[t] : indptr[t + 1]].tolist():
+                if r in seen or label[r] != b:
+                    continue
+                if r in target:
+                    return True
+                seen.add(r)
+                nxt.append(r)
+        if not nxt:
+            return False
+        frontier = nxt
+    return False
+
+
+def _dissolve(cells: np.ndarray) -> shapely.Geometry:
+    """Union of Voronoi cells (edge-matched, so the fast coverage union applies)."""
+    try:
+        out = shapely.coverage_union_all(cells)
+        if shapely.is_valid(out):
+            return out
+    except shapely.errors.GEOSException:  # pragma: no cover - fall back to the general union
+        pass
+    return shapely.union_all(cells)  # pragma: no cover
 
 
 def _polygons(sg: _SegmentGraph, label: np.ndarray, k: int, crs: Any) -> np.ndarray:
@@ -509,7 +557,7 @@ def _polygons(sg: _SegmentGraph, label: np.ndarray, k: int, crs: Any) -> np.ndar
         cell_beat = label[seg_of]
     for b in range(k):
         mine = cells[cell_beat == b]
-        poly = shapely.union_all(mine) if mine.size else shapely.Polygon()
+        poly = _dissolve(mine) if mine.size else shapely.Polygon()
         out[b] = shapely.intersection(poly, area)
     return out
 

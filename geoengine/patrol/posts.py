@@ -13,10 +13,11 @@ Both are location problems solved with the camera planner's solver
   districts: between random nodes, a sampled edge betweenness). Their fastest car paths
   (:func:`scipy.sparse.csgraph.dijkstra` predecessors) make a trip × street coverage matrix,
   and the MCLP picks the ``k`` streets that intercept the most trips, each trip counted once.
-* **Checkpoints, ``method="cut_cover"``**: every street entering the district (one end inside,
-  one outside, or passing through) must be covered; a checkpoint at a node covers the entering
-  streets that meet there. The LSCP gives the fewest checkpoints; when ``k`` is smaller the
-  MCLP covers the most entries with ``k`` and the uncovered ones are reported.
+* **Checkpoints, ``method="cut_cover"``**: every street entering the district (one the mode may
+  travel from outside to inside, so a one-way exit is none, or one passing through) must be
+  covered; a checkpoint at a node covers the entering streets that meet there. The LSCP gives
+  the fewest checkpoints; when ``k`` is smaller the MCLP covers the most entries with ``k``
+  and the uncovered ones are reported.
 * **Booths**: candidate nodes (intersections on main streets, or given sites such as bus
   stations and markets snapped to the network) cover the street segments they reach within
   ``minutes`` on ``mode`` (segment reached at its nearer end); the MCLP puts the most risk
@@ -418,14 +419,24 @@ def _cut_cover(network: RoadNetwork, *, k: int | None, d: gpd.GeoDataFrame, mode
     t0 = time.perf_counter()
     sg = _segment_graph(network)
     names = _street_names(network, sg)
-    seg_ok = network.segments()[mode].reindex(sg.segment_id).fillna(False).to_numpy(dtype=bool)
     where = _node_district(sg, d)
+    inside = where >= 0
     area = shapely.union_all(d.geometry.to_numpy())
-    in_u, in_v = where[sg.u] >= 0, where[sg.v] >= 0
-    through = ~in_u & ~in_v & shapely.intersects(sg.geometry, area)
+    # an entry: a street the mode may travel from outside to inside (a one-way exit is none),
+    # or one that passes through the district
+    e = network.edges
+    ok = e[mode].to_numpy(dtype=bool)
+    a = np.searchsorted(sg.node_id, e.index.get_level_values(0).to_numpy()[ok])
+    b = np.searchsorted(sg.node_id, e.index.get_level_values(1).to_numpy()[ok])
+    s = np.searchsorted(sg.segment_id, e["segment_id"].to_numpy()[ok])
+    seg_ok = np.zeros(sg.n_seg, dtype=bool)
+    seg_ok[s] = True
+    into = np.zeros(sg.n_seg, dtype=bool)
+    into[s[~inside[a] & inside[b]]] = True
+    through = seg_ok & ~inside[sg.u] & ~inside[sg.v] & shapely.intersects(sg.geometry, area)
     if through.any():  # touching the boundary is not entering
         through[through] = shapely.length(shapely.intersection(sg.geometry[through], area)) > 0.5
-    entering = np.flatnonzero(seg_ok & ((in_u != in_v) | through))
+    entering = np.flatnonzero(into | through)
     label = d["name"].iloc[0] if len(d) == 1 else "the key districts"
     n_entries = int(entering.size)
     if n_entries == 0:
