@@ -175,6 +175,16 @@ def test_tie_break_prefers_higher_risk_units() -> None:
     assert _totals(result, "day") == {"d1": 1, "b1": 1, "b2": 2}
 
 
+@pytest.mark.parametrize("order", [["b2", "b1"], ["b1", "b2"]])
+def test_tie_break_on_targets_that_round_equal(order: list[str]) -> None:
+    # Risks 1.002 and 1: both targets round to 0.500 teams, so one car is equally close to
+    # either; it goes to the (slightly) riskier beat whatever the input order.
+    risk = {"b1": 1.0, "b2": 1.002}
+    units = _units([(u, "beat", "day", risk[u], False) for u in order])
+    result = allocate_force(units, _teams([("car", "day", 1)]))
+    assert _totals(result, "day") == {"b1": 0, "b2": 1}
+
+
 def test_checkpoints_highest_scores_staffed_up_to_crews(three_beats: pd.DataFrame) -> None:
     checkpoints = pd.DataFrame(
         {
@@ -240,3 +250,37 @@ def test_invalid_inputs_collected() -> None:
         allocate_force(units, teams, allowed={"foot": {"districts"}}, workers=0)
     fields = {p.field for p in info.value.problems}
     assert {"patrol.units.risk", "patrol.units", "patrol.units.kind", "patrol.teams.available", "patrol.allowed", "patrol.workers"} <= fields
+
+
+def test_window_without_teams_keeps_its_units() -> None:
+    units = _units([("a", "beat", "day", 1.0, False), ("b", "district", "night", 1.0, False)])
+    result = allocate_force(units, _teams([("car", "day", 2), ("foot", "evening", 3)]))
+    pivot = result.pivot()
+    assert pivot.loc["b", "night"] == 0 and pivot.loc["a", "day"] == 2
+    assert result.capacity == 2  # the evening teams have no units to serve
+    with pytest.raises(InfeasibleSettingsError, match="'night'"):
+        allocate_force(units.assign(key=True), _teams([("car", "day", 2)]))
+
+
+def test_medium_instance_is_proven_optimal_quickly() -> None:
+    # 2 windows × 150 units × 4 team types; the chord cut makes the LP integral, so CP-SAT
+    # proves optimality at the root rather than branching on every unit.
+    risks = [0.5 + (i * 37 % 11) for i in range(150)]
+    units = _units(
+        [(f"u{i}", "district" if i % 10 == 0 else "beat", w, r, i % 10 == 0) for w in ("day", "night") for i, r in enumerate(risks)]
+    )
+    teams = pd.DataFrame(
+        [(t, w, n, s) for w in ("day", "night") for t, n, s in (("car", 30, 2), ("foot", 40, 1), ("ebike", 20, 2), ("volunteer", 25, 1))],
+        columns=["team_type", "window", "available", "shift_units"],
+    )
+    result = allocate_force(units, teams, max_per_unit=4, allowed={"volunteer": {"district"}}, stop=MaxRuntime(30))
+    assert result.status == "optimal" and result.gap == 0.0
+    assert result.solve_s < 10.0
+    assert result.deployed == result.capacity
+    assert result.pivot().max().max() <= 4
+
+
+def test_several_workers(three_beats: pd.DataFrame) -> None:
+    result = allocate_force(three_beats, _teams([("car", "day", 4)]), workers=4)
+    assert _totals(result, "day") == {"a": 1, "b": 1, "c": 2}
+    assert result.status == "optimal"

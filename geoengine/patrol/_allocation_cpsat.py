@@ -15,11 +15,14 @@ The model (all coefficients integers, nothing scaled here)::
     Σ_{a∈k} x[a] ≤ slot_cap[k]                            slot capacity (available × shift_units)
     pair_floor[p] ≤ n[p] ≤ pair_cap[p]                    key floor and cap
     d[p] ≥ scale·n[p] − target[p],  d[p] ≥ target[p] − scale·n[p]      (|scale·n − target| linearised)
+    d[p] ≥ f + (scale − 2f)·(n[p] − lo)    with lo, f = divmod(target[p], scale)   (chord, f > 0)
     Σ_{q∈w} y[q] ≤ crews[w]
     minimise  main_weight · (Σ_p d[p] + idle_weight · Σ_k (slot_cap[k] − Σ_{a∈k} x[a]))
               + Σ_p tiebreak[p] · n[p]  +  Σ_q score[q] · (1 − y[q])
 
-The objective is non-negative by construction, so the relative gap is well defined.
+The chord through ``(lo, f)`` and ``(lo + 1, scale − f)`` is exact at integer ``n`` and makes the
+LP relaxation integral (a convex-cost flow with integer breakpoints). The objective is
+non-negative by construction, so the relative gap is well defined.
 """
 
 from __future__ import annotations
@@ -79,11 +82,11 @@ def solve_allocation(
 ) -> CpSatSolution:
     """Build and solve the allocation model above (see the module docstring for every array).
 
-    ``pair_cap`` holds the largest number of teams a pair may take (already the minimum of the
-    user's cap and what its arcs can carry). ``hint`` (one value per arc, feasible) and
-    ``hint_y`` (one per post) are passed with ``add_hint``, completed with the ``n`` and ``d`` they
-    imply. ``log_search`` prints CP-SAT's search log. CP-SAT runs with ``max_time_in_seconds``, ``random_seed`` and ``num_workers``
-    set; with one worker the search is deterministic for a seed (unless the time limit cuts it).
+    ``pair_cap`` holds the largest number of teams a pair may take. ``hint`` (one value per arc,
+    feasible) and ``hint_y`` (one per post) are passed with ``add_hint``, completed with the
+    ``n`` and ``d`` they imply. ``log_search`` prints CP-SAT's search log. CP-SAT runs with
+    ``max_time_in_seconds``, ``random_seed`` and ``num_workers`` set; with one worker the search
+    is deterministic for a seed (unless the time limit cuts it).
     """
     n_arcs = len(arc_pair)
     n_pairs = len(pair_target)

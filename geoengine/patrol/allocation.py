@@ -25,7 +25,10 @@ Objective, minimised lexicographically by weighting (all integer, scaled explici
 1. ``Σ_{u,w} |Σ_t x[u,w,t] − target[u,w]|`` in units of ``1/SCALE`` team (``SCALE = 1000``),
    where ``target[u,w] = risk[u,w] / Σ_v risk[v,w] × Σ_t available[w,t]·shift_units[w,t]``
    (equal shares when a window's risk is all zero), rounded to the nearest 1/1000 team. The
-   absolute value is linearised (``d ≥ SCALE·n − T``, ``d ≥ T − SCALE·n``). Added to it:
+   absolute value is linearised (``d ≥ SCALE·n − T``, ``d ≥ T − SCALE·n``, plus the chord
+   through the two integers either side of ``T/SCALE``, exact at integer ``n``; with it the LP
+   relaxation is a convex-cost flow with integer breakpoints, hence integral, and CP-SAT proves
+   optimality at the root instead of branching on every unit). Added to it:
    ``IDLE_WEIGHT = 2·SCALE`` per team-slot left idle. Without this term the L1 deviation would
    prefer to leave teams at their base (risks 1:1:1 and 4 teams: 1,1,1 with one idle scores 1,
    1,1,2 scores 4/3). One more deployed team can always be had for at most one team of extra
@@ -42,9 +45,14 @@ Objective, minimised lexicographically by weighting (all integer, scaled explici
    constraint with the teams, so this is added with weight 1: the two parts are independent
    and the weighting changes the optimum of neither.
 
+Windows share no constraint, so one CP-SAT model is solved per window (each gets the time left
+divided by the windows left) and objectives and bounds are added up. A complete feasible start
+is passed as a hint: the floor flow, filled greedily towards the targets, and the top-scoring
+checkpoints.
+
 ``Allocation.objective`` and ``bound`` are in these scaled integer units (the whole objective is
-``≥ 0``, so the gap ``(objective − bound) / objective`` is well defined); ``deviation`` is part 1
-read back in teams.
+``≥ 0``, so the gap ``(objective − bound) / objective`` is well defined); ``deviation`` is
+``Σ |teams − target|`` over unit-windows in teams (unrounded targets, no idle term).
 """
 
 from __future__ import annotations
@@ -93,7 +101,8 @@ class Allocation:
     ``team_type``, ``teams`` (int), ``risk_share`` (the unit's share of the window's risk),
     ``target`` (this type's part of the proportional share, ``risk_share × capacity of the type``,
     so summing ``target`` over types gives the unit-window target), ``floor`` (the unit-window
-    floor, repeated on each type row), ``key`` and ``allowed`` (may this type serve this unit).
+    floor, repeated on each type row), ``key`` and ``allowed`` (may this type serve this unit). A
+    unit in a window with no teams at all has one row with ``team_type`` None and 0 teams.
     ``checkpoints``: one row per (checkpoint, window) with ``staffed`` (bool) and ``score``.
     ``objective`` / ``bound``: CP-SAT objective and best bound in scaled integer units (see the
     module docstring); ``gap``: ``(objective − bound) / objective`` (0 when optimal or when the
@@ -131,6 +140,7 @@ class Allocation:
         totals = self.table.groupby(["unit", "window"], sort=False)["teams"].sum()
         floors = pairs.set_index(["unit", "window"])["floor"]
         key_rows = floors[floors > 0]
+        met = int((totals.reindex(key_rows.index) >= key_rows).sum())
         rows = [
             ("status", self.status),
             ("objective", num(self.objective)),
@@ -139,7 +149,7 @@ class Allocation:
             ("unit-windows", str(len(pairs))),
             ("teams deployed", f"{self.deployed} of {self.capacity} team-slots"),
             ("deviation", f"{self.deviation:,.3f} teams from the risk-proportional targets"),
-            ("key unit-windows", f"{int((totals.reindex(key_rows.index) >= key_rows).sum())} of {len(key_rows)} at their floor"),
+            ("key unit-windows", f"{met} of {len(key_rows)} at their floor"),
         ]
         if len(self.checkpoints):
             staffed = self.checkpoints[self.checkpoints["staffed"]]
@@ -187,7 +197,8 @@ def _check_numbers(
     if bad.any():
         what = f"an integer ≥ {minimum:g}" if integer else f"a number ≥ {minimum:g}"
         rows = ", ".join(str(i) for i in df.index[bad][:5]) + (" …" if bad.sum() > 5 else "")
-        problems.append(Problem(f"{int(bad.sum())} row(s) where {col} is not {what} (rows {rows})", field=f"patrol.{name}.{col}"))
+        message = f"{int(bad.sum())} row(s) where {col} is not {what} (rows {rows})"
+        problems.append(Problem(message, field=f"patrol.{name}.{col}"))
 
 
 def _check_unique(df: pd.DataFrame, name: str, cols: list[str], problems: list[Problem]) -> None:
@@ -219,7 +230,9 @@ def _validate(
         _check_unique(units, "units", ["unit", "window"], problems)
         odd = sorted(set(units["kind"].astype(str)) - set(KINDS))
         if odd:
-            problems.append(Problem(f"unknown kind(s) {', '.join(odd)}", field="patrol.units.kind", hint=f"use {' or '.join(KINDS)}"))
+            problems.append(
+                Problem(f"unknown kind(s) {', '.join(odd)}", field="patrol.units.kind", hint=f"use {' or '.join(KINDS)}")
+            )
     if _columns(teams, "teams", ("team_type", "window", "available"), problems):
         assert isinstance(teams, pd.DataFrame)
         _check_numbers(teams, "teams", "available", problems, integer=True, minimum=0)
@@ -245,16 +258,22 @@ def _validate(
         problems.append(Problem(f"must be an integer ≥ 0 or None, got {max_per_unit!r}", field="patrol.max_per_unit"))
     if allowed is not None:
         if not isinstance(allowed, dict):
-            problems.append(Problem(f"must map team type → unit kinds, got {type(allowed).__name__}", field="patrol.allowed"))
+            message = f"must map team type → unit kinds, got {type(allowed).__name__}"
+            problems.append(Problem(message, field="patrol.allowed"))
         else:
             for team_type, kinds in allowed.items():
                 if isinstance(kinds, str) or not hasattr(kinds, "__iter__"):
-                    problems.append(Problem(f"{team_type}: must be a set of unit kinds, got {kinds!r}", field="patrol.allowed"))
+                    message = f"{team_type}: must be a set of unit kinds, got {kinds!r}"
+                    problems.append(Problem(message, field="patrol.allowed"))
                     continue
                 odd = sorted(set(map(str, kinds)) - set(KINDS))
                 if odd:
                     problems.append(
-                        Problem(f"{team_type}: unknown kind(s) {', '.join(odd)}", field="patrol.allowed", hint=f"use {' or '.join(KINDS)}")
+                        Problem(
+                            f"{team_type}: unknown kind(s) {', '.join(odd)}",
+                            field="patrol.allowed",
+                            hint=f"use {' or '.join(KINDS)}",
+                        )
                     )
     if not isinstance(stop, MaxRuntime):
         problems.append(Problem(f"must be a MaxRuntime, got {stop!r}", field="patrol.stop"))
@@ -533,7 +552,8 @@ def allocate_force(
     pair_cap = np.full(n_pairs, big if max_per_unit is None else min(int(max_per_unit), big), dtype=np.int64)
     window_max_risk = np.zeros(len(windows))
     np.maximum.at(window_max_risk, pair_window, u_risk)
-    rel = np.where(window_max_risk[pair_window] > 0, u_risk / np.where(window_max_risk[pair_window] > 0, window_max_risk[pair_window], 1.0), 1.0)
+    top_risk = window_max_risk[pair_window]
+    rel = np.where(top_risk > 0, u_risk / np.where(top_risk > 0, top_risk, 1.0), 1.0)
     pair_tiebreak = (RISK_LEVELS - np.round(RISK_LEVELS * rel)).astype(np.int64)
 
     # arcs: (unit-window, type) where the type may serve the unit's kind
@@ -597,7 +617,7 @@ def allocate_force(
             if w in c_index:
                 crew_count[c_index[w]] = int(round(n))
     top = post_score_f.max(initial=0.0)
-    post_score = np.round(SCORE_LEVELS * post_score_f / top).astype(np.int64) if top > 0 else np.zeros(len(post_ckpt), np.int64)
+    post_score = np.round(SCORE_LEVELS * post_score_f / top if top > 0 else 0 * post_score_f).astype(np.int64)
 
     total_cap = int(slot_cap.sum())
     main_weight = RISK_LEVELS * total_cap + 1
@@ -620,6 +640,10 @@ def allocate_force(
         x_pk[arc_pair, arc_slot] = sol.x
     rows = []
     for p in range(n_pairs):
+        if not len(slots_in[pair_window[p]]):  # a window with no teams: keep the unit, with none
+            rows.append(
+                (u_unit[p], u_kind[p], u_window[p], None, 0, float(share[p]), 0.0, int(pair_floor[p]), bool(u_key[p]), False)
+            )  # fmt: skip
         for k in slots_in[pair_window[p]]:
             rows.append(
                 (u_unit[p], u_kind[p], u_window[p], s_type[k], int(x_pk[p, k]), float(share[p]),
