@@ -244,12 +244,15 @@ def test_pivot_shape_and_order() -> None:
 
 
 def test_invalid_inputs_collected() -> None:
-    units = pd.DataFrame({"unit": ["a", "a"], "kind": ["beat", "zone"], "window": ["day", "day"], "risk": [-1.0, 1.0]})
+    units = pd.DataFrame(
+        {"unit": ["a", "a"], "kind": ["beat", "zone"], "window": ["day", "day"], "risk": [-1.0, 1.0], "key": ["no", True]}
+    )
     teams = pd.DataFrame({"team_type": ["car"], "window": ["day"], "available": [1.5]})
     with pytest.raises(ScenarioError) as info:
         allocate_force(units, teams, allowed={"foot": {"districts"}}, workers=0)
     fields = {p.field for p in info.value.problems}
-    assert {"patrol.units.risk", "patrol.units", "patrol.units.kind", "patrol.teams.available", "patrol.allowed", "patrol.workers"} <= fields
+    expected = {"patrol.units.risk", "patrol.units", "patrol.units.kind", "patrol.units.key", "patrol.teams.available"}
+    assert expected | {"patrol.allowed", "patrol.workers"} <= fields
 
 
 def test_window_without_teams_keeps_its_units() -> None:

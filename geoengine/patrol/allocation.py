@@ -228,6 +228,11 @@ def _validate(
         assert isinstance(units, pd.DataFrame)
         _check_numbers(units, "units", "risk", problems, integer=False, minimum=0)
         _check_unique(units, "units", ["unit", "window"], problems)
+        if "key" in units.columns:
+            bad_key = ~units["key"].isna() & ~units["key"].isin([True, False])
+            if bad_key.any():
+                message = f"{int(bad_key.sum())} row(s) where key is not true/false"
+                problems.append(Problem(message, field="patrol.units.key"))
         odd = sorted(set(units["kind"].astype(str)) - set(KINDS))
         if odd:
             problems.append(
