@@ -118,6 +118,16 @@ cameras:
   budget_count: null
   budget_cost: 60     # e.g. 60 fixed cameras, or 20 PTZ domes, or a mix
   budgets: [15, 30, 60, 120]
+patrol:
+  teams:
+    - {{name: car, mode: car, count: 2, base: 0, break_min: 30}}
+    - {{name: foot, mode: foot, count: 3, base: 0, windows: [afternoon, evening, weekend_night]}}
+    - {{name: ebike, mode: ebike, count: 2, base: 1, break_min: 30}}
+  beats: 6
+  checkpoints: 4
+  checkpoint_crews: 2
+  booths: 4
+  booth_minutes: 5
 evaluation:
   split: 2026-09-01   # September is held out to score the risk surface (PAI)
 solver:

@@ -41,6 +41,7 @@ class RunResult:
     risk: RiskSurface | None = None
     risk_evaluation: RiskEvaluation | None = None
     coverage: CoveragePlan | None = None
+    patrol: Any = None  # PatrolPlan | None
 
     def summary(self) -> str:
         m = self.manifest["metrics"]
@@ -66,6 +67,8 @@ class RunResult:
             )
         if self.coverage is not None:
             lines.append(f"cameras   {self.coverage.summary().removeprefix('cameras: ')}")
+        if self.patrol is not None:
+            lines.append(f"patrol    {self.patrol.summary().removeprefix('patrol: ')}")
         if self.out_dir is not None:
             lines.append(f"written   {self.out_dir}")
         if self.warnings:
@@ -131,7 +134,14 @@ def run(
     coverage = _coverage_stage(scenario, network, layers, risk)
     timings["coverage"] = time.perf_counter() - t if coverage is not None else None
 
-    warnings = [*network.warnings, *layers.warnings, *risk_warnings, *(coverage.warnings if coverage else ())]
+    t = time.perf_counter()
+    patrol = _patrol_stage(scenario, network, layers, risk, coverage)
+    timings["patrol"] = time.perf_counter() - t if patrol is not None else None
+
+    warnings = [
+        *network.warnings, *layers.warnings, *risk_warnings,
+        *(coverage.warnings if coverage else ()), *(patrol.warnings if patrol else ()),
+    ]  # fmt: skip
     target = Path(out_dir) if out_dir is not None else default_run_dir(scenario)
     outputs: dict[str, str] = {}
     manifest: dict[str, Any]
@@ -145,22 +155,27 @@ def run(
             timings_s=timings,
             outputs=outputs,
             warnings=warnings,
-            metrics={**_metrics(risk, evaluation), **({"coverage": coverage.metrics()} if coverage else {})},
+            metrics={
+                **_metrics(risk, evaluation),
+                **({"coverage": coverage.metrics()} if coverage else {}),
+                **({"patrol": patrol.metrics()} if patrol else {}),
+            },
         )
 
     if not write:
-        return RunResult(scenario, network, layers, _manifest(), None, tuple(warnings), risk, evaluation, coverage)
+        return RunResult(scenario, network, layers, _manifest(), None, tuple(warnings), risk, evaluation, coverage, patrol)
 
     t = time.perf_counter()
     with staging_dir(target) as stage:
         if scenario.outputs.map:
             subtitle = f"{scenario.description or ''} — geoengine {_version()}".strip(" —")
             fmap = make_map(
-                network, layers, risk=risk, coverage=coverage, title=scenario.name, subtitle=subtitle, tiles=tiles
+                network, layers, risk=risk, coverage=coverage, patrol=patrol, windows=scenario.windows,
+                title=scenario.name, subtitle=subtitle, tiles=tiles,
             )
             write_text_atomic(stage / "map.html", fmap.get_root().render())
             outputs["map"] = "map.html"
-        write_gpkg(stage / "plan.gpkg", network=network, layers=layers, risk=risk, coverage=coverage)
+        write_gpkg(stage / "plan.gpkg", network=network, layers=layers, risk=risk, coverage=coverage, patrol=patrol)
         outputs["gpkg"] = "plan.gpkg"
         if risk is not None and layers.districts is not None:
             write_text_atomic(stage / "risk_by_district.csv", risk.district_table(layers.districts.gdf).to_csv(index=False))
@@ -176,13 +191,51 @@ def run(
             if len(coverage.curve):
                 write_text_atomic(stage / "coverage_curve.csv", coverage.curve.to_csv(index=False))
                 outputs["coverage_curve"] = "coverage_curve.csv"
+        if patrol is not None:
+            write_text_atomic(stage / "routes.csv", patrol.routes_table().to_csv(index=False))
+            outputs["routes"] = "routes.csv"
+            write_text_atomic(stage / "patrol_dosage.csv", patrol.requirements.to_csv(index=False))
+            outputs["patrol_dosage"] = "patrol_dosage.csv"
+            if len(patrol.dropped):
+                write_text_atomic(stage / "dropped_visits.csv", patrol.dropped.to_csv(index=False))
+                outputs["dropped_visits"] = "dropped_visits.csv"
+            if patrol.allocation is not None:
+                write_text_atomic(stage / "allocation.csv", patrol.allocation.table.to_csv(index=False))
+                outputs["allocation"] = "allocation.csv"
         timings["export"] = time.perf_counter() - t
         manifest = _manifest()
         outputs["manifest"] = "manifest.json"
         manifest["outputs"] = dict(outputs)
         write_json_atomic(stage / "manifest.json", manifest)
     log.info("run %s written to %s", scenario.name, target)
-    return RunResult(scenario, network, layers, manifest, target, tuple(warnings), risk, evaluation, coverage)
+    return RunResult(scenario, network, layers, manifest, target, tuple(warnings), risk, evaluation, coverage, patrol)
+
+
+def _patrol_stage(
+    scenario: Scenario, network: RoadNetwork, layers: Layers, risk: RiskSurface | None, coverage: CoveragePlan | None
+) -> Any:
+    """Plan beats, posts and routes when the scenario has a ``patrol`` section."""
+    settings = scenario.patrol
+    if settings is None:
+        return None
+    if risk is None:
+        raise InfeasibleSettingsError.single(
+            "patrol planning needs incidents to find hotspots", file=scenario.path, field="patrol",
+            hint="add an incidents layer, or remove the patrol section",
+        )
+    from .patrol.plan import plan_patrol
+
+    return plan_patrol(
+        network,
+        settings=settings,
+        windows=scenario.windows,
+        risk=risk,
+        stations=layers.stations.gdf if layers.stations is not None else None,
+        districts=layers.districts.gdf if layers.districts is not None else None,
+        coverage=coverage,
+        time_limit_s=scenario.solver.time_limit_s,
+        seed=scenario.seed,
+    )
 
 
 def _coverage_stage(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -40,6 +40,7 @@ def write_gpkg(
     layers: Layers | None = None,
     risk: RiskSurface | None = None,
     coverage: CoveragePlan | None = None,
+    patrol: Any = None,
 ) -> Path:
     """Write the run's layers into one GeoPackage: ``streets``, ``risk`` (one feature per
     segment and window; filter on ``window``), ``risk_all_times`` and each input layer."""
@@ -70,4 +71,21 @@ def write_gpkg(
             _plain(views).to_file(path, layer="camera_views_existing", driver="GPKG")
         _plain(coverage.street_coverage(network).reset_index()).to_file(path, layer="coverage_streets", driver="GPKG")
         _plain(coverage.demand).to_file(path, layer="coverage_demand", driver="GPKG")
+    if patrol is not None:
+        _plain(patrol.beats.beats).to_file(path, layer="beats", driver="GPKG")
+        for name, posts in (("checkpoints", patrol.checkpoints), ("booths", patrol.booths)):
+            if posts is not None and len(posts.sites):
+                _plain(posts.sites).to_file(path, layer=name, driver="GPKG")
+        if len(patrol.route_lines):
+            _plain(patrol.route_lines).to_file(path, layer="routes", driver="GPKG")
+        if len(patrol.stops):
+            _plain(patrol.stops).to_file(path, layer="route_stops", driver="GPKG")
+        if len(patrol.hotspots):
+            _plain(patrol.hotspots.drop(columns=["segments"])).to_file(path, layer="hotspots", driver="GPKG")
+        if len(patrol.dropped) and len(patrol.hotspots):
+            where = patrol.hotspots.set_index("hotspot_id").geometry
+            d = patrol.dropped[patrol.dropped["place_id"].isin(where.index)]
+            if len(d):
+                gdf = gpd.GeoDataFrame(d, geometry=where.loc[d["place_id"]].to_numpy(), crs=patrol.hotspots.crs)
+                _plain(gdf).to_file(path, layer="dropped_visits", driver="GPKG")
     return path

@@ -9,11 +9,12 @@ shown in a popup or tooltip.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from branca.element import MacroElement, Template
 from folium.plugins import HeatMap
 
@@ -98,6 +99,8 @@ def make_map(
     *,
     risk: RiskSurface | None = None,
     coverage: CoveragePlan | None = None,
+    patrol: Any = None,
+    windows: Any = None,
     title: str = "geoengine",
     subtitle: str | None = None,
     tiles: str | None = None,
@@ -163,6 +166,8 @@ def make_map(
 
     if coverage is not None:
         _add_coverage(fmap, network, coverage)
+    if patrol is not None:
+        _add_patrol(fmap, patrol, windows or ())
 
     banner = f"<b>{_esc(title)}</b>"
     if subtitle:
@@ -299,3 +304,109 @@ def _add_coverage(fmap: folium.Map, network: RoadNetwork, coverage: CoveragePlan
                 popup=folium.Popup(popup, max_width=320), tooltip=f"New camera #{rank}",
             ).add_to(group)
         group.add_to(fmap)
+
+
+TEAM_COLOURS = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#1b9e77", "#d95f02", "#7570b3")
+PLAN_DAY = "2026-01-05"  # a nominal Monday: the slider shows clock times only
+
+
+def _add_patrol(fmap: folium.Map, patrol: Any, windows: Any) -> None:
+    from folium.plugins import TimestampedGeoJson
+
+    beats = patrol.beats.beats.to_crs(WGS84)
+    b = gpd.GeoDataFrame(
+        {
+            "beat": beats["name"].map(_esc).values,
+            "workload": beats["workload"].round(0).values,
+            "street_km": beats["street_km"].round(2).values,
+            "compactness": beats["compactness"].round(2).values,
+        },
+        geometry=beats.geometry.simplify(1e-5).values,
+        crs=WGS84,
+    )
+    folium.GeoJson(
+        b.to_json(drop_id=True),
+        name=f"Patrol beats ({len(b)})",
+        show=False,
+        style_function=lambda _: {"color": "#222222", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.03},
+        tooltip=folium.GeoJsonTooltip(fields=["beat", "workload", "street_km", "compactness"],
+                                      aliases=["Beat", "Workload", "Street km", "Compactness"]),  # fmt: skip
+    ).add_to(fmap)
+    for label, posts, colour in (("Checkpoints", patrol.checkpoints, "#67000d"), ("Police booths", patrol.booths, "#08306b")):
+        if posts is None or not len(posts.sites):
+            continue
+        group = folium.FeatureGroup(name=f"{label} ({len(posts.sites)})")
+        pts = posts.sites.to_crs(WGS84)
+        for row, p in zip(pts.itertuples(index=False), pts.geometry):
+            popup = f"<b>{label[:-1]}</b> {_esc(getattr(row, 'name', ''))}<br>why: {_esc(getattr(row, 'reason', ''))}"
+            folium.RegularPolygonMarker(
+                [p.y, p.x], number_of_sides=4, radius=7, color=colour, weight=2, fill=True, fill_color=colour,
+                fill_opacity=0.9, popup=folium.Popup(popup, max_width=300), tooltip=_esc(label[:-1]),
+            ).add_to(group)
+        group.add_to(fmap)
+
+    teams = sorted(patrol.stops["team"].unique()) if len(patrol.stops) else []
+    colour = {t: TEAM_COLOURS[i % len(TEAM_COLOURS)] for i, t in enumerate(teams)}
+    starts = {w.name: w.start_min for w in windows}
+    lines = patrol.route_lines.to_crs(WGS84) if len(patrol.route_lines) else patrol.route_lines
+    stops = patrol.stops.to_crs(WGS84) if len(patrol.stops) else patrol.stops
+    for k, wname in enumerate(dict.fromkeys(stops["window"]) if len(stops) else []):
+        group = folium.FeatureGroup(name=f"Routes: {_esc(wname)}", show=k == 0)
+        for row in lines[lines["window"] == wname].itertuples():
+            folium.PolyLine(
+                [(y, x) for x, y in row.geometry.coords], color=colour[row.team], weight=3, opacity=0.85,
+                tooltip=f"{_esc(row.team)} ({_esc(row.mode)}) — {_esc(wname)}",
+            ).add_to(group)
+        for row, p in zip(stops[stops["window"] == wname].itertuples(), stops[stops["window"] == wname].geometry):
+            if row.place_kind == "base":
+                continue
+            popup = (
+                f"<b>{_esc(row.team)}</b> stop {row.seq}: {_esc(row.place_id)} ({_esc(row.place_kind)}"
+                + (f", {_esc(row.risk_level)}" if isinstance(row.risk_level, str) else "")
+                + f")<br>arrive {row.arrive}, leave {row.depart} ({row.dwell_min:g} min)"
+            )
+            folium.CircleMarker(
+                [p.y, p.x], radius=4, color=colour[row.team], fill=True, fill_opacity=1.0,
+                popup=folium.Popup(popup, max_width=300),
+            ).add_to(group)
+        group.add_to(fmap)
+
+    if len(patrol.dropped) and len(patrol.hotspots):
+        where = patrol.hotspots.set_index("hotspot_id").to_crs(WGS84).geometry
+        group = folium.FeatureGroup(name=f"Dropped visits ({len(patrol.dropped)})", show=False)
+        for row in patrol.dropped.itertuples():
+            if row.place_id not in where.index:
+                continue
+            p = where.loc[row.place_id]
+            folium.CircleMarker(
+                [p.y, p.x], radius=6, color="#555555", weight=2, fill=False, dash_array="2 2",
+                popup=folium.Popup(f"<b>Dropped visit</b> {_esc(row.place_id)} ({_esc(row.window)}, visit {row.visit + 1})"
+                                   f"<br>why: {_esc(row.reason)}", max_width=300),  # fmt: skip
+            ).add_to(group)
+        group.add_to(fmap)
+
+    # the time slider: each stop appears from arrival to departure, clock times over the day
+    features = []
+    for row, p in zip(stops.itertuples(), stops.geometry) if len(stops) else []:
+        origin = pd.Timestamp(PLAN_DAY) + pd.Timedelta(minutes=starts.get(row.window, 0))
+        t0 = origin + pd.Timedelta(seconds=int(row.arrive_s))
+        t1 = origin + pd.Timedelta(seconds=max(int(row.depart_s), int(row.arrive_s) + 60))
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(p.x, 6), round(p.y, 6)]},
+                "properties": {
+                    "times": [t0.isoformat(), t1.isoformat()],
+                    "popup": f"{_esc(row.team)}: {_esc(row.place_id)} {row.arrive}–{row.depart}",
+                    "icon": "circle",
+                    "iconstyle": {"fillColor": colour.get(row.team, "#000"), "fillOpacity": 0.9, "stroke": "true",
+                                  "radius": 6 if row.place_kind != "base" else 4},  # fmt: skip
+                },
+            }
+        )
+    if features:
+        TimestampedGeoJson(
+            {"type": "FeatureCollection", "features": features},
+            period="PT5M", duration="PT10M", transition_time=200, auto_play=False, add_last_point=False,
+            loop=False, date_options="HH:mm", time_slider_drag_update=True,
+        ).add_to(fmap)

@@ -60,6 +60,9 @@ METAHEURISTICS: dict[str, int] = {
 AUTO_FIRST_SOLUTIONS = ("parallel_cheapest_insertion", "local_cheapest_insertion", "path_cheapest_arc", "savings")
 """Tried in this order by ``first_solution="auto"`` until one finds a solution."""
 
+TUNED: dict[str, object] = {}
+"""Search parameters changed from OR-Tools' defaults (dotted field paths), from the Solomon bench."""
+
 _STATUS = {
     "ROUTING_NOT_SOLVED": "no_solution",
     "ROUTING_SUCCESS": "feasible",
@@ -99,8 +102,25 @@ def _status_name(code: int) -> str:
     return _STATUS.get(name, name.lower())
 
 
-def _params(time_limit_s: float, first_solution: str, metaheuristic: str, gls_lambda: float | None):
+def _set(params, path: str, value) -> None:
+    """Set a (dotted) ``RoutingSearchParameters`` field; ``True``/``False`` map to OptionalBoolean."""
+    *parents, last = path.split(".")
+    target = params
+    for part in parents:
+        target = getattr(target, part)
+    field = target.DESCRIPTOR.fields_by_name.get(last)
+    if field is None:
+        raise ValueError(f"unknown OR-Tools routing search parameter {path!r}")
+    if isinstance(value, bool) and field.enum_type is not None and field.enum_type.name == "OptionalBoolean":
+        value = 3 if value else 2  # BOOL_TRUE / BOOL_FALSE
+    setattr(target, last, value)
+
+
+def _params(time_limit_s: float, first_solution: str, metaheuristic: str, gls_lambda: float | None,
+            overrides: dict | None = None):  # fmt: skip
     params = _wrap.DefaultRoutingSearchParameters()
+    for path, value in {**TUNED, **(overrides or {})}.items():
+        _set(params, path, value)
     params.first_solution_strategy = FIRST_SOLUTIONS[first_solution]
     params.local_search_metaheuristic = METAHEURISTICS[metaheuristic]
     if gls_lambda is not None:
@@ -241,6 +261,7 @@ def solve(
     hint_routes: list[list[int]] | None = None,
     change_penalty: int = 0,
     gls_lambda: float | None = None,
+    overrides: dict | None = None,
 ) -> RawSolution:
     """Build the model and solve it under ``time_limit_s`` wall-clock seconds.
 
@@ -274,7 +295,7 @@ def solve(
             break
         built = _Model(problem, order, vehicle_of_hint, change_penalty)
         built.model.solver().ReSeed(int(seed) % (2**31 - 1))
-        params = _params(remaining, strategy, metaheuristic, gls_lambda)
+        params = _params(remaining, strategy, metaheuristic, gls_lambda, overrides)
         solution = None
         if hint_routes is not None:
             built.model.CloseModelWithParameters(params)

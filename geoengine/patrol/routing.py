@@ -377,6 +377,7 @@ def solve_routing(
     hint: RoutingResult | None = None,
     change_penalty: int = 0,
     gls_lambda: float | None = None,
+    search_params: dict[str, Any] | None = None,
 ) -> RoutingResult:
     """Solve ``problem`` under ``stop``; always returns a result (check ``status``).
 
@@ -398,6 +399,10 @@ def solve_routing(
         ``change_penalty``. ``changed_stops`` counts the nodes that moved.
     gls_lambda
         Guided local search's lambda coefficient (OR-Tools' default 0.1 when ``None``).
+    search_params
+        Expert settings: OR-Tools ``RoutingSearchParameters`` fields by dotted path, e.g.
+        ``{"local_search_operators.use_cross_exchange": True}`` (booleans map to
+        OR-Tools' OptionalBoolean). Applied over the tuned defaults.
     """
     from . import _routing
 
@@ -415,6 +420,7 @@ def solve_routing(
     raw = _routing.solve(
         problem, time_limit_s=stop.seconds, seed=seed, first_solution=first_solution, metaheuristic=metaheuristic,
         hint_routes=hint_routes, change_penalty=change_penalty if hint is not None else 0, gls_lambda=gls_lambda,
+        overrides=search_params,
     )  # fmt: skip
     routes = []
     for v, (raw_route, brk) in enumerate(zip(raw.routes, raw.breaks)):
