@@ -124,6 +124,7 @@ patrol:
     - {{name: foot, mode: foot, count: 3, base: 0, windows: [afternoon, evening, weekend_night]}}
     - {{name: ebike, mode: ebike, count: 2, base: 1, break_min: 30}}
   beats: 6
+  max_hotspots_per_window: 8
   checkpoints: 4
   checkpoint_crews: 2
   booths: 4

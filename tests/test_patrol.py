@@ -87,3 +87,92 @@ def test_hotspots_are_clusters_of_adjacent_risky_streets(city):
     assert len(h) == 2
     assert sorted(len(s) for s in h["segments"]) == [1, 2]  # two adjacent segments, one alone
     assert set(h["level:all_day"]) == {"red"}
+
+
+# --------------------------------------------------------------------------- whole plans
+from geoengine.patrol.plan import plan_patrol  # noqa: E402
+
+
+def _risk_with_hotspots(city: RoadNetwork, spots: list[tuple[float, float]], *, window: TimeWindow, n: int = 6):
+    xy = [p for p in spots for _ in range(n)]
+    inc = gpd.GeoDataFrame(
+        {"time": pd.to_datetime([f"2026-01-01 {window.start}"] * len(xy)) + pd.Timedelta(minutes=5),
+         "time_precision": "datetime", "category": "robbery"},
+        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS,
+    )
+    return estimate_risk(city, inc, windows=(window,), settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.05, 0.1)))
+
+
+def _stations(*xy: tuple[float, float]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"name": [f"Station {i}" for i in range(len(xy))]},
+                            geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS)  # fmt: skip
+
+
+EVENING = TimeWindow(name="evening", start="18:00", end="22:00")
+
+
+def test_two_teams_serve_four_hotspots_and_revisit_red_ones_in_time(city):
+    risk = _risk_with_hotspots(city, [(50, 0), (450, 0), (50, 500), (450, 500)], window=EVENING)
+    settings = PatrolSettings(
+        teams=(TeamSettings(name="car", mode="car", count=2, base=0),), beats=2, hotspot_levels=("red",),
+        district_max_gap_min=None, cross_beat=True,
+    )
+    plan = plan_patrol(city, settings=settings, windows=(EVENING,), risk=risk, stations=_stations((250, 250)), time_limit_s=10)
+    m = plan.metrics()
+    assert m["teams"] == 2 and m["time_window_violations"] == 0
+    assert m["visits_dropped"] == 0, plan.dropped
+    assert m["dosage_met_share"] == 1.0
+    # red hotspots: arrivals never further apart than 60 minutes
+    hot = plan.stops[plan.stops["place_kind"] == "hotspot"]
+    for _, g in hot.groupby("place_id"):
+        assert np.diff(np.sort(g["arrive_s"].to_numpy())).max() <= 3600
+    assert m["max_revisit_gap_min"] <= 60
+    # each route starts and ends at the base and dwells 12 minutes at each hotspot
+    for _, g in plan.stops.groupby("team"):
+        assert g.sort_values("seq")["place_kind"].iloc[0] == "base" and g.sort_values("seq")["place_kind"].iloc[-1] == "base"
+    assert (hot["dwell_min"] == 12).all()
+    table = plan.routes_table()
+    assert list(table.columns) == ["team", "mode", "window", "seq", "place_id", "place_kind", "lon", "lat", "arrive",
+                                   "depart", "dwell_min", "travel_min_from_prev", "risk_level"]  # fmt: skip
+    assert table["arrive"].str.match(r"^\d\d:\d\d$").all() and table["arrive"].min() >= "18:00"
+    # routes are drawn along the streets
+    assert all(line.length > 0 for line in plan.route_lines.geometry)
+
+
+def test_a_hotspot_no_team_can_reach_in_time_is_dropped_and_reported(city):
+    short = TimeWindow(name="short", start="18:00", end="18:20")
+    risk = _risk_with_hotspots(city, [(450, 500), (50, 0)], window=short)
+    settings = PatrolSettings(
+        teams=(TeamSettings(name="foot", mode="foot", count=1, base=0),), beats=1, hotspot_levels=("red",),
+        district_max_gap_min=None, dwell_min={"red": 12.0},
+    )
+    plan = plan_patrol(city, settings=settings, windows=(short,), risk=risk, stations=_stations((0, 0)), time_limit_s=5)
+    # on foot the far corner (900 m, ~12 min) plus a 12 min stop does not fit in 20 minutes with the near one
+    assert len(plan.dropped) >= 1
+    assert plan.dropped["reason"].str.len().gt(0).all()
+    reachable = plan.stops[plan.stops["place_kind"] == "hotspot"]["place_id"].unique()
+    assert set(plan.dropped["place_id"]).isdisjoint(reachable) or len(reachable) == 0
+    assert plan.metrics()["visits_dropped"] == len(plan.dropped)
+    assert plan.metrics()["time_window_violations"] == 0
+
+
+def test_teams_stay_in_their_beats_and_beats_are_contiguous(city):
+    risk = _risk_with_hotspots(city, [(50, 0), (450, 0), (50, 500), (450, 500), (250, 300)], window=EVENING)
+    settings = PatrolSettings(
+        teams=(TeamSettings(name="car", mode="car", count=2, base=0), TeamSettings(name="bike", mode="ebike", count=2, base=1)),
+        beats=4, hotspot_levels=("red",), district_max_gap_min=None, cross_beat=False,
+    )
+    plan = plan_patrol(city, settings=settings, windows=(EVENING,), risk=risk, stations=_stations((0, 0), (500, 500)), time_limit_s=10)
+    assert plan.beats.contiguous
+    beat_of = plan.hotspots.set_index("hotspot_id")["beat"]
+    result = plan.results["evening"]
+    assert result is not None
+    # every hotspot stop is made by a team allowed in that hotspot's beat
+    from geoengine.patrol.plan import _team_beats
+
+    teams = plan.teams[plan.teams["window"] == "evening"].reset_index(drop=True)
+    allowed = _team_beats(teams, plan.beats, plan.allocation, "evening", _stations((0, 0), (500, 500)), city)
+    hot = plan.stops[plan.stops["place_kind"] == "hotspot"]
+    assert len(hot) > 0
+    for row in hot.itertuples():
+        assert int(beat_of[row.place_id]) in allowed[row.team]

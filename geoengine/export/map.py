@@ -339,9 +339,14 @@ def _add_patrol(fmap: folium.Map, patrol: Any, windows: Any) -> None:
         pts = posts.sites.to_crs(WGS84)
         for row, p in zip(pts.itertuples(index=False), pts.geometry):
             popup = f"<b>{label[:-1]}</b> {_esc(getattr(row, 'name', ''))}<br>why: {_esc(getattr(row, 'reason', ''))}"
-            folium.RegularPolygonMarker(
-                [p.y, p.x], number_of_sides=4, radius=7, color=colour, weight=2, fill=True, fill_color=colour,
-                fill_opacity=0.9, popup=folium.Popup(popup, max_width=300), tooltip=_esc(label[:-1]),
+            folium.Marker(
+                [p.y, p.x],
+                icon=folium.DivIcon(
+                    html=f"<div style='width:12px;height:12px;background:{colour};border:2px solid #fff;"
+                    "box-shadow:0 0 2px #000'></div>",
+                    icon_size=(16, 16), icon_anchor=(8, 8),
+                ),
+                popup=folium.Popup(popup, max_width=300), tooltip=_esc(label[:-1]),
             ).add_to(group)
         group.add_to(fmap)
 

@@ -126,7 +126,9 @@ class PatrolPlan:
     def metrics(self) -> dict[str, Any]:
         """The ``metrics.patrol`` block of the manifest."""
         req = self.requirements
-        hot = req[req["kind"] == "hotspot"]
+        hot = req[req["kind"] == "hotspot"] if len(req) else req
+        if not len(req):
+            req = pd.DataFrame({"largest_gap_min": []})
         wl = self.workload()
         util = wl["busy_min"].to_numpy(dtype=float)
         cv = float(util.std() / util.mean()) if len(util) and util.mean() > 0 else None
