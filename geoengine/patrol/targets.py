@@ -36,8 +36,13 @@ def hotspot_targets(
     levels: tuple[str, ...] = ("red", "orange"),
     camera_watch: pd.Series | None = None,
     camera_discount: float = 0.0,
+    radius_m: float = 150.0,
 ) -> gpd.GeoDataFrame:
     """Hotspots: clusters of adjacent segments graded ``levels`` in some window.
+
+    A cluster larger than one patrol stop can watch is split: its riskiest segment
+    seeds a hotspot that takes the cluster's segments within ``radius_m`` (midpoint to
+    midpoint), and so on until none is left.
 
     Columns: ``hotspot_id``, ``segments`` (list of segment ids), ``street_m``, and per
     window ``risk:<w>`` (patrol demand: risk, less ``camera_discount`` × the share of it
@@ -66,9 +71,18 @@ def hotspot_targets(
         watched = camera_watch.reindex(segs.index).fillna(0.0).to_numpy()[:, None]
         wide_risk = wide_risk * (1.0 - camera_discount * watched)
     total = wide_risk.sum(axis=1).to_numpy()
-    rows = []
+    mid = shapely.get_coordinates(shapely.line_interpolate_point(segs.geometry.values, 0.5, normalized=True))
+    groups: list[np.ndarray] = []
     for k in np.unique(label):
         members = np.flatnonzero(label == k)
+        left = members[np.argsort(-total[members], kind="stable")]
+        while len(left):
+            seed = left[0]
+            near = np.hypot(*(mid[left] - mid[seed]).T) <= radius_m
+            groups.append(left[near])
+            left = left[~near]
+    rows = []
+    for members in groups:
         ids = segs.index.to_numpy()[members]
         best = members[np.argmax(total[members])]
         row = {
