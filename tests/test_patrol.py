@@ -176,3 +176,21 @@ def test_teams_stay_in_their_beats_and_beats_are_contiguous(city):
     assert len(hot) > 0
     for row in hot.itertuples():
         assert int(beat_of[row.place_id]) in allowed[row.team]
+
+
+def test_replanning_keeps_what_still_works(city, tmp_path):
+    risk = _risk_with_hotspots(city, [(50, 0), (450, 0), (50, 500), (450, 500)], window=EVENING)
+    teams = (TeamSettings(name="car", mode="car", count=2, base=0),)
+    settings = PatrolSettings(teams=teams, beats=2, hotspot_levels=("red",), district_max_gap_min=None, cross_beat=True)
+    stations = _stations((250, 250))
+    first = plan_patrol(city, settings=settings, windows=(EVENING,), risk=risk, stations=stations, time_limit_s=8)
+    (tmp_path / "prev").mkdir()
+    first.routes_table().to_csv(tmp_path / "prev" / "routes.csv", index=False)
+    again = settings.model_copy(update={"previous_run": tmp_path / "prev"})
+    same = plan_patrol(city, settings=again, windows=(EVENING,), risk=risk, stations=stations, time_limit_s=8, seed=5)
+    assert same.changed_stops == 0
+    assert same.metrics()["changed_stops"] == 0
+    # one team removed: its stops must move, and the change is counted
+    fewer = again.model_copy(update={"teams": (TeamSettings(name="car", mode="car", count=1, base=0),)})
+    moved = plan_patrol(city, settings=fewer, windows=(EVENING,), risk=risk, stations=stations, time_limit_s=8)
+    assert moved.changed_stops > 0

@@ -81,6 +81,17 @@ def test_sf_cameras_are_added_on_top_of_the_existing_ones(sf):
     assert plan.cameras_new["added_weight"].sum() == pytest.approx(gain.sum(), rel=1e-9)
 
 
+def test_sf_patrol_plan_has_no_time_window_violations(sf):
+    p = sf.manifest["metrics"]["patrol"]
+    assert p["time_window_violations"] == 0
+    assert p["teams"] == 10 and p["beats"] == 8 and p["checkpoints"] == 6 and p["booths"] == 5
+    assert p["visits_planned"] > 50
+    assert p["dosage_met_share"] is not None and p["dosage_met_share"] > 0.5
+    # every dropped visit says why
+    assert sf.patrol.dropped["reason"].str.len().gt(10).all()
+    assert sf.patrol.beats.contiguous
+
+
 def test_london_month_only_crimes_and_empty_coordinates_counted():
     res = ge.run(REPO / "scenarios" / "london.yaml", write=False)
     # month-only dates: the aoristic path spreads every incident over the day and is reported

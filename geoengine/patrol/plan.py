@@ -35,7 +35,7 @@ from ..risk import LEVELS
 from .allocation import Allocation, allocate_force
 from .beats import Beats, make_beats
 from .posts import Posts, choose_booths, choose_checkpoints
-from .routing import RoutingProblem, RoutingResult, Vehicle, solve_routing
+from .routing import Route, RoutingProblem, RoutingResult, Stop, Vehicle, solve_routing
 from .targets import hotspot_targets, visit_slots
 from .travel import TravelMatrix, travel_matrix
 
@@ -82,6 +82,7 @@ class PatrolPlan:
     camera_shift: dict[str, float | None]
     alternatives: tuple[pd.DataFrame, ...] = ()
     warnings: tuple[str, ...] = ()
+    changed_stops: int | None = None  # re-planning: stops that moved to another team or were dropped/added
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def routes_table(self) -> pd.DataFrame:
@@ -149,6 +150,8 @@ class PatrolPlan:
             "dropped_reasons": self.dropped["reason"].value_counts().to_dict() if len(self.dropped) else {},
             "camera_shift": self.camera_shift,
             "alternatives": len(self.alternatives) + 1,
+            "alternatives_differ_share": [float(a["differs_share"].iloc[0]) for a in self.alternatives if len(a)],
+            "changed_stops": self.changed_stops,
             "routing": {w: {"status": r.status, "objective": r.objective, "solve_s": round(r.solve_s, 3)} for w, r in self.results.items()},
         }
         if self.checkpoints is not None:
@@ -326,6 +329,7 @@ def plan_patrol(
     violations = 0
     alternatives: list[pd.DataFrame] = []
     per_window = max(1.0, time_limit_s / max(1, len(windows)))
+    previous = _previous_routes(settings)
     for w in windows:
         wt = teams[teams["window"] == w.name].reset_index(drop=True)
         if wt.empty:
@@ -336,7 +340,11 @@ def plan_patrol(
         if built is None:
             continue
         problem, places, visits, matrices = built
-        result = solve_routing(problem, stop=MaxRuntime(per_window), seed=seed)
+        hint = _hint(previous, w.name, wt, visits) if previous is not None else None
+        result = solve_routing(
+            problem, stop=MaxRuntime(per_window), seed=seed, hint=hint,
+            change_penalty=int(60 * settings.change_penalty_min) if hint is not None else 0,
+        )  # fmt: skip
         results[w.name] = result
         violations += int(result.time_window_violations(problem))
         frame, route_lines = _collect(result, problem, places, visits, wt, w, matrices)
@@ -366,9 +374,65 @@ def plan_patrol(
         stops=stops, route_lines=route_lines, dropped=pd.DataFrame(dropped_rows, columns=["window", "place_id", "visit", "level", "reason"]),
         requirements=pd.DataFrame(req_rows), results=results, time_window_violations=violations,
         camera_shift=camera_shift, alternatives=tuple(_compare_alternatives(stops, alternatives)), warnings=tuple(warnings),
+        changed_stops=_changed_stops(previous, stops) if previous is not None else None,
     )  # fmt: skip
     log.info("%s", plan.summary())
     return plan
+
+
+# --------------------------------------------------------------------------- re-planning
+def _previous_routes(settings: PatrolSettings) -> pd.DataFrame | None:
+    """``routes.csv`` of the run folder named by ``patrol.previous_run``."""
+    if settings.previous_run is None:
+        return None
+    from ..errors import InputFileNotFoundError
+
+    path = settings.previous_run / "routes.csv"
+    if not path.is_file():
+        raise InputFileNotFoundError.single(
+            "the previous run has no routes.csv", file=path, field="patrol.previous_run",
+            hint="give the folder of a finished run that planned patrols",
+        )
+    return pd.read_csv(path)
+
+
+def _changed_stops(previous: pd.DataFrame, stops: gpd.GeoDataFrame) -> int:
+    """Stops that differ from the previous plan: a (window, place, team) visit made now but
+    not before, or before but not now, counting a moved visit once."""
+    from collections import Counter
+
+    def visits(df: pd.DataFrame) -> Counter:
+        v = df[df["place_kind"] != "base"] if len(df) else df
+        return Counter(zip(v["window"], v["place_id"], v["team"])) if len(v) else Counter()
+
+    old, new = visits(previous), visits(stops)
+    return max(sum((old - new).values()), sum((new - old).values()))
+
+
+def _hint(previous: pd.DataFrame, window: str, wt: pd.DataFrame, visits: pd.DataFrame) -> RoutingResult | None:
+    """Yesterday's routes in today's problem: each team's old stops, in order, mapped onto
+    today's visit nodes of the same places (teams matched by name)."""
+    old = previous[(previous["window"] == window) & (previous["place_kind"] != "base")].sort_values(["team", "seq"])
+    if old.empty:
+        return None
+    free: dict[str, list[int]] = {
+        pid: list(g.sort_values("visit")["node"]) for pid, g in visits.groupby("place_id")
+    }
+    base_node = {b: i for i, b in enumerate(sorted(wt["base"].unique()))}  # as in _window_problem
+    routes = []
+    for k, team in enumerate(wt.itertuples()):
+        home = base_node[team.base]
+        nodes = []
+        for pid in old.loc[old["team"] == team.team, "place_id"]:
+            if free.get(pid):
+                nodes.append(int(free[pid].pop(0)))
+        if nodes:
+            stops = tuple(Stop(n, 0, 0) for n in [home, *nodes, home])
+            routes.append(Route(vehicle=k, stops=stops, travel_s=0, distance_m=None, break_start_s=None))
+    if not routes:
+        return None
+    return RoutingResult(routes=tuple(routes), dropped=(), objective=0, status="feasible", solve_s=0.0,
+                         first_solution="previous plan", metaheuristic="")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- allocation
