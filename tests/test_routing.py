@@ -202,7 +202,7 @@ def test_solomon_c101_near_best_known(solomon_dir):
     from geoengine.patrol.solomon import read_best_known, read_instance
 
     problem = read_instance(solomon_dir / "C101.txt").to_problem()
-    result = solve_routing(problem, stop=MaxRuntime(8))
+    result = solve_routing(problem, stop=MaxRuntime(10))
     best = read_best_known(solomon_dir / "BKS.json")["C101"].distance
     assert result.dropped == ()
     assert result.time_window_violations(problem) == 0

@@ -60,8 +60,13 @@ METAHEURISTICS: dict[str, int] = {
 AUTO_FIRST_SOLUTIONS = ("parallel_cheapest_insertion", "local_cheapest_insertion", "path_cheapest_arc", "savings")
 """Tried in this order by ``first_solution="auto"`` until one finds a solution."""
 
-TUNED: dict[str, object] = {}
-"""Search parameters changed from OR-Tools' defaults (dotted field paths), from the Solomon bench."""
+TUNED: dict[str, object] = {"guided_local_search_lambda_coefficient": 0.3}
+"""Search parameters changed from OR-Tools' defaults (dotted field paths), from the Solomon bench.
+
+Guided local search's lambda 0.3 (default 0.1) halved the mean gap to the best-known distance
+on six hard Solomon instances at 20 s (C103 R107 R111 R203 RC102 RC106: 4.8 % → 2.4 %;
+0.2: 3.7 %, 0.5: 2.6 %). Restricting operator neighbourhoods (ratio 0.25) doubled the gap;
+extra close-node LNS and cross-exchange operators made no difference."""
 
 _STATUS = {
     "ROUTING_NOT_SOLVED": "no_solution",

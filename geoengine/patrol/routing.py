@@ -10,7 +10,7 @@ cost (travel, penalties, span cost) is in the same integer units as ``travel_s``
 round: ``np.rint(seconds).astype(int)``. A benchmark that needs fractional distances
 scales them to integers first and divides back (see :mod:`geoengine.patrol.solomon`).
 
-A small example (one base, two visits, one vehicle)::
+A small example (one base, two visits, one vehicle; the car leaves as late as it can)::
 
     >>> import numpy as np
     >>> travel = np.array([[0, 10, 20], [10, 0, 10], [20, 10, 0]])
@@ -19,7 +19,7 @@ A small example (one base, two visits, one vehicle)::
     ...     vehicles=[Vehicle("car 1", start=0, end=0, shift_start_s=0, shift_end_s=1000)])
     >>> result = solve_routing(problem, stop=MaxRuntime(1))
     >>> [(s.node, s.arrive_s) for s in result.routes[0].stops], result.objective
-    ([(0, 0), (1, 10), (2, 25), (0, 45)], 40)
+    ([(0, 5), (1, 15), (2, 30), (0, 55)], 40)
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ class RoutingResult:
 
     @property
     def distance_m(self) -> float | None:
-        if any(r.distance_m is None for r in self.routes):
+        if not self.is_feasible() or any(r.distance_m is None for r in self.routes):
             return None
         return float(sum(r.distance_m for r in self.routes))  # type: ignore[misc]
 
