@@ -26,8 +26,8 @@ def demo_run(tmp_path_factory):
 def test_demo_writes_exactly_into_out(demo_run):
     out, res = demo_run
     assert sorted(p.name for p in out.iterdir()) == [
-        "cameras_new.csv", "coverage_curve.csv", "manifest.json", "map.html", "plan.gpkg",
-        "risk_by_district.csv", "risk_evaluation.csv",
+        "allocation.csv", "cameras_new.csv", "coverage_curve.csv", "dropped_visits.csv", "manifest.json", "map.html",
+        "patrol_dosage.csv", "plan.gpkg", "risk_by_district.csv", "risk_evaluation.csv", "routes.csv",
     ]
     assert str(out) in res.stdout
 
@@ -40,10 +40,14 @@ def test_manifest_follows_the_contract(demo_run):
     assert re.fullmatch(r"[0-9a-f]{64}", m["scenario_sha256"])
     assert set(m["timings_s"]) == set(TIMING_KEYS)
     assert m["timings_s"]["network"] >= 0 and m["timings_s"]["risk"] >= 0 and m["timings_s"]["coverage"] > 0
-    assert m["timings_s"]["patrol"] is None
+    assert m["timings_s"]["patrol"] > 0
     for block, keys in METRIC_KEYS.items():
         assert set(keys) <= set(m["metrics"][block]), block
-    assert all(v is None for v in m["metrics"]["patrol"].values()), "not computed yet: must be null"
+    patrol = m["metrics"]["patrol"]
+    assert patrol["teams"] == 7 and patrol["beats"] == 6 and patrol["checkpoints"] == 4 and patrol["booths"] == 4
+    assert patrol["time_window_violations"] == 0
+    assert patrol["visits_planned"] > 0 and patrol["visits_dropped"] >= 0
+    assert 0 <= patrol["dosage_met_share"] <= 1 and patrol["workload_cv"] >= 0
     cov = m["metrics"]["coverage"]
     assert cov["cameras_existing"] == 221 and cov["cameras_new"] > 0
     assert 0 <= cov["covered_weight_share_existing"] < cov["covered_weight_share"] <= 1
@@ -75,7 +79,8 @@ def test_manifest_follows_the_contract(demo_run):
     assert m["outputs"] == {
         "map": "map.html", "gpkg": "plan.gpkg", "risk_by_district": "risk_by_district.csv",
         "risk_evaluation": "risk_evaluation.csv", "cameras_new": "cameras_new.csv",
-        "coverage_curve": "coverage_curve.csv", "manifest": "manifest.json",
+        "coverage_curve": "coverage_curve.csv", "routes": "routes.csv", "patrol_dosage": "patrol_dosage.csv",
+        "dropped_visits": "dropped_visits.csv", "allocation": "allocation.csv", "manifest": "manifest.json",
     }
 
 
@@ -110,7 +115,8 @@ def test_geopackage_holds_every_layer_with_crs(demo_run):
     out, _ = demo_run
     names = {name for name, _ in pyogrio.list_layers(out / "plan.gpkg")}
     assert {"streets", "risk", "risk_all_times", "incidents", "districts", "key_sites", "stations", "cameras",
-            "cameras_new", "camera_views_new", "camera_views_existing", "coverage_streets", "coverage_demand"} <= names
+            "cameras_new", "camera_views_new", "camera_views_existing", "coverage_streets", "coverage_demand",
+            "beats", "checkpoints", "booths", "routes", "route_stops", "hotspots"} <= names
     risk = pyogrio.read_dataframe(out / "plan.gpkg", layer="risk")
     assert risk.crs is not None and risk.crs.is_projected
     assert set(risk["window"]) == {"morning", "afternoon", "evening", "night", "weekend_night"}
@@ -135,6 +141,20 @@ def test_new_cameras_table_says_why(demo_run):
     assert cams["added_share"].sum() == pytest.approx(1.0)
     fixed = cams[cams["fov_deg"] < 360]
     assert fixed["heading_deg"].between(0, 360).all()
+
+
+def test_routes_csv_and_map_show_the_patrols(demo_run):
+    import pandas as pd
+
+    out, _ = demo_run
+    routes = pd.read_csv(out / "routes.csv")
+    assert list(routes.columns) == ["team", "mode", "window", "seq", "place_id", "place_kind", "lon", "lat", "arrive",
+                                    "depart", "dwell_min", "travel_min_from_prev", "risk_level"]  # fmt: skip
+    assert set(routes["place_kind"]) <= {"base", "hotspot", "checkpoint", "booth", "district"}
+    assert (routes["arrive"] <= routes["depart"]).all() or routes["window"].isin(["night", "weekend_night"]).any()
+    html = (out / "map.html").read_text(encoding="utf-8")
+    for name in ("Patrol beats (6)", "Checkpoints (", "Police booths (", "Routes: morning", "L.timeDimension.layer.geoJson"):
+        assert name in html, name
 
 
 def test_district_risk_table(demo_run):
