@@ -194,3 +194,16 @@ def test_replanning_keeps_what_still_works(city, tmp_path):
     fewer = again.model_copy(update={"teams": (TeamSettings(name="car", mode="car", count=1, base=0),)})
     moved = plan_patrol(city, settings=fewer, windows=(EVENING,), risk=risk, stations=stations, time_limit_s=8)
     assert moved.changed_stops > 0
+
+
+def test_alternative_plans_are_near_equal_and_differ(city):
+    risk = _risk_with_hotspots(city, [(50, 0), (450, 0), (50, 500), (450, 500)], window=EVENING)
+    settings = PatrolSettings(
+        teams=(TeamSettings(name="car", mode="car", count=2, base=0),), beats=1, hotspot_levels=("red",),
+        district_max_gap_min=None, alternatives=3, alternative_tolerance=0.10,
+    )
+    plan = plan_patrol(city, settings=settings, windows=(EVENING,), risk=risk, stations=_stations((250, 250)), time_limit_s=9)
+    m = plan.metrics()
+    assert m["alternatives"] == 1 + len(plan.alternatives) >= 2
+    assert all(0.0 <= share <= 1.0 for share in m["alternatives_differ_share"])
+    assert max(m["alternatives_differ_share"]) > 0, "alternatives should not repeat the plan"
