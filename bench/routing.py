@@ -85,7 +85,7 @@ def _one(job: tuple[str, str, float, str, int]) -> dict[str, Any]:
         status = "feasible" if feasible else "infeasible"
         violations = None
     else:
-        result, wall, peak = measure(lambda: solve_routing(problem, stop=MaxRuntime(limit_s), seed=seed))
+        result, wall, peak = measure(lambda: solve_routing(problem, stop=MaxRuntime(limit_s), seed=seed, first_solution="portfolio"))
         value = result.distance_m if result.is_feasible() else None
         vehicles, status = result.n_vehicles_used, result.status
         violations = result.time_window_violations(problem)

@@ -209,3 +209,15 @@ def test_solomon_c101_near_best_known(solomon_dir):
     # quality is measured by `python -m bench routing`; here only that the adapter gets close
     # on an easy instance even on a loaded CI machine (unloaded: 828.94, the optimum, in 5 s)
     assert result.distance_m <= best * 1.05
+
+
+def test_portfolio_keeps_the_better_start(two_cars):
+    from geoengine.patrol._routing import PORTFOLIO_FIRST_SOLUTIONS
+
+    single = solve_routing(two_cars, stop=MaxRuntime(2))
+    both = solve_routing(two_cars, stop=MaxRuntime(2), first_solution="portfolio")
+    assert both.first_solution in PORTFOLIO_FIRST_SOLUTIONS
+    assert both.objective <= single.objective
+    assert both.time_window_violations(two_cars) == 0
+    with pytest.raises(ValueError, match="portfolio"):
+        solve_routing(two_cars, stop=MaxRuntime(1), first_solution="best_guess")
