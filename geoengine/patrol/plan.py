@@ -477,29 +477,31 @@ def _allocate(
 def _team_beats(
     wt: pd.DataFrame, beats: Beats, allocation: Allocation | None, window: str, bases: gpd.GeoDataFrame, network: RoadNetwork
 ) -> dict[str, set[int]]:
-    """Beats each team of the window may patrol: the allocation's beats with teams go to
-    teams in turn (nearest base first); beats with no team join the nearest staffed beat."""
+    """Beats each team of the window may patrol, following the allocation: a beat given n
+    teams of a type gets the n least-loaded teams of that type (nearest base first);
+    beats with no team join the nearest staffed beat."""
     beat_ids = [int(b) for b in beats.beats["beat"]]
     centroids = beats.beats.set_index("beat").geometry.centroid
-    staffed: dict[int, int] = {}
+    staffed: dict[tuple[int, str | None], int] = {}
     if allocation is not None:
         t = allocation.table
         t = t[(t["window"] == window) & (t["teams"] > 0)]
-        for unit, n in t.groupby("unit")["teams"].sum().items():
+        for (unit, ttype), n in t.groupby(["unit", "team_type"], dropna=False)["teams"].sum().items():
             if str(unit).startswith("Beat "):
-                staffed[int(str(unit).split()[1]) - 1] = int(n)
+                staffed[(int(str(unit).split()[1]) - 1, None if ttype != ttype else ttype)] = int(n)
     if not staffed:
-        staffed = {b: 1 for b in beat_ids}
+        staffed = {(b, None): 1 for b in beat_ids}
     team_pts = bases.geometry.iloc[wt["base"].to_numpy()].to_numpy()
-    out: dict[str, set[int]] = {name: set() for name in wt["team"]}
-    load = {name: 0 for name in wt["team"]}
-    # each staffed beat gets its number of teams: the least-loaded teams, nearest first
-    for b in sorted(staffed, key=lambda b: -staffed[b]):
+    names = wt["team"].tolist()
+    modes = wt["mode"].tolist()
+    out: dict[str, set[int]] = {name: set() for name in names}
+    load = {name: 0 for name in names}
+    for (b, ttype), n in sorted(staffed.items(), key=lambda kv: -kv[1]):
         d = shapely.distance(team_pts, centroids.loc[b])
-        order = sorted(range(len(wt)), key=lambda i: (load[wt["team"].iloc[i]], d[i]))
-        for i in order[: max(1, staffed[b])]:
-            out[wt["team"].iloc[i]].add(b)
-            load[wt["team"].iloc[i]] += 1
+        pool = [i for i in range(len(wt)) if ttype is None or modes[i] == ttype] or list(range(len(wt)))
+        for i in sorted(pool, key=lambda i: (load[names[i]], d[i]))[: max(1, n)]:
+            out[names[i]].add(b)
+            load[names[i]] += 1
     # beats without a team join the team of the nearest staffed beat
     covered = {b for s in out.values() for b in s}
     for b in beat_ids:
