@@ -10,14 +10,10 @@ same process, on the instances whose dense matrix it can hold.
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
-import shapely
 
 from ._common import SHARED, measure, row
 
@@ -27,38 +23,9 @@ SPOPT_MAX_CELLS = 5_000_000  # dense demand × candidate cells spopt is given at
 
 def grid_city(n: int, *, block_m: float = 100.0, building_inset_m: float = 12.0) -> Any:
     """An n × n street grid with one building filling each block (inset from the streets)."""
-    import networkx as nx
-    import osmnx as ox
+    from geoengine.synthetic import grid_network
 
-    from geoengine.network import RoadNetwork, network_from_graphml
-
-    g = nx.MultiDiGraph(crs=GRID_CRS)
-    for i in range(n):
-        for j in range(n):
-            g.add_node(i * n + j + 1, x=500_000 + block_m * i, y=6_600_000 + block_m * j)
-    osmid = 0
-    for i in range(n):
-        for j in range(n):
-            a = i * n + j + 1
-            for b in ([a + n] if i + 1 < n else []) + ([a + 1] if j + 1 < n else []):
-                osmid += 1
-                for s, t in ((a, b), (b, a)):
-                    g.add_edge(s, t, osmid=osmid, highway=("residential", "tertiary")[osmid % 2], oneway=False,
-                               reversed=s > t, length=block_m, name=f"S{osmid}")  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "grid.graphml"
-        ox.save_graphml(g, path)
-        net = network_from_graphml(path, crs=GRID_CRS)
-    x0, y0 = 500_000.0, 6_600_000.0
-    boxes = [
-        shapely.box(x0 + i * block_m + building_inset_m, y0 + j * block_m + building_inset_m,
-                    x0 + (i + 1) * block_m - building_inset_m, y0 + (j + 1) * block_m - building_inset_m)
-        for i in range(n - 1) for j in range(n - 1)
-    ]  # fmt: skip
-    buildings = gpd.GeoDataFrame(geometry=boxes, crs=net.crs)
-    import dataclasses
-
-    return dataclasses.replace(net, buildings=buildings) if isinstance(net, RoadNetwork) else net
+    return grid_network(n, block_m=block_m, crs=GRID_CRS, building_inset_m=building_inset_m)
 
 
 def _instance(name: str, network: Any, *, spacing_m: float, pole_spacing_m: float, range_m: float, fov_deg: float,
@@ -140,10 +107,8 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
         credit = np.asarray(problem.coverage[:, sel].max(axis=1).todense()).ravel() if len(sel) else np.zeros(problem.coverage.shape[0])
         greedy_value = float((problem.weights * np.maximum(credit, problem.existing)).sum())
         rows.append(row("coverage", label, "greedy", wall_s=greedy_s, peak_mb=peak, objective=round(greedy_value, 3), **common))
-        best = None
         for limit in limits:
             res, wall, peak = measure(lambda: solve_mclp(problem, budget_count=p, stop=MaxRuntime(limit), seed=0))
-            best = res
             rows.append(row("coverage", label, f"scip {limit:g}s", wall_s=wall, peak_mb=peak,
                             objective=round(res.objective, 3), bound=None if res.bound is None else round(res.bound, 3),
                             gap=None if res.gap is None else round(res.gap, 6), status=res.status, **common))  # fmt: skip

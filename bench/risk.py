@@ -7,8 +7,6 @@ square street grids of growing size, to show how the cost grows.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -42,28 +40,9 @@ def synthetic_incidents(network: Any, n: int, *, seed: int = 0, days: int = 180)
 
 def grid_network(n: int, *, block_m: float = 100.0) -> Any:
     """An n × n grid of streets (2·n·(n-1) segments) as a RoadNetwork."""
-    import networkx as nx
-    import osmnx as ox
+    from geoengine.synthetic import grid_network as make
 
-    from geoengine.network import network_from_graphml
-
-    g = nx.MultiDiGraph(crs=GRID_CRS)
-    for i in range(n):
-        for j in range(n):
-            g.add_node(i * n + j + 1, x=500_000 + block_m * i, y=6_600_000 + block_m * j)
-    osmid = 0
-    for i in range(n):
-        for j in range(n):
-            a = i * n + j + 1
-            for b in ([a + n] if i + 1 < n else []) + ([a + 1] if j + 1 < n else []):
-                osmid += 1
-                for s, t in ((a, b), (b, a)):
-                    g.add_edge(s, t, osmid=osmid, highway=("residential", "tertiary")[osmid % 2], oneway=False,
-                               reversed=s > t, length=block_m, name=f"S{osmid}")  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "grid.graphml"
-        ox.save_graphml(g, path)
-        return network_from_graphml(path, crs=GRID_CRS)
+    return make(n, block_m=block_m, crs=GRID_CRS)
 
 
 def run(*, quick: bool = False) -> list[dict[str, Any]]:

@@ -12,7 +12,6 @@ The JSON Schema of the model is kept in ``scenarios/schema.json``; regenerate it
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal

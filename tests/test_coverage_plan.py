@@ -5,16 +5,15 @@ from __future__ import annotations
 import dataclasses
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import pytest
 import shapely
 
 from geoengine.coverage import plan_coverage
 from geoengine.errors import InfeasibleSettingsError
-from geoengine.network import RoadNetwork, network_from_graphml
+from geoengine.network import RoadNetwork
+from geoengine.synthetic import grid_network
 from geoengine.scenario import CameraModel, CameraSettings
 
 CRS = "EPSG:32633"
@@ -23,27 +22,7 @@ X0, Y0 = 500_000.0, 6_600_000.0
 
 def grid_city(tmp_path, n: int = 5, block_m: float = 100.0, inset_m: float = 12.0) -> RoadNetwork:
     """n × n streets 100 m apart with a building filling each block."""
-    g = nx.MultiDiGraph(crs=CRS)
-    for i in range(n):
-        for j in range(n):
-            g.add_node(i * n + j + 1, x=X0 + block_m * i, y=Y0 + block_m * j)
-    osmid = 0
-    for i in range(n):
-        for j in range(n):
-            a = i * n + j + 1
-            for b in ([a + n] if i + 1 < n else []) + ([a + 1] if j + 1 < n else []):
-                osmid += 1
-                for s, t in ((a, b), (b, a)):
-                    g.add_edge(s, t, osmid=osmid, highway=("residential", "tertiary")[osmid % 2], oneway=False,
-                               reversed=s > t, length=block_m, name=f"Street {osmid}")  # fmt: skip
-    ox.save_graphml(g, tmp_path / "city.graphml")
-    net = network_from_graphml(tmp_path / "city.graphml", crs=CRS)
-    blocks = [
-        shapely.box(X0 + i * block_m + inset_m, Y0 + j * block_m + inset_m,
-                    X0 + (i + 1) * block_m - inset_m, Y0 + (j + 1) * block_m - inset_m)
-        for i in range(n - 1) for j in range(n - 1)
-    ]  # fmt: skip
-    return dataclasses.replace(net, buildings=gpd.GeoDataFrame(geometry=blocks, crs=CRS))
+    return grid_network(n, block_m=block_m, crs=CRS, origin=(X0, Y0), building_inset_m=inset_m)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
-import pyproj
 import pytest
 import shapely
 

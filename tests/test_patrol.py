@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import pytest
 import shapely
 
-from geoengine.network import RoadNetwork, network_from_graphml
+from geoengine.network import RoadNetwork
 from geoengine.patrol.targets import hotspot_targets, visit_slots
 from geoengine.patrol.travel import travel_matrix
 from geoengine.risk import estimate_risk
+from geoengine.synthetic import grid_network
 from geoengine.scenario import PatrolSettings, RiskSettings, TeamSettings, TimeWindow
 
 CRS = "EPSG:32633"
@@ -23,21 +21,7 @@ X0, Y0 = 500_000.0, 6_600_000.0
 
 
 def grid(tmp_path, n: int = 6, block_m: float = 100.0) -> RoadNetwork:
-    g = nx.MultiDiGraph(crs=CRS)
-    for i in range(n):
-        for j in range(n):
-            g.add_node(i * n + j + 1, x=X0 + block_m * i, y=Y0 + block_m * j)
-    osmid = 0
-    for i in range(n):
-        for j in range(n):
-            a = i * n + j + 1
-            for b in ([a + n] if i + 1 < n else []) + ([a + 1] if j + 1 < n else []):
-                osmid += 1
-                for s, t in ((a, b), (b, a)):
-                    g.add_edge(s, t, osmid=osmid, highway=("residential", "tertiary")[osmid % 2], oneway=False,
-                               reversed=s > t, length=block_m, name=f"Street {osmid}")  # fmt: skip
-    ox.save_graphml(g, tmp_path / "grid.graphml")
-    return network_from_graphml(tmp_path / "grid.graphml", crs=CRS)
+    return grid_network(n, block_m=block_m, crs=CRS, origin=(X0, Y0))
 
 
 @pytest.fixture(scope="module")

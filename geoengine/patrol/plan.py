@@ -17,10 +17,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +29,6 @@ import shapely
 
 from ..coverage.stop import MaxRuntime
 from ..errors import InfeasibleSettingsError
-from ..risk import LEVELS
 from .allocation import Allocation, allocate_force
 from .beats import Beats, make_beats
 from .posts import Posts, choose_booths, choose_checkpoints
@@ -647,7 +644,7 @@ def _collect(
     for route in result.routes:
         team = wt.iloc[route.vehicle]
         matrix = matrices[team["mode"]]
-        prev_node, prev_depart = None, None
+        prev_node = None
         path_parts = []
         for seq, st in enumerate(route.stops):
             place = int(node_place[st.node])
