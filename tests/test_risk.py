@@ -27,6 +27,7 @@ from geoengine.risk import (
     window_weights,
 )
 from geoengine.scenario import RiskSettings, TimeWindow
+from geoengine.synthetic import grid_network
 
 CRS = "EPSG:32633"
 X0, Y0 = 500_000.0, 6_600_000.0
@@ -64,23 +65,9 @@ def star(tmp_path_factory) -> RoadNetwork:
 
 
 @pytest.fixture(scope="module")
-def grid(tmp_path_factory) -> RoadNetwork:
+def grid() -> RoadNetwork:
     """An 8 × 8 grid of 100 m blocks (112 street segments)."""
-    g = nx.MultiDiGraph(crs=CRS)
-    n = 8
-    for i in range(n):
-        for j in range(n):
-            g.add_node(i * n + j + 1, x=X0 + 100 * i, y=Y0 + 100 * j)
-    osmid = 0
-    for i in range(n):
-        for j in range(n):
-            a = i * n + j + 1
-            for b in ([a + n] if i + 1 < n else []) + ([a + 1] if j + 1 < n else []):
-                osmid += 1
-                for s, t in ((a, b), (b, a)):
-                    g.add_edge(s, t, osmid=osmid, highway=("residential", "tertiary")[osmid % 2], oneway=False,
-                               reversed=s > t, length=100.0, name=f"Street {osmid}")  # fmt: skip
-    return _save(g, tmp_path_factory.mktemp("grid") / "grid.graphml")
+    return grid_network(8, crs=CRS, origin=(X0, Y0))
 
 
 def points(xy: list[tuple[float, float]], crs: str = CRS) -> gpd.GeoSeries:
