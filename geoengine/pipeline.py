@@ -18,6 +18,7 @@ from typing import Any
 from ._io import staging_dir, write_json_atomic, write_text_atomic
 from .coverage.plan import CoveragePlan, plan_coverage
 from .errors import InfeasibleSettingsError
+from .evaluation import evaluate_run
 from .layers import Layers, load_layers, read_layer
 from .network import RoadNetwork, load_network
 from .risk import RiskEvaluation, RiskSurface, estimate_risk, evaluate_risk, split_incidents
@@ -138,6 +139,10 @@ def run(
     patrol = _patrol_stage(scenario, network, layers, risk, coverage)
     timings["patrol"] = time.perf_counter() - t if patrol is not None else None
 
+    t = time.perf_counter()
+    backtest = evaluate_run(scenario, network, layers, risk=risk, risk_evaluation=evaluation, coverage=coverage, patrol=patrol)
+    timings["evaluation"] = time.perf_counter() - t if backtest is not None else None
+
     warnings = [
         *network.warnings, *layers.warnings, *risk_warnings,
         *(coverage.warnings if coverage else ()), *(patrol.warnings if patrol else ()),
@@ -159,6 +164,7 @@ def run(
                 **_metrics(risk, evaluation),
                 **({"coverage": coverage.metrics()} if coverage else {}),
                 **({"patrol": patrol.metrics()} if patrol else {}),
+                **({"evaluation": backtest.metrics()} if backtest is not None else {}),
             },
         )
 

@@ -44,9 +44,11 @@ __all__ = [
     "PatrolSettings",
     "QualityTier",
     "RiskSettings",
+    "RollingWindows",
     "Scenario",
     "SolverSettings",
     "Speeds",
+    "SweepSettings",
     "TeamSettings",
     "TimeWindow",
     "load_scenario",
@@ -404,10 +406,67 @@ class RiskSettings(_Model):
         return value
 
 
+class RollingWindows(_Model):
+    """Rolling-origin backtest: estimate on ``train_days``, test on the next ``test_days``, move on.
+
+    Folds end at the last incident and step back by ``step_days`` (default ``test_days``);
+    each fold re-estimates risk on its training period and scores it on its test period.
+    """
+
+    train_days: int = Field(56, ge=1, le=3660, description="Days of incidents each fold estimates risk from (8 weeks).")
+    test_days: int = Field(7, ge=1, le=366, description="Days each fold is scored on (1 week).")
+    step_days: int | None = Field(None, ge=1, le=366, description="Days between fold starts; default test_days.")
+    folds: int | None = Field(8, ge=1, le=520, description="Most recent folds to score; null: every fold that fits.")
+
+
 class EvaluationSettings(_Model):
-    """Backtesting: incidents from ``split`` on are kept out of estimation and used to score it."""
+    """Backtesting: incidents from ``split`` on are kept out of estimation and used to score the plan.
+
+    The plan is scored on the held-out incidents (``metrics.evaluation``): the share inside a
+    camera's view, the share within ``response_minutes`` of a planned patrol presence at
+    their hour, and PAI of the risk surface. ``rolling`` adds rolling-origin folds.
+    """
 
     split: dt.date | None = Field(None, description="Incidents on or after this date are held out.")
+    response_minutes: float = Field(
+        10.0, gt=0, le=120, description="A held-out incident counts as answered when a planned patrol stop at its hour is this close."
+    )
+    response_mode: Literal["car", "foot", "ebike"] | None = Field(
+        None, description="Travel mode of the response; default each stop's own team mode."
+    )
+    rolling: RollingWindows | None = Field(None, description="Rolling windows (e.g. plan on weeks 1–8, test on week 9, move on).")
+
+
+# --------------------------------------------------------------------------- sweep
+class SweepSettings(_Model):
+    """Expand one scenario into named runs (``geoengine batch``): ``parameters`` maps a dotted
+    field path (``cameras.budget_count``, ``patrol.teams.0.count``, ``patrol.beats``, ``windows``,
+    ``seed``) to the values it takes. ``grid`` runs every combination, ``zip`` the i-th values together."""
+
+    parameters: dict[str, Annotated[tuple[Any, ...], Field(min_length=1)]] = Field(min_length=1)
+    mode: Literal["grid", "zip"] = "grid"
+
+    @field_validator("parameters")
+    @classmethod
+    def _paths(cls, value: dict[str, tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
+        for path in value:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\d+))*", path):
+                raise ValueError(f"sweep parameter {path!r} is not a dotted field path like cameras.budget_count")
+            if path.split(".")[0] in ("sweep", "name"):
+                raise ValueError(f"sweep parameter {path!r}: the sweep cannot change {path.split('.')[0]}")
+        return value
+
+    @model_validator(mode="after")
+    def _sizes(self) -> SweepSettings:
+        sizes = {len(v) for v in self.parameters.values()}
+        if self.mode == "zip" and len(sizes) > 1:
+            raise ValueError("sweep mode zip needs the same number of values for every parameter")
+        runs = 1
+        for v in self.parameters.values():
+            runs = runs * len(v) if self.mode == "grid" else len(v)
+        if runs > 10_000:
+            raise ValueError(f"the sweep expands into {runs} runs; at most 10000")
+        return self
 
 
 # --------------------------------------------------------------------------- cameras
@@ -567,6 +626,7 @@ class Scenario(_Model):
     cameras: CameraSettings | None = Field(None, description="Camera coverage planning; omit to skip it.")
     patrol: PatrolSettings | None = Field(None, description="Patrol planning; omit to skip it.")
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    sweep: SweepSettings | None = Field(None, description="Parameter sweep run by geoengine batch; ignored by geoengine run.")
     solver: SolverSettings = Field(default_factory=SolverSettings)
     outputs: OutputSettings = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
 
