@@ -153,7 +153,7 @@ def test_routes_csv_and_map_show_the_patrols(demo_run):
     assert set(routes["place_kind"]) <= {"base", "hotspot", "checkpoint", "booth", "district"}
     assert (routes["arrive"] <= routes["depart"]).all() or routes["window"].isin(["night", "weekend_night"]).any()
     html = (out / "map.html").read_text(encoding="utf-8")
-    for name in ("Patrol beats (6)", "Checkpoints (", "Police booths (", "Routes: morning", "L.timeDimension.layer.geoJson"):
+    for name in ("Patrol beats (6)", "Checkpoints (", "Police booths (", "Routes: morning", "geoengine-clock", "Dropped visits ("):
         assert name in html, name
 
 

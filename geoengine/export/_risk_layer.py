@@ -7,20 +7,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
-from branca.element import MacroElement, Template
+from branca.element import Template
+from folium.map import Layer
 
 if TYPE_CHECKING:
-    import folium
-
     from ..risk import RiskSurface
 
 from ..risk import LEVEL_COLOURS, LEVELS
 
 _TEMPLATE = """
 {% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.featureGroup();
 (function () {
   var map = {{ this._parent.get_name() }};
-  var group = {{ this.group_name }};
+  var group = {{ this.get_name() }};
   var data = {{ this.data|tojson }};
   var windows = {{ this.windows|tojson }};
   var colours = {{ this.colours|tojson }};
@@ -47,6 +47,7 @@ _TEMPLATE = """
   var streets = L.geoJson(data, {style: style, onEachFeature: function (f, layer) {
     layer.bindTooltip(function () { return tip(f); }, {sticky: true});
   }});
+  window.geoengine.layers["risk"] = streets;
   group.addLayer(casing);
   group.addLayer(streets);
 
@@ -84,15 +85,14 @@ _TEMPLATE = """
 """
 
 
-class RiskLayer(MacroElement):
-    """Adds the graded streets to a FeatureGroup, with a window selector and a legend."""
+class RiskLayer(Layer):
+    """The graded streets as one overlay, with a window selector and a legend (escaped labels)."""
 
     _template = Template(_TEMPLATE)
 
-    def __init__(self, surface: RiskSurface, group: folium.FeatureGroup) -> None:
-        super().__init__()
+    def __init__(self, surface: RiskSurface, *, name: str = "Risk level by time window", show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "RiskLayer"
-        self.group_name = group.get_name()
         names = ["*", *surface.window_names]
         labels = ["all times of day"] + [
             f"{w.name} ({w.start}–{w.end}{'' if w.days is None else ', ' + ' '.join(w.days)})" for w in surface.windows
@@ -117,7 +117,7 @@ class RiskLayer(MacroElement):
 
 def _features(surface: RiskSurface, names: list[str]) -> dict[str, Any]:
     seg = surface.segments.to_crs("EPSG:4326")
-    geoms = shapely.set_precision(shapely.simplify(seg.geometry.values, 1e-5), 1e-6)
+    geoms = shapely.transform(shapely.simplify(seg.geometry.values, 1e-5), lambda c: np.round(c, 6))
     code = {lv: i for i, lv in enumerate(LEVELS)}
     blocks = []
     for name in names:

@@ -1,36 +1,76 @@
-"""Interactive briefing map (folium).
+"""Interactive briefing map: one self-contained HTML page that works with no network.
 
-Layers are drawn from the run's own data: streets and buildings form the basemap, so
-the map is readable without web tiles; an OpenStreetMap tile layer can be switched on
-when online. Every string that comes from input data is HTML-escaped before it is
-shown in a popup or tooltip.
+* **Offline**: Leaflet (and Leaflet.heat) are read from installed packages and inlined
+  (:mod:`._assets`); the page is checked when it is rendered and rendering fails if
+  anything would still be fetched. folium's default jQuery, Bootstrap and Font
+  Awesome are not used.
+* **Basemap**: the run's own streets and buildings, light grey, simplified and drawn
+  on a canvas; ``tiles="osm"`` adds OpenStreetMap web tiles above that basemap for
+  online users (the page renders the same without them).
+* **Layers**: risk by window, districts, key sites, cameras and their views, street
+  coverage, beats, checkpoints, booths, routes per window and each alternative plan,
+  dropped visits, and a patrol clock (a time slider showing where each team is).
+  Popups say why each choice was made.
+* **Safety**: every string from input data is HTML-escaped here, and all data reaches
+  the page as HTML-safe JSON.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import branca.element
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import MacroElement, Template
+from folium.map import Layer
 from folium.plugins import HeatMap
 
+from ._assets import asset_url, check_offline, inline_assets
+from ._map_js import CLOCK, RUNTIME
+
 if TYPE_CHECKING:
+    from ..coverage.plan import CoveragePlan
     from ..layers import Layers
     from ..network import RoadNetwork
-    from ..coverage.plan import CoveragePlan
+    from ..patrol.plan import PatrolPlan
     from ..risk import RiskSurface
+    from ..scenario import TimeWindow
 
 __all__ = ["OSM_ATTRIBUTION", "make_map"]
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 WGS84 = "EPSG:4326"
-
-STREET_STYLE = {"color": "#6b6b6b", "weight": 1.2, "opacity": 0.8}
+DECIMALS = 6  # ~0.1 m: more digits only make the page bigger
 MAJOR = {"motorway", "trunk", "primary", "secondary", "motorway_link", "trunk_link", "primary_link", "secondary_link"}
+TEAM_COLOURS = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#1b9e77", "#d95f02", "#7570b3")
+COVERAGE_COLOURS = {"existing": "#1a9850", "new": "#00a6d6", "uncovered": "#8c8c8c"}
+
+# styles (ours, never from input data); "shape" draws a DOM marker instead of a canvas circle
+S_STREET = [{"color": "#c9c9c9", "weight": 1.0, "opacity": 1.0}, {"color": "#b3b3b3", "weight": 2.2, "opacity": 1.0}]
+S_BUILDING = [{"color": "#d3d1cb", "weight": 0.5, "fillColor": "#e3e1da", "fillOpacity": 1.0, "opacity": 1.0}]
+S_DISTRICT = [{"color": "#7b3294", "weight": 2, "fillColor": "#c2a5cf", "fillOpacity": 0.15}]
+S_KEY_SITE = [{"radius": 5, "color": "#d7191c", "weight": 1.5, "fillColor": "#fdae61", "fillOpacity": 0.9}]
+S_STATION = [{"shape": "diamond", "size": 13, "fillColor": "#1f1f7a", "color": "#ffffff"}]
+S_CAMERA = [{"radius": 3, "color": "#2c7bb6", "weight": 1, "fillColor": "#2c7bb6", "fillOpacity": 1.0}]
+S_CAMERA_NEW = [{"radius": 5, "color": "#005a78", "weight": 2, "fillColor": "#00a6d6", "fillOpacity": 1.0}]
+S_VIEW = [{"color": "#1a9850", "weight": 0.5, "fillColor": "#1a9850", "fillOpacity": 0.22}]
+S_VIEW_NEW = [{"color": "#00a6d6", "weight": 1, "fillColor": "#00a6d6", "fillOpacity": 0.32}]
+S_COVERAGE = [
+    {"color": COVERAGE_COLOURS["existing"], "weight": 3, "opacity": 0.9},
+    {"color": COVERAGE_COLOURS["new"], "weight": 3, "opacity": 0.9},
+    {"color": COVERAGE_COLOURS["uncovered"], "weight": 2, "opacity": 0.9, "dashArray": "4 4"},
+]
+S_BEAT = [{"color": "#222222", "weight": 2, "dashArray": "6 4", "fillColor": "#000000", "fillOpacity": 0.03}]
+S_CHECKPOINT = [{"shape": "square", "size": 14, "fillColor": "#67000d", "color": "#ffffff"}]
+S_BOOTH = [{"shape": "square", "size": 14, "fillColor": "#08519c", "color": "#ffffff"}]
+S_DROPPED = [{"radius": 9, "color": "#3a3a3a", "weight": 2.5, "dashArray": "3 3", "fill": True, "fillColor": "#ffffff",
+              "fillOpacity": 0.6}]  # fmt: skip
 
 
 def _esc(value: object) -> str:
@@ -40,8 +80,98 @@ def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _num(value: object, fmt: str = "g") -> str:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return _esc(value)
+    return "" if v != v else format(v, fmt)
+
+
+# --------------------------------------------------------------------------- page and elements
+class _OfflineFigure(branca.element.Figure):
+    """The page: rendering inlines the assets and fails if anything would come from the network."""
+
+    def __init__(self, *, tiles_allowed: bool) -> None:
+        super().__init__()
+        self.tiles_allowed = tiles_allowed
+
+    def render(self, **kwargs: Any) -> str:
+        page = inline_assets(super().render(**kwargs))
+        check_offline(page, tiles_allowed=self.tiles_allowed)
+        return page
+
+
+class _OfflineMap(folium.Map):
+    """folium's Map with Leaflet alone, from an installed package (no jQuery, Bootstrap or icon fonts)."""
+
+    default_js = [("leaflet", asset_url("leaflet.js"))]
+    default_css = [("leaflet_css", asset_url("leaflet.css"))]
+
+
+class _Heat(HeatMap):
+    default_js = [("leaflet-heat.js", asset_url("leaflet-heat.js"))]
+
+
+class _Script(MacroElement):
+    """A piece of the page's own JavaScript, rendered with the map as ``this._parent``."""
+
+    def __init__(self, code: str, **values: Any) -> None:
+        super().__init__()
+        self._name = "GeoengineScript"
+        self._template = Template("{% macro script(this, kwargs) %}" + code + "{% endmacro %}")
+        for k, v in values.items():
+            setattr(self, k, v)
+
+
+class _Vector(Layer):
+    """A vector layer in the layer control, drawn by ``geoengine.vector`` from compact GeoJSON."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = geoengine.vector({{ this.key|tojson }}, {{ this.data|tojson }}, {{ this.opts|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        name: str,
+        data: dict[str, Any],
+        *,
+        styles: list[dict[str, Any]],
+        show: bool = True,
+        interactive: bool = True,
+        pane: str | None = None,
+        order: str | None = None,
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "GeoengineVector"
+        self.key = name
+        self.data = data
+        self.n_features = len(data["features"])
+        self.opts = {"styles": styles, "interactive": interactive, "pane": pane, "order": order}
+
+
+class _Group(Layer):
+    """An empty layer group in the layer control, filled by a script (the patrol clock)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.layerGroup();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, name: str, *, show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "GeoengineGroup"
+
+
 class _Attribution(MacroElement):
-    """Adds a fixed attribution (and an optional notice) to the map's attribution control."""
+    """Adds a fixed attribution to the map's attribution control."""
 
     _template = Template(
         """
@@ -57,60 +187,63 @@ class _Attribution(MacroElement):
         self.text = text
 
 
-class _Banner(MacroElement):
-    """A fixed title box in the top-left corner (text is escaped by the caller)."""
+class _Box(MacroElement):
+    """A fixed box (title banner or legend) as a Leaflet control; ``html_text`` is built from escaped parts."""
 
     _template = Template(
         """
-        {% macro html(this, kwargs) %}
-        <div class="geoengine-banner" style="position:fixed;top:10px;left:60px;z-index:9999;
-             background:rgba(255,255,255,0.92);padding:6px 10px;border-radius:4px;
-             font:14px/1.3 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,0.3);max-width:60%">
-          {{ this.html_text }}
-        </div>
+        {% macro script(this, kwargs) %}
+        geoengine.box({{ this.position|tojson }}, {{ this.cls|tojson }}, {{ this.html_text|tojson }}, {{ this.css|tojson }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, html_text: str) -> None:
+    def __init__(self, html_text: str, *, position: str, cls: str, css: str = "") -> None:
         super().__init__()
-        self._name = "Banner"
-        self.html_text = html_text
+        self._name = "Box"
+        self.html_text, self.position, self.cls, self.css = html_text, position, cls, css
 
 
-def _streets(network: RoadNetwork) -> gpd.GeoDataFrame:
-    segs = network.segments()
-    out = gpd.GeoDataFrame(
-        {
-            "name": segs["name"].map(_esc).values,
-            "highway": segs["highway"].map(_esc).values,
-            "length_m": segs["length_m"].round(0).values,
-            "major": segs["highway"].isin(MAJOR).values,
-        },
-        geometry=segs.geometry.simplify(1.0).values,
-        crs=network.crs,
-    )
-    return out.to_crs(WGS84)
+# --------------------------------------------------------------------------- GeoJSON helpers
+def _rounded(geoms: Any) -> np.ndarray:
+    values = np.asarray(geoms.values if hasattr(geoms, "values") else geoms, dtype=object)
+    return shapely.transform(values, lambda c: np.round(c, DECIMALS))
 
 
+def _collection(geoms: Any, props: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A FeatureCollection of WGS84 geometries (coordinates rounded), skipping empty ones."""
+    values = _rounded(geoms)
+    features = []
+    for i, g in enumerate(values):
+        if g is None or g.is_empty:
+            continue
+        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": props[i] if props else {}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> Any:
+    return gdf.to_crs(WGS84) if gdf.crs is not None and not gdf.crs.equals(WGS84) else gdf
+
+
+# --------------------------------------------------------------------------- the map
 def make_map(
     network: RoadNetwork,
     layers: Layers | None = None,
     *,
     risk: RiskSurface | None = None,
     coverage: CoveragePlan | None = None,
-    patrol: Any = None,
-    windows: Any = None,
+    patrol: PatrolPlan | None = None,
+    windows: Sequence[TimeWindow] | None = None,
     title: str = "geoengine",
     subtitle: str | None = None,
     tiles: str | None = None,
 ) -> folium.Map:
-    """Build the briefing map of a run's network and layers.
+    """Build the briefing map of a run; ``fmap.get_root().render()`` is one offline HTML page.
 
     Parameters
     ----------
     network
-        The run's streets (and buildings, drawn as the basemap).
+        The run's streets and buildings, drawn light grey as the basemap.
     layers
         Districts, key sites, cameras, stations and incidents (as heat).
     risk
@@ -118,300 +251,418 @@ def make_map(
     coverage
         New and existing cameras with their views clipped by buildings, and which
         streets they cover.
+    patrol, windows
+        Beats, checkpoints, booths, routes per window, each alternative plan, dropped
+        visits and the patrol clock (the scenario's time windows name the clock's windows).
     title, subtitle
         Shown in the banner; escaped here.
     tiles
-        ``"osm"`` adds OpenStreetMap web tiles (needs internet) as an optional base layer.
+        ``"osm"`` adds OpenStreetMap web tiles (shown only when online) above the basemap.
     """
+    if tiles not in (None, "osm"):
+        raise ValueError(f"tiles must be None or 'osm', not {tiles!r}")
     west, south, east, north = network.to_wgs84_bounds()
-    fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, control_scale=True, prefer_canvas=True)
+    fmap = _OfflineMap(location=[(south + north) / 2, (west + east) / 2], tiles=None, control_scale=False, prefer_canvas=True,
+                        font_size="0.75rem")
+    _OfflineFigure(tiles_allowed=tiles is not None).add_child(fmap)
+    fmap.get_root().header.add_child(
+        branca.element.Element(
+            "<style>.leaflet-container{font:12px/1.4 sans-serif}.geoengine-icon{background:none;border:none}"
+            ".geoengine-box summary{cursor:pointer;font-weight:bold}"
+            ".leaflet-control-layers-expanded{max-width:300px}</style>"
+        ),
+        name="geoengine_css",
+    )
     fmap.fit_bounds([[south, west], [north, east]])
+    _Script(RUNTIME).add_to(fmap)
+
+    _add_basemap(fmap, network)
     if tiles == "osm":
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap tiles (online)", attr=OSM_ATTRIBUTION, show=False).add_to(fmap)
+        folium.TileLayer(
+            "OpenStreetMap", name="OpenStreetMap web tiles (online only)", attr=OSM_ATTRIBUTION, overlay=True,
+            show=True, pane="webtiles",
+        ).add_to(fmap)  # fmt: skip
 
-    if network.buildings is not None and len(network.buildings):
-        b = network.buildings[["geometry"]].copy()
-        b["geometry"] = b.geometry.simplify(0.5)
-        folium.GeoJson(
-            b.to_crs(WGS84).to_json(drop_id=True),
-            name="Buildings",
-            style_function=lambda _: {"color": "#b5b5b5", "weight": 0.5, "fillColor": "#d9d9d9", "fillOpacity": 0.7},
-            interactive=False,
-        ).add_to(fmap)
-
-    streets = _streets(network)
-    folium.GeoJson(
-        streets.to_json(drop_id=True),
-        name="Streets",
-        style_function=lambda f: {
-            **STREET_STYLE,
-            "weight": 2.5 if f["properties"]["major"] else 1.2,
-            "color": "#4d4d4d" if f["properties"]["major"] else "#8c8c8c",
-        },
-        tooltip=folium.GeoJsonTooltip(fields=["name", "highway"], aliases=["Street", "Type"]),
-    ).add_to(fmap)
-
+    legend: list[str] = ["<div><b>Basemap</b>: the run's own streets and buildings</div>"]
+    synthetic_note = ""
+    if layers is not None and layers.incidents is not None and len(layers.incidents.gdf):
+        _add_incidents(fmap, layers, shown=risk is None)
+        legend.append(_swatch("heat", "#f03b20", "Incidents (heat)" + (" — SYNTHETIC" if layers.incidents.synthetic else "")))
+        if layers.incidents.synthetic:
+            synthetic_note = "<br><b style='color:#b30000'>Incidents are SYNTHETIC (demo model), not real crime data.</b>"
     if risk is not None:
         from ._risk_layer import RiskLayer
 
-        group = folium.FeatureGroup(name="Risk level by time window", show=True)
-        group.add_to(fmap)
-        RiskLayer(risk, group).add_to(fmap)
-
-    synthetic_note = ""
+        RiskLayer(risk).add_to(fmap)
     if layers is not None:
-        _add_layers(fmap, layers, heat_shown=risk is None)
-        if layers.incidents is not None and layers.incidents.synthetic:
-            synthetic_note = "<br><b style='color:#b30000'>Incidents are SYNTHETIC (demo model), not real crime data.</b>"
-
+        legend += _add_layers(fmap, layers)
     if coverage is not None:
-        _add_coverage(fmap, network, coverage)
+        legend += _add_coverage(fmap, network, coverage)
     if patrol is not None:
-        _add_patrol(fmap, patrol, windows or ())
+        legend += _add_patrol(fmap, network, patrol, windows or ())
 
-    banner = f"<b>{_esc(title)}</b>"
+    banner = f"<b style='font-size:14px'>{_esc(title)}</b>"
     if subtitle:
         banner += f"<br>{_esc(subtitle)}"
-    _Banner(banner + synthetic_note).add_to(fmap)
+    _Box(banner + synthetic_note, position="topleft", cls="geoengine-banner", css="max-width:420px").add_to(fmap)
+    _Box(
+        "<details open><summary>Legend</summary>" + "".join(legend) + "</details>",
+        position="topleft", cls="geoengine-legend", css="max-width:260px",
+    ).add_to(fmap)  # fmt: skip
     _Attribution(OSM_ATTRIBUTION).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
 
 
-def _add_layers(fmap: folium.Map, layers: Layers, *, heat_shown: bool = True) -> None:
-    if layers.incidents is not None and len(layers.incidents.gdf):
-        inc = layers.incidents.gdf.to_crs(WGS84)
-        weights = inc["weight"].to_numpy(dtype=float) if "weight" in inc else np.ones(len(inc))
-        # saturate only where many incidents overlap, whatever the layer's size
-        weights = weights * float(np.clip(150.0 / max(len(inc), 1), 0.02, 1.0))
-        data = np.column_stack([inc.geometry.y.values, inc.geometry.x.values, weights]).round(6).tolist()
-        label = "Incidents (heat, SYNTHETIC)" if layers.incidents.synthetic else "Incidents (heat)"
-        HeatMap(data, name=label, radius=14, blur=16, min_opacity=0.25, max_zoom=15, show=heat_shown).add_to(fmap)
+def overlay_names(fmap: folium.Map) -> list[str]:
+    """The names the layer control lists, in order (for tests and checks)."""
+    return [child.layer_name for child in fmap._children.values() if isinstance(child, Layer) and child.control]
 
-    if layers.districts is not None:
-        d = layers.districts.gdf
-        gdf = gpd.GeoDataFrame(
-            {
-                "name": d["name"].map(_esc).values,
-                "priority": d["priority"].values if "priority" in d else 1.0,
-            },
-            geometry=d.geometry.values,
-            crs=d.crs,
-        ).to_crs(WGS84)
-        folium.GeoJson(
-            gdf.to_json(drop_id=True),
-            name="Key districts",
-            style_function=lambda _: {"color": "#7b3294", "weight": 2, "fillColor": "#c2a5cf", "fillOpacity": 0.25},
-            tooltip=folium.GeoJsonTooltip(fields=["name", "priority"], aliases=["District", "Priority"]),
-        ).add_to(fmap)
 
-    if layers.key_sites is not None:
-        group = folium.FeatureGroup(name="Key sites")
-        ks = layers.key_sites.gdf.to_crs(WGS84)
-        pts = ks.geometry.representative_point()
-        for (name, cat, prio), p in zip(ks[["name", "category", "priority"]].itertuples(index=False), pts):
-            popup = f"<b>{_esc(name)}</b><br>{_esc(cat)}<br>priority {_esc(prio)}"
-            folium.CircleMarker(
-                [p.y, p.x], radius=5, color="#d7191c", weight=1.5, fill=True, fill_color="#fdae61", fill_opacity=0.9,
-                popup=folium.Popup(popup, max_width=250), tooltip=_esc(name),
-            ).add_to(group)
-        group.add_to(fmap)
+def _swatch(kind: str, colour: str, label: str, *, dashed: bool = False) -> str:
+    """A legend row; ``label`` must already be escaped."""
+    if kind == "line":
+        mark = f"width:22px;height:0;border-top:3px {'dashed' if dashed else 'solid'} {colour};margin:0 6px 3px 0"
+    elif kind == "area":
+        mark = f"width:16px;height:11px;border:2px {'dashed' if dashed else 'solid'} {colour};margin:0 8px -1px 2px"
+    elif kind == "square":
+        mark = f"width:11px;height:11px;background:{colour};margin:0 9px -1px 3px;box-shadow:0 0 1px #000"
+    elif kind == "diamond":
+        mark = f"width:10px;height:10px;background:{colour};margin:0 9px -1px 4px;transform:rotate(45deg)"
+    elif kind == "heat":
+        mark = "width:22px;height:11px;background:linear-gradient(90deg,#3b9cff,#7fff00,#ffd700,#ff2d00);margin:0 6px -1px 0"
+    elif kind == "ring":
+        mark = f"width:12px;height:12px;border:2px dashed {colour};border-radius:50%;margin:0 8px -2px 3px"
+    else:
+        mark = f"width:10px;height:10px;background:{colour};border-radius:50%;margin:0 9px -1px 4px;box-shadow:0 0 1px #000"
+    return f"<div><span style='display:inline-block;{mark}'></span>{label}</div>"
 
-    if layers.cameras is not None:
-        group = folium.FeatureGroup(name="Existing cameras")
-        cams = layers.cameras.gdf.to_crs(WGS84)
-        for row, p in zip(cams.itertuples(index=False), cams.geometry):
+
+def _add_basemap(fmap: folium.Map, network: RoadNetwork) -> None:
+    if network.buildings is not None and len(network.buildings):
+        b = network.buildings.geometry
+        tolerance = 0.5 if len(b) < 20_000 else 1.5
+        b = _to_wgs84(gpd.GeoSeries(shapely.simplify(b.values, tolerance), crs=b.crs))
+        _Vector("Buildings (basemap)", _collection(b), styles=S_BUILDING, interactive=False, pane="basemap").add_to(fmap)
+    segs = network.segments()
+    major = segs["highway"].isin(MAJOR).to_numpy()
+    streets = _to_wgs84(gpd.GeoSeries(shapely.simplify(segs.geometry.values, 1.0), crs=segs.crs))
+    _Vector(
+        "Streets (basemap)", _collection(streets, [{"s": int(m)} for m in major]), styles=S_STREET, interactive=False,
+        pane="basemap",
+    ).add_to(fmap)  # fmt: skip
+
+
+def _add_incidents(fmap: folium.Map, layers: Layers, *, shown: bool) -> None:
+    assert layers.incidents is not None
+    inc = _to_wgs84(layers.incidents.gdf)
+    weights = inc["weight"].to_numpy(dtype=float) if "weight" in inc else np.ones(len(inc))
+    # saturate only where many incidents overlap, whatever the layer's size
+    weights = np.round(weights * float(np.clip(150.0 / max(len(inc), 1), 0.02, 1.0)), 4)
+    data = np.column_stack([np.round(inc.geometry.y.values, 5), np.round(inc.geometry.x.values, 5), weights]).tolist()
+    label = "Incidents (heat, SYNTHETIC)" if layers.incidents.synthetic else "Incidents (heat)"
+    _Heat(data, name=label, radius=14, blur=16, min_opacity=0.25, max_zoom=15, show=shown).add_to(fmap)
+
+
+def _add_layers(fmap: folium.Map, layers: Layers) -> list[str]:
+    legend = []
+    if layers.districts is not None and len(layers.districts.gdf):
+        d = _to_wgs84(layers.districts.gdf)
+        prio = d["priority"] if "priority" in d else pd.Series(np.nan, index=d.index)
+        props = [{"t": f"<b>{_esc(n)}</b><br>key district, priority {_num(p)}"} for n, p in zip(d["name"], prio)]
+        _Vector("Key districts", _collection(d.geometry, props), styles=S_DISTRICT, order="back").add_to(fmap)
+        legend.append(_swatch("area", "#7b3294", "Key district"))
+    if layers.key_sites is not None and len(layers.key_sites.gdf):
+        ks = _to_wgs84(layers.key_sites.gdf)
+        cat = ks["category"] if "category" in ks else pd.Series("", index=ks.index)
+        prio = ks["priority"] if "priority" in ks else pd.Series(np.nan, index=ks.index)
+        props = [
+            {"t": _esc(n), "p": f"<b>{_esc(n)}</b><br>{_esc(c)}<br>priority {_num(p)}"} for n, c, p in zip(ks["name"], cat, prio)
+        ]
+        _Vector("Key sites", _collection(ks.geometry.representative_point(), props), styles=S_KEY_SITE, order="front").add_to(fmap)
+        legend.append(_swatch("dot", "#fdae61", "Key site"))
+    if layers.stations is not None and len(layers.stations.gdf):
+        st = _to_wgs84(layers.stations.gdf)
+        props = [{"t": _esc(n), "p": f"<b>{_esc(n)}</b><br>police station / patrol base"} for n in st["name"]]
+        _Vector("Police stations / bases", _collection(st.geometry.representative_point(), props), styles=S_STATION).add_to(fmap)
+        legend.append(_swatch("diamond", "#1f1f7a", "Police station / base"))
+    if layers.cameras is not None and len(layers.cameras.gdf):
+        cams = _to_wgs84(layers.cameras.gdf)
+        props = []
+        for row in cams.itertuples(index=False):
             heading = getattr(row, "heading_deg", np.nan)
-            popup = (
-                f"<b>Existing camera</b> {_esc(getattr(row, 'name', ''))}<br>type {_esc(getattr(row, 'camera_type', ''))}"
-                + (f"<br>heading {heading:.0f}°" if heading == heading else "")
+            name = getattr(row, "name", "")
+            props.append(
+                {
+                    "p": f"<b>Existing camera</b> {_esc(name)}<br>type {_esc(getattr(row, 'camera_type', ''))}"
+                    + (f"<br>heading {heading:.0f}°" if isinstance(heading, (int, float)) and heading == heading else "")
+                }
             )
-            folium.CircleMarker(
-                [p.y, p.x], radius=3, color="#2c7bb6", fill=True, fill_opacity=1.0, popup=folium.Popup(popup, max_width=250)
-            ).add_to(group)
-        group.add_to(fmap)
-
-    if layers.stations is not None:
-        group = folium.FeatureGroup(name="Police stations / bases")
-        st = layers.stations.gdf.to_crs(WGS84)
-        for name, p in zip(st["name"], st.geometry):
-            folium.Marker(
-                [p.y, p.x], tooltip=_esc(name), popup=folium.Popup(f"<b>{_esc(name)}</b>", max_width=250),
-                icon=folium.Icon(color="darkblue", icon="star"),
-            ).add_to(group)
-        group.add_to(fmap)
+        _Vector(
+            f"Existing cameras ({len(cams)})", _collection(cams.geometry.representative_point(), props), styles=S_CAMERA,
+            order="front", show=len(cams) <= 100,
+        ).add_to(fmap)  # fmt: skip
+        legend.append(_swatch("dot", "#2c7bb6", "Existing camera"))
+    return legend
 
 
-COVERAGE_COLOURS = {"existing": "#1a9850", "new": "#00a6d6", "uncovered": "#8c8c8c"}
-
-
-def _add_coverage(fmap: folium.Map, network: RoadNetwork, coverage: CoveragePlan) -> None:
-    streets = coverage.street_coverage(network).to_crs(WGS84)
-    streets = gpd.GeoDataFrame(
-        {
-            "name": streets["name"].map(_esc).values,
-            "status": streets["status"].values,
-            "seen": (streets["seen"] * 100).round(0).values,
-            "seen_existing": (streets["seen_existing"] * 100).round(0).values,
-        },
-        geometry=streets.geometry.simplify(1e-5).values,
-        crs=WGS84,
-    )
-    folium.GeoJson(
-        streets.to_json(drop_id=True),
-        name="Street camera coverage (green existing, cyan new, grey uncovered)",
-        show=False,
-        style_function=lambda f: {
-            "color": COVERAGE_COLOURS[f["properties"]["status"]],
-            "weight": 3,
-            "opacity": 0.9,
-            "dashArray": "4 4" if f["properties"]["status"] == "uncovered" else None,
-        },
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name", "status", "seen_existing", "seen"],
-            aliases=["Street", "Coverage", "% seen by existing", "% seen with new"],
-        ),
-    ).add_to(fmap)
-
+def _add_coverage(fmap: folium.Map, network: RoadNetwork, coverage: CoveragePlan) -> list[str]:
+    legend = []
     if coverage.views_existing is not None and len(coverage.views_existing):
-        views = gpd.GeoDataFrame(geometry=coverage.views_existing.values, crs=coverage.views_existing.crs).to_crs(WGS84)
-        folium.GeoJson(
-            views.to_json(drop_id=True),
-            name="Existing camera views",
-            style_function=lambda _: {"color": "#1a9850", "weight": 0.5, "fillColor": "#1a9850", "fillOpacity": 0.25},
-            interactive=False,
-        ).add_to(fmap)
-
+        views = _to_wgs84(gpd.GeoSeries(shapely.simplify(coverage.views_existing.values, 0.5), crs=coverage.views_existing.crs))
+        _Vector("Existing camera views", _collection(views), styles=S_VIEW, interactive=False, order="back",
+                show=len(views) <= 100).add_to(fmap)  # fmt: skip
+        legend.append(_swatch("area", "#1a9850", "Existing camera view"))
     cams = coverage.cameras_new
     if len(cams):
-        views = gpd.GeoDataFrame(geometry=coverage.views_new.values, crs=coverage.views_new.crs).to_crs(WGS84)
-        folium.GeoJson(
-            views.to_json(drop_id=True),
-            name="New camera views (clipped by buildings)",
-            style_function=lambda _: {"color": "#00a6d6", "weight": 1, "fillColor": "#00a6d6", "fillOpacity": 0.35},
-            interactive=False,
-        ).add_to(fmap)
-        group = folium.FeatureGroup(name=f"New cameras ({len(cams)})")
-        pts = cams.to_crs(WGS84)
-        for rank, (row, p) in enumerate(zip(pts.itertuples(index=False), pts.geometry), start=1):
+        views = _to_wgs84(gpd.GeoSeries(shapely.simplify(coverage.views_new.values, 0.5), crs=coverage.views_new.crs))
+        _Vector("New camera views (clipped by buildings)", _collection(views), styles=S_VIEW_NEW, interactive=False,
+                order="back").add_to(fmap)  # fmt: skip
+        legend.append(_swatch("area", "#00a6d6", "New camera view (clipped by buildings)"))
+
+    streets = coverage.street_coverage(network)
+    if len(streets):
+        code = {"existing": 0, "new": 1, "uncovered": 2}
+        props = [
+            {"s": code[st], "t": f"<b>{_esc(n) or '(unnamed street)'}</b><br>{st}: {se * 100:.0f} % seen by existing "
+                                 f"cameras, {sn * 100:.0f} % with the new ones"}
+            for n, st, se, sn in zip(streets["name"], streets["status"], streets["seen_existing"], streets["seen"])
+        ]  # fmt: skip
+        geoms = _to_wgs84(gpd.GeoSeries(shapely.simplify(streets.geometry.values, 1.0), crs=streets.crs))
+        _Vector("Street camera coverage (green existing, cyan new, grey uncovered)", _collection(geoms, props),
+                styles=S_COVERAGE, show=False).add_to(fmap)  # fmt: skip
+        legend.append(_swatch("line", COVERAGE_COLOURS["existing"], "Street seen by existing cameras"))
+        legend.append(_swatch("line", COVERAGE_COLOURS["new"], "Street seen only with new cameras"))
+        legend.append(_swatch("line", COVERAGE_COLOURS["uncovered"], "Street not covered", dashed=True))
+
+    if len(cams):
+        pts = _to_wgs84(cams)
+        props = []
+        for rank, row in enumerate(pts.itertuples(index=False), start=1):
             heading = "all round" if row.heading_deg != row.heading_deg else f"heading {row.heading_deg:.0f}°"
-            popup = (
-                f"<b>New camera #{rank}</b> ({_esc(row.model)}, {heading}, {row.fov_deg:g}° FOV, {row.range_m:g} m)"
-                f"<br>site: {_esc(row.source)}<br>why: {_esc(row.reason)}"
+            share = getattr(row, "added_share", np.nan)
+            props.append(
+                {
+                    "t": f"New camera #{rank}",
+                    "p": f"<b>New camera #{rank}</b> ({_esc(row.model)}, {heading}, {_num(row.fov_deg)}° field of view, "
+                    f"{_num(row.range_m)} m)<br>site: {_esc(row.source)}"
+                    + (f"<br>adds {share * 100:.1f} % of the added risk coverage" if share == share else "")
+                    + f"<br>why: {_esc(row.reason)}",
+                }
             )
-            folium.CircleMarker(
-                [p.y, p.x], radius=5, color="#005a78", weight=2, fill=True, fill_color="#00a6d6", fill_opacity=1.0,
-                popup=folium.Popup(popup, max_width=320), tooltip=f"New camera #{rank}",
-            ).add_to(group)
-        group.add_to(fmap)
+        _Vector(f"New cameras ({len(cams)})", _collection(pts.geometry, props), styles=S_CAMERA_NEW, order="front").add_to(fmap)
+        legend.append(_swatch("dot", "#00a6d6", "New camera (click: why)"))
+    return legend
 
 
-TEAM_COLOURS = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#1b9e77", "#d95f02", "#7570b3")
-PLAN_DAY = "2026-01-05"  # a nominal Monday: the slider shows clock times only
-
-
-def _add_patrol(fmap: folium.Map, patrol: Any, windows: Any) -> None:
-    from folium.plugins import TimestampedGeoJson
-
-    beats = patrol.beats.beats.to_crs(WGS84)
-    b = gpd.GeoDataFrame(
-        {
-            "beat": beats["name"].map(_esc).values,
-            "workload": beats["workload"].round(0).values,
-            "street_km": beats["street_km"].round(2).values,
-            "compactness": beats["compactness"].round(2).values,
-        },
-        geometry=beats.geometry.simplify(1e-5).values,
-        crs=WGS84,
-    )
-    folium.GeoJson(
-        b.to_json(drop_id=True),
-        name=f"Patrol beats ({len(b)})",
-        show=False,
-        style_function=lambda _: {"color": "#222222", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.03},
-        tooltip=folium.GeoJsonTooltip(fields=["beat", "workload", "street_km", "compactness"],
-                                      aliases=["Beat", "Workload", "Street km", "Compactness"]),  # fmt: skip
-    ).add_to(fmap)
-    for label, posts, colour in (("Checkpoints", patrol.checkpoints, "#67000d"), ("Police booths", patrol.booths, "#08306b")):
+# --------------------------------------------------------------------------- patrols
+def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, windows: Sequence[TimeWindow]) -> list[str]:
+    legend = []
+    beats = patrol.beats.beats
+    if len(beats):
+        props = [
+            {"t": f"<b>Beat {_esc(n)}</b><br>workload {_num(w, '.0f')}, {_num(km, '.2f')} km of street, "
+                  f"compactness {_num(c, '.2f')}"}
+            for n, w, km, c in zip(beats["name"], beats["workload"], beats["street_km"], beats["compactness"])
+        ]  # fmt: skip
+        geoms = _to_wgs84(gpd.GeoSeries(shapely.simplify(beats.geometry.values, 1.0), crs=beats.crs))
+        _Vector(f"Patrol beats ({len(beats)})", _collection(geoms, props), styles=S_BEAT, show=False, order="back").add_to(fmap)
+        legend.append(_swatch("area", "#222222", "Patrol beat", dashed=True))
+    for label, posts, styles, colour in (
+        ("Checkpoints", patrol.checkpoints, S_CHECKPOINT, "#67000d"),
+        ("Police booths", patrol.booths, S_BOOTH, "#08519c"),
+    ):
         if posts is None or not len(posts.sites):
             continue
-        group = folium.FeatureGroup(name=f"{label} ({len(posts.sites)})")
-        pts = posts.sites.to_crs(WGS84)
-        for row, p in zip(pts.itertuples(index=False), pts.geometry):
-            popup = f"<b>{label[:-1]}</b> {_esc(getattr(row, 'name', ''))}<br>why: {_esc(getattr(row, 'reason', ''))}"
-            folium.Marker(
-                [p.y, p.x],
-                icon=folium.DivIcon(
-                    html=f"<div style='width:12px;height:12px;background:{colour};border:2px solid #fff;"
-                    "box-shadow:0 0 2px #000'></div>",
-                    icon_size=(16, 16), icon_anchor=(8, 8),
-                ),
-                popup=folium.Popup(popup, max_width=300), tooltip=_esc(label[:-1]),
-            ).add_to(group)
-        group.add_to(fmap)
+        pts = _to_wgs84(posts.sites)
+        one = label[:-1]
+        props = [
+            {"t": f"{one} {_esc(getattr(r, 'post_id', ''))}",
+             "p": f"<b>{one} {_esc(getattr(r, 'post_id', ''))}</b> {_esc(getattr(r, 'name', ''))}<br>why: {_esc(getattr(r, 'reason', ''))}"}
+            for r in pts.itertuples(index=False)
+        ]  # fmt: skip
+        _Vector(f"{label} ({len(pts)})", _collection(pts.geometry, props), styles=styles).add_to(fmap)
+        legend.append(_swatch("square", colour, f"{one} (click: why)"))
 
-    teams = sorted(patrol.stops["team"].unique()) if len(patrol.stops) else []
+    stops = patrol.stops
+    if not len(stops):
+        return legend + _add_dropped(fmap, patrol)
+    teams = list(dict.fromkeys(sorted(stops["team"].astype(str))))
     colour = {t: TEAM_COLOURS[i % len(TEAM_COLOURS)] for i, t in enumerate(teams)}
-    starts = {w.name: w.start_min for w in windows}
-    lines = patrol.route_lines.to_crs(WGS84) if len(patrol.route_lines) else patrol.route_lines
-    stops = patrol.stops.to_crs(WGS84) if len(patrol.stops) else patrol.stops
-    for k, wname in enumerate(dict.fromkeys(stops["window"]) if len(stops) else []):
-        group = folium.FeatureGroup(name=f"Routes: {_esc(wname)}", show=k == 0)
-        for row in lines[lines["window"] == wname].itertuples():
-            folium.PolyLine(
-                [(y, x) for x, y in row.geometry.coords], color=colour[row.team], weight=3, opacity=0.85,
-                tooltip=f"{_esc(row.team)} ({_esc(row.mode)}) — {_esc(wname)}",
-            ).add_to(group)
-        for row, p in zip(stops[stops["window"] == wname].itertuples(), stops[stops["window"] == wname].geometry):
-            if row.place_kind == "base":
-                continue
-            popup = (
-                f"<b>{_esc(row.team)}</b> stop {row.seq}: {_esc(row.place_id)} ({_esc(row.place_kind)}"
-                + (f", {_esc(row.risk_level)}" if isinstance(row.risk_level, str) else "")
-                + f")<br>arrive {row.arrive}, leave {row.depart} ({row.dwell_min:g} min)"
-            )
-            folium.CircleMarker(
-                [p.y, p.x], radius=4, color=colour[row.team], fill=True, fill_opacity=1.0,
-                popup=folium.Popup(popup, max_width=300),
-            ).add_to(group)
-        group.add_to(fmap)
+    order = [w.name for w in windows if w.name in set(stops["window"])]
+    order += [w for w in dict.fromkeys(stops["window"]) if w not in order]
+    by_name = {w.name: w for w in windows}
+    alternatives = [a for a in patrol.alternatives if len(a)]
+    legs = _Legs(network, [stops, *alternatives])
 
-    if len(patrol.dropped) and len(patrol.hotspots):
-        where = patrol.hotspots.set_index("hotspot_id").to_crs(WGS84).geometry
-        group = folium.FeatureGroup(name=f"Dropped visits ({len(patrol.dropped)})", show=False)
-        for row in patrol.dropped.itertuples():
-            if row.place_id not in where.index:
+    lines = _to_wgs84(patrol.route_lines) if len(patrol.route_lines) else patrol.route_lines
+    styles: list[dict[str, Any]] = []
+    for t in teams:
+        styles.append({"color": colour[t], "weight": 3, "opacity": 0.85})
+        styles.append({"radius": 4, "color": colour[t], "weight": 1.5, "fillColor": "#ffffff", "fillOpacity": 1.0})
+        styles.append({"color": colour[t], "weight": 3, "opacity": 0.9, "dashArray": "8 6"})
+    team_ix = {t: i for i, t in enumerate(teams)}
+    for k, wname in enumerate(order):
+        w_lines = lines[lines["window"] == wname] if len(lines) else lines
+        geoms = list(shapely.simplify(w_lines.geometry.values, 1e-5)) if len(w_lines) else []
+        props = [{"s": 3 * team_ix[str(r.team)], "t": f"<b>{_esc(r.team)}</b> ({_esc(r.mode)}), {_esc(wname)}"}
+                 for r in w_lines.itertuples()]  # fmt: skip
+        w_stops = _to_wgs84(stops[stops["window"] == wname])
+        w_stops = w_stops[w_stops["place_kind"] != "base"]
+        geoms += list(w_stops.geometry.values)
+        props += [{"s": 3 * team_ix[str(r.team)] + 1, "t": f"{_esc(r.team)}: {_esc(r.place_id)} {_esc(r.arrive)}",
+                   "p": _stop_popup(r)} for r in w_stops.itertuples()]  # fmt: skip
+        _Vector(f"Routes: {_esc(wname)}", _collection(geoms, props), styles=styles, show=k == 0, order="front").add_to(fmap)
+        for alt in alternatives:
+            a = alt[alt["window"] == wname]
+            if not len(a):
                 continue
-            p = where.loc[row.place_id]
-            folium.CircleMarker(
-                [p.y, p.x], radius=6, color="#555555", weight=2, fill=False, dash_array="2 2",
-                popup=folium.Popup(f"<b>Dropped visit</b> {_esc(row.place_id)} ({_esc(row.window)}, visit {row.visit + 1})"
-                                   f"<br>why: {_esc(row.reason)}", max_width=300),  # fmt: skip
-            ).add_to(group)
-        group.add_to(fmap)
+            n = int(a["alternative"].iloc[0])
+            differs = float(a["differs_share"].iloc[0]) if "differs_share" in a else float("nan")
+            geoms, props = [], []
+            for (team, mode), g in a.groupby(["team", "mode"], sort=False):
+                route = legs.route(g)
+                geoms.append(shapely.LineString([(x, y) for y, x in route["c"]]) if len(route["c"]) > 1 else shapely.Point(route["c"][0][::-1]))
+                props.append({"s": 3 * team_ix.get(str(team), 0) + 2,
+                              "t": f"<b>{_esc(team)}</b> ({_esc(mode)}), {_esc(wname)}, alternative {n}"})  # fmt: skip
+            pts = _to_wgs84(gpd.GeoDataFrame(a, geometry="geometry", crs=network.crs))
+            pts = pts[pts["place_kind"] != "base"]
+            geoms += list(pts.geometry.values)
+            props += [{"s": 3 * team_ix.get(str(r.team), 0) + 1, "t": f"{_esc(r.team)}: {_esc(r.place_id)} {_esc(r.arrive)}",
+                       "p": _stop_popup(r, alternative=n)} for r in pts.itertuples()]  # fmt: skip
+            name = f"Routes: {_esc(wname)}, alternative {n}" + (f" ({differs * 100:.0f} % of stops differ)" if differs == differs else "")
+            _Vector(name, _collection(geoms, props), styles=styles, show=False, order="front").add_to(fmap)
 
-    # the time slider: each stop appears from arrival to departure, clock times over the day
-    features = []
-    for row, p in zip(stops.itertuples(), stops.geometry) if len(stops) else []:
-        origin = pd.Timestamp(PLAN_DAY) + pd.Timedelta(minutes=starts.get(row.window, 0))
-        t0 = origin + pd.Timedelta(seconds=int(row.arrive_s))
-        t1 = origin + pd.Timedelta(seconds=max(int(row.depart_s), int(row.arrive_s) + 60))
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [round(p.x, 6), round(p.y, 6)]},
-                "properties": {
-                    "times": [t0.isoformat(), t1.isoformat()],
-                    "popup": f"{_esc(row.team)}: {_esc(row.place_id)} {row.arrive}–{row.depart}",
-                    "icon": "circle",
-                    "iconstyle": {"fillColor": colour.get(row.team, "#000"), "fillOpacity": 0.9, "stroke": "true",
-                                  "radius": 6 if row.place_kind != "base" else 4},  # fmt: skip
-                },
-            }
-        )
-    if features:
-        TimestampedGeoJson(
-            {"type": "FeatureCollection", "features": features},
-            period="PT5M", duration="PT10M", transition_time=200, auto_play=False, add_last_point=False,
-            loop=False, date_options="HH:mm", time_slider_drag_update=True,
-        ).add_to(fmap)
+    legend.append("<div style='margin-top:4px'><b>Teams</b> (routes per window; dashed: alternative plan)</div>")
+    legend += [_swatch("line", colour[t], _esc(t)) for t in teams]
+    legend += _add_dropped(fmap, patrol)
+
+    # the patrol clock: the chosen plan and each alternative, window by window
+    plans = [{"label": "chosen plan", "windows": [_clock_window(wname, by_name.get(wname), stops, legs, colour) for wname in order]}]
+    for n in sorted({int(a["alternative"].iloc[0]) for a in alternatives}):
+        frames = {str(a["window"].iloc[0]): a for a in alternatives if int(a["alternative"].iloc[0]) == n}
+        plans.append({"label": f"alternative {n}", "windows": [
+            _clock_window(wname, by_name.get(wname), frames[wname], legs, colour) if wname in frames
+            else {**_clock_window(wname, by_name.get(wname), stops.iloc[0:0], legs, colour),
+                  "note": "no alternative within the tolerance in this window"}
+            for wname in order
+        ]})  # fmt: skip
+    group = _Group("Patrols at the selected time (clock)", show=True)
+    group.add_to(fmap)
+    clock = _Script(CLOCK.replace("{{ this.get_name() }}", group.get_name()), plans=plans)
+    clock.add_to(fmap)
+    return legend
+
+
+def _stop_popup(r: Any, *, alternative: int | None = None) -> str:
+    kind = _esc(r.place_kind)
+    level = f"{_esc(r.risk_level)} " if isinstance(r.risk_level, str) and r.risk_level else ""
+    why = {
+        "hotspot": f"a {level}hotspot: a visit of about {_num(r.dwell_min)} min deters when it recurs in time",
+        "district": "key district: presence needed in this window",
+        "checkpoint": "checkpoint",
+        "booth": "police booth",
+    }.get(str(r.place_kind), kind)
+    head = f"<b>{_esc(r.team)}</b> ({_esc(r.mode)}) stop {int(r.seq)}" + (f", alternative {alternative}" if alternative else "")
+    return (
+        f"{head}<br>{_esc(r.place_id)} — {why}<br>{_esc(r.window)}: arrive {_esc(r.arrive)}, leave {_esc(r.depart)} "
+        f"({_num(r.dwell_min)} min), {_num(r.travel_min_from_prev)} min from the previous stop"
+    )
+
+
+def _add_dropped(fmap: folium.Map, patrol: PatrolPlan) -> list[str]:
+    dropped = patrol.dropped
+    if not len(dropped):
+        return []
+    where: dict[str, Any] = {}
+    if len(patrol.hotspots):
+        where.update(zip(patrol.hotspots["hotspot_id"], _to_wgs84(patrol.hotspots.geometry).representative_point()))
+    if len(patrol.stops):
+        s = _to_wgs84(patrol.stops.drop_duplicates("place_id"))
+        for pid, g in zip(s["place_id"], s.geometry):
+            where.setdefault(pid, g)
+    geoms, props, unplaced = [], [], 0
+    for pid, g in dropped.groupby("place_id", sort=False):
+        if pid not in where:
+            unplaced += len(g)
+            continue
+        rows = [f"{_esc(r.window)}, visit {int(r.visit) + 1}: {_esc(r.reason)}" for r in g.head(12).itertuples()]
+        more = f"<br>… and {len(g) - 12} more" if len(g) > 12 else ""
+        geoms.append(where[pid])
+        props.append({"t": f"{len(g)} dropped visit{'s' if len(g) != 1 else ''} at {_esc(pid)}",
+                      "p": f"<b>Dropped visits at {_esc(pid)}</b> ({len(g)})<br>" + "<br>".join(rows) + more})  # fmt: skip
+    name = f"Dropped visits ({len(dropped)})" + (f", {unplaced} without a location" if unplaced else "")
+    _Vector(name, _collection(geoms, props), styles=S_DROPPED, show=True, order="front").add_to(fmap)
+    return [_swatch("ring", "#3a3a3a", "Dropped visit (click: why)")]
+
+
+class _Legs:
+    """Each team's way along the streets, leg by leg, for the clock and the alternative plans.
+
+    The travel matrices are the planner's own (:func:`geoengine.patrol.travel.travel_matrix`),
+    one per mode over every place that any plan visits.
+    """
+
+    def __init__(self, network: RoadNetwork, frames: Iterable[pd.DataFrame]) -> None:
+        from pyproj import Transformer
+
+        from ..patrol.travel import travel_matrix
+
+        self._to_wgs84 = Transformer.from_crs(network.crs, WGS84, always_xy=True)
+        places: dict[str, dict[tuple[float, float], int]] = {}
+        points: dict[str, list[Any]] = {}
+        for f in frames:
+            for mode, g in f.groupby("mode"):
+                idx = places.setdefault(str(mode), {})
+                for p in g.geometry:
+                    key = (round(p.x, 3), round(p.y, 3))
+                    if key not in idx:
+                        idx[key] = len(idx)
+                        points.setdefault(str(mode), []).append(p)
+        self._index = places
+        self._matrix = {
+            mode: travel_matrix(network, gpd.GeoSeries(pts, crs=network.crs), mode=mode) for mode, pts in points.items()
+        }
+
+    def route(self, g: pd.DataFrame) -> dict[str, Any]:
+        """``c`` [[lat, lon]], ``d`` metres along the way at each vertex, ``s`` [[arrive_s, depart_s, metres, label]]."""
+        g = g.sort_values("seq")
+        mode = str(g["mode"].iloc[0])
+        idx, matrix = self._index[mode], self._matrix[mode]
+        coords: list[tuple[float, float]] = []
+        stops, at = [], []
+        prev = None
+        for r in g.itertuples():
+            i = idx[(round(r.geometry.x, 3), round(r.geometry.y, 3))]
+            if prev is None:
+                coords.append((r.geometry.x, r.geometry.y))
+            elif i != prev:
+                pts = list(shapely.simplify(matrix.path(prev, i), 1.0).coords)
+                coords.extend(pts[1:] if pts and pts[0] == coords[-1] else pts)
+            prev = i
+            at.append(len(coords) - 1)
+            label = _esc(r.place_id) + (f" ({_esc(r.place_kind)})" if r.place_kind != "hotspot" else "")
+            stops.append([int(r.arrive_s), int(r.depart_s), 0.0, label])
+        xy = np.asarray(coords)
+        cum = np.r_[0.0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))] if len(xy) > 1 else np.zeros(len(xy))
+        for stop, k in zip(stops, at):
+            stop[2] = round(float(cum[k]), 1)
+        lon, lat = self._to_wgs84.transform(xy[:, 0], xy[:, 1])
+        c = np.column_stack([np.round(lat, DECIMALS), np.round(lon, DECIMALS)]).tolist()
+        return {"c": c, "d": np.round(cum, 1).tolist(), "s": stops}
+
+
+def _clock_window(name: str, w: TimeWindow | None, stops: pd.DataFrame, legs: _Legs, colour: dict[str, str]) -> dict[str, Any]:
+    s = stops[stops["window"] == name] if len(stops) else stops
+    if w is not None:
+        start, length = w.start_min, w.duration_min
+        label = f"{_esc(name)} ({w.start}–{w.end})"
+    else:
+        start = 0
+        length = int(np.ceil(s["depart_s"].max() / 60)) if len(s) else 60
+        label = _esc(name)
+    teams = []
+    for (team, mode), g in s.groupby(["team", "mode"], sort=True):
+        route = legs.route(g)
+        teams.append({"team": _esc(team), "mode": _esc(mode), "colour": colour.get(str(team), "#000000"), **route})
+    return {"name": _esc(name), "label": label, "start_min": int(start), "length_min": int(max(length, 1)), "teams": teams}
