@@ -145,6 +145,44 @@ def schema() -> None:
     typer.echo(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
 
 
+@app.command()
+def batch(
+    ctx: typer.Context,
+    paths: Annotated[list[str], typer.Argument(help="Scenario files, folders of them, or globs ('scenarios/*.yaml').")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder of the run folders and the summary.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Local worker processes (default: cores, at most 8).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="An existing Dask scheduler, e.g. tcp://host:8786.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run many scenarios and sweeps on Dask; skip complete runs; summary.csv and summary.html."""
+    from .batch import run_batch
+
+    def _batch() -> None:
+        result = run_batch(paths, out=out, workers=workers, scheduler=scheduler, progress=not quiet)
+        typer.echo(result.summary())
+        if not result.ok:
+            raise typer.Exit(EXIT_USER_ERROR if all(r.failure in ("input", "infeasible") for r in result.failed) else EXIT_INTERNAL_ERROR)
+
+    _call(ctx, _batch)
+
+
+@app.command()
+def compare(
+    ctx: typer.Context,
+    run_a: Annotated[Path, typer.Argument(help="The first run folder (before).")],
+    run_b: Annotated[Path, typer.Argument(help="The second run folder (after).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for compare.html (default: compare-A-vs-B beside RUN_B).")] = None,
+) -> None:
+    """Difference map of two runs: cameras added/removed, beats changed, coverage gained/lost."""
+    from .compare import compare_runs
+
+    def _compare() -> None:
+        result = compare_runs(run_a, run_b, out=out)
+        typer.echo(result.summary())
+
+    _call(ctx, _compare)
+
+
 @network_app.command("fetch")
 def network_fetch(
     ctx: typer.Context,

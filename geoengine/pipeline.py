@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ._io import staging_dir, write_json_atomic, write_text_atomic
+from ._stage_cache import cached_stage
 from .coverage.plan import CoveragePlan, plan_coverage
 from .errors import InfeasibleSettingsError
 from .evaluation import evaluate_run
@@ -128,11 +129,11 @@ def run(
     timings["layers"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    risk, evaluation, risk_warnings = _risk_stage(scenario, network, layers)
+    risk, evaluation, risk_warnings = cached_stage("risk", scenario, network, layers, lambda: _risk_stage(scenario, network, layers))
     timings["risk"] = time.perf_counter() - t if risk is not None else None
 
     t = time.perf_counter()
-    coverage = _coverage_stage(scenario, network, layers, risk)
+    coverage = cached_stage("coverage", scenario, network, layers, lambda: _coverage_stage(scenario, network, layers, risk))
     timings["coverage"] = time.perf_counter() - t if coverage is not None else None
 
     t = time.perf_counter()

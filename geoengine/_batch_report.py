@@ -1,0 +1,139 @@
+"""Private: the self-contained ``summary.html`` of a batch (tables and inline SVG charts).
+
+No script, no web fonts, no CDN: the page opens from disk on a machine with no
+internet. Every string from the input (run names, reasons, parameters) is escaped;
+chart text is drawn as paths, so no input string reaches the page as markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["figure_png_base64", "figure_svg", "summary_html"]
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5em;color:#222}
+h1{font-size:1.4em} h2{font-size:1.1em;margin-top:1.6em}
+table{border-collapse:collapse;font-size:.85em} th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left}
+th{background:#f3f3f3;position:sticky;top:0} tr.failed td{background:#fdecea} tr.skipped td{color:#555}
+.charts{display:flex;flex-wrap:wrap;gap:1em} .chart{border:1px solid #ddd;padding:.5em}
+.muted{color:#666;font-size:.85em}
+"""
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def figure_svg(fig: Any) -> str:
+    """A matplotlib figure as inline SVG (text as paths), without the XML prolog."""
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    with plt.rc_context({"svg.fonttype": "path", "svg.hashsalt": "geoengine"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def figure_png_base64(fig: Any, *, dpi: int = 110) -> str:
+    """A matplotlib figure as a ``data:image/png;base64,…`` URI."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _num(table: pd.DataFrame, column: str) -> pd.Series:
+    return pd.to_numeric(table[column], errors="coerce") if column in table else pd.Series(float("nan"), index=table.index)
+
+
+def _charts(table: pd.DataFrame) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    ok = table[table["status"].isin(["complete", "skipped"])] if len(table) else table
+    charts: list[tuple[str, str]] = []
+    cost, share = _num(ok, "new_camera_cost"), _num(ok, "covered_weight_share")
+    m = cost.notna() & share.notna()
+    if m.any():
+        fig, ax = plt.subplots(figsize=(4.6, 3.2))
+        d = pd.DataFrame({"x": cost[m], "y": share[m]}).sort_values("x")
+        ax.plot(d["x"], d["y"], "o-", color="#2c7bb6")
+        ax.set_xlabel("new camera budget used (cost units)")
+        ax.set_ylabel("risk-weighted coverage share")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        charts.append(("Coverage vs camera budget", figure_svg(fig)))
+    teams, dosage = _num(ok, "teams"), _num(ok, "dosage_met_share")
+    m = teams.notna() & dosage.notna()
+    if m.any():
+        fig, ax = plt.subplots(figsize=(4.6, 3.2))
+        ax.scatter(teams[m], dosage[m], color="#d7191c")
+        ax.set_xlabel("patrol teams")
+        ax.set_ylabel("hotspot dosage met (share)")
+        ax.set_ylim(0, 1.02)
+        ax.grid(alpha=0.3)
+        charts.append(("Dosage met vs number of teams", figure_svg(fig)))
+    view, resp = _num(ok, "in_camera_view_share"), _num(ok, "within_response_share")
+    m = view.notna() | resp.notna()
+    if m.any():
+        sub = ok[m]
+        n = len(sub)
+        fig, ax = plt.subplots(figsize=(5.6, 0.9 + 0.32 * n))
+        y = range(n)
+        ax.barh([i - 0.2 for i in y], view[m].fillna(0), height=0.4, label="in camera view", color="#2c7bb6")
+        ax.barh([i + 0.2 for i in y], resp[m].fillna(0), height=0.4, label="within R min of a patrol", color="#fd8d3c")
+        ax.set_yticks(list(y))
+        ax.set_yticklabels([str(r)[:48] for r in sub["run"]], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("share of held-out incidents")
+        ax.legend(fontsize=7, loc="lower right")
+        charts.append(("Held-out capture per run", figure_svg(fig)))
+    return charts
+
+
+def summary_html(table: pd.DataFrame, *, title: str = "geoengine batch") -> str:
+    """The batch summary page: counts, charts, one row per run."""
+    e = html.escape
+    counts = table["status"].value_counts().to_dict() if len(table) else {}
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+        "<p>" + ", ".join(f"{e(str(v))} {e(str(k))}" for k, v in sorted(counts.items())) + f" — {len(table)} runs</p>",
+    ]
+    failed = table[table["status"] == "failed"] if len(table) else table
+    if len(failed):
+        parts.append("<h2>Failed runs</h2><ul>")
+        parts += [f"<li><b>{e(str(r['run']))}</b>: {e(str(r['reason']))}</li>" for _, r in failed.iterrows()]
+        parts.append("</ul>")
+    charts = _charts(table) if len(table) else []
+    if charts:
+        parts.append("<h2>Charts</h2><div class='charts'>")
+        parts += [f"<div class='chart'><div><b>{e(name)}</b></div>{svg}</div>" for name, svg in charts]
+        parts.append("</div>")
+    parts.append("<h2>Runs</h2><table><thead><tr>")
+    cols = [c for c in table.columns if c not in ("run_id",)]
+    parts += [f"<th>{e(str(c))}</th>" for c in cols]
+    parts.append("</tr></thead><tbody>")
+    for _, row in table.iterrows():
+        parts.append(f"<tr class='{e(str(row['status']))}'>" + "".join(f"<td>{e(_fmt(row[c]))}</td>" for c in cols) + "</tr>")
+    parts.append("</tbody></table><p class='muted'>Shares are fractions in [0, 1]; empty cells: not computed.</p></body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,192 @@
+"""Private: a disk cache of stage results keyed by the content hash of their inputs.
+
+Runs of a sweep share their network, risk surface and camera plan whenever the inputs
+those depend on are the same: :func:`cached_stage` keys a stage's result by the SHA-256
+of everything it reads (input file hashes, the settings of the stage and the stages
+before it, the engine version), so a later run with the same inputs reads it back
+instead of computing it again. The network itself is cached by
+:func:`geoengine.network.load_network`; results that hold the network are pickled with a
+reference to it and given back the current run's network when read.
+
+Safe when several processes build the same entry at once: the builder holds an
+exclusive lock file (``fcntl.flock``) while it builds, the others wait and then read
+its result; the entry is written to a temporary name and renamed, so a reader never
+sees half a file. Any unreadable entry is rebuilt; a failure to write is only logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._io import sha256_text
+
+if TYPE_CHECKING:
+    from .layers import Layers
+    from .network import RoadNetwork
+    from .scenario import Scenario
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+FORMAT = 1
+
+
+def _layer_part(scenario: Scenario, layers: Layers, kind: str) -> Any:
+    layer = getattr(layers, kind, None)
+    source = scenario.layer_sources().get(kind)
+    if layer is None or source is None:
+        return None
+    return {"sha256": layer.sha256, "settings": source.model_dump(mode="json", exclude={"path"})}
+
+
+def _file_parts(settings: Any) -> dict[str, Any]:
+    """SHA-256 of the files a settings block names (camera sites, zones…), by field."""
+    from ._io import sha256_file
+
+    out: dict[str, Any] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        path = getattr(value, "path", None)
+        if path is not None and Path(path).is_file():
+            out[name] = sha256_file(path)
+    return out
+
+
+def stage_key(kind: str, scenario: Scenario, network: RoadNetwork, layers: Layers) -> str:
+    """The content hash a stage's result is cached under (``risk`` or ``coverage``)."""
+    from . import __version__
+
+    base: dict[str, Any] = {
+        "format": FORMAT,
+        "geoengine": __version__,
+        "network": {
+            "sha256": network.source.sha256 or network.source.description,
+            "settings": scenario.network.model_dump(mode="json", exclude={"cache", "cache_dir", "source"}),
+        },
+        "layers": {k: _layer_part(scenario, layers, k) for k in ("incidents", "districts", "key_sites")},
+        "windows": [w.model_dump(mode="json") for w in scenario.windows],
+        "risk": scenario.risk.model_dump(mode="json"),
+        "split": scenario.evaluation.split.isoformat() if scenario.evaluation.split else None,
+        "layer_limits": scenario.layers.model_dump(mode="json", include={"max_street_distance_m", "outside_area_buffer_m"}),
+    }
+    if kind == "coverage":
+        cams = scenario.cameras
+        base["cameras"] = None if cams is None else {
+            "settings": cams.model_dump(mode="json", exclude={"sites", "exclusion_zones", "must_cover"}),
+            "files": _file_parts(cams),
+            "layers": {n: None if getattr(cams, n) is None else getattr(cams, n).model_dump(mode="json", exclude={"path"})
+                       for n in ("sites", "exclusion_zones", "must_cover")},
+        }  # fmt: skip
+        base["existing"] = _layer_part(scenario, layers, "cameras")
+        base["solver"] = scenario.solver.model_dump(mode="json")
+        base["seed"] = scenario.seed
+    elif kind != "risk":
+        raise ValueError(f"unknown stage {kind!r}")
+    return sha256_text(json.dumps({"stage": kind, **base}, sort_keys=True, default=str))
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, fh: Any, network: Any) -> None:
+        super().__init__(fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self._network = network
+
+    def persistent_id(self, obj: Any) -> str | None:  # noqa: D102
+        return "network" if obj is self._network else None
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, fh: Any, network: Any) -> None:
+        super().__init__(fh)
+        self._network = network
+
+    def persistent_load(self, pid: Any) -> Any:  # noqa: D102
+        if pid == "network":
+            return self._network
+        raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
+
+
+@contextlib.contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (no-op where ``fcntl`` is unavailable)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _read(path: Path, network: Any) -> tuple[bool, Any]:
+    if not path.exists():
+        return False, None
+    try:
+        with open(path, "rb") as fh:
+            return True, _Unpickler(fh, network).load()
+    except Exception as exc:  # noqa: BLE001 - a broken entry is rebuilt
+        log.warning("ignoring unreadable stage cache %s (%s); rebuilding", path, exc)
+        return False, None
+
+
+def _write(path: Path, value: Any, network: Any) -> None:
+    try:
+        buf = io.BytesIO()
+        _Pickler(buf, network).dump(value)
+    except Exception as exc:  # noqa: BLE001 - a result that cannot be pickled is simply not cached
+        log.warning("stage result not cached (%s)", exc)
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(buf.getvalue())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        log.warning("could not write the stage cache %s: %s", path, exc)
+
+
+def cached_stage(kind: str, scenario: Scenario, network: RoadNetwork, layers: Layers, build: Callable[[], T]) -> T:
+    """``build()``, or its result from the disk cache when a run with the same inputs made it.
+
+    Used only when the scenario caches its network (``network.cache``); the cache lives
+    beside the network cache (``network.cache_dir`` or ``~/.cache/geoengine``), in ``stages/``.
+    """
+    if not scenario.network.cache:
+        return build()
+    from .network import default_cache_dir
+
+    folder = (Path(scenario.network.cache_dir) if scenario.network.cache_dir else default_cache_dir()) / "stages"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return build()
+    key = stage_key(kind, scenario, network, layers)[:32]
+    path = folder / f"{kind}-{key}.pkl"
+    hit, value = _read(path, network)
+    if hit:
+        log.info("%s from the stage cache %s", kind, path)
+        return value
+    with _lock(folder / f"{kind}-{key}.lock"):
+        hit, value = _read(path, network)  # another process may have built it while we waited
+        if hit:
+            log.info("%s from the stage cache %s", kind, path)
+            return value
+        value = build()
+        _write(path, value, network)
+    return value
