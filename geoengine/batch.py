@@ -132,7 +132,7 @@ class BatchResult:
         """One row per run (the rows of ``summary.csv``) as a DataFrame."""
         import pandas as pd
 
-        return pd.DataFrame([_summary_row(r) for r in self.records]).convert_dtypes(convert_boolean=False)
+        return pd.DataFrame([_summary_row(r) for r in self.records]).convert_dtypes()
 
     def summary(self) -> str:
         counts = {s: sum(r.status == s for r in self.records) for s in ("complete", "skipped", "failed")}

@@ -175,7 +175,7 @@ def within_response(
         return out
     times = pd.to_datetime(incidents["time"]).reset_index(drop=True)
     minute = (times.dt.hour * 60 + times.dt.minute).to_numpy(dtype=float)
-    weekday = times.dt.weekday.to_numpy()
+    weekday = times.dt.day_of_week.to_numpy()
     hour0 = np.floor(minute / 60.0) * 60.0
     by_name = {w.name: w for w in windows}
     limit_s = response_minutes * 60.0
