@@ -114,7 +114,7 @@ CLOCK = r"""
   function trail(team, d) {
     var c = team.c, cum = team.d, out = [c[0]];
     for (var i = 1; i < c.length; i++) {
-      if (cum[i] <= d) { out.push(c[i]); continue; }
+      if (cum[i] <= d) { if (cum[i] > cum[i - 1]) { out.push(c[i]); } continue; }
       var f = (d - cum[i - 1]) / Math.max(1e-9, cum[i] - cum[i - 1]);
       if (f > 0) { out.push([c[i - 1][0] + f * (c[i][0] - c[i - 1][0]), c[i - 1][1] + f * (c[i][1] - c[i - 1][1])]); }
       break;

@@ -361,7 +361,9 @@ def _add_incidents(fmap: folium.Map, layers: Layers, *, shown: bool) -> None:
     weights = np.round(weights * float(np.clip(150.0 / max(len(inc), 1), 0.02, 1.0)), 4)
     data = np.column_stack([np.round(inc.geometry.y.values, 5), np.round(inc.geometry.x.values, 5), weights]).tolist()
     label = "Incidents (heat, SYNTHETIC)" if layers.incidents.synthetic else "Incidents (heat)"
-    _Heat(data, name=label, radius=14, blur=16, min_opacity=0.25, max_zoom=15, show=shown).add_to(fmap)
+    # Leaflet.heat's maxZoom (full intensity) is also read by the layer control, which would grey the
+    # layer out when zoomed in further: use the map's own maximum and scale the intensity to match
+    _Heat(data, name=label, radius=14, blur=16, min_opacity=0.25, max_zoom=18, max=0.125, show=shown).add_to(fmap)
 
 
 def _add_layers(fmap: folium.Map, layers: Layers) -> list[str]:

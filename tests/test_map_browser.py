@@ -1,0 +1,309 @@
+"""The briefing map as a planner opens it: one offline HTML file in a real browser.
+
+A small hand-built city (a 7 × 7 street grid with buildings, two time windows, two
+patrol teams with an alternative plan, new cameras, a checkpoint and a booth) whose
+names are hostile HTML. The page is opened from disk in headless Chromium with every
+request that is not ``file:`` or ``data:`` aborted.
+
+Chromium (Debian ``chromium``) and Playwright's Python package are needed; the
+browser tests skip when they are missing (``.ci/run`` installs both). A screenshot is
+saved under ``test-artifacts/`` (or ``$GEOENGINE_TEST_ARTIFACTS``), never committed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from geoengine.export._assets import ASSETS, MapAssetError, check_offline
+from geoengine.export.map import make_map, overlay_names
+from geoengine.layers import Layer, Layers
+from geoengine.synthetic import grid_network
+
+CRS = "EPSG:32633"
+X0, Y0 = 500_000.0, 6_600_000.0
+EVIL_IMG = "<img src=x onerror=alert(1)>"
+EVIL_SCRIPT = "</script><script>alert(1)</script>"
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync",
+]  # fmt: skip
+
+
+def _layer(kind: str, gdf: gpd.GeoDataFrame) -> Layer:
+    return Layer(kind=kind, gdf=gdf, path=Path(f"{kind}.geojson"), sha256="0" * 64, rows_read=len(gdf),
+                 rows_used=len(gdf), rows_dropped=0, drop_reasons={})  # fmt: skip
+
+
+def _pts(names: list[str], xy: list[tuple[float, float]], **cols: Any) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"name": names, **cols}, geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS)
+
+
+@pytest.fixture(scope="module")
+def city_run() -> dict[str, Any]:
+    """Network, layers, risk, cameras and patrols of the small city (a few seconds)."""
+    from geoengine.coverage import plan_coverage
+    from geoengine.patrol.plan import plan_patrol
+    from geoengine.risk import estimate_risk
+    from geoengine.scenario import CameraModel, CameraSettings, PatrolSettings, RiskSettings, TeamSettings, TimeWindow
+
+    city = grid_network(7, block_m=100.0, crs=CRS, origin=(X0, Y0), building_inset_m=15.0)
+    windows = (TimeWindow(name="evening", start="18:00", end="22:00"), TimeWindow(name="late", start="22:00", end="02:00"))
+    spots = [(50, 0), (550, 0), (50, 600), (550, 600), (300, 350)]
+    xy = [p for p in spots for _ in range(6)]
+    times = [f"2026-01-0{1 + i % 5} {'19:10' if i % 2 else '23:20'}" for i in range(len(xy))]
+    incidents = gpd.GeoDataFrame(
+        {"time": pd.to_datetime(times), "time_precision": "datetime", "category": "robbery", "weight": 1.0},
+        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS,
+    )  # fmt: skip
+    risk = estimate_risk(city, incidents, windows=windows, settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.05, 0.1)))
+    districts = gpd.GeoDataFrame(
+        {"name": [EVIL_IMG, EVIL_SCRIPT], "priority": [2.0, 1.0]},
+        geometry=[shapely.box(X0 - 20, Y0 - 20, X0 + 220, Y0 + 220), shapely.box(X0 + 380, Y0 + 380, X0 + 620, Y0 + 620)],
+        crs=CRS,
+    )
+    sites = _pts([EVIL_SCRIPT, EVIL_IMG], [(300, 300), (100, 500)], category=[EVIL_IMG, "school"], priority=[1.0, 2.0])
+    stations = _pts([EVIL_IMG], [(300, 300)])
+    layers = Layers(
+        incidents=_layer("incidents", incidents), districts=_layer("districts", districts),
+        key_sites=_layer("key_sites", sites), stations=_layer("stations", stations),
+    )  # fmt: skip
+    cameras = CameraSettings(models=(CameraModel(name="dome", range_m=60, fov_deg=360, cost=1.0),), budget_count=3,
+                             spacing_m=20, pole_spacing_m=50, backup_key_sites=False)  # fmt: skip
+    coverage = plan_coverage(city, settings=cameras, risk=risk, time_limit_s=5)
+    settings = PatrolSettings(
+        teams=(TeamSettings(name="car", mode="car", count=2, base=0),), beats=2, hotspot_levels=("red",),
+        district_max_gap_min=None, cross_beat=True, checkpoints=1, booths=1, alternatives=2, alternative_tolerance=0.5,
+    )  # fmt: skip
+    patrol = plan_patrol(city, settings=settings, windows=windows, risk=risk, stations=stations,
+                         districts=districts, coverage=coverage, time_limit_s=4)  # fmt: skip
+    assert len(patrol.alternatives) >= 1, "the fixture needs an alternative plan to show"
+    return {"network": city, "layers": layers, "risk": risk, "coverage": coverage, "patrol": patrol, "windows": windows}
+
+
+@pytest.fixture(scope="module")
+def city_map(city_run: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    fmap = make_map(**city_run, title=EVIL_SCRIPT, subtitle=EVIL_IMG)
+    path = tmp_path_factory.mktemp("map") / "map.html"
+    path.write_text(fmap.get_root().render(), encoding="utf-8")
+    return path, fmap
+
+
+# --------------------------------------------------------------------------- without a browser
+def test_page_inlines_leaflet_from_the_installed_package(city_map):
+    path, _ = city_map
+    page = path.read_text(encoding="utf-8")
+    check_offline(page)
+    for asset in ("leaflet.js", "leaflet.css", "leaflet-heat.js"):
+        a = ASSETS[asset]
+        assert f"/* {asset}: {a.project}, from PyPI {a.distribution} {a.version}" in page
+    assert "<script src" not in page and "<link " not in page
+    for cdn in ("cdn.jsdelivr", "cdnjs", "code.jquery", "bootstrapcdn", "fontawesome"):
+        assert cdn not in page, cdn
+    assert "data:image/png;base64," in page  # Leaflet's own images, inlined
+    assert "tile.openstreetmap.org" not in page
+
+
+def test_a_layer_that_needs_the_network_makes_rendering_fail(city_run):
+    from folium.plugins import Fullscreen
+
+    fmap = make_map(city_run["network"])
+    Fullscreen().add_to(fmap)  # folium loads its plugin from a CDN
+    with pytest.raises(MapAssetError, match="script with src"):
+        fmap.get_root().render()
+    with pytest.raises(MapAssetError, match="CSS url"):
+        check_offline("<html><style>.x{background:url(https://example.org/a.png)}</style></html>")
+    with pytest.raises(MapAssetError, match="web tile URL"):
+        check_offline("<script>L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png')</script>")
+    check_offline("<script>L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png')</script>", tiles_allowed=True)
+
+
+def test_hostile_names_reach_the_page_escaped(city_map):
+    path, _ = city_map
+    page = path.read_text(encoding="utf-8")
+    assert EVIL_IMG not in page and "<script>alert(1)" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page.replace("\\u0026", "&")
+
+
+def test_layer_control_lists_every_layer_of_the_run(city_map):
+    _, fmap = city_map
+    names = overlay_names(fmap)
+    for expected in ("Streets (basemap)", "Buildings (basemap)", "Incidents (heat)", "Risk level by time window", "Key districts",
+                     "Key sites", "Police stations / bases", "New cameras (", "New camera views (clipped by buildings)",
+                     "Street camera coverage", "Patrol beats (2)", "Checkpoints (1)", "Police booths (1)", "Routes: evening",
+                     "Routes: late", "Routes: evening, alternative 1", "Patrols at the selected time (clock)"):  # fmt: skip
+        assert any(n.startswith(expected) for n in names), (expected, names)
+
+
+# --------------------------------------------------------------------------- in the browser
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    # locally they skip without a browser; in CI (CI=true) a missing browser is a failure
+    missing = pytest.fail if os.environ.get("CI") else pytest.skip
+    chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if chromium is None:
+        missing("chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing("playwright is not installed (pip install -e '.[test]')")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A page opened from disk with the network blocked, recording what went wrong."""
+
+    def __init__(self, browser: Any, path: Path) -> None:
+        self.page = browser.new_page(viewport={"width": 1280, "height": 860})
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.blocked: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.on("dialog", self._dialog)
+        self.page.route("**/*", self._route)
+        self.page.goto(path.as_uri(), wait_until="load")
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _route(self, route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def js(self, code: str) -> Any:
+        return self.page.evaluate(code)
+
+
+@pytest.fixture(scope="module")
+def opened(browser: Any, city_map: tuple[Path, Any]) -> Iterator[Page]:
+    page = Page(browser, city_map[0])
+    yield page
+    page.page.close()
+
+
+def test_map_loads_offline_with_every_layer(opened: Page, city_map):
+    _, fmap = city_map
+    assert opened.js("window.geoengine !== undefined && geoengine.map instanceof L.Map")
+    listed = opened.js("Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label span span'))"
+                       ".map(s => s.textContent.trim())")  # fmt: skip
+    assert listed == overlay_names(fmap)
+    shown = [c.layer_name for c in fmap._children.values() if getattr(c, "control", False) and c.show]
+    assert opened.js("document.querySelectorAll('.leaflet-control-layers-selector:checked').length") == len(shown)
+    # the basemap and the data are drawn: features on the map
+    assert opened.js("geoengine.layers['Streets (basemap)'].getLayers().length") == len(city_map_network_segments(fmap))
+    assert opened.js("geoengine.map.hasLayer(geoengine.layers['risk'])")
+    assert opened.js("!!document.querySelector('.leaflet-control-scale')")
+    assert "OpenStreetMap contributors" in opened.js("document.querySelector('.leaflet-control-attribution').textContent")
+    assert opened.blocked == [] and opened.errors == [] and opened.dialogs == []
+
+
+def city_map_network_segments(fmap: Any) -> list[Any]:
+    child = next(c for c in fmap._children.values() if getattr(c, "layer_name", "") == "Streets (basemap)")
+    return child.data["features"]
+
+
+def test_time_slider_moves_the_patrols(opened: Page):
+    slider = opened.page.locator(".geoengine-clock .ge-slider")
+    label = opened.page.locator(".geoengine-clock .ge-time")
+    slider.fill("0")
+    assert label.text_content() == "18:00"
+    at_start = opened.js("geoengine.clock.state().shown")
+    assert len(at_start) == 2 and all(s["trail"] == 1 for s in at_start)  # nobody has moved yet
+    seen = set()
+    for minute in (20, 60, 110, 170, 230):
+        slider.fill(str(minute))
+        state = opened.js("geoengine.clock.state()")
+        assert state["minute"] == minute
+        seen.add(tuple((s["status"], s["trail"], round(s["lat"], 5), round(s["lon"], 5)) for s in state["shown"]))
+        assert opened.js("Object.keys(geoengine.map._layers).length") > 0
+    assert len(seen) >= 4, "the teams' positions and trails change with the slider"
+    assert label.text_content() == "21:50"
+    # the late window crosses midnight
+    opened.page.select_option(".geoengine-clock .ge-window", "1")
+    slider.fill("150")
+    assert label.text_content() == "00:30"
+    opened.page.select_option(".geoengine-clock .ge-window", "0")
+
+
+def test_each_alternative_plan_can_be_shown(opened: Page, city_map):
+    _, fmap = city_map
+    name = next(n for n in overlay_names(fmap) if n.startswith("Routes: evening, alternative 1"))
+    layer = f"geoengine.layers[{name!r}]"
+    assert not opened.js(f"geoengine.map.hasLayer({layer})")  # off by default
+    opened.page.get_by_text(name).click()
+    assert opened.js(f"geoengine.map.hasLayer({layer})") and opened.js(f"{layer}.getLayers().length") > 2
+    opened.page.get_by_text(name).click()
+    # and in the clock
+    opened.page.select_option(".geoengine-clock .ge-plan", "1")
+    opened.page.locator(".geoengine-clock .ge-slider").fill("60")
+    state = opened.js("geoengine.clock.state()")
+    assert state["plan"] == 1 and len(state["shown"]) == 2
+    opened.page.select_option(".geoengine-clock .ge-plan", "0")
+    assert opened.errors == [] and opened.dialogs == []
+
+
+def test_hostile_names_show_as_text_and_run_nothing(opened: Page):
+    # open every popup and tooltip on the page
+    texts = opened.js(
+        """(() => {
+      var out = [];
+      Object.values(geoengine.layers).forEach(function (g) {
+        if (!geoengine.map.hasLayer(g)) { geoengine.map.addLayer(g); }
+        g.eachLayer(function (l) {
+          if (l.getPopup && l.getPopup()) { l.openPopup(); var c = document.querySelector('.leaflet-popup-content');
+            if (c) { out.push(c.textContent); } l.closePopup(); }
+          if (l.getTooltip && l.getTooltip()) { l.openTooltip(l.getLatLng ? l.getLatLng() : l.getBounds().getCenter());
+            var t = l.getTooltip().getElement(); if (t) { out.push(t.textContent); } l.closeTooltip(); }
+        });
+      });
+      out.push(document.querySelector('.geoengine-banner').textContent);
+      out.push(document.querySelector('.geoengine-legend').textContent);
+      return out;
+    })()"""
+    )
+    joined = "\n".join(texts)
+    assert EVIL_IMG in joined and EVIL_SCRIPT in joined  # shown literally, as text
+    assert opened.js("document.querySelectorAll('img').length") == 0  # no element was made from a name
+    assert opened.dialogs == [] and opened.errors == []
+
+
+def test_screenshot_is_saved_as_an_artefact(opened: Page):
+    folder = Path(os.environ.get("GEOENGINE_TEST_ARTIFACTS", REPO / "test-artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    opened.page.locator(".geoengine-clock .ge-slider").fill("75")
+    out = folder / "map_browser.png"
+    opened.page.screenshot(path=str(out))
+    assert out.stat().st_size > 10_000
+
+
+def test_map_with_web_tiles_still_renders_offline(browser: Any, city_run, tmp_path):
+    fmap = make_map(**city_run, tiles="osm")
+    path = tmp_path / "map.html"
+    path.write_text(fmap.get_root().render(), encoding="utf-8")
+    page = Page(browser, path)
+    try:
+        assert page.js("geoengine.map instanceof L.Map")
+        assert page.js("geoengine.layers['Streets (basemap)'].getLayers().length") > 0
+        assert any("tile.openstreetmap.org" in u for u in page.blocked)  # asked for, refused, and the page still works
+        errors = [e for e in page.errors if "Failed to load resource" not in e]
+        assert errors == [] and page.dialogs == []
+    finally:
+        page.page.close()
