@@ -153,6 +153,17 @@ def test_batch_isolates_failures_then_resumes(scenarios, inputs):
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page  # names from input are escaped
     assert "<script" not in page and "src=\"http" not in page and "<svg" in page
 
+    # the two budgets compared: two more cameras, the first two kept
+    a, b = sorted(visible, key=lambda p: json.loads((p / "manifest.json").read_text())["metrics"]["coverage"]["cameras_new"])
+    cmp = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(inputs / "cmp")])
+    assert cmp.exit_code == 0, cmp.output
+    counts = json.loads((inputs / "cmp" / "compare.json").read_text(encoding="utf-8"))
+    assert counts["cameras_added"] - counts["cameras_removed"] == 2 and counts["beats"] == 2
+    assert counts["streets_coverage_gained"] >= counts["streets_coverage_lost"]
+    diff = (inputs / "cmp" / "compare.html").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in diff and "<script" not in diff and "src='http" not in diff
+    assert CliRunner().invoke(app, ["compare", str(a), str(out / "nope")]).exit_code == 2
+
     # rerun: the complete runs are skipped, the failures are reported again
     again = run_batch(paths, out=out, workers=2)
     by = {r.name: r for r in again.records}
