@@ -32,6 +32,7 @@ CRS = "EPSG:32633"
 X0, Y0 = 500_000.0, 6_600_000.0
 EVIL_IMG = "<img src=x onerror=alert(1)>"
 EVIL_SCRIPT = "</script><script>alert(1)</script>"
+EVIL_JINJA = "{{ 7*7 }} {% if 1 %}"  # folium renders scripts twice through Jinja
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -72,7 +73,7 @@ def city_run() -> dict[str, Any]:
         crs=CRS,
     )
     sites = _pts([EVIL_SCRIPT, EVIL_IMG], [(300, 300), (100, 500)], category=[EVIL_IMG, "school"], priority=[1.0, 2.0])
-    stations = _pts([EVIL_IMG], [(300, 300)])
+    stations = _pts([EVIL_JINJA], [(300, 300)])
     layers = Layers(
         incidents=_layer("incidents", incidents), districts=_layer("districts", districts),
         key_sites=_layer("key_sites", sites), stations=_layer("stations", stations),
@@ -268,8 +269,7 @@ def test_hostile_names_show_as_text_and_run_nothing(opened: Page):
       Object.values(geoengine.layers).forEach(function (g) {
         if (!geoengine.map.hasLayer(g)) { geoengine.map.addLayer(g); }
         g.eachLayer(function (l) {
-          if (l.getPopup && l.getPopup()) { l.openPopup(); var c = document.querySelector('.leaflet-popup-content');
-            if (c) { out.push(c.textContent); } l.closePopup(); }
+          if (l.getPopup && l.getPopup()) { l.openPopup(); out.push(l.getPopup().getElement().textContent); l.closePopup(); }
           if (l.getTooltip && l.getTooltip()) { l.openTooltip(l.getLatLng ? l.getLatLng() : l.getBounds().getCenter());
             var t = l.getTooltip().getElement(); if (t) { out.push(t.textContent); } l.closeTooltip(); }
         });
@@ -280,7 +280,7 @@ def test_hostile_names_show_as_text_and_run_nothing(opened: Page):
     })()"""
     )
     joined = "\n".join(texts)
-    assert EVIL_IMG in joined and EVIL_SCRIPT in joined  # shown literally, as text
+    assert EVIL_IMG in joined and EVIL_SCRIPT in joined and EVIL_JINJA in joined  # shown literally, as text
     assert opened.js("document.querySelectorAll('img').length") == 0  # no element was made from a name
     assert opened.dialogs == [] and opened.errors == []
 

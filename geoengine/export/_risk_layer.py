@@ -97,7 +97,7 @@ class RiskLayer(Layer):
         labels = ["all times of day"] + [
             f"{w.name} ({w.start}–{w.end}{'' if w.days is None else ', ' + ' '.join(w.days)})" for w in surface.windows
         ]
-        self.windows = [html.escape(s) for s in labels]
+        self.windows = [_esc(s) for s in labels]
         self.levels = list(LEVELS)
         self.colours = [LEVEL_COLOURS[lv] for lv in LEVELS]
         shares = surface.settings.level_shares
@@ -115,6 +115,11 @@ class RiskLayer(Layer):
         self.data = _features(surface, names)
 
 
+def _esc(value: str) -> str:
+    """HTML-escape text from input data, braces included (see ``map._esc``)."""
+    return html.escape(value, quote=True).replace("{", "&#123;").replace("}", "&#125;")
+
+
 def _features(surface: RiskSurface, names: list[str]) -> dict[str, Any]:
     seg = surface.segments.to_crs("EPSG:4326")
     geoms = shapely.transform(shapely.simplify(seg.geometry.values, 1e-5), lambda c: np.round(c, 6))
@@ -129,7 +134,7 @@ def _features(surface: RiskSurface, names: list[str]) -> dict[str, Any]:
                 b["hotspot"].to_numpy(dtype=bool).astype(int),
             )
         )
-    seg_names = seg["name"].fillna("").astype(str).map(html.escape).to_numpy()
+    seg_names = seg["name"].fillna("").astype(str).map(_esc).to_numpy()
     features = []
     for i, g in enumerate(geoms):
         features.append(

@@ -74,10 +74,15 @@ S_DROPPED = [{"radius": 9, "color": "#3a3a3a", "weight": 2.5, "dashArray": "3 3"
 
 
 def _esc(value: object) -> str:
-    """Escape a value from input data for display in HTML."""
+    """Escape a value from input data for display in HTML.
+
+    Braces become character references too: folium (through branca) renders each
+    element's script a second time as a Jinja template, so a name holding ``{{ … }}``
+    or ``{% … %}`` would otherwise be evaluated while the page is written.
+    """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    return html.escape(str(value), quote=True)
+    return html.escape(str(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
 
 
 def _num(value: object, fmt: str = "g") -> str:
@@ -448,8 +453,8 @@ def _add_coverage(fmap: folium.Map, network: RoadNetwork, coverage: CoveragePlan
                     "t": f"New camera #{rank}",
                     "p": f"<b>New camera #{rank}</b> ({_esc(row.model)}, {heading}, {_num(row.fov_deg)}° field of view, "
                     f"{_num(row.range_m)} m)<br>site: {_esc(row.source)}"
-                    + (f"<br>adds {share * 100:.1f} % of the added risk coverage" if share == share else "")
-                    + f"<br>why: {_esc(row.reason)}",
+                    + f"<br>why: {_esc(row.reason)}"
+                    + (f" (its share of the risk coverage the new cameras add: {share * 100:.1f} %)" if share == share else ""),
                 }
             )
         _Vector(f"New cameras ({len(cams)})", _collection(pts.geometry, props), styles=S_CAMERA_NEW, order="front").add_to(fmap)
