@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ._common import table
 
-SUITES = ("network", "risk", "coverage", "routing", "map", "batch")
+SUITES = ("network", "risk", "coverage", "routing", "map")
 
 
 def main(argv: list[str] | None = None) -> int:
