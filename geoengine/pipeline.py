@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,7 @@ def run(
             if patrol.allocation is not None:
                 write_text_atomic(stage / "allocation.csv", patrol.allocation.table.to_csv(index=False))
                 outputs["allocation"] = "allocation.csv"
+        _write_briefing_outputs(stage, outputs, scenario, network, layers, risk, coverage, patrol, _manifest)
         timings["export"] = time.perf_counter() - t
         manifest = _manifest()
         outputs["manifest"] = "manifest.json"
@@ -216,6 +218,45 @@ def run(
         write_json_atomic(stage / "manifest.json", manifest)
     log.info("run %s written to %s", scenario.name, target)
     return RunResult(scenario, network, layers, manifest, target, tuple(warnings), risk, evaluation, coverage, patrol)
+
+
+def _write_briefing_outputs(
+    stage: Path,
+    outputs: dict[str, str],
+    scenario: Scenario,
+    network: RoadNetwork,
+    layers: Layers,
+    risk: RiskSurface | None,
+    coverage: CoveragePlan | None,
+    patrol: Any,
+    manifest: Callable[[], dict[str, Any]],
+) -> None:
+    """briefing.png/.pdf, geojson/ (on request) and report.html, listed in ``outputs``."""
+    from .export.briefing import briefing_facts, write_briefing
+    from .export.gpkg import write_geojson
+    from .export.report import write_report
+
+    settings = scenario.outputs
+    if settings.briefing:
+        facts, notes = briefing_facts(manifest())
+        write_briefing(
+            stage / "briefing.png", stage / "briefing.pdf", network,
+            title=f"Briefing: {scenario.name}", subtitle=scenario.description, layers=layers, risk=risk,
+            coverage=coverage, patrol=patrol, window=settings.briefing_window, paper=settings.paper,
+            facts=facts, notes=notes,
+        )  # fmt: skip
+        outputs["briefing_png"] = "briefing.png"
+        outputs["briefing_pdf"] = "briefing.pdf"
+    if settings.geojson and "gpkg" in outputs:
+        write_geojson(stage / outputs["gpkg"], stage / "geojson")
+        outputs["geojson"] = "geojson/"
+    if settings.report:
+        outputs["report"] = "report.html"
+        district_risk = risk.district_table(layers.districts.gdf) if risk is not None and layers.districts is not None else None
+        write_report(
+            stage / "report.html", scenario=scenario, manifest=manifest(), layers=layers, risk=risk,
+            coverage=coverage, patrol=patrol, district_risk=district_risk,
+        )  # fmt: skip
 
 
 def _patrol_stage(

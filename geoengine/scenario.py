@@ -608,6 +608,13 @@ class OutputSettings(_Model):
 
     folder: OutputPath = Field(Path("runs"), validate_default=True, description="Parent folder of run folders.")
     map: bool = Field(True, description="Write map.html.")
+    briefing: bool = Field(True, description="Write the static briefing map briefing.png and briefing.pdf.")
+    paper: Literal["A4", "A3"] = Field("A3", description="Paper of the briefing map (landscape).")
+    briefing_window: str | None = Field(
+        None, description="Time window the briefing map shows (risk and routes); default the window with the most risk."
+    )
+    report: bool = Field(True, description="Write report.html (metrics as tables and charts, offline).")
+    geojson: bool = Field(False, description="Also write every layer of plan.gpkg as geojson/<layer>.geojson (WGS84).")
 
 
 # --------------------------------------------------------------------------- scenario
@@ -643,6 +650,15 @@ class Scenario(_Model):
         if dupes:
             raise ValueError(f"window names must be unique; repeated: {', '.join(dupes)}")
         return value
+
+    @model_validator(mode="after")
+    def _briefing_window_exists(self) -> Scenario:
+        names = [w.name for w in self.windows]
+        if self.outputs.briefing_window is not None and self.outputs.briefing_window not in names:
+            raise ValueError(
+                f"outputs.briefing_window {self.outputs.briefing_window!r} is not a window; windows: {', '.join(names)}"
+            )
+        return self
 
     @property
     def path(self) -> Path | None:

@@ -26,8 +26,9 @@ def demo_run(tmp_path_factory):
 def test_demo_writes_exactly_into_out(demo_run):
     out, res = demo_run
     assert sorted(p.name for p in out.iterdir()) == [
-        "allocation.csv", "cameras_new.csv", "coverage_curve.csv", "dropped_visits.csv", "manifest.json", "map.html",
-        "patrol_dosage.csv", "plan.gpkg", "risk_by_district.csv", "risk_evaluation.csv", "routes.csv",
+        "allocation.csv", "briefing.pdf", "briefing.png", "cameras_new.csv", "coverage_curve.csv", "dropped_visits.csv",
+        "manifest.json", "map.html", "patrol_dosage.csv", "plan.gpkg", "report.html", "risk_by_district.csv",
+        "risk_evaluation.csv", "routes.csv",
     ]
     assert str(out) in res.stdout
 
@@ -80,7 +81,8 @@ def test_manifest_follows_the_contract(demo_run):
         "map": "map.html", "gpkg": "plan.gpkg", "risk_by_district": "risk_by_district.csv",
         "risk_evaluation": "risk_evaluation.csv", "cameras_new": "cameras_new.csv",
         "coverage_curve": "coverage_curve.csv", "routes": "routes.csv", "patrol_dosage": "patrol_dosage.csv",
-        "dropped_visits": "dropped_visits.csv", "allocation": "allocation.csv", "manifest": "manifest.json",
+        "dropped_visits": "dropped_visits.csv", "allocation": "allocation.csv", "briefing_png": "briefing.png",
+        "briefing_pdf": "briefing.pdf", "report": "report.html", "manifest": "manifest.json",
     }
 
 
@@ -121,6 +123,21 @@ def test_geopackage_holds_every_layer_with_crs(demo_run):
     assert risk.crs is not None and risk.crs.is_projected
     assert set(risk["window"]) == {"morning", "afternoon", "evening", "night", "weekend_night"}
     assert set(risk["level"]) == {"red", "orange", "yellow", "blue"}
+
+
+def test_briefing_and_report_of_the_demo(demo_run):
+    """A3 landscape briefing (PNG at 150 dpi, one PDF page); the report names the districts, offline."""
+    import struct
+
+    out, _ = demo_run
+    width, height = struct.unpack(">II", (out / "briefing.png").read_bytes()[16:24])
+    assert (width, height) == pytest.approx((420 / 25.4 * 150, 297 / 25.4 * 150), abs=1)
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", (out / "briefing.pdf").read_bytes())
+    assert [(float(w), float(h)) for w, h in boxes] == [pytest.approx((1190.55, 841.89), abs=0.5)]
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert 'src="http' not in page and 'href="http' not in page and "<script" not in page
+    assert "Mannerheimintie commercial district" in page and "covered_weight_share" in page
+    assert page.count("<svg") == 4
 
 
 def test_map_shows_cameras_views_and_street_coverage(demo_run):

@@ -1,4 +1,30 @@
-"""``plan.gpkg``: every layer of a run in one GeoPackage (for QGIS / ArcGIS)."""
+"""``plan.gpkg``: every layer of a run in one GeoPackage (for QGIS / ArcGIS), and GeoJSON.
+
+Layers (each written when the run has it, each with the network's metric CRS):
+
+========================  ==========================================================
+``streets``               the street segments of the network
+``risk``                  one feature per segment and window (filter on ``window``)
+``risk_all_times``        one feature per segment, risk over all times of day
+input layers              ``incidents``, ``districts``, ``key_sites``, ``stations``,
+                          ``cameras`` as read (after cleaning)
+``cameras_existing``      existing cameras as the plan used them (assumed headings)
+``cameras_new``           new cameras with model, heading and why
+``camera_views_new``      their view polygons, clipped by buildings
+``camera_views_existing`` the existing cameras' views
+``coverage_streets``      per segment: share seen before/after the new cameras
+``coverage_demand``       demand points with their credit before/after
+``beats``                 patrol beats
+``checkpoints``/``booths``  chosen posts with the reason
+``routes``                one line per team and window
+``route_stops``           every stop with arrival/departure
+``hotspots``              patrol hotspots
+``dropped_visits``        visits no team could make (at the hotspot or district)
+========================  ==========================================================
+
+:func:`write_geojson` copies every layer into ``folder/<layer>.geojson`` in WGS84
+(RFC 7946), for web tools that do not read GeoPackage.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +35,12 @@ import geopandas as gpd
 import pandas as pd
 
 if TYPE_CHECKING:
+    from ..coverage.plan import CoveragePlan
     from ..layers import Layers
     from ..network import RoadNetwork
-    from ..coverage.plan import CoveragePlan
     from ..risk import RiskSurface
 
-__all__ = ["write_gpkg"]
+__all__ = ["write_geojson", "write_gpkg"]
 
 
 def _plain(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -33,6 +59,25 @@ def _plain(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+def _dropped_visits(patrol: Any, districts: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """Dropped visits placed at their hotspot, or at their district (``district:NAME``)."""
+    d = patrol.dropped
+    if not len(d):
+        return None
+    crs = patrol.hotspots.crs if len(patrol.hotspots) else patrol.beats.beats.crs
+    where: dict[str, Any] = {}
+    if len(patrol.hotspots):
+        where.update(zip(patrol.hotspots["hotspot_id"].astype(str), patrol.hotspots.geometry.values, strict=True))
+    if districts is not None and len(districts) and "name" in districts:
+        for name, geom in zip(districts["name"].astype(str), districts.to_crs(crs).geometry.values, strict=True):
+            where.setdefault(f"district:{name}", geom.representative_point())
+    d = d[d["place_id"].astype(str).isin(where)]
+    if not len(d):
+        return None
+    geometry = [where[str(p)] for p in d["place_id"]]
+    return gpd.GeoDataFrame(d.reset_index(drop=True), geometry=geometry, crs=crs)
+
+
 def write_gpkg(
     path: str | Path,
     *,
@@ -42,50 +87,68 @@ def write_gpkg(
     coverage: CoveragePlan | None = None,
     patrol: Any = None,
 ) -> Path:
-    """Write the run's layers into one GeoPackage: ``streets``, ``risk`` (one feature per
-    segment and window; filter on ``window``), ``risk_all_times`` and each input layer."""
+    """Write the run's layers (see the module docstring) into one GeoPackage."""
     path = Path(path)
-    streets = network.segments().reset_index()
-    _plain(streets).to_file(path, layer="streets", driver="GPKG")
+
+    def put(gdf: gpd.GeoDataFrame | None, layer: str) -> None:
+        if gdf is None or not len(gdf):
+            return
+        if gdf.crs is None:  # pragma: no cover - every stage result carries a CRS
+            gdf = gdf.set_crs(network.crs)
+        _plain(gdf).to_file(path, layer=layer, driver="GPKG")
+
+    put(network.segments().reset_index(), "streets")
     if risk is not None:
         long = risk.table.merge(
             risk.segments[["name", "length_m", "priority", "geometry"]].reset_index(), on="segment_id", how="left"
         )
-        _plain(gpd.GeoDataFrame(long, geometry="geometry", crs=risk.segments.crs)).to_file(
-            path, layer="risk", driver="GPKG"
-        )
-        _plain(risk.for_window("*").reset_index()).to_file(path, layer="risk_all_times", driver="GPKG")
+        put(gpd.GeoDataFrame(long, geometry="geometry", crs=risk.segments.crs), "risk")
+        put(risk.for_window("*").reset_index(), "risk_all_times")
     if layers is not None:
         for kind, layer in layers.items():
-            _plain(layer.gdf).to_file(path, layer=kind, driver="GPKG")
+            put(layer.gdf, kind)
     if coverage is not None:
+        put(coverage.cameras_existing, "cameras_existing")
+        put(coverage.cameras_new, "cameras_new")
         if len(coverage.cameras_new):
-            _plain(coverage.cameras_new).to_file(path, layer="cameras_new", driver="GPKG")
-            views = gpd.GeoDataFrame(
-                coverage.cameras_new[["site_id", "model", "heading_deg"]].reset_index(drop=True),
-                geometry=coverage.views_new.reset_index(drop=True).values, crs=coverage.cameras_new.crs,
+            put(
+                gpd.GeoDataFrame(
+                    coverage.cameras_new[["site_id", "model", "heading_deg"]].reset_index(drop=True),
+                    geometry=coverage.views_new.reset_index(drop=True).values, crs=coverage.cameras_new.crs,
+                ),
+                "camera_views_new",
             )
-            _plain(views).to_file(path, layer="camera_views_new", driver="GPKG")
         if coverage.views_existing is not None and len(coverage.views_existing):
-            views = gpd.GeoDataFrame(geometry=coverage.views_existing.reset_index(drop=True).values, crs=coverage.views_existing.crs)
-            _plain(views).to_file(path, layer="camera_views_existing", driver="GPKG")
-        _plain(coverage.street_coverage(network).reset_index()).to_file(path, layer="coverage_streets", driver="GPKG")
-        _plain(coverage.demand).to_file(path, layer="coverage_demand", driver="GPKG")
+            put(
+                gpd.GeoDataFrame(geometry=coverage.views_existing.reset_index(drop=True).values, crs=coverage.views_existing.crs),
+                "camera_views_existing",
+            )
+        put(coverage.street_coverage(network).reset_index(), "coverage_streets")
+        put(coverage.demand, "coverage_demand")
     if patrol is not None:
-        _plain(patrol.beats.beats).to_file(path, layer="beats", driver="GPKG")
+        put(patrol.beats.beats, "beats")
         for name, posts in (("checkpoints", patrol.checkpoints), ("booths", patrol.booths)):
-            if posts is not None and len(posts.sites):
-                _plain(posts.sites).to_file(path, layer=name, driver="GPKG")
-        if len(patrol.route_lines):
-            _plain(patrol.route_lines).to_file(path, layer="routes", driver="GPKG")
-        if len(patrol.stops):
-            _plain(patrol.stops).to_file(path, layer="route_stops", driver="GPKG")
+            if posts is not None:
+                put(posts.sites, name)
+        put(patrol.route_lines, "routes")
+        put(patrol.stops, "route_stops")
         if len(patrol.hotspots):
-            _plain(patrol.hotspots.drop(columns=["segments"])).to_file(path, layer="hotspots", driver="GPKG")
-        if len(patrol.dropped) and len(patrol.hotspots):
-            where = patrol.hotspots.set_index("hotspot_id").geometry
-            d = patrol.dropped[patrol.dropped["place_id"].isin(where.index)]
-            if len(d):
-                gdf = gpd.GeoDataFrame(d, geometry=where.loc[d["place_id"]].to_numpy(), crs=patrol.hotspots.crs)
-                _plain(gdf).to_file(path, layer="dropped_visits", driver="GPKG")
+            put(patrol.hotspots.drop(columns=["segments"], errors="ignore"), "hotspots")
+        districts = layers.districts.gdf if layers is not None and layers.districts is not None else None
+        put(_dropped_visits(patrol, districts), "dropped_visits")
     return path
+
+
+def write_geojson(gpkg: str | Path, folder: str | Path) -> dict[str, Path]:
+    """Copy every layer of ``gpkg`` into ``folder/<layer>.geojson`` (WGS84, RFC 7946)."""
+    import pyogrio
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name, _ in pyogrio.list_layers(gpkg):
+        gdf = pyogrio.read_dataframe(gpkg, layer=name)
+        out = folder / f"{name}.geojson"
+        gdf.to_crs("EPSG:4326").to_file(out, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES"})
+        written[str(name)] = out
+    return written

@@ -1,0 +1,586 @@
+"""Static briefing map: ``briefing.png`` and ``briefing.pdf`` (matplotlib).
+
+One landscape page (A3 by default, or A4) that a planner can print and pin up: title,
+scenario, date, the risk window shown, a legend, a scale bar and a north arrow. It is
+meant to stay readable when printed in black and white, so colour is never the only
+cue: risk levels differ in line width and dash pattern as well as colour, districts
+are hatched, beats are dash-dot outlines, and each kind of point has its own marker
+shape. Everything is drawn in the network's metric CRS (metres).
+
+Strings from input data are drawn with mathtext parsing off, so a name such as
+``$x$`` is shown as typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from shapely.ops import polylabel
+from matplotlib import patheffects
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
+from matplotlib.text import Text
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+from ..errors import InfeasibleSettingsError
+from ..risk import LEVEL_COLOURS, LEVELS, _days_label
+
+if TYPE_CHECKING:
+    from ..coverage.plan import CoveragePlan
+    from ..layers import Layers
+    from ..network import RoadNetwork
+    from ..risk import RiskSurface
+
+__all__ = ["PAPER_MM", "BriefingMap", "briefing_facts", "briefing_figure", "main_window", "write_briefing"]
+
+Paper = Literal["A4", "A3"]
+PAPER_MM: dict[str, tuple[float, float]] = {"A4": (297.0, 210.0), "A3": (420.0, 297.0)}
+"""Landscape page sizes (width, height) in millimetres."""
+MM_PER_INCH = 25.4
+OSM_ATTRIBUTION = "© OpenStreetMap contributors"
+
+# Risk levels: colour *and* width *and* dash pattern, so a grey print still tells them apart.
+# Each level but the lowest has a dark edge in its own hue, so light colours still print.
+LEVEL_STYLE: dict[str, dict[str, Any]] = {
+    "red": {"linewidth": 3.4, "linestyle": "solid", "zorder": 6, "edge": "#3b0000"},
+    "orange": {"linewidth": 2.6, "linestyle": (0, (4.0, 1.6)), "zorder": 5, "edge": "#7f2704"},
+    "yellow": {"linewidth": 1.9, "linestyle": (0, (1.0, 1.4)), "zorder": 4, "edge": "#6b5200"},
+    "blue": {"linewidth": 0.6, "linestyle": "solid", "zorder": 3, "edge": None},
+}
+LEVEL_LABEL = {"red": "red: highest risk", "orange": "orange: high", "yellow": "yellow: elevated", "blue": "blue: low"}
+STREET_GREY = "#9a9a9a"
+BUILDING_FILL = "#e4e1dc"
+DISTRICT_EDGE = "#5e3c99"
+BEAT_EDGE = "#1a1a1a"
+MODE_STYLE: dict[str, Any] = {"car": "solid", "foot": (0, (1.0, 1.2)), "ebike": (0, (4.0, 1.5)), "bike": (0, (4.0, 1.5))}
+TEAM_COLOURS = ("#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#1f78b4", "#6a3d9a", "#b15928", "#444444")
+HALO = [patheffects.withStroke(linewidth=3.0, foreground="white")]
+ROUTE_HALO = [patheffects.Stroke(linewidth=2.2, foreground="white"), patheffects.Normal()]
+
+
+@dataclass(frozen=True)
+class BriefingMap:
+    """A drawn briefing page: the figure, the paper, the window shown and what was drawn."""
+
+    figure: Figure
+    paper: Paper
+    window: str | None
+    drawn: tuple[str, ...]
+
+    def save(self, png: str | Path | None = None, pdf: str | Path | None = None, *, dpi: int = 150) -> list[Path]:
+        """Write the page as PNG and/or PDF (the PDF page is exactly the paper size)."""
+        written = []
+        if png is not None:
+            self.figure.savefig(Path(png), format="png", dpi=dpi, metadata={"Software": None})
+            written.append(Path(png))
+        if pdf is not None:
+            self.figure.savefig(Path(pdf), format="pdf", metadata={"CreationDate": None, "Creator": None, "Producer": None})
+            written.append(Path(pdf))
+        return written
+
+
+# --------------------------------------------------------------------------- helpers
+def _plain(text: object) -> str:
+    """Text from input data for places where matplotlib would parse mathtext (legend labels)."""
+    return str(text).replace("$", r"\$")
+
+
+def _line_segments(geoms: Iterable[Any]) -> list[np.ndarray]:
+    parts = shapely.get_parts(np.asarray(list(geoms), dtype=object))
+    parts = parts[~shapely.is_empty(parts)]
+    return [np.asarray(p.coords)[:, :2] for p in parts if p.geom_type == "LineString"]
+
+
+def _polygon_path(geom: Any) -> MplPath | None:
+    """A (multi)polygon as a matplotlib path, holes wound the other way."""
+    verts: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    for poly in shapely.get_parts(np.asarray([geom], dtype=object)):
+        if poly.geom_type != "Polygon" or poly.is_empty:
+            continue
+        poly = shapely.geometry.polygon.orient(poly, 1.0)
+        for ring in (poly.exterior, *poly.interiors):
+            c = np.asarray(ring.coords)[:, :2]
+            if len(c) < 4:
+                continue
+            code = np.full(len(c), MplPath.LINETO, dtype=np.uint8)
+            code[0], code[-1] = MplPath.MOVETO, MplPath.CLOSEPOLY
+            verts.append(c)
+            codes.append(code)
+    if not verts:
+        return None
+    return MplPath(np.concatenate(verts), np.concatenate(codes))
+
+
+def _nice_length(target_m: float) -> float:
+    """A round scale-bar length (1, 2 or 5 × 10^k metres) not above ``target_m``."""
+    exp = 10 ** math.floor(math.log10(max(target_m, 1.0)))
+    for f in (5, 2, 1):
+        if f * exp <= target_m:
+            return float(f * exp)
+    return float(exp)
+
+
+def _grid_convergence_deg(crs: Any, x: float, y: float) -> float:
+    """Angle from grid north to true north at (x, y) (degrees, clockwise positive)."""
+    try:
+        from pyproj import CRS, Proj, Transformer
+
+        c = CRS.from_user_input(crs)
+        lon, lat = Transformer.from_crs(c, "EPSG:4326", always_xy=True).transform(x, y)
+        return float(Proj(c).get_factors(lon, lat).meridian_convergence)
+    except Exception:  # noqa: BLE001 - a north arrow is still right to within a few degrees
+        return 0.0
+
+
+def main_window(risk: RiskSurface, *, window: str | None = None) -> str:
+    """The window the briefing shows: ``window`` if given, else the one with the most risk."""
+    names = risk.window_names
+    if window is not None:
+        if window not in names:
+            raise InfeasibleSettingsError.single(
+                f"briefing window {window!r} is not a window of the scenario",
+                field="outputs.briefing_window", hint=f"use one of: {', '.join(names)}",
+            )
+        return window
+    totals = risk.table.groupby("window", sort=False)["risk"].sum()
+    return str(max(names, key=lambda w: (float(totals.get(w, 0.0)), -names.index(w))))
+
+
+def _window_label(risk: RiskSurface | None, window: str | None) -> str:
+    if risk is None or window is None:
+        return ""
+    w = next(w for w in risk.windows if w.name == window)
+    return f"{w.name} ({w.start}–{w.end}, {_days_label(w.days)})"
+
+
+# --------------------------------------------------------------------------- drawing
+def _draw_scale_bar(ax: Axes, *, width_m: float, fontsize: float) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = _nice_length(width_m / 4)
+    n = 4 if length / 4 >= 1 and (length / 4) == int(length / 4) else 2
+    step = length / n
+    h = (y1 - y0) * 0.01
+    left, base = x0 + (x1 - x0) * 0.03, y0 + (y1 - y0) * 0.04
+    ax.add_patch(
+        Rectangle((left - step * 0.4, base - h * 1.5), length + step * 1.6, h * 5.2,
+                  facecolor="white", edgecolor="#555555", linewidth=0.5, alpha=0.9, zorder=20)
+    )  # fmt: skip
+    for i in range(n):
+        ax.add_patch(
+            Rectangle((left + i * step, base), step, h, facecolor="black" if i % 2 == 0 else "white",
+                      edgecolor="black", linewidth=0.8, zorder=21)
+        )  # fmt: skip
+    unit, div = ("km", 1000.0) if length >= 1000 else ("m", 1.0)
+    for i in (0, n // 2, n) if n == 4 else (0, n):
+        value = i * step / div
+        label = f"{value:g}" + (f" {unit}" if i == n else "")
+        ax.text(left + i * step, base + h * 1.6, label, ha="center", va="bottom", fontsize=fontsize, zorder=22)
+
+
+def _draw_north_arrow(ax: Axes, *, convergence_deg: float) -> None:
+    """An arrow pointing to true north (rotated from grid north by the convergence)."""
+    cx, cy, size = 0.955, 0.90, 0.055
+    a = math.radians(-convergence_deg)  # true north lies this far clockwise from grid north
+    dx, dy = math.sin(-a), math.cos(-a)
+    tip = (cx + dx * size / 2, cy + dy * size / 2)
+    tail = (cx - dx * size / 2, cy - dy * size / 2)
+    ax.add_patch(
+        Rectangle((cx - 0.03, cy - 0.05), 0.06, 0.115, transform=ax.transAxes, facecolor="white",
+                  edgecolor="#555555", linewidth=0.5, alpha=0.9, zorder=20)
+    )  # fmt: skip
+    ax.annotate(
+        "", xy=tip, xytext=tail, xycoords="axes fraction",
+        arrowprops={"arrowstyle": "-|>,head_length=0.8,head_width=0.4", "color": "black", "linewidth": 2.0}, zorder=21,
+    )  # fmt: skip
+    ax.text(tip[0] + dx * 0.012, tip[1] + dy * 0.012, "N", transform=ax.transAxes, ha="center", va="bottom",
+            fontsize=12, fontweight="bold", zorder=21)  # fmt: skip
+
+
+def _wrap(line: str, width: int) -> list[str]:
+    """Wrap a panel line, keeping its indent on continuation lines."""
+    indent = line[: len(line) - len(line.lstrip())]
+    return textwrap.wrap(line, width, subsequent_indent=indent + "  ") or [""]
+
+
+def _label_point(geom: Any, *, avoid: Any = None) -> Any:
+    """Where to write a polygon's label: deep inside its largest part, away from ``avoid``."""
+    largest = max(shapely.get_parts(geom), key=lambda g: g.area)
+    free = largest.difference(avoid) if avoid is not None else largest
+    if not free.is_empty and free.area > 0.15 * largest.area:
+        largest = max(shapely.get_parts(free), key=lambda g: g.area)
+    try:
+        return polylabel(largest, tolerance=max(largest.length / 500, 1.0))
+    except Exception:  # noqa: BLE001 - odd geometry: any inside point will do
+        return largest.representative_point()
+
+
+def _edge(level: str) -> list[Any] | None:
+    st = LEVEL_STYLE[level]
+    if st["edge"] is None:
+        return None
+    return [patheffects.Stroke(linewidth=st["linewidth"] + 1.4, foreground=st["edge"]), patheffects.Normal()]
+
+
+def _label(ax: Axes, x: float, y: float, text: object, **kw: Any) -> Text:
+    return ax.text(x, y, str(text), parse_math=False, path_effects=HALO, clip_on=True, **kw)
+
+
+def _declutter(fig: Figure, labels: list[Text]) -> None:
+    """Nudge labels up or down (in order) until none overlaps an earlier one."""
+    if not labels:
+        return
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    placed: list[Any] = []
+    for t in labels:
+        box = t.get_window_extent(renderer).expanded(1.05, 1.15)
+        if any(box.overlaps(b) for b in placed):
+            x, y = t.get_position()
+            to_data = t.axes.transData.inverted()
+            step = abs(to_data.transform((0, box.height))[1] - to_data.transform((0, 0))[1])
+            for k in (1, -1, 2, -2, 3, -3):
+                t.set_position((x, y + k * step))
+                box = t.get_window_extent(renderer).expanded(1.05, 1.15)
+                if not any(box.overlaps(b) for b in placed):
+                    break
+            else:
+                t.set_position((x, y))
+                box = t.get_window_extent(renderer)
+        placed.append(box)
+
+
+def briefing_figure(
+    network: RoadNetwork,
+    *,
+    title: str,
+    layers: Layers | None = None,
+    risk: RiskSurface | None = None,
+    coverage: CoveragePlan | None = None,
+    patrol: Any = None,
+    window: str | None = None,
+    paper: Paper = "A3",
+    date: dt.date | None = None,
+    subtitle: str = "",
+    facts: list[str] | None = None,
+    notes: list[str] | None = None,
+) -> BriefingMap:
+    """Draw the briefing page.
+
+    Parameters
+    ----------
+    network
+        The streets (drawn in its metric CRS) and buildings (basemap).
+    title
+        Usually the scenario name.
+    window
+        Risk window to colour the streets by and whose routes to draw; default the
+        window with the most risk (:func:`main_window`).
+    paper
+        ``"A3"`` or ``"A4"``, landscape.
+    facts, notes
+        Lines for the side panel: key figures of the run, and caveats (synthetic data,
+        warnings).
+    """
+    if paper not in PAPER_MM:
+        raise InfeasibleSettingsError.single(
+            f"unknown paper size {paper!r}", field="outputs.paper", hint="use A4 or A3"
+        )
+    crs = network.crs
+    date = date or dt.date.today()
+    w_mm, h_mm = PAPER_MM[paper]
+    scale = w_mm / PAPER_MM["A3"][0]  # fonts and lines shrink a little on A4
+    fig = Figure(figsize=(w_mm / MM_PER_INCH, h_mm / MM_PER_INCH))
+    fs = {"title": 22 * scale + 2, "sub": 12 * scale + 1, "body": 10 * scale + 1, "small": 8 * scale + 1}
+    drawn: list[str] = []
+
+    # ---- frame: map on the left, legend and facts on the right
+    ax = fig.add_axes((0.015, 0.055, 0.70, 0.82))
+    panel = fig.add_axes((0.73, 0.055, 0.255, 0.82))
+    panel.set_axis_off()
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for s in ax.spines.values():
+        s.set_linewidth(1.0)
+
+    segs = network.segments()
+    extent = [segs.total_bounds]
+    if layers is not None and layers.districts is not None and len(layers.districts.gdf):
+        extent.append(layers.districts.gdf.to_crs(crs).total_bounds)
+    if patrol is not None and len(patrol.beats.beats):
+        extent.append(patrol.beats.beats.to_crs(crs).total_bounds)
+    bounds = np.asarray(extent, dtype=float)
+    minx, miny = bounds[:, 0].min(), bounds[:, 1].min()
+    maxx, maxy = bounds[:, 2].max(), bounds[:, 3].max()
+    pad = 0.03 * max(maxx - minx, maxy - miny)
+    minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
+    # Fill the map frame: widen the shorter side to the frame's aspect.
+    frame_w, frame_h = 0.70 * w_mm, 0.82 * h_mm
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    half_w, half_h = (maxx - minx) / 2, (maxy - miny) / 2
+    if half_w / half_h < frame_w / frame_h:
+        half_w = half_h * frame_w / frame_h
+    else:
+        half_h = half_w * frame_h / frame_w
+    ax.set_xlim(cx - half_w, cx + half_w)
+    ax.set_ylim(cy - half_h, cy + half_h)
+    ax.set_facecolor("white")
+
+    handles: list[tuple[str, list[Any]]] = []  # (section, handles)
+
+    # ---- basemap: buildings, then every street in grey
+    if network.buildings is not None and len(network.buildings):
+        b = network.buildings.to_crs(crs)
+        paths = [p for p in (_polygon_path(g) for g in b.geometry.values) if p is not None]
+        ax.add_collection(PathCollection(paths, facecolor=BUILDING_FILL, edgecolor="none", zorder=1))
+        drawn.append("buildings")
+    ax.add_collection(LineCollection(_line_segments(segs.geometry.values), colors=STREET_GREY, linewidths=0.5, zorder=2))
+    drawn.append("streets")
+    base: list[Any] = [Line2D([], [], color=STREET_GREY, linewidth=0.8, label="street")]
+    if "buildings" in drawn:
+        base.append(Patch(facecolor=BUILDING_FILL, edgecolor="none", label="building"))
+
+    # ---- districts (hatched) and beats (dash-dot outlines)
+    districts = layers.districts.gdf.to_crs(crs) if layers is not None and layers.districts is not None else None
+    if districts is not None and len(districts):
+        for geom in districts.geometry.values:
+            p = _polygon_path(geom)
+            if p is not None:
+                ax.add_patch(PathPatch(p, facecolor="none", edgecolor=DISTRICT_EDGE, hatch="///", linewidth=0, alpha=0.35, zorder=2.5))
+                ax.add_patch(PathPatch(p, facecolor="none", edgecolor=DISTRICT_EDGE, linewidth=1.6, zorder=7))
+        drawn.append("districts")
+        base.append(Patch(facecolor="none", edgecolor=DISTRICT_EDGE, hatch="///", linewidth=1.6, label="key district"))
+    beats = patrol.beats.beats.to_crs(crs) if patrol is not None and len(patrol.beats.beats) else None
+    if beats is not None:
+        for geom in beats.geometry.simplify(8.0).values:
+            p = _polygon_path(geom)
+            if p is not None:
+                ax.add_patch(PathPatch(p, facecolor="none", edgecolor=BEAT_EDGE, linewidth=1.4, linestyle="-.", zorder=8))
+        drawn.append("beats")
+        base.append(Line2D([], [], color=BEAT_EDGE, linewidth=1.4, linestyle="-.", label="patrol beat (name)"))
+
+    # ---- streets by risk level
+    shown = None
+    if risk is not None:
+        shown = main_window(risk, window=window)
+        seg = risk.for_window(shown)
+        seg = seg.to_crs(crs) if seg.crs != crs else seg
+        level_handles = []
+        for lv in reversed(LEVELS):  # blue first, red on top
+            sub = seg[seg["level"] == lv]
+            st = LEVEL_STYLE[lv]
+            if len(sub):
+                lc = LineCollection(_line_segments(sub.geometry.values), colors=LEVEL_COLOURS[lv],
+                                    linewidths=st["linewidth"], linestyles=st["linestyle"], zorder=st["zorder"],
+                                    capstyle="butt", path_effects=_edge(lv))  # fmt: skip
+                ax.add_collection(lc)
+            km = float(sub["length_m"].sum()) / 1000 if "length_m" in sub else 0.0
+            level_handles.append(
+                Line2D([], [], color=LEVEL_COLOURS[lv], linewidth=st["linewidth"], linestyle=st["linestyle"],
+                       label=f"{LEVEL_LABEL[lv]} ({km:.1f} km)", path_effects=_edge(lv))
+            )  # fmt: skip
+        drawn.append("risk")
+        handles.append((f"Street risk by level\n{_window_label(risk, shown)}", list(reversed(level_handles))))
+
+    # ---- routes of the window shown
+    route_handles: list[Any] = []
+    if patrol is not None and len(patrol.route_lines):
+        routes = patrol.route_lines
+        if shown is not None:
+            routes = routes[routes["window"] == shown]
+        elif len(routes):
+            routes = routes[routes["window"] == routes["window"].iloc[0]]
+        routes = routes.to_crs(crs)
+        for i, row in enumerate(routes.itertuples(index=False)):
+            colour = TEAM_COLOURS[i % len(TEAM_COLOURS)]
+            ls = MODE_STYLE.get(str(row.mode), "solid")
+            lc = LineCollection(_line_segments([row.geometry]), colors=colour, linewidths=1.3, linestyles=ls,
+                                alpha=0.95, zorder=9, path_effects=ROUTE_HALO)  # fmt: skip
+            ax.add_collection(lc)
+            route_handles.append(Line2D([], [], color=colour, linewidth=1.6, linestyle=ls,
+                                        label=_plain(f"{row.team} ({row.mode}, {row.stops} stops)")))  # fmt: skip
+        if route_handles:
+            drawn.append("routes")
+
+    # ---- points
+    points: list[Any] = []
+
+    def scatter(gdf: gpd.GeoDataFrame | None, name: str, label: str, **kw: Any) -> None:
+        if gdf is None or not len(gdf):
+            return
+        g = gdf.to_crs(crs)
+        pts = g.geometry.representative_point() if not (g.geom_type == "Point").all() else g.geometry
+        ax.scatter(pts.x, pts.y, label=label, **kw)
+        points.append(Line2D([], [], linestyle="none", label=label, marker=kw.get("marker", "o"),
+                             markersize=7, markerfacecolor=kw.get("c", kw.get("facecolors", "none")),
+                             markeredgecolor=kw.get("edgecolors", "black"), markeredgewidth=kw.get("linewidths", 1.0)))  # fmt: skip
+        drawn.append(name)
+
+    cams_existing = (
+        coverage.cameras_existing if coverage is not None and coverage.cameras_existing is not None
+        else (layers.cameras.gdf if layers is not None and layers.cameras is not None else None)
+    )  # fmt: skip
+    n_exist = 0 if cams_existing is None else len(cams_existing)
+    scatter(cams_existing, "cameras_existing", f"existing camera ({n_exist})", marker="o", s=14,
+            facecolors="white", edgecolors="#333333", linewidths=0.8, zorder=10)  # fmt: skip
+    if coverage is not None:
+        scatter(coverage.cameras_new, "cameras_new", f"new camera ({len(coverage.cameras_new)})", marker="^", s=46,
+                c="#000000", edgecolors="white", linewidths=0.7, zorder=11)  # fmt: skip
+    if layers is not None and layers.key_sites is not None:
+        scatter(layers.key_sites.gdf, "key_sites", f"key site ({len(layers.key_sites.gdf)})", marker="D", s=22,
+                c="#fdd835", edgecolors="black", linewidths=0.8, zorder=12)  # fmt: skip
+    if layers is not None and layers.stations is not None:
+        scatter(layers.stations.gdf, "stations", f"police station / base ({len(layers.stations.gdf)})", marker="p",
+                s=120, c="#08306b", edgecolors="white", linewidths=1.0, zorder=13)  # fmt: skip
+    posts = []
+    if patrol is not None:
+        for name, marker, colour, label in (("checkpoints", "s", "#ffffff", "checkpoint (C1…)"), ("booths", "P", "#000000", "police booth (B1…)")):
+            p = getattr(patrol, name)
+            if p is not None and len(p.sites):
+                scatter(p.sites, name, f"{label.split(' (')[0]} ({len(p.sites)})", marker=marker, s=90, c=colour,
+                        edgecolors="black", linewidths=1.6, zorder=14)  # fmt: skip
+                posts.append(p.sites.to_crs(crs))
+
+    # ---- labels: districts, beats, posts (drawn last, with a white halo)
+    area_labels: list[Text] = []
+    if districts is not None and "name" in districts:
+        for geom, name in zip(districts.geometry.values, districts["name"].to_numpy(), strict=True):
+            pt = geom.representative_point()
+            area_labels.append(_label(ax, pt.x, pt.y, textwrap.fill(str(name), 22), fontsize=fs["small"] + 0.5, color=DISTRICT_EDGE,
+                   fontstyle="italic", ha="center", va="center", zorder=15, linespacing=1.0))  # fmt: skip
+    if beats is not None:
+        names = beats["name"] if "name" in beats else beats["beat"]
+        avoid = shapely.union_all(districts.geometry.values) if districts is not None and len(districts) else None
+        for geom, name in zip(beats.geometry.values, names.to_numpy(), strict=True):
+            pt = _label_point(geom, avoid=avoid)
+            area_labels.append(_label(ax, pt.x, pt.y, name, fontsize=fs["sub"] + 1, fontweight="bold", color=BEAT_EDGE,
+                   ha="center", va="center", zorder=15, alpha=0.85))  # fmt: skip
+    _declutter(fig, area_labels)
+    span = ax.get_xlim()[1] - ax.get_xlim()[0]
+    for p in posts:
+        for geom, pid in zip(p.geometry.values, p["post_id"].to_numpy(), strict=True):
+            _label(ax, geom.x + span * 0.006, geom.y + span * 0.006, pid, fontsize=fs["small"] + 1,
+                   fontweight="bold", zorder=16)  # fmt: skip
+
+    # ---- scale bar, north arrow, attribution
+    _draw_scale_bar(ax, width_m=span, fontsize=fs["body"])
+    _draw_north_arrow(ax, convergence_deg=_grid_convergence_deg(crs, cx, cy))
+    ax.text(0.995, 0.005, OSM_ATTRIBUTION, transform=ax.transAxes, ha="right", va="bottom", fontsize=fs["small"] - 1,
+            color="#333333", path_effects=HALO, zorder=22)  # fmt: skip
+
+    # ---- title band
+    fig.text(0.015, 0.965, title, fontsize=fs["title"], fontweight="bold", va="top", parse_math=False)
+    line2 = " · ".join(x for x in (subtitle, f"risk window: {_window_label(risk, shown)}" if shown else "",
+                                   f"date {date.isoformat()}") if x)  # fmt: skip
+    fig.text(0.015, 0.905, line2, fontsize=fs["sub"], va="top", parse_math=False, color="#222222")
+    fig.text(0.015, 0.02, f"Map CRS: {crs.name} (metres) · grid north up; arrow shows true north · "
+             f"{OSM_ATTRIBUTION} · streets, buildings from OpenStreetMap", fontsize=fs["small"], color="#444444")  # fmt: skip
+
+    # ---- side panel: legend sections, then facts and notes
+    sections = [("Map", base)]
+    if handles:
+        sections = handles + sections
+    if points:
+        sections.append(("Sites and posts", points))
+    if route_handles:
+        sections.append((f"Patrol routes — {shown}" if shown else "Patrol routes", route_handles))
+    y = 1.0
+    for head, hs in sections:
+        leg = panel.legend(handles=hs, title=_plain(head), loc="upper left", bbox_to_anchor=(0.0, y),
+                           frameon=False, fontsize=fs["body"] - 0.5, title_fontsize=fs["body"] + 0.5,
+                           alignment="left", handlelength=3.2, borderaxespad=0.0, labelspacing=0.35)  # fmt: skip
+        leg.get_title().set_fontweight("bold")
+        panel.add_artist(leg)
+        fig.canvas.draw_without_rendering() if hasattr(fig.canvas, "draw_without_rendering") else None
+        bbox = leg.get_window_extent().transformed(panel.transAxes.inverted())
+        y = bbox.y0 - 0.02
+    chars = int(0.255 * w_mm / (fs["body"] * 0.3528 * 0.56))  # panel width ÷ average glyph width
+    text_lines = [w for line in (facts or []) for w in _wrap(line, chars)]
+    if notes:
+        text_lines += ["", *(w for line in notes for w in _wrap(line, chars))]
+    if text_lines:
+        panel.text(0.0, y, "Key figures", fontsize=fs["body"] + 0.5, fontweight="bold", va="top", transform=panel.transAxes)
+        panel.text(0.0, y - 0.025, "\n".join(text_lines), fontsize=fs["body"] - 0.5, va="top", linespacing=1.45,
+                   transform=panel.transAxes, parse_math=False, wrap=True)  # fmt: skip
+    return BriefingMap(figure=fig, paper=paper, window=shown, drawn=tuple(drawn))
+
+
+def write_briefing(
+    png: str | Path | None,
+    pdf: str | Path | None,
+    network: RoadNetwork,
+    *,
+    dpi: int = 150,
+    **kwargs: Any,
+) -> BriefingMap:
+    """Draw the briefing page (see :func:`briefing_figure`) and write it as PNG and PDF."""
+    page = briefing_figure(network, **kwargs)
+    page.save(png, pdf, dpi=dpi)
+    return page
+
+
+def briefing_facts(manifest: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Key figures and caveats for the side panel, from a run manifest's metrics."""
+    m = manifest.get("metrics") or {}
+    facts: list[str] = []
+
+    def pct(v: Any) -> str:
+        return "n/a" if v is None else f"{100 * float(v):.1f} %"
+
+    net = m.get("network") or {}
+    if net.get("street_km") is not None:
+        facts.append(f"Streets: {net['street_km']:.1f} km, {net.get('nodes', 0):,} intersections")
+    risk = m.get("risk") or {}
+    if risk.get("windows"):
+        line = f"Risk: {risk.get('incidents_used') or 0:,} incidents, {risk.get('hotspot_segments') or 0:,} hotspot segments"
+        facts.append(line)
+        if risk.get("pai_5pct") is not None:
+            base = risk.get("baseline_pai_5pct")
+            facts.append(f"  held-out PAI at 5 %: {risk['pai_5pct']:.2f}" + (f" (baseline {base:.2f})" if base is not None else ""))
+    cov = m.get("coverage") or {}
+    if cov.get("cameras_new") is not None:
+        facts.append(f"Cameras: {cov.get('cameras_existing') or 0:,} existing + {cov['cameras_new']:,} new")
+        facts.append(f"  risk-weighted coverage {pct(cov.get('covered_weight_share_existing'))} → "
+                     f"{pct(cov.get('covered_weight_share'))}")  # fmt: skip
+        if cov.get("status") is not None:
+            facts.append(f"  solver {cov['status']}, gap {pct(cov.get('gap'))}")
+    pat = m.get("patrol") or {}
+    if pat.get("teams") is not None:
+        facts.append(f"Patrol: {_n(pat['teams'], 'team')}, {_n(pat.get('beats'), 'beat')}, "
+                     f"{_n(pat.get('checkpoints'), 'checkpoint')}, {_n(pat.get('booths'), 'booth')}")  # fmt: skip
+        facts.append(f"  visits {pat.get('visits_planned') or 0:,} planned, {pat.get('visits_dropped') or 0:,} dropped "
+                     f"(all windows)")  # fmt: skip
+        if pat.get("dosage_met_share") is not None:
+            facts.append(f"  hotspot dosage met: {pct(pat['dosage_met_share'])}")
+    ev = m.get("evaluation") or {}
+    for key, label in (("in_camera_view_share", "held-out incidents in camera view"),
+                       ("within_response_share", "held-out incidents within patrol response")):  # fmt: skip
+        if ev.get(key) is not None:
+            facts.append(f"Backtest: {label} {pct(ev[key])}")
+    notes: list[str] = []
+    synthetic = [k for k, b in (m.get("layers") or {}).items() if b.get("synthetic")]
+    if synthetic:
+        notes.append("SYNTHETIC data: " + ", ".join(synthetic))
+    warnings = manifest.get("warnings") or []
+    if warnings:
+        notes.append(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}: see report.html")
+    return facts, notes
+
+
+def _n(count: Any, noun: str) -> str:
+    count = int(count or 0)
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

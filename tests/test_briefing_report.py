@@ -1,0 +1,236 @@
+"""Briefing outputs of a run: the static map (PNG/PDF), the offline report, the GeoPackage
+and GeoJSON — on a small synthetic street grid whose districts and key sites carry
+hostile names, so the whole file is quick."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import yaml
+
+import geoengine as ge
+from geoengine.errors import InfeasibleSettingsError, ScenarioError
+from geoengine.export.briefing import PAPER_MM, briefing_figure, main_window
+from geoengine.export.report import report_html
+
+EVIL = "<img src=x onerror=alert(1)>"
+SCRIPT = "</script><script>alert(1)</script>"
+BLOCK_M = 120.0
+
+SCENARIO = {
+    "name": "grid briefing",
+    "description": "6 × 6 grid, synthetic incidents",
+    "network": {"source": "data/grid.graphml"},
+    "layers": {
+        "incidents": {"path": "data/incidents.csv", "synthetic": True},
+        "stations": {"path": "data/stations.geojson"},
+        "districts": {"path": "data/districts.geojson"},
+        "key_sites": {"path": "data/key_sites.geojson"},
+        "cameras": {"path": "data/cameras.geojson"},
+    },
+    "windows": [{"name": "day", "start": "08:00", "end": "16:00"}, {"name": "evening", "start": "16:00", "end": "24:00"}],
+    "cameras": {"budget_cost": 3, "budgets": [1, 3, 5], "pole_spacing_m": 60, "spacing_m": 20},
+    "patrol": {"teams": [{"name": "car", "mode": "car", "count": 2}], "beats": 2, "max_hotspots_per_window": 3,
+               "checkpoints": 1, "booths": 1},  # fmt: skip
+    "evaluation": {"split": "2026-04-01"},
+    "solver": {"time_limit_s": 2},
+    "outputs": {"map": False, "paper": "A4", "geojson": True},
+}
+
+# What a run with risk, cameras and patrols puts in plan.gpkg.
+GPKG_LAYERS = {
+    "streets", "risk", "risk_all_times", "incidents", "districts", "key_sites", "stations", "cameras",
+    "cameras_existing", "cameras_new", "camera_views_new", "coverage_streets", "coverage_demand", "beats",
+    "checkpoints", "booths", "routes", "route_stops", "hotspots",
+}  # fmt: skip
+
+
+def _write_inputs(folder: Path) -> None:
+    """A 6 × 6 grid, 300 incidents (60 % on four hot streets) over four months, a base,
+    two districts and three key sites with hostile names, two existing cameras."""
+    from geoengine.network import save_graphml
+    from geoengine.synthetic import grid_network
+
+    folder.mkdir(parents=True, exist_ok=True)
+    net = grid_network(6, block_m=BLOCK_M)
+    save_graphml(net, folder / "grid.graphml")
+    rng = np.random.default_rng(0)
+    segs = net.segments()
+    hot = rng.choice(len(segs), 4, replace=False)
+    n = 300
+    pick = np.where(rng.random(n) < 0.6, rng.choice(hot, n), rng.integers(0, len(segs), n))
+    pts = shapely.line_interpolate_point(segs.geometry.values[pick], rng.uniform(0, 1, n), normalized=True)
+    ll = gpd.GeoSeries(pts, crs=net.crs).to_crs("EPSG:4326")
+    t = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.uniform(0, 120 * 86400, n), unit="s")
+    pd.DataFrame(
+        {"date": t.strftime("%Y-%m-%d"), "time": t.strftime("%H:%M"), "category": rng.choice(["theft", "robbery"], n),
+         "lon": ll.x.round(7), "lat": ll.y.round(7)}  # fmt: skip
+    ).to_csv(folder / "incidents.csv", index=False)
+    x0, y0 = net.nodes.x.min(), net.nodes.y.min()
+
+    def save(gdf: gpd.GeoDataFrame, name: str) -> None:
+        gdf.set_crs(net.crs).to_crs("EPSG:4326").to_file(folder / name, driver="GeoJSON")
+
+    save(gpd.GeoDataFrame({"name": ["HQ"]}, geometry=[shapely.Point(x0 + 2.5 * BLOCK_M, y0 + 2.5 * BLOCK_M)]), "stations.geojson")
+    save(
+        gpd.GeoDataFrame(
+            {"name": [EVIL, SCRIPT], "priority": [2.0, 1.5]},
+            geometry=[shapely.box(x0 + 40, y0 + 40, x0 + 2 * BLOCK_M + 40, y0 + 2 * BLOCK_M + 40),
+                      shapely.box(x0 + 3 * BLOCK_M - 40, y0 + 3 * BLOCK_M - 40, x0 + 5 * BLOCK_M - 40, y0 + 5 * BLOCK_M - 40)],
+        ),
+        "districts.geojson",
+    )  # fmt: skip
+    save(
+        gpd.GeoDataFrame(
+            {"name": [SCRIPT, EVIL, "Bank $1$"], "category": [EVIL, "bank", SCRIPT]},
+            geometry=[shapely.Point(x0 + BLOCK_M + 5, y0 + BLOCK_M), shapely.Point(x0 + 4 * BLOCK_M, y0 + 4 * BLOCK_M + 5),
+                      shapely.Point(x0 + 3 * BLOCK_M + 5, y0 + BLOCK_M)],
+        ),
+        "key_sites.geojson",
+    )  # fmt: skip
+    save(
+        gpd.GeoDataFrame({"name": ["cam A", "cam B"]},
+                         geometry=[shapely.Point(x0 + 2 * BLOCK_M, y0 + 3 * BLOCK_M + 4), shapely.Point(x0 + 4, y0 + BLOCK_M)]),
+        "cameras.geojson",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def grid_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[ge.RunResult, Path]:
+    folder = tmp_path_factory.mktemp("briefing")
+    _write_inputs(folder / "data")
+    path = folder / "grid.yaml"
+    path.write_text(yaml.safe_dump(SCENARIO, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    out = folder / "run"
+    return ge.run(path, out_dir=out), out
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+def _pdf_pages(path: Path) -> list[tuple[float, float]]:
+    """(width, height) in points of every page's MediaBox."""
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", path.read_bytes())
+    return [(float(w), float(h)) for w, h in boxes]
+
+
+# --------------------------------------------------------------------------- the run folder
+def test_run_writes_and_lists_the_briefing_outputs(grid_run):
+    res, out = grid_run
+    names = {p.name for p in out.iterdir()}
+    assert {"briefing.png", "briefing.pdf", "report.html", "plan.gpkg", "geojson", "manifest.json"} <= names
+    outputs = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+    assert outputs["briefing_png"] == "briefing.png" and outputs["briefing_pdf"] == "briefing.pdf"
+    assert outputs["report"] == "report.html" and outputs["geojson"] == "geojson/"
+    assert res.manifest["outputs"] == outputs
+    assert "map" not in outputs and not (out / "map.html").exists()  # outputs.map: false is obeyed
+
+
+def test_briefing_is_a4_landscape_in_png_and_pdf(grid_run):
+    _, out = grid_run
+    w_mm, h_mm = PAPER_MM["A4"]
+    width, height = _png_size(out / "briefing.png")
+    assert (width, height) == pytest.approx((w_mm / 25.4 * 150, h_mm / 25.4 * 150), abs=1)  # 150 dpi
+    pages = _pdf_pages(out / "briefing.pdf")
+    assert len(pages) == 1
+    assert pages[0] == pytest.approx((w_mm / 25.4 * 72, h_mm / 25.4 * 72), abs=0.5)  # 841.9 × 595.3 pt
+
+
+def test_report_is_offline_and_escapes_names_from_input_data(grid_run):
+    _, out = grid_run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    low = page.lower()
+    for bad in ('src="http', "src='http", 'href="http', "href='http", "url(http", "@import", "<link", "<script", "<img"):
+        assert bad not in low, bad
+    assert "<iframe" not in low and "javascript:" not in low
+    assert EVIL not in page and "<script>alert(1)" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("<svg") >= 4, "coverage curve, dosage, workload and risk-by-window charts"
+
+
+def test_report_shows_the_manifest_metrics_and_warnings(grid_run):
+    res, out = grid_run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    from geoengine.export.manifest import METRIC_KEYS
+
+    for block, keys in METRIC_KEYS.items():
+        assert f"<h3>{block}</h3>" in page, block
+        for key in keys:
+            assert f"<td>{key}</td>" in page, key
+    assert f"Warnings ({len(res.warnings)})" in page
+    for w in res.warnings:
+        assert w.split(":")[0] in page
+    assert "SYNTHETIC" in page and "grid briefing" in page
+    assert "Coverage against budget" in page and "Workload per team" in page and "Dosage per district" in page
+
+
+def test_report_escapes_warnings_and_shows_nulls_as_not_computed(grid_run):
+    res, _ = grid_run
+    manifest = json.loads(json.dumps(res.manifest))
+    manifest["warnings"] = [f"district {SCRIPT} has no streets"]
+    manifest["metrics"]["evaluation"]["in_camera_view_share"] = None
+    page = report_html(scenario=res.scenario, manifest=manifest)
+    assert "<script>" not in page and "district &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; has no streets" in page
+    assert "<td>in_camera_view_share</td><td class=\"null\">not computed</td>" in page
+
+
+def test_gpkg_has_every_layer_with_a_crs_and_geojson_copies(grid_run):
+    import pyogrio
+
+    _, out = grid_run
+    layers = {name for name, _ in pyogrio.list_layers(out / "plan.gpkg")}
+    assert GPKG_LAYERS <= layers
+    for name in layers:
+        info = pyogrio.read_info(out / "plan.gpkg", layer=name)
+        assert info["crs"] == "EPSG:32633", name
+        assert info["features"] > 0, name
+    risk = pyogrio.read_dataframe(out / "plan.gpkg", layer="risk")
+    assert set(risk["window"]) == {"day", "evening"} and risk.crs.is_projected
+    districts = pyogrio.read_dataframe(out / "plan.gpkg", layer="districts")
+    assert set(districts["name"]) == {EVIL, SCRIPT}  # stored as given; escaping is for display
+    geojson = {p.stem for p in (out / "geojson").glob("*.geojson")}
+    assert geojson == layers
+    back = gpd.read_file(out / "geojson" / "beats.geojson")
+    assert back.crs.to_epsg() == 4326 and len(back) == 2
+
+
+# --------------------------------------------------------------------------- the drawing, by hand
+def test_briefing_figure_without_plans_is_a3_with_north_arrow_and_scale_bar():
+    from geoengine.synthetic import grid_network
+
+    net = grid_network(4, block_m=100.0, building_inset_m=15.0)
+    page = briefing_figure(net, title="$x$ <b>plain</b>", paper="A3")
+    w, h = page.figure.get_size_inches()
+    assert (w * 25.4, h * 25.4) == pytest.approx(PAPER_MM["A3"])
+    assert page.window is None and page.drawn == ("buildings", "streets")
+    texts = [t.get_text() for ax in page.figure.axes for t in ax.texts] + [t.get_text() for t in page.figure.texts]
+    assert "N" in texts and "$x$ <b>plain</b>" in texts
+    assert any(t.endswith(" m") for t in texts), "scale bar labelled in metres"
+
+
+def test_briefing_window_is_the_riskiest_or_the_chosen_one(grid_run):
+    res, _ = grid_run
+    totals = res.risk.table.groupby("window")["risk"].sum()
+    assert main_window(res.risk) == totals.idxmax()
+    assert main_window(res.risk, window="day") == "day"
+    with pytest.raises(InfeasibleSettingsError, match="night"):
+        main_window(res.risk, window="night")
+
+
+def test_briefing_window_must_be_a_scenario_window(tmp_path):
+    data = {**SCENARIO, "outputs": {"briefing_window": "night"}}
+    with pytest.raises(ScenarioError) as err:
+        ge.scenario.parse_scenario(data, base_dir=tmp_path)
+    assert "briefing_window" in str(err.value.problems[0])
