@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ._common import table
 
-SUITES = ("network", "risk", "coverage", "routing", "map")
+SUITES = ("network", "risk", "coverage", "routing", "map", "batch")
 
 
 def main(argv: list[str] | None = None) -> int:
