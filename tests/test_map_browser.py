@@ -209,16 +209,16 @@ def test_map_loads_offline_with_every_layer(opened: Page, city_map):
     shown = [c.layer_name for c in fmap._children.values() if getattr(c, "control", False) and c.show]
     assert opened.js("document.querySelectorAll('.leaflet-control-layers-selector:checked').length") == len(shown)
     # the basemap and the data are drawn: features on the map
-    assert opened.js("geoengine.layers['Streets (basemap)'].getLayers().length") == len(city_map_network_segments(fmap))
+    assert opened.js("geoengine.layers['Streets (basemap)'].getLayers().length") == _layer_of(fmap, "Streets (basemap)").n_features
     assert opened.js("geoengine.map.hasLayer(geoengine.layers['risk'])")
+    assert opened.js("geoengine.layers['risk'].getLayers().length") == _layer_of(fmap, "Risk level by time window").n_features > 0
     assert opened.js("!!document.querySelector('.leaflet-control-scale')")
     assert "OpenStreetMap contributors" in opened.js("document.querySelector('.leaflet-control-attribution').textContent")
     assert opened.blocked == [] and opened.errors == [] and opened.dialogs == []
 
 
-def city_map_network_segments(fmap: Any) -> list[Any]:
-    child = next(c for c in fmap._children.values() if getattr(c, "layer_name", "") == "Streets (basemap)")
-    return child.data["features"]
+def _layer_of(fmap: Any, name: str) -> Any:
+    return next(c for c in fmap._children.values() if getattr(c, "layer_name", "") == name)
 
 
 def test_time_slider_moves_the_patrols(opened: Page):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
 from branca.element import Template
 from folium.map import Layer
+
+from ._map_js import RawMacro, geojson_text
 
 if TYPE_CHECKING:
     from ..risk import RiskSurface
@@ -21,7 +23,7 @@ var {{ this.get_name() }} = L.featureGroup();
 (function () {
   var map = {{ this._parent.get_name() }};
   var group = {{ this.get_name() }};
-  var data = {{ this.data|tojson }};
+  var data = {{ this.data_json }};
   var windows = {{ this.windows|tojson }};
   var colours = {{ this.colours|tojson }};
   var levels = {{ this.levels|tojson }};
@@ -85,7 +87,7 @@ var {{ this.get_name() }} = L.featureGroup();
 """
 
 
-class RiskLayer(Layer):
+class RiskLayer(Layer, RawMacro):
     """The graded streets as one overlay, with a window selector and a legend (escaped labels)."""
 
     _template = Template(_TEMPLATE)
@@ -112,7 +114,7 @@ class RiskLayer(Layer):
         else:
             r, o, y = surface.settings.thresholds_per_km
             self.legend = [f"red — ≥ {r:g} per km", f"orange — ≥ {o:g} per km", f"yellow — ≥ {y:g} per km", "blue — below"]
-        self.data = _features(surface, names)
+        self.data_json, self.n_features = _features(surface, names)
 
 
 def _esc(value: str) -> str:
@@ -120,33 +122,16 @@ def _esc(value: str) -> str:
     return html.escape(value, quote=True).replace("{", "&#123;").replace("}", "&#125;")
 
 
-def _features(surface: RiskSurface, names: list[str]) -> dict[str, Any]:
+def _features(surface: RiskSurface, names: list[str]) -> tuple[str, int]:
     seg = surface.segments.to_crs("EPSG:4326")
-    geoms = shapely.transform(shapely.simplify(seg.geometry.values, 1e-5), lambda c: np.round(c, 6))
     code = {lv: i for i, lv in enumerate(LEVELS)}
-    blocks = []
+    levels, risk, hot = [], [], []
     for name in names:
         b = surface.for_window(name)
-        blocks.append(
-            (
-                b["level"].map(code).to_numpy(dtype=int),
-                np.round(b["risk_per_km"].to_numpy(dtype=float), 2),
-                b["hotspot"].to_numpy(dtype=bool).astype(int),
-            )
-        )
-    seg_names = seg["name"].fillna("").astype(str).map(_esc).to_numpy()
-    features = []
-    for i, g in enumerate(geoms):
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": shapely.geometry.mapping(g),
-                "properties": {
-                    "n": seg_names[i],
-                    "l": [int(b[0][i]) for b in blocks],
-                    "r": [float(b[1][i]) for b in blocks],
-                    "h": [int(b[2][i]) for b in blocks],
-                },
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
+        levels.append(b["level"].map(code).to_numpy(dtype=int))
+        risk.append(np.round(b["risk_per_km"].to_numpy(dtype=float), 2))
+        hot.append(b["hotspot"].to_numpy(dtype=bool).astype(int))
+    lv, rk, ht = np.column_stack(levels).tolist(), np.column_stack(risk).tolist(), np.column_stack(hot).tolist()
+    seg_names = seg["name"].fillna("").astype(str).map(_esc).tolist()
+    props = [{"n": n, "l": a, "r": b, "h": c} for n, a, b, c in zip(seg_names, lv, rk, ht)]
+    return geojson_text(shapely.simplify(seg.geometry.values, 1e-5), props)

@@ -27,12 +27,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement, Template
+from branca.element import Template
 from folium.map import Layer
 from folium.plugins import HeatMap
 
 from ._assets import asset_url, check_offline, inline_assets
-from ._map_js import CLOCK, RUNTIME
+from ._map_js import CLOCK, RUNTIME, RawMacro, geojson_text
 
 if TYPE_CHECKING:
     from ..coverage.plan import CoveragePlan
@@ -114,11 +114,11 @@ class _OfflineMap(folium.Map):
     default_css = [("leaflet_css", asset_url("leaflet.css"))]
 
 
-class _Heat(HeatMap):
+class _Heat(HeatMap, RawMacro):
     default_js = [("leaflet-heat.js", asset_url("leaflet-heat.js"))]
 
 
-class _Script(MacroElement):
+class _Script(RawMacro):
     """A piece of the page's own JavaScript, rendered with the map as ``this._parent``."""
 
     def __init__(self, code: str, **values: Any) -> None:
@@ -129,13 +129,13 @@ class _Script(MacroElement):
             setattr(self, k, v)
 
 
-class _Vector(Layer):
+class _Vector(Layer, RawMacro):
     """A vector layer in the layer control, drawn by ``geoengine.vector`` from compact GeoJSON."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = geoengine.vector({{ this.key|tojson }}, {{ this.data|tojson }}, {{ this.opts|tojson }});
+        var {{ this.get_name() }} = geoengine.vector({{ this.key|tojson }}, {{ this.data_json }}, {{ this.opts|tojson }});
         {% endmacro %}
         """
     )
@@ -143,7 +143,7 @@ class _Vector(Layer):
     def __init__(
         self,
         name: str,
-        data: dict[str, Any],
+        data: tuple[str, int],
         *,
         styles: list[dict[str, Any]],
         show: bool = True,
@@ -154,12 +154,11 @@ class _Vector(Layer):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "GeoengineVector"
         self.key = name
-        self.data = data
-        self.n_features = len(data["features"])
+        self.data_json, self.n_features = data
         self.opts = {"styles": styles, "interactive": interactive, "pane": pane, "order": order}
 
 
-class _Group(Layer):
+class _Group(Layer, RawMacro):
     """An empty layer group in the layer control, filled by a script (the patrol clock)."""
 
     _template = Template(
@@ -175,7 +174,7 @@ class _Group(Layer):
         self._name = "GeoengineGroup"
 
 
-class _Attribution(MacroElement):
+class _Attribution(RawMacro):
     """Adds a fixed attribution to the map's attribution control."""
 
     _template = Template(
@@ -192,7 +191,7 @@ class _Attribution(MacroElement):
         self.text = text
 
 
-class _Box(MacroElement):
+class _Box(RawMacro):
     """A fixed box (title banner or legend) as a Leaflet control; ``html_text`` is built from escaped parts."""
 
     _template = Template(
@@ -210,20 +209,9 @@ class _Box(MacroElement):
 
 
 # --------------------------------------------------------------------------- GeoJSON helpers
-def _rounded(geoms: Any) -> np.ndarray:
-    values = np.asarray(geoms.values if hasattr(geoms, "values") else geoms, dtype=object)
-    return shapely.transform(values, lambda c: np.round(c, DECIMALS))
-
-
-def _collection(geoms: Any, props: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A FeatureCollection of WGS84 geometries (coordinates rounded), skipping empty ones."""
-    values = _rounded(geoms)
-    features = []
-    for i, g in enumerate(values):
-        if g is None or g.is_empty:
-            continue
-        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": props[i] if props else {}})
-    return {"type": "FeatureCollection", "features": features}
+def _collection(geoms: Any, props: Sequence[dict[str, Any]] | None = None) -> tuple[str, int]:
+    """A FeatureCollection of WGS84 geometries (coordinates rounded) as HTML-safe JSON text."""
+    return geojson_text(geoms, props, decimals=DECIMALS)
 
 
 def _to_wgs84(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> Any:
