@@ -234,3 +234,17 @@ def test_briefing_window_must_be_a_scenario_window(tmp_path):
     with pytest.raises(ScenarioError) as err:
         ge.scenario.parse_scenario(data, base_dir=tmp_path)
     assert "briefing_window" in str(err.value.problems[0])
+
+
+def test_north_arrow_points_to_true_north():
+    """West of a UTM zone's central meridian, true north leans clockwise from grid north by
+    about Δλ·sin φ: Helsinki (24.94° E, 60.17° N) in zone 35N (27° E) → +1.79°."""
+    from pyproj import Transformer
+
+    from geoengine.export.briefing import _true_north_deg
+
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:32635", always_xy=True).transform(24.94, 60.17)
+    assert _true_north_deg("EPSG:32635", x, y) == pytest.approx((27 - 24.94) * np.sin(np.radians(60.17)), abs=0.02)
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:32635", always_xy=True).transform(29.0, 60.17)
+    assert _true_north_deg("EPSG:32635", x, y) < 0  # east of the meridian it leans the other way
+    assert _true_north_deg("EPSG:32633", 500_000.0, 6_600_000.0) == pytest.approx(0.0, abs=1e-6)

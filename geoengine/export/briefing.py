@@ -134,14 +134,18 @@ def _nice_length(target_m: float) -> float:
     return float(exp)
 
 
-def _grid_convergence_deg(crs: Any, x: float, y: float) -> float:
-    """Angle from grid north to true north at (x, y) (degrees, clockwise positive)."""
+def _true_north_deg(crs: Any, x: float, y: float) -> float:
+    """Clockwise angle from grid up to true north at (x, y), in degrees (0 when unknown)."""
     try:
-        from pyproj import CRS, Proj, Transformer
+        from pyproj import Transformer
 
-        c = CRS.from_user_input(crs)
-        lon, lat = Transformer.from_crs(c, "EPSG:4326", always_xy=True).transform(x, y)
-        return float(Proj(c).get_factors(lon, lat).meridian_convergence)
+        to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        to_xy = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+        lon, lat = to_ll.transform(x, y)
+        x0, y0 = to_xy.transform(lon, lat)
+        x1, y1 = to_xy.transform(lon, min(lat + 0.01, 89.99))
+        angle = math.degrees(math.atan2(x1 - x0, y1 - y0))
+        return angle if math.isfinite(angle) else 0.0
     except Exception:  # noqa: BLE001 - a north arrow is still right to within a few degrees
         return 0.0
 
@@ -192,11 +196,14 @@ def _draw_scale_bar(ax: Axes, *, width_m: float, fontsize: float) -> None:
         ax.text(left + i * step, base + h * 1.6, label, ha="center", va="bottom", fontsize=fontsize, zorder=22)
 
 
-def _draw_north_arrow(ax: Axes, *, convergence_deg: float) -> None:
-    """An arrow pointing to true north (rotated from grid north by the convergence)."""
+def _draw_north_arrow(ax: Axes, *, north_deg: float) -> None:
+    """An arrow pointing to true north, ``north_deg`` clockwise from the map's up."""
     cx, cy, size = 0.955, 0.90, 0.055
-    a = math.radians(-convergence_deg)  # true north lies this far clockwise from grid north
-    dx, dy = math.sin(-a), math.cos(-a)
+    a = math.radians(north_deg)
+    bbox = ax.get_position()  # axes fractions are not square: scale x by the axes' aspect
+    fig_w, fig_h = ax.figure.get_size_inches()
+    aspect = (bbox.height * fig_h) / (bbox.width * fig_w)
+    dx, dy = math.sin(a) * aspect, math.cos(a)
     tip = (cx + dx * size / 2, cy + dy * size / 2)
     tail = (cx - dx * size / 2, cy - dy * size / 2)
     ax.add_patch(
@@ -478,7 +485,7 @@ def briefing_figure(
 
     # ---- scale bar, north arrow, attribution
     _draw_scale_bar(ax, width_m=span, fontsize=fs["body"])
-    _draw_north_arrow(ax, convergence_deg=_grid_convergence_deg(crs, cx, cy))
+    _draw_north_arrow(ax, north_deg=_true_north_deg(crs, cx, cy))
     ax.text(0.995, 0.005, OSM_ATTRIBUTION, transform=ax.transAxes, ha="right", va="bottom", fontsize=fs["small"] - 1,
             color="#333333", path_effects=HALO, zorder=22)  # fmt: skip
 
