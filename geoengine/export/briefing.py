@@ -181,7 +181,7 @@ def _draw_scale_bar(ax: Axes, *, width_m: float, fontsize: float) -> None:
     h = (y1 - y0) * 0.01
     left, base = x0 + (x1 - x0) * 0.03, y0 + (y1 - y0) * 0.04
     ax.add_patch(
-        Rectangle((left - step * 0.4, base - h * 1.5), length + step * 1.6, h * 5.2,
+        Rectangle((left - step * 0.4, base - h * 1.5), length + step * 1.1, h * 5.2,
                   facecolor="white", edgecolor="#555555", linewidth=0.5, alpha=0.9, zorder=20)
     )  # fmt: skip
     for i in range(n):
@@ -236,11 +236,11 @@ def _label_point(geom: Any, *, avoid: Any = None) -> Any:
         return largest.representative_point()
 
 
-def _edge(level: str) -> list[Any] | None:
+def _edge(level: str, *, scale: float = 1.0) -> list[Any] | None:
     st = LEVEL_STYLE[level]
     if st["edge"] is None:
         return None
-    return [patheffects.Stroke(linewidth=st["linewidth"] + 1.4, foreground=st["edge"]), patheffects.Normal()]
+    return [patheffects.Stroke(linewidth=(st["linewidth"] + 1.4) * scale, foreground=st["edge"]), patheffects.Normal()]
 
 
 def _label(ax: Axes, x: float, y: float, text: object, **kw: Any) -> Text:
@@ -309,7 +309,8 @@ def briefing_figure(
     crs = network.crs
     date = date or dt.date.today()
     w_mm, h_mm = PAPER_MM[paper]
-    scale = w_mm / PAPER_MM["A3"][0]  # fonts and lines shrink a little on A4
+    scale = w_mm / PAPER_MM["A3"][0]  # fonts, markers and lines shrink a little on A4
+    lw = 0.6 + 0.4 * scale
     fig = Figure(figsize=(w_mm / MM_PER_INCH, h_mm / MM_PER_INCH))
     fs = {"title": 22 * scale + 2, "sub": 12 * scale + 1, "body": 10 * scale + 1, "small": 8 * scale + 1}
     drawn: list[str] = []
@@ -368,7 +369,7 @@ def briefing_figure(
             p = _polygon_path(geom)
             if p is not None:
                 ax.add_patch(PathPatch(p, facecolor="none", edgecolor=DISTRICT_EDGE, hatch="///", linewidth=0, alpha=0.35, zorder=2.5))
-                ax.add_patch(PathPatch(p, facecolor="none", edgecolor=DISTRICT_EDGE, linewidth=1.6, zorder=7))
+                ax.add_patch(PathPatch(p, facecolor="none", edgecolor=DISTRICT_EDGE, linewidth=1.6 * lw, zorder=7))
         drawn.append("districts")
         base.append(Patch(facecolor="none", edgecolor=DISTRICT_EDGE, hatch="///", linewidth=1.6, label="key district"))
     beats = patrol.beats.beats.to_crs(crs) if patrol is not None and len(patrol.beats.beats) else None
@@ -376,7 +377,7 @@ def briefing_figure(
         for geom in beats.geometry.simplify(8.0).values:
             p = _polygon_path(geom)
             if p is not None:
-                ax.add_patch(PathPatch(p, facecolor="none", edgecolor=BEAT_EDGE, linewidth=1.4, linestyle="-.", zorder=8))
+                ax.add_patch(PathPatch(p, facecolor="none", edgecolor=BEAT_EDGE, linewidth=1.4 * lw, linestyle="-.", zorder=8))
         drawn.append("beats")
         base.append(Line2D([], [], color=BEAT_EDGE, linewidth=1.4, linestyle="-.", label="patrol beat (name)"))
 
@@ -392,8 +393,8 @@ def briefing_figure(
             st = LEVEL_STYLE[lv]
             if len(sub):
                 lc = LineCollection(_line_segments(sub.geometry.values), colors=LEVEL_COLOURS[lv],
-                                    linewidths=st["linewidth"], linestyles=st["linestyle"], zorder=st["zorder"],
-                                    capstyle="butt", path_effects=_edge(lv))  # fmt: skip
+                                    linewidths=st["linewidth"] * lw, linestyles=st["linestyle"], zorder=st["zorder"],
+                                    capstyle="butt", path_effects=_edge(lv, scale=lw))  # fmt: skip
                 ax.add_collection(lc)
             km = float(sub["length_m"].sum()) / 1000 if "length_m" in sub else 0.0
             level_handles.append(
@@ -415,11 +416,11 @@ def briefing_figure(
         for i, row in enumerate(routes.itertuples(index=False)):
             colour = TEAM_COLOURS[i % len(TEAM_COLOURS)]
             ls = MODE_STYLE.get(str(row.mode), "solid")
-            lc = LineCollection(_line_segments([row.geometry]), colors=colour, linewidths=1.3, linestyles=ls,
+            lc = LineCollection(_line_segments([row.geometry]), colors=colour, linewidths=1.3 * lw, linestyles=ls,
                                 alpha=0.95, zorder=9, path_effects=ROUTE_HALO)  # fmt: skip
             ax.add_collection(lc)
             route_handles.append(Line2D([], [], color=colour, linewidth=1.6, linestyle=ls,
-                                        label=_plain(f"{row.team} ({row.mode}, {row.stops} stops)")))  # fmt: skip
+                                        label=_plain(_route_label(str(row.team), str(row.mode), int(row.stops)))))  # fmt: skip
         if route_handles:
             drawn.append("routes")
 
@@ -431,6 +432,7 @@ def briefing_figure(
             return
         g = gdf.to_crs(crs)
         pts = g.geometry.representative_point() if not (g.geom_type == "Point").all() else g.geometry
+        kw = {**kw, "s": kw.get("s", 20) * scale}  # marker area follows the paper
         ax.scatter(pts.x, pts.y, label=label, **kw)
         points.append(Line2D([], [], linestyle="none", label=label, marker=kw.get("marker", "o"),
                              markersize=7, markerfacecolor=kw.get("c", kw.get("facecolors", "none")),
@@ -505,24 +507,29 @@ def briefing_figure(
         sections.append(("Sites and posts", points))
     if route_handles:
         sections.append((f"Patrol routes — {shown}" if shown else "Patrol routes", route_handles))
+    renderer = FigureCanvasAgg(fig).get_renderer()
     y = 1.0
     for head, hs in sections:
         leg = panel.legend(handles=hs, title=_plain(head), loc="upper left", bbox_to_anchor=(0.0, y),
                            frameon=False, fontsize=fs["body"] - 0.5, title_fontsize=fs["body"] + 0.5,
-                           alignment="left", handlelength=3.2, borderaxespad=0.0, labelspacing=0.35)  # fmt: skip
+                           alignment="left", handlelength=3.2 if len(hs) <= 6 else 2.4, borderaxespad=0.0,
+                           labelspacing=0.35, ncols=1 if len(hs) <= 6 else 2, columnspacing=0.8)  # fmt: skip
         leg.get_title().set_fontweight("bold")
         panel.add_artist(leg)
-        fig.canvas.draw_without_rendering() if hasattr(fig.canvas, "draw_without_rendering") else None
-        bbox = leg.get_window_extent().transformed(panel.transAxes.inverted())
-        y = bbox.y0 - 0.02
-    chars = int(0.255 * w_mm / (fs["body"] * 0.3528 * 0.56))  # panel width ÷ average glyph width
-    text_lines = [w for line in (facts or []) for w in _wrap(line, chars)]
-    if notes:
-        text_lines += ["", *(w for line in notes for w in _wrap(line, chars))]
-    if text_lines:
+        y = leg.get_window_extent(renderer).transformed(panel.transAxes.inverted()).y0 - 0.02
+    lines = [*(facts or []), *([""] + list(notes) if notes else [])]
+    if lines:
         panel.text(0.0, y, "Key figures", fontsize=fs["body"] + 0.5, fontweight="bold", va="top", transform=panel.transAxes)
-        panel.text(0.0, y - 0.025, "\n".join(text_lines), fontsize=fs["body"] - 0.5, va="top", linespacing=1.45,
-                   transform=panel.transAxes, parse_math=False, wrap=True)  # fmt: skip
+        size = fs["body"] - 0.5
+        while True:  # wrap to the panel's width, shrink until it fits above the page's foot
+            chars = int(0.255 * w_mm / (size * 0.3528 * 0.55))
+            text = panel.text(0.0, y - 0.028, "\n".join(w for line in lines for w in _wrap(line, chars)),
+                              fontsize=size, va="top", linespacing=1.4, transform=panel.transAxes, parse_math=False)  # fmt: skip
+            bottom = text.get_window_extent(renderer).transformed(panel.transAxes.inverted()).y0
+            if bottom >= -0.02 or size <= 5.5:
+                break
+            text.remove()
+            size -= 0.5
     return BriefingMap(figure=fig, paper=paper, window=shown, drawn=tuple(drawn))
 
 
@@ -574,10 +581,10 @@ def briefing_facts(manifest: dict[str, Any]) -> tuple[list[str], list[str]]:
         if pat.get("dosage_met_share") is not None:
             facts.append(f"  hotspot dosage met: {pct(pat['dosage_met_share'])}")
     ev = m.get("evaluation") or {}
-    for key, label in (("in_camera_view_share", "held-out incidents in camera view"),
-                       ("within_response_share", "held-out incidents within patrol response")):  # fmt: skip
-        if ev.get(key) is not None:
-            facts.append(f"Backtest: {label} {pct(ev[key])}")
+    backtest = [f"  {label}: {pct(ev[key])}" for key, label in (("in_camera_view_share", "in camera view"),
+                ("within_response_share", "within patrol response")) if ev.get(key) is not None]  # fmt: skip
+    if backtest:
+        facts += [f"Backtest on {ev.get('heldout_incidents') or 0:,} held-out incidents:", *backtest]
     notes: list[str] = []
     synthetic = [k for k, b in (m.get("layers") or {}).items() if b.get("synthetic")]
     if synthetic:
@@ -586,6 +593,11 @@ def briefing_facts(manifest: dict[str, Any]) -> tuple[list[str], list[str]]:
     if warnings:
         notes.append(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}: see report.html")
     return facts, notes
+
+
+def _route_label(team: str, mode: str, stops: int) -> str:
+    who = team if mode.lower() in team.lower() else f"{team} ({mode})"
+    return f"{who}, {stops} stop{'' if stops == 1 else 's'}"
 
 
 def _n(count: Any, noun: str) -> str:

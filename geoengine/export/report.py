@@ -197,7 +197,7 @@ def chart_coverage_curve(coverage: CoveragePlan, metrics: dict[str, Any]) -> Fig
     ax.set_ylabel("risk-weighted coverage (%)")
     ax.set_ylim(0, 100)
     _style(ax)
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -206,7 +206,7 @@ def dosage_table(patrol: Any) -> pd.DataFrame:
     """Per district and window: visits served ÷ required (district visits and hotspot visits inside it)."""
     req = patrol.requirements
     if not len(req):
-        return pd.DataFrame(columns=["district", "window", "required", "served"])
+        return pd.DataFrame(columns=["district", "window", "required", "served", "met_share"])
     req = req.copy()
     req["district"] = None
     is_d = req["kind"] == "district"
@@ -215,22 +215,34 @@ def dosage_table(patrol: Any) -> pd.DataFrame:
         where = patrol.hotspots.set_index(patrol.hotspots["hotspot_id"].astype(str))["district"]
         hot = req["kind"] == "hotspot"
         req.loc[hot, "district"] = req.loc[hot, "place_id"].astype(str).map(where)
+    if not req["district"].notna().any() and "beat" in patrol.hotspots and len(patrol.hotspots):
+        # no key districts: show the beats instead
+        names = dict(zip(patrol.beats.beats["beat"], patrol.beats.beats.get("name", patrol.beats.beats["beat"]), strict=True))
+        where = patrol.hotspots.set_index(patrol.hotspots["hotspot_id"].astype(str))["beat"].map(names)
+        hot = req["kind"] == "hotspot"
+        req.loc[hot, "district"] = req.loc[hot, "place_id"].astype(str).map(where)
+        by = "beat"
+    else:
+        by = "district"
     req = req[req["district"].notna()]
     out = req.groupby(["district", "window"], sort=False)[["required", "served"]].sum().reset_index()
     out["met_share"] = np.where(out["required"] > 0, out["served"] / out["required"].where(out["required"] > 0, 1), np.nan)
+    out = out.rename(columns={"district": by})
+    out.attrs["by"] = by
     return out
 
 
 def chart_dosage(table: pd.DataFrame, windows: list[str]) -> Figure | None:
     if not len(table):
         return None
-    districts = list(dict.fromkeys(table["district"]))
+    by = table.attrs.get("by", "district")
+    districts = list(dict.fromkeys(table[by]))
     wins = [w for w in windows if w in set(table["window"])]
     grid = np.full((len(districts), len(wins)), np.nan)
     text = [["" for _ in wins] for _ in districts]
-    for r in table.itertuples(index=False):
+    for r in table.rename(columns={by: "area"}).itertuples(index=False):
         if r.window in wins:
-            i, j = districts.index(r.district), wins.index(r.window)
+            i, j = districts.index(r.area), wins.index(r.window)
             grid[i, j] = r.met_share
             text[i][j] = f"{int(r.served)}/{int(r.required)}"
     fig = Figure(figsize=(7.5, 0.45 * len(districts) + 1.6))
@@ -426,7 +438,7 @@ def _patrol_tables(patrol: Any, dosage: pd.DataFrame) -> str:
         out.append("<h3>Workload per team and window</h3>")
         out.append(_frame_table(wl.assign(utilisation_share=wl["utilisation"]).drop(columns="utilisation")))
     if len(dosage):
-        out.append("<h3>Dosage per district and window (visits served ÷ required)</h3>")
+        out.append(f"<h3>Dosage per {_e(dosage.attrs.get('by', 'district'))} and window (visits served ÷ required)</h3>")
         out.append(_frame_table(dosage))
     for name in ("checkpoints", "booths"):
         posts = getattr(patrol, name)
@@ -494,8 +506,11 @@ def report_html(
                        lambda: chart_coverage_curve(coverage, metrics.get("coverage") or {})))  # fmt: skip
     dosage = dosage_table(patrol) if patrol is not None else pd.DataFrame()
     if patrol is not None:
-        charts.append(("Patrol dosage per district and window: visits served ÷ visits required (district visits and "
-                       "hotspot visits inside the district).", lambda: chart_dosage(dosage, window_names)))  # fmt: skip
+        by = dosage.attrs.get("by", "district")
+        charts.append((f"Patrol dosage per {by} and window: visits served ÷ visits required "
+                       + ("(district visits and hotspot visits inside the district)." if by == "district" else
+                          "(hotspot visits; the scenario has no key districts)."),
+                       lambda: chart_dosage(dosage, window_names)))  # fmt: skip
         charts.append(("Workload per team: busy hours (travel and visits) per window, stacked; the bar mark is the "
                        "team's total shift hours.", lambda: chart_workload(patrol, window_names)))  # fmt: skip
     if risk is not None:
