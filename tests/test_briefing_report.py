@@ -38,7 +38,7 @@ SCENARIO = {
     },
     "windows": [{"name": "day", "start": "08:00", "end": "16:00"}, {"name": "evening", "start": "16:00", "end": "24:00"}],
     "cameras": {"budget_cost": 3, "budgets": [1, 3, 5], "pole_spacing_m": 60, "spacing_m": 20},
-    "patrol": {"teams": [{"name": "car", "mode": "car", "count": 2}], "beats": 2, "max_hotspots_per_window": 3,
+    "patrol": {"teams": [{"name": "car $\\oops$", "mode": "car", "count": 2}], "beats": 2, "max_hotspots_per_window": 3,
                "checkpoints": 1, "booths": 1},  # fmt: skip
     "evaluation": {"split": "2026-04-01"},
     "solver": {"time_limit_s": 2},
@@ -174,6 +174,8 @@ def test_report_shows_the_manifest_metrics_and_warnings(grid_run):
         assert w.split(":")[0] in page
     assert "SYNTHETIC" in page and "grid briefing" in page
     assert "Coverage against budget" in page and "Workload per team" in page and "Dosage per district" in page
+    # a team named with TeX in it: drawn as text on the charts (mathtext would fail on \oops), listed as is
+    assert "car $\\oops$-1" in page
 
 
 def test_report_escapes_warnings_and_shows_nulls_as_not_computed(grid_run):

@@ -165,6 +165,11 @@ def _figure(caption: str, fig: Figure, *, salt: str) -> str:
     return f"<figure>{_svg(fig, salt=salt)}<figcaption>{_e(caption)}</figcaption></figure>"
 
 
+def _mpl(text: object) -> str:
+    """A name from input data as a matplotlib label: ``$`` must not start mathtext."""
+    return str(text).replace("$", r"\$")
+
+
 def _style(ax: Any) -> None:
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
@@ -253,8 +258,8 @@ def chart_dosage(table: pd.DataFrame, windows: list[str]) -> Figure | None:
             if text[i][j]:
                 ax.text(j, i, text[i][j], ha="center", va="center", fontsize=8,
                         color="black", parse_math=False, bbox={"facecolor": "white", "alpha": 0.6, "pad": 1, "linewidth": 0})  # fmt: skip
-    ax.set_xticks(range(len(wins)), [str(w) for w in wins], fontsize=8)
-    ax.set_yticks(range(len(districts)), [str(d).replace("$", r"\$") for d in districts], fontsize=8)
+    ax.set_xticks(range(len(wins)), [_mpl(w) for w in wins], fontsize=8)
+    ax.set_yticks(range(len(districts)), [_mpl(d) for d in districts], fontsize=8)
     fig.colorbar(im, ax=ax, label="visits served (% of required)", shrink=0.9)
     fig.tight_layout()
     return fig
@@ -274,11 +279,11 @@ def chart_workload(patrol: Any, windows: list[str]) -> Figure | None:
         sub = wl[wl["window"] == w].set_index("team")
         hours = np.array([float(sub["busy_min"].get(t, 0.0)) / 60 for t in teams])
         ax.barh(range(len(teams)), hours, left=left, color=cmap(k % 10), edgecolor="black", linewidth=0.5,
-                hatch=WINDOW_HATCHES[k % len(WINDOW_HATCHES)], label=str(w))  # fmt: skip
+                hatch=WINDOW_HATCHES[k % len(WINDOW_HATCHES)], label=_mpl(w))  # fmt: skip
         left += hours
     shift = wl.groupby("team", sort=False)["shift_min"].sum().reindex(teams).to_numpy(dtype=float) / 60
     ax.scatter(shift, range(len(teams)), marker="|", s=260, color="black", label="shift hours", zorder=5)
-    ax.set_yticks(range(len(teams)), [str(t) for t in teams], fontsize=8)
+    ax.set_yticks(range(len(teams)), [_mpl(t) for t in teams], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("busy hours (travel + visits) over all windows")
     ax.spines[["top", "right"]].set_visible(False)
@@ -297,7 +302,7 @@ def chart_risk_by_window(risk: RiskSurface) -> Figure:
     total = t.groupby("window")["risk"].sum().reindex(names).fillna(0)
     hot = t[t["hotspot"]].groupby("window")["length_m"].sum().reindex(names).fillna(0) / 1000
     a1.bar(range(len(names)), total.to_numpy(), color="#5b6f8a", edgecolor="black", linewidth=0.5)
-    a1.set_xticks(range(len(names)), [str(n) for n in names], rotation=30, ha="right", fontsize=8)
+    a1.set_xticks(range(len(names)), [_mpl(n) for n in names], rotation=30, ha="right", fontsize=8)
     a1.set_ylabel("expected weighted incidents")
     a1.set_title("risk per window", fontsize=10)
     for i, (v, h) in enumerate(zip(total.to_numpy(), hot.to_numpy(), strict=True)):
@@ -310,7 +315,7 @@ def chart_risk_by_window(risk: RiskSurface) -> Figure:
         a2.bar(range(len(names)), v, bottom=bottom, color=LEVEL_COLOURS[lv], edgecolor="black", linewidth=0.5,
                hatch=LEVEL_HATCH[lv], label=lv)  # fmt: skip
         bottom += v
-    a2.set_xticks(range(len(names)), [str(n) for n in names], rotation=30, ha="right", fontsize=8)
+    a2.set_xticks(range(len(names)), [_mpl(n) for n in names], rotation=30, ha="right", fontsize=8)
     a2.set_ylabel("street km")
     a2.set_title("street km by risk level", fontsize=10)
     a2.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
