@@ -81,6 +81,9 @@ RUNTIME = r"""
       div.style.cssText = "background:rgba(255,255,255,0.94);padding:6px 10px;border-radius:4px;" +
         "font:12px/1.35 sans-serif;box-shadow:0 1px 4px rgba(0,0,0,0.3);" + (css || "");
       div.innerHTML = html;
+      // on a small screen the legend starts folded, leaving the map and the clock visible
+      var details = div.querySelector("details");
+      if (details && map.getSize().y < 820) { details.open = false; }
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
       return div;
