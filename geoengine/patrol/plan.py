@@ -423,10 +423,11 @@ def _hint(previous: pd.DataFrame, window: str, wt: pd.DataFrame, visits: pd.Data
         for pid in old.loc[old["team"] == team.team, "place_id"]:
             if free.get(pid):
                 nodes.append(int(free[pid].pop(0)))
-        if nodes:
-            stops = tuple(Stop(n, 0, 0) for n in [home, *nodes, home])
-            routes.append(Route(vehicle=k, stops=stops, travel_s=0, distance_m=None, break_start_s=None))
-    if not routes:
+        # one route per vehicle of today's problem: a team with no old stops (new, or whose
+        # stops went to the places of a removed team) starts from an empty route
+        stops = tuple(Stop(n, 0, 0) for n in [home, *nodes, home])
+        routes.append(Route(vehicle=k, stops=stops, travel_s=0, distance_m=None, break_start_s=None))
+    if not any(len(r.stops) > 2 for r in routes):
         return None
     return RoutingResult(routes=tuple(routes), dropped=(), objective=0, status="feasible", solve_s=0.0,
                          first_solution="previous plan", metaheuristic="")  # fmt: skip
