@@ -84,6 +84,13 @@ def _one(job: tuple[str, str, float, str, int]) -> dict[str, Any]:
         (value, vehicles, feasible), wall, peak = measure(lambda: _pyvrp_solve(inst, problem, limit_s, seed))
         status = "feasible" if feasible else "infeasible"
         violations = None
+    elif solver == "ortools-plain":  # the OR-Tools guide's VRPTW: path cheapest arc, default metaheuristic
+        from ._plain_ortools import plain_vrptw
+
+        plain, wall, peak = measure(lambda: plain_vrptw(problem, time_limit_s=limit_s))
+        dist = inst.distance()
+        value = None if plain.routes is None else float(sum(dist[a, b] for r in plain.routes for a, b in zip(r, r[1:])))
+        vehicles, status, violations = (None if plain.routes is None else len(plain.routes)), plain.status, None
     else:
         result, wall, peak = measure(lambda: solve_routing(problem, stop=MaxRuntime(limit_s), seed=seed, first_solution="portfolio"))
         value = result.distance_m if result.is_feasible() else None
@@ -119,7 +126,7 @@ def run(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise FileNotFoundError(f"routing: instance files not found: {missing}")
-    solvers = ["ortools"]
+    solvers = ["ortools", "ortools-plain"]
     try:
         import pyvrp  # noqa: F401
 
