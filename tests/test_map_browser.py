@@ -61,7 +61,8 @@ def city_run() -> dict[str, Any]:
     windows = (TimeWindow(name="evening", start="18:00", end="22:00"), TimeWindow(name="late", start="22:00", end="02:00"))
     spots = [(50, 0), (550, 0), (50, 600), (550, 600), (300, 350)]
     xy = [p for p in spots for _ in range(6)]
-    times = [f"2026-01-0{1 + i % 5} {'19:10' if i % 2 else '23:20'}" for i in range(len(xy))]
+    # the first two spots are evening hotspots, the others late ones
+    times = [f"2026-01-0{1 + i % 5} {'19:10' if i < 12 else '23:20'}" for i in range(len(xy))]
     incidents = gpd.GeoDataFrame(
         {"time": pd.to_datetime(times), "time_precision": "datetime", "category": "robbery", "weight": 1.0},
         geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS,
@@ -215,6 +216,20 @@ def test_map_loads_offline_with_every_layer(opened: Page, city_map):
     assert opened.js("!!document.querySelector('.leaflet-control-scale')")
     assert "OpenStreetMap contributors" in opened.js("document.querySelector('.leaflet-control-attribution').textContent")
     assert opened.blocked == [] and opened.errors == [] and opened.dialogs == []
+
+
+def test_risk_window_selector_restyles_and_hides_with_its_layer(opened: Page):
+    legend = opened.page.locator(".geoengine-risk-legend")
+    colours = "geoengine.layers['risk'].getLayers().map(l => l.options.color).join()"
+    opened.page.select_option("select.geoengine-window", "1")  # evening
+    evening = opened.js(colours)
+    opened.page.select_option("select.geoengine-window", "2")  # late
+    assert opened.js("geoengineRisk.current()") == 2 and opened.js(colours) != evening
+    opened.page.select_option("select.geoengine-window", "0")
+    opened.page.get_by_text("Risk level by time window").click()
+    assert not legend.is_visible() and not opened.js("geoengine.map.hasLayer(geoengine.layers['risk'])")
+    opened.page.get_by_text("Risk level by time window").click()
+    assert legend.is_visible()
 
 
 def _layer_of(fmap: Any, name: str) -> Any:

@@ -78,6 +78,10 @@ var {{ this.get_name() }} = L.featureGroup();
     return div;
   };
   control.addTo(map);
+  // the selector and legend show while the layer does
+  map.on("overlayadd overlayremove", function (e) {
+    if (e.layer === group) { control.getContainer().style.display = e.type === "overlayadd" ? "" : "none"; }
+  });
   window.geoengineRisk = {windows: windows, select: function (i) {
     var s = document.querySelector("select.geoengine-window"); s.value = String(i);
     s.dispatchEvent(new Event("change"));
