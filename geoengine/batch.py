@@ -474,7 +474,7 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
     # a run that kills its worker twice (e.g. out of memory) is failed rather than retried forever
     with _quiet_dask(), dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.worker.daemon": False,
                                           "distributed.scheduler.worker-saturation": 1.0}):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR)  # fmt: skip
         try:
             client = Client(cluster)
@@ -531,7 +531,7 @@ def _bar(enabled: bool, total: int, initial: int) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, initial=initial, desc="batch", unit="run", dynamic_ncols=True,
-                bar_format="{desc}: {n_fmt}/{total_fmt} |{bar}| [{elapsed}] {postfix}")  # fmt: skip
+                bar_format="{desc}: {n_fmt}/{total_fmt} |{bar}| [{elapsed}]{postfix}")  # fmt: skip
 
 
 def run_batch(

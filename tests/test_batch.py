@@ -179,7 +179,7 @@ def test_a_killed_worker_leaves_every_run_complete_or_failed_with_a_reason(input
     path = _scenario(inputs, "kill", name="kill", sweep=sweep)
     out = inputs / "kill-runs"
     killed: list[int] = []
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         with Client(cluster) as client:
             pids = client.run(os.getpid)
         lock = threading.Lock()
@@ -231,6 +231,61 @@ def test_response_share_counts_a_stop_at_the_incident_hour_within_reach():
     assert got[:3].tolist() == [1.0, 0.0, 0.0] and np.isnan(got[3])
     got = within_response(net, incidents, stops, windows, response_minutes=11)
     assert got[:3].tolist() == [1.0, 1.0, 0.0]
+
+
+def test_rolling_windows_score_each_fold_on_the_week_after_its_training(scenarios, inputs):
+    data = yaml.safe_load(scenarios["sweep"].read_text(encoding="utf-8"))
+    data.pop("sweep")
+    data["patrol"] = None
+    data["evaluation"] = {"split": "2026-03-01", "rolling": {"train_days": 28, "test_days": 7, "folds": 3}}
+    path = inputs / "rolling.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    try:
+        ev = ge.run(path, write=False).manifest["metrics"]["evaluation"]
+    finally:
+        path.unlink()
+    folds = ev["rolling"]["folds"]
+    assert len(folds) == 3
+    starts = [pd.Timestamp(f["test_start"]) for f in folds]
+    assert [(b - a).days for a, b in zip(starts, starts[1:])] == [7, 7]
+    for f in folds:
+        assert (pd.Timestamp(f["test_start"]) - pd.Timestamp(f["train_start"])).days == 28
+        assert f["train_incidents"] > 0 and f["test_incidents"] > 0 and f["pai_5pct"] is not None
+        # the plan was made before the split, so every fold after it scores the cameras
+        assert f["in_camera_view_share"] is not None and f["within_response_share"] is None  # no patrol plan
+    assert ev["rolling"]["mean_pai_5pct"] is not None and ev["within_response_share"] is None
+
+
+def test_stage_cache_builds_once_when_two_builders_race(tmp_path, monkeypatch):
+    from geoengine import _stage_cache
+    from geoengine.scenario import parse_scenario
+    from geoengine.synthetic import grid_network
+
+    net = grid_network(3)
+    sc = parse_scenario({"name": "c", "network": {"source": str(REPO / "pyproject.toml"), "cache_dir": str(tmp_path)}},
+                        base_dir=tmp_path)  # fmt: skip
+    monkeypatch.setattr(_stage_cache, "stage_key", lambda *a: "k" * 64)
+    calls: list[int] = []
+    building, gate = threading.Event(), threading.Event()
+
+    def build() -> tuple[object, int]:
+        calls.append(1)
+        building.set()
+        gate.wait(10)  # hold the lock while the other builder arrives and finds nothing cached yet
+        return (net, 42)
+
+    results: list[object] = []
+    threads = [threading.Thread(target=lambda: results.append(_stage_cache.cached_stage("risk", sc, net, None, build)))
+               for _ in range(2)]  # fmt: skip
+    threads[0].start()
+    building.wait(10)
+    threads[1].start()
+    threads[1].join(0.5)  # the second builder is waiting for the lock, not building
+    gate.set()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(results) == 2
+    assert all(r[1] == 42 and r[0] is net for r in results)  # the network comes back as the caller's own
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared real data not available at {SHARED}")
