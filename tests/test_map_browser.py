@@ -256,7 +256,12 @@ def test_time_slider_moves_the_patrols(opened: Page):
     opened.page.select_option(".geoengine-clock .ge-window", "1")
     slider.fill("150")
     assert label.text_content() == "00:30"
+    # the clock's window brings its routes and its risk along
+    assert opened.js("geoengine.map.hasLayer(geoengine.layers['Routes: late'])")
+    assert not opened.js("geoengine.map.hasLayer(geoengine.layers['Routes: evening'])")
+    assert opened.js("geoengineRisk.names[geoengineRisk.current()]") == "late"
     opened.page.select_option(".geoengine-clock .ge-window", "0")
+    assert opened.js("geoengine.map.hasLayer(geoengine.layers['Routes: evening'])")
 
 
 def test_each_alternative_plan_can_be_shown(opened: Page, city_map):

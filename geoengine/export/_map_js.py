@@ -173,11 +173,25 @@ CLOCK = r"""
     slider = div.querySelector(".ge-slider");
     var wsel = div.querySelector(".ge-window"), psel = div.querySelector(".ge-plan");
     slider.addEventListener("input", function () { state.minute = parseInt(slider.value, 10); draw(); });
-    wsel.addEventListener("change", function () { state.window = parseInt(wsel.value, 10); state.minute = 0; reset(); });
+    wsel.addEventListener("change", function () {
+      state.window = parseInt(wsel.value, 10); state.minute = 0; reset(); follow();
+    });
     if (psel) { psel.addEventListener("change", function () { state.plan = parseInt(psel.value, 10); reset(); }); }
     return div;
   };
   var slider = null;
+  // choosing a window in the clock shows that window's routes and its risk
+  function follow() {
+    var w = win(), layers = window.geoengine.layers;
+    plans[0].windows.forEach(function (x) {
+      var l = layers[x.routes];
+      if (l) { if (x.name === w.name) { map.addLayer(l); } else { map.removeLayer(l); } }
+    });
+    if (window.geoengineRisk) {
+      var k = window.geoengineRisk.names.indexOf(w.name);
+      if (k >= 0) { window.geoengineRisk.select(k); }
+    }
+  }
   function reset() {
     slider.max = String(win().length_min);
     slider.value = String(Math.min(state.minute, win().length_min));

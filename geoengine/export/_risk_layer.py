@@ -82,7 +82,7 @@ var {{ this.get_name() }} = L.featureGroup();
   map.on("overlayadd overlayremove", function (e) {
     if (e.layer === group) { control.getContainer().style.display = e.type === "overlayadd" ? "" : "none"; }
   });
-  window.geoengineRisk = {windows: windows, select: function (i) {
+  window.geoengineRisk = {windows: windows, names: {{ this.names|tojson }}, select: function (i) {
     var s = document.querySelector("select.geoengine-window"); s.value = String(i);
     s.dispatchEvent(new Event("change"));
   }, current: function () { return current; }};
@@ -104,6 +104,7 @@ class RiskLayer(Layer, RawMacro):
             f"{w.name} ({w.start}–{w.end}{'' if w.days is None else ', ' + ' '.join(w.days)})" for w in surface.windows
         ]
         self.windows = [_esc(s) for s in labels]
+        self.names = [_esc(s) for s in names]
         self.levels = list(LEVELS)
         self.colours = [LEVEL_COLOURS[lv] for lv in LEVELS]
         shares = surface.settings.level_shares

@@ -660,4 +660,5 @@ def _clock_window(name: str, w: TimeWindow | None, stops: pd.DataFrame, legs: _L
     for (team, mode), g in s.groupby(["team", "mode"], sort=True):
         route = legs.route(g)
         teams.append({"team": _esc(team), "mode": _esc(mode), "colour": colour.get(str(team), "#000000"), **route})
-    return {"name": _esc(name), "label": label, "start_min": int(start), "length_min": int(max(length, 1)), "teams": teams}
+    return {"name": _esc(name), "label": label, "start_min": int(start), "length_min": int(max(length, 1)), "teams": teams,
+            "routes": f"Routes: {_esc(name)}"}  # fmt: skip
