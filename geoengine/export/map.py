@@ -48,7 +48,8 @@ OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 WGS84 = "EPSG:4326"
 DECIMALS = 6  # ~0.1 m: more digits only make the page bigger
 MAJOR = {"motorway", "trunk", "primary", "secondary", "motorway_link", "trunk_link", "primary_link", "secondary_link"}
-TEAM_COLOURS = ("#e41a1c", "#377eb8", "#4daf4a", "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#1b9e77", "#d95f02", "#7570b3")
+# team colours stay clear of the risk levels' red, orange, yellow and blue
+TEAM_COLOURS = ("#e7298a", "#1b9e77", "#6a3d9a", "#66a61e", "#8c510a", "#2f4f4f", "#9e9ac8", "#c51b7d", "#4d9221", "#01665e")
 COVERAGE_COLOURS = {"existing": "#1a9850", "new": "#00a6d6", "uncovered": "#8c8c8c"}
 
 # styles (ours, never from input data); "shape" draws a DOM marker instead of a canvas circle
