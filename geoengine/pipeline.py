@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
 import time
 from collections.abc import Callable
@@ -212,12 +213,24 @@ def run(
                 outputs["allocation"] = "allocation.csv"
         _write_briefing_outputs(stage, outputs, scenario, network, layers, risk, coverage, patrol, _manifest)
         timings["export"] = time.perf_counter() - t
-        manifest = _manifest()
+        manifest = _null_non_finite(_manifest())
         outputs["manifest"] = "manifest.json"
         manifest["outputs"] = dict(outputs)
         write_json_atomic(stage / "manifest.json", manifest)
     log.info("run %s written to %s", scenario.name, target)
     return RunResult(scenario, network, layers, manifest, target, tuple(warnings), risk, evaluation, coverage, patrol)
+
+
+def _null_non_finite(value: Any) -> Any:
+    """NaN/inf (e.g. a gap between visits of a place visited once) become null, as SPEC §4.1 says
+    of a value that was not computed; JSON has no NaN."""
+    if isinstance(value, dict):
+        return {k: _null_non_finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_null_non_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _write_briefing_outputs(

@@ -250,3 +250,10 @@ def test_north_arrow_points_to_true_north():
     x, y = Transformer.from_crs("EPSG:4326", "EPSG:32635", always_xy=True).transform(29.0, 60.17)
     assert _true_north_deg("EPSG:32635", x, y) < 0  # east of the meridian it leans the other way
     assert _true_north_deg("EPSG:32633", 500_000.0, 6_600_000.0) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_manifest_values_that_are_not_numbers_are_written_as_null():
+    from geoengine.pipeline import _null_non_finite
+
+    data = {"patrol": {"districts": [{"largest_gap_min": float("nan")}, {"largest_gap_min": 12.5}]}, "x": (float("inf"), 1)}
+    assert _null_non_finite(data) == {"patrol": {"districts": [{"largest_gap_min": None}, {"largest_gap_min": 12.5}]}, "x": [None, 1]}
