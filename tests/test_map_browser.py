@@ -13,6 +13,7 @@ saved under ``test-artifacts/`` (or ``$GEOENGINE_TEST_ARTIFACTS``), never commit
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,6 +128,14 @@ def test_a_layer_that_needs_the_network_makes_rendering_fail(city_run):
     with pytest.raises(MapAssetError, match="web tile URL"):
         check_offline("<script>L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png')</script>")
     check_offline("<script>L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png')</script>", tiles_allowed=True)
+
+
+def test_patrols_without_the_scenario_windows_and_bad_tiles(city_run):
+    run = {k: v for k, v in city_run.items() if k != "windows"}
+    page = make_map(**run).get_root().render()  # the clock's windows come from the stops
+    assert re.search(r'"label": ?"evening"', page) and re.search(r'"label": ?"late"', page)
+    with pytest.raises(ValueError, match="tiles"):
+        make_map(city_run["network"], tiles="google")
 
 
 def test_hostile_names_reach_the_page_escaped(city_map):

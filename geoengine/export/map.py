@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ..risk import RiskSurface
     from ..scenario import TimeWindow
 
-__all__ = ["OSM_ATTRIBUTION", "make_map"]
+__all__ = ["OSM_ATTRIBUTION", "make_map", "overlay_names"]
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 WGS84 = "EPSG:4326"
