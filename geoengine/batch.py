@@ -630,7 +630,7 @@ def run_batch(
                             for k in keys:
                                 if k in key_name and any(f.key == k for f in pending):
                                     running[key_name[k]] = worker
-                    except (OSError, TimeoutError):  # the scheduler is busy: show the counts only
+                    except Exception:  # noqa: BLE001 - the scheduler is busy or a worker just died: show the counts only
                         pass
                     show(snapshot(running))
         show(snapshot({}))

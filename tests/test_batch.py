@@ -172,6 +172,26 @@ def test_batch_isolates_failures_then_resumes(scenarios, inputs):
     assert all(r.reason for r in again.failed)
 
 
+def test_an_interrupted_run_is_redone_and_its_leftovers_removed(scenarios, inputs):
+    import socket
+
+    from geoengine.batch import run_one
+
+    out = inputs / "interrupted"
+    spec = plan_batch([scenarios["sweep"]], out=out)[1][0]
+    # what a batch killed with kill -9 leaves: a run folder without its manifest, a temporary folder
+    spec.folder.mkdir(parents=True)
+    (spec.folder / "routes.csv").write_text("half written", encoding="utf-8")
+    stale = out / f".{spec.folder.name}.{socket.gethostname()}.999999999.tmp"
+    (stale / "run").mkdir(parents=True)
+    assert not is_complete(spec.folder)
+    record = run_one(spec)  # in this process: the same function a Dask worker runs
+    assert record.status == "complete" and is_complete(spec.folder) and not stale.exists()
+    assert (spec.folder / "routes.csv").read_text(encoding="utf-8") != "half written"
+    assert sorted(p.name for p in out.iterdir()) == [spec.folder.name]
+    assert run_one(spec).status == "skipped"
+
+
 def test_a_killed_worker_leaves_every_run_complete_or_failed_with_a_reason(inputs):
     from distributed import Client, LocalCluster
 
