@@ -129,3 +129,16 @@ def test_unknown_risk_window_is_a_settings_error(city):
     plan = plan_coverage(city, settings=SETTINGS.model_copy(update={"budget_count": 1}), risk=risk, time_limit_s=10)
     # the one camera goes where the incident was
     assert plan.cameras_new.geometry.distance(shapely.Point(X0 + 50, Y0)).iloc[0] <= 60
+
+
+def test_a_curve_over_camera_counts_read_from_a_scenario(city):
+    # scenarios store budgets as numbers (1.0, 2.0, …); as counts they must be whole
+    settings = CameraSettings.model_validate({**SETTINGS.model_dump(), "budgets": [2, 1, 3]})
+    plan = plan_coverage(city, settings=settings, time_limit_s=20)
+    assert list(plan.curve["budget"]) == [1, 2, 3]
+    assert list(plan.curve["cameras"]) == [1, 2, 3]
+    shares = plan.curve["covered_weight_share"].to_numpy()
+    assert np.all(np.diff(shares) >= -1e-9)  # more cameras never cover less
+    with pytest.raises(InfeasibleSettingsError, match="whole numbers") as err:
+        plan_coverage(city, settings=settings.model_copy(update={"budgets": (1.5,)}), time_limit_s=5)
+    assert err.value.problems[0].field == "cameras.budgets"

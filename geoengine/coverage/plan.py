@@ -319,9 +319,19 @@ def plan_coverage(
     curve = pd.DataFrame()
     if settings.budgets:
         by = "cost" if settings.budget_cost is not None else "count"
+        budgets = sorted(settings.budgets)
+        if by == "count":
+            fractional = [b for b in budgets if float(b) != int(b)]
+            if fractional:
+                raise InfeasibleSettingsError.single(
+                    f"camera counts must be whole numbers, got {fractional}",
+                    field="cameras.budgets",
+                    hint="give whole numbers of cameras, or set budget_cost to read budgets as costs",
+                )
+            budgets = [int(b) for b in budgets]
         per_budget = MaxRuntime(max(1.0, time_limit_s / len(settings.budgets)))  # the curve shares one time limit
         results = coverage_curve(
-            problem, sorted(settings.budgets), by=by, stop=per_budget, seed=seed,
+            problem, budgets, by=by, stop=per_budget, seed=seed,
             backup_weight=settings.backup_weight if settings.backup_key_sites else 0.0, solver=settings.solver,
         )  # fmt: skip
         total = float(problem.weights.sum())
@@ -338,7 +348,7 @@ def plan_coverage(
                     "gap": _round(r.gap, 6),
                     "status": r.status,
                 }
-                for b, r in zip(sorted(settings.budgets), results)
+                for b, r in zip(budgets, results)
             ]
         )
 
