@@ -5,7 +5,7 @@ prepared once before the timing; each configuration starts with no risk surface 
 camera plan cached, so each computes them once per distinct input and shares them
 across its runs, as a real batch does. Peak memory per worker is the
 largest resident set size of each worker process (``ru_maxrss``), not traced memory.
-``--quick``: 4 runs, shorter solver limits.
+``--quick``: 2 runs on three time windows with 1 s solver limits.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ._common import row
 
 
 def demo_sweep(folder: Path, *, quick: bool, cache_dir: Path) -> Path:
-    """The demo scenario with a sweep (16 runs, 4 with ``quick``) and absolute paths, in ``folder``."""
+    """The demo scenario with a sweep (16 runs, 2 with ``quick``) and absolute paths, in ``folder``."""
     from geoengine.demo import demo_scenario
 
     src = demo_scenario()
@@ -31,11 +31,17 @@ def demo_sweep(folder: Path, *, quick: bool, cache_dir: Path) -> Path:
             layer["path"] = str((src.parent / layer["path"]).resolve())
     data["network"]["cache_dir"] = str(cache_dir)
     data["outputs"] = {"folder": str(folder / "runs"), "map": False}
-    data["solver"] = {"time_limit_s": 2 if quick else 5}
+    data["solver"] = {"time_limit_s": 1 if quick else 5}
     data["cameras"]["budgets"] = []
     data["patrol"]["max_hotspots_per_window"] = 4
-    params: dict[str, list[Any]] = {"cameras.budget_cost": [20, 60], "seed": [0, 1]}
-    if not quick:
+    params: dict[str, list[Any]] = {"cameras.budget_cost": [20, 60]}
+    if quick:  # two runs on three windows
+        data["windows"] = data["windows"][:3]
+        for team in data["patrol"]["teams"]:
+            if team.get("windows"):
+                team["windows"] = [w for w in team["windows"] if w in {x["name"] for x in data["windows"]}]
+    else:  # 2 budgets x 2 seeds x 2 team counts x 2 beat counts = 16 runs
+        params["seed"] = [0, 1]
         params["patrol.teams.0.count"] = [1, 2]
         params["patrol.beats"] = [4, 6]
     data["sweep"] = {"parameters": params}

@@ -568,13 +568,13 @@ def run_batch(
     out_dir, specs = plan_batch(paths, out=out)
     out_dir.mkdir(parents=True, exist_ok=True)
     logf = _Log(out_dir / "batch.log")
-    records: dict[str, RunRecord] = {}
+    records: dict[str, RunRecord] = {}  # by run key (names of different scenario files may repeat)
     todo: list[RunSpec] = []
     for s in specs:
         if s.error is not None:
-            records[s.name] = run_one(s)
+            records[_key(s)] = run_one(s)
         elif is_complete(s.folder):
-            records[s.name] = RunRecord(name=s.name, source=str(s.source), folder=str(s.folder), run_id=s.run_id,
+            records[_key(s)] = RunRecord(name=s.name, source=str(s.source), folder=str(s.folder), run_id=s.run_id,
                                         status="skipped", params=dict(s.params), metrics=_read_metrics(s.folder))  # fmt: skip
         else:
             todo.append(s)
@@ -613,6 +613,7 @@ def run_batch(
                     for s in todo
                 }
                 key_name = {f.key: s.name for f, s in pending.items()}
+                waiting = set(key_name)
                 show(snapshot({}))
                 while pending:
                     try:
@@ -621,30 +622,41 @@ def run_batch(
                         finished = set()
                     for fut in finished:
                         spec = pending.pop(fut)
+                        waiting.discard(fut.key)
                         record = _collect(fut, spec)
-                        records[spec.name] = record
+                        records[_key(spec)] = record
                         logf.line(_record_line(record))
                     running: dict[str, str] = {}
                     try:
                         for worker, keys in client.processing().items():
                             for k in keys:
-                                if k in key_name and any(f.key == k for f in pending):
+                                if k in waiting:
                                     running[key_name[k]] = worker
                     except Exception:  # noqa: BLE001 - the scheduler is busy or a worker just died: show the counts only
                         pass
                     show(snapshot(running))
         show(snapshot({}))
+    except BaseException as err:
+        logf.line(f"stopped  {type(err).__name__}: {err}; {len(records)} of {len(specs)} runs recorded, rerun to go on")
+        logf.close()
+        raise
     finally:
         if bar is not None:
             bar.close()
-    ordered = tuple(records[s.name] for s in specs if s.name in records)
+    ordered = tuple(records[_key(s)] for s in specs if _key(s) in records)
     result = BatchResult(records=ordered, out_dir=out_dir, elapsed_s=time.perf_counter() - t0, workers=n_workers)
-    write_summary(result)
-    failed = result.failed
-    logf.line(f"finished {len(ordered)} runs in {result.elapsed_s:.1f} s: {len(failed)} failed"
-              + (": " + ", ".join(r.name for r in failed) if failed else ""))  # fmt: skip
-    logf.close()
+    try:
+        write_summary(result)
+        failed = result.failed
+        logf.line(f"finished {len(ordered)} runs in {result.elapsed_s:.1f} s: {len(failed)} failed"
+                  + (": " + ", ".join(r.name for r in failed) if failed else ""))  # fmt: skip
+    finally:
+        logf.close()
     return result
+
+
+def _key(spec: RunSpec) -> str:
+    return spec.run_id or f"invalid:{spec.source}"
 
 
 def _collect(fut: Any, spec: RunSpec) -> RunRecord:
