@@ -73,8 +73,10 @@ def _charts(table: pd.DataFrame) -> list[tuple[str, str]]:
     m = cost.notna() & share.notna()
     if m.any():
         fig, ax = plt.subplots(figsize=(4.6, 3.2))
-        d = pd.DataFrame({"x": cost[m], "y": share[m]}).sort_values("x")
-        ax.plot(d["x"], d["y"], "o-", color="#2c7bb6")
+        d = pd.DataFrame({"x": cost[m], "y": share[m]})
+        ax.scatter(d["x"], d["y"], color="#2c7bb6", alpha=0.6, label="run")
+        mean = d.groupby("x")["y"].mean()
+        ax.plot(mean.index, mean.to_numpy(), "-", color="#2c7bb6", label="mean per budget")
         ax.set_xlabel("new camera budget used (cost units)")
         ax.set_ylabel("risk-weighted coverage share")
         ax.set_ylim(0, 1.02)
@@ -104,7 +106,7 @@ def _charts(table: pd.DataFrame) -> list[tuple[str, str]]:
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
         ax.set_xlabel("share of held-out incidents")
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18 - 0.4 / max(n, 1)), ncol=2, frameon=False)
         charts.append(("Held-out capture per run", figure_svg(fig)))
     return charts
 
