@@ -158,8 +158,8 @@ class PatrolPlan:
         if self.allocation is not None:
             out["allocation"] = {"status": self.allocation.status, "objective": self.allocation.objective, "gap": self.allocation.gap}
         dp = self.district_presence()
-        if len(dp):
-            out["districts"] = dp.to_dict(orient="records")
+        if len(dp):  # a district visited once has no gap: None in JSON, not NaN
+            out["districts"] = dp.astype(object).where(dp.notna(), None).to_dict(orient="records")
         return out
 
     def summary(self) -> str:
