@@ -11,8 +11,7 @@ instance in this run (the optimum where one proved it).
 Instances: Helsinki with its buildings, SF downtown, Baltimore for scale, and synthetic
 grids with a building on every block, growing to ≥ 100k demand points and ≥ 20k candidate
 orientations. Street weights are heavy-tailed like crime risk. Each row carries the
-matrix build time (``build_s``) beside the solve. ``--quick``: Helsinki, grid 8×8 and SF
-(no plain references on SF), 10 s.
+matrix build time (``build_s``) beside the solve. ``--quick``: Helsinki and grid 8×8, 10 s.
 """
 
 from __future__ import annotations
@@ -123,12 +122,11 @@ def run(*, quick: bool = False, limit_s: float | None = None) -> list[dict[str, 
     if not quick:
         specs.append(("grid 10×10 (spopt-sized)", lambda: grid_city(10), dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=4), 30, True))  # fmt: skip
         specs.append(("grid 20×20", lambda: grid_city(20), dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=8), 100, True))  # fmt: skip
-    if SHARED.exists():
+    if SHARED.exists() and not quick:
         specs.append(("sf_downtown_2017", lambda: network_from_xml(SHARED / "osm" / "sf_downtown_2017.osm.bz2"),
-                      dict(spacing_m=10, pole_spacing_m=30, range_m=50, fov_deg=90, headings=8), 150, not quick))  # fmt: skip
-        if not quick:
-            specs.append(("baltimore", lambda: network_from_pbf(SHARED / "osm" / "baltimore.osm.pbf"),
-                          dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=8), 500, True))  # fmt: skip
+                      dict(spacing_m=10, pole_spacing_m=30, range_m=50, fov_deg=90, headings=8), 150, True))  # fmt: skip
+        specs.append(("baltimore", lambda: network_from_pbf(SHARED / "osm" / "baltimore.osm.pbf"),
+                      dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=8), 500, True))  # fmt: skip
     if not quick:
         specs.append(("grid 72×72", lambda: grid_city(72), dict(spacing_m=10, pole_spacing_m=50, range_m=60, fov_deg=90, headings=8), 1500, False))  # fmt: skip
     limits = (limit_s,) if limit_s is not None else ((10.0,) if quick else (10.0, 60.0))
