@@ -111,6 +111,12 @@ def test_sweep_expands_into_named_runs_with_their_own_folders(scenarios, inputs)
     assert plan_batch([scenarios["sweep"]], out=out)[1][0].folder == by_name[runs[0][0]].folder
 
 
+def test_the_committed_demo_sweep_expands_into_four_runs():
+    runs = expand_scenario(REPO / "scenarios" / "demo_sweep.yaml")
+    assert [(sc.cameras.budget_cost, sc.patrol.teams[0].count) for _, sc, _ in runs] == [(30, 2), (30, 3), (60, 2), (60, 3)]
+    assert len({sc.name for _, sc, _ in runs}) == 4 and all(sc.sweep is None for _, sc, _ in runs)
+
+
 def test_sweep_with_a_path_that_is_not_in_the_scenario_is_an_error(inputs):
     bad = _scenario(inputs, "bad-sweep", name="bad", sweep={"parameters": {"patrol.teams.3.count": [1, 2]}})
     with pytest.raises(ScenarioError, match="patrol.teams.3"):
