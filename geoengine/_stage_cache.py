@@ -3,7 +3,7 @@
 Runs of a sweep share their network, risk surface and camera plan whenever the inputs
 those depend on are the same: :func:`cached_stage` keys a stage's result by the SHA-256
 of everything it reads (input file hashes, the settings of the stage and the stages
-before it, the engine version), so a later run with the same inputs reads it back
+before it, the engine version and source code), so a later run with the same inputs reads it back
 instead of computing it again. The network itself is cached by
 :func:`geoengine.network.load_network`; results that hold the network are pickled with a
 reference to it and given back the current run's network when read.
@@ -17,6 +17,8 @@ sees half a file. Any unreadable entry is rebuilt; a failure to write is only lo
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import io
 import json
 import logging
@@ -60,6 +62,17 @@ def _file_parts(settings: Any) -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def code_hash() -> str:
+    """SHA-256 of geoengine's own source files: a cached result never outlives the code that made it."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def stage_key(kind: str, scenario: Scenario, network: RoadNetwork, layers: Layers) -> str:
     """The content hash a stage's result is cached under (``risk`` or ``coverage``)."""
     from . import __version__
@@ -67,6 +80,7 @@ def stage_key(kind: str, scenario: Scenario, network: RoadNetwork, layers: Layer
     base: dict[str, Any] = {
         "format": FORMAT,
         "geoengine": __version__,
+        "code": code_hash(),
         "network": {
             "sha256": network.source.sha256 or network.source.description,
             "settings": scenario.network.model_dump(mode="json", exclude={"cache", "cache_dir", "source"}),
