@@ -7,12 +7,16 @@ The public API, for notebooks and scripts::
     network = ge.load_network(scenario.network)
     layers = ge.load_layers(scenario.layers, network=network)
     result = ge.run(scenario, out_dir="runs/demo")
+    batch = ge.run_batch(["scenarios/demo_sweep.yaml"], workers=2)   # on Dask
+    ge.compare_runs(run_a, run_b)                                     # what changed
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .batch import BatchResult, run_batch
+from .compare import RunComparison, compare_runs
 from .errors import (
     CRSMismatchError,
     GeoEngineError,
@@ -25,6 +29,7 @@ from .errors import (
     Problem,
     ScenarioError,
 )
+from .evaluation import backtest_plan
 from .layers import Layer, Layers, load_layers, read_layer
 from .network import (
     RoadNetwork,
@@ -40,6 +45,7 @@ from .pipeline import RunResult, run
 from .scenario import Scenario, TimeWindow, load_scenario
 
 __all__ = [
+    "BatchResult",
     "CRSMismatchError",
     "GeoEngineError",
     "InfeasibleSettingsError",
@@ -52,11 +58,14 @@ __all__ = [
     "OfflineError",
     "Problem",
     "RoadNetwork",
+    "RunComparison",
     "RunResult",
     "Scenario",
     "ScenarioError",
     "TimeWindow",
     "__version__",
+    "backtest_plan",
+    "compare_runs",
     "load_layers",
     "load_network",
     "load_scenario",
@@ -67,5 +76,6 @@ __all__ = [
     "network_from_xml",
     "read_layer",
     "run",
+    "run_batch",
     "save_graphml",
 ]
