@@ -221,3 +221,43 @@ def test_portfolio_keeps_the_better_start(two_cars):
     assert both.time_window_violations(two_cars) == 0
     with pytest.raises(ValueError, match="portfolio"):
         solve_routing(two_cars, stop=MaxRuntime(1), first_solution="best_guess")
+
+
+def test_iterated_local_search_finds_the_optimum_and_keeps_the_rules(two_cars):
+    result = solve_routing(two_cars, stop=SHORT, metaheuristic="iterated_local_search")
+    assert result.metaheuristic == "iterated_local_search"
+    assert result.is_feasible() and result.objective == 60
+    assert sorted(r.visits for r in result.routes) == [(1, 2), (3,)]
+    assert result.time_window_violations(two_cars) == 0
+    # optional visits, breaks and shifts: nothing broken, every node served or dropped
+    problem = random_problem(3)
+    plan = solve_routing(problem, stop=SHORT, metaheuristic="iterated_local_search")
+    assert plan.time_window_violations(problem) == 0
+    served = {n for r in plan.routes for n in r.visits}
+    assert served | set(plan.dropped) == set(range(1, problem.n_nodes)) and not served & set(plan.dropped)
+
+
+def test_iterated_local_search_drops_the_unreachable_visit():
+    problem = line_problem([0, 10, 20, 50], tw_end=[10_000, 10_000, 10_000, 5], penalty=[0, 1000, 1000, 1000])
+    result = solve_routing(problem, stop=SHORT, metaheuristic="iterated_local_search")
+    assert result.dropped == (3,)
+    assert result.objective == 40 + 1000
+
+
+def test_iterated_local_search_with_a_hint_starts_from_it():
+    # iterated local search cannot start from a given plan: re-planning runs guided local search
+    problem = random_problem(7, n=20, v=3)
+    first = solve_routing(problem, stop=MaxRuntime(2))
+    again = solve_routing(problem, stop=SHORT, hint=first, change_penalty=10_000, metaheuristic="iterated_local_search")
+    assert again.metaheuristic == "guided_local_search"
+    assert again.changed_stops == 0
+
+
+def test_seeded_node_orders_differ_and_keep_the_bases_first():
+    from geoengine.patrol import _routing
+
+    problem = random_problem(5, n=20, v=3)
+    orders = [_routing._node_order(problem, s) for s in (0, 1, 2)]
+    assert orders[0].tolist() == list(range(problem.n_nodes))
+    assert orders[1].tolist() != orders[2].tolist()
+    assert all(sorted(o.tolist()) == list(range(problem.n_nodes)) and o[0] == 0 for o in orders)

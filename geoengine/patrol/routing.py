@@ -385,10 +385,16 @@ def solve_routing(
     ----------
     first_solution
         ``"auto"`` tries parallel cheapest insertion, then local cheapest insertion, path
-        cheapest arc and savings until one finds a plan; or any OR-Tools
-        ``FirstSolutionStrategy`` name in lower case (``"path_cheapest_arc"``, …).
+        cheapest arc and savings until one finds a plan; ``"portfolio"`` splits the time
+        limit between several starts (a repeated start gets another node order) and keeps
+        the best plan; or any OR-Tools ``FirstSolutionStrategy`` name in lower case
+        (``"path_cheapest_arc"``, …).
     metaheuristic
-        An OR-Tools ``LocalSearchMetaheuristic`` name in lower case.
+        An OR-Tools ``LocalSearchMetaheuristic`` name in lower case, or
+        ``"iterated_local_search"``: OR-Tools' ruin-and-recreate iterated local search (SISR
+        ruin, simulated-annealing acceptance; the Solomon bench's setting). Re-planning from
+        a ``hint`` always uses guided local search (iterated local search cannot start from
+        a given plan); ``RoutingResult.metaheuristic`` says which ran.
     seed
         0 = the problem's node order; other seeds shuffle the node order in the model
         deterministically (OR-Tools routing has no seed parameter), giving a different,
