@@ -191,3 +191,21 @@ def test_alternative_plans_are_near_equal_and_differ(city):
     assert m["alternatives"] == 1 + len(plan.alternatives) >= 2
     assert all(0.0 <= share <= 1.0 for share in m["alternatives_differ_share"])
     assert max(m["alternatives_differ_share"]) > 0, "alternatives should not repeat the plan"
+
+
+def test_a_replanning_hint_never_gives_a_team_a_stop_outside_its_beats():
+    import pandas as pd
+
+    from geoengine.patrol.plan import _hint
+
+    previous = pd.DataFrame({
+        "team": ["car-1"] * 4, "window": ["evening"] * 4, "seq": [0, 1, 2, 3],
+        "place_kind": ["base", "hotspot", "hotspot", "base"], "place_id": ["b", "h1", "h2", "b"],
+    })  # fmt: skip
+    wt = pd.DataFrame({"team": ["car-1"], "base": ["b"]})
+    visits = pd.DataFrame({"place_id": ["h1", "h2"], "visit": [0, 0], "node": [1, 2]})
+    hint = _hint(previous, "evening", wt, visits)
+    assert [s.node for s in hint.routes[0].stops] == [0, 1, 2, 0]
+    # today h2 lies in a beat car-1 no longer patrols: the hint leaves it out
+    hint = _hint(previous, "evening", wt, visits, (None, None, frozenset({1})))
+    assert [s.node for s in hint.routes[0].stops] == [0, 1, 0]

@@ -337,7 +337,7 @@ def plan_patrol(
         if built is None:
             continue
         problem, places, visits, matrices = built
-        hint = _hint(previous, w.name, wt, visits) if previous is not None else None
+        hint = _hint(previous, w.name, wt, visits, problem.allowed) if previous is not None else None
         result = solve_routing(
             problem, stop=MaxRuntime(per_window), seed=seed, hint=hint,
             change_penalty=int(60 * settings.change_penalty_min) if hint is not None else 0,
@@ -406,9 +406,16 @@ def _changed_stops(previous: pd.DataFrame, stops: gpd.GeoDataFrame) -> int:
     return max(sum((old - new).values()), sum((new - old).values()))
 
 
-def _hint(previous: pd.DataFrame, window: str, wt: pd.DataFrame, visits: pd.DataFrame) -> RoutingResult | None:
+def _hint(
+    previous: pd.DataFrame,
+    window: str,
+    wt: pd.DataFrame,
+    visits: pd.DataFrame,
+    allowed: tuple[frozenset[int] | None, ...] | None = None,
+) -> RoutingResult | None:
     """Yesterday's routes in today's problem: each team's old stops, in order, mapped onto
-    today's visit nodes of the same places (teams matched by name)."""
+    today's visit nodes of the same places (teams matched by name). A stop today's beats no
+    longer allow the team to make is left out of its hint (the solver places it afresh)."""
     old = previous[(previous["window"] == window) & (previous["place_kind"] != "base")].sort_values(["team", "seq"])
     if old.empty:
         return None
@@ -422,6 +429,9 @@ def _hint(previous: pd.DataFrame, window: str, wt: pd.DataFrame, visits: pd.Data
         nodes = []
         for pid in old.loc[old["team"] == team.team, "place_id"]:
             if free.get(pid):
+                node = int(free[pid][0])
+                if allowed is not None and allowed[node] is not None and k not in allowed[node]:
+                    continue
                 nodes.append(int(free[pid].pop(0)))
         # one route per vehicle of today's problem: a team with no old stops (new, or whose
         # stops went to the places of a removed team) starts from an empty route
