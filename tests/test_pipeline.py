@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from typer.testing import CliRunner
 
 from geoengine.cli import app
 from geoengine.export.manifest import METRIC_KEYS, TIMING_KEYS
+
+from .test_map_browser import Page, browser  # noqa: F401  (the browser fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -223,3 +226,26 @@ def test_names_from_input_data_are_escaped_in_the_map(tmp_path):
     assert evil not in html and "<script>alert(1)" not in html
     # escaped once for HTML (the JSON around it may encode "&" as \u0026)
     assert "&lt;img src=x onerror=alert(1)&gt;" in html.replace("\\u0026", "&")
+
+
+def test_the_demo_map_opens_offline_in_a_real_browser(demo_run, browser):
+    """The map the demo writes (not only the small test city's) in headless Chromium, network blocked."""
+    out, _ = demo_run
+    page = Page(browser, out / "map.html")
+    try:
+        assert page.js("window.geoengine !== undefined && geoengine.map instanceof L.Map")
+        assert page.js("geoengine.layers['risk'].getLayers().length") > 1000
+        assert page.js("geoengine.layers['Streets (basemap)'].getLayers().length") > 1000
+        listed = page.js("Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label span span'))"
+                         ".map(s => s.textContent.trim())")  # fmt: skip
+        for name in ("Key districts", "Key sites", "New cameras (", "Patrol beats (6)", "Checkpoints (4)",
+                     "Police booths (4)", "Routes: evening", "Patrols at the selected time (clock)"):  # fmt: skip
+            assert any(label.startswith(name) for label in listed), (name, listed)
+        page.page.locator(".geoengine-clock .ge-slider").fill("30")
+        assert page.js("geoengine.clock.state().minute") == 30
+        artefacts = Path(os.environ.get("GEOENGINE_TEST_ARTIFACTS", REPO / "test-artifacts"))
+        artefacts.mkdir(parents=True, exist_ok=True)
+        page.page.screenshot(path=str(artefacts / "demo_map.png"))
+        assert page.blocked == [] and page.errors == [] and page.dialogs == []
+    finally:
+        page.page.close()
