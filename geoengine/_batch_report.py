@@ -66,6 +66,7 @@ def _charts(table: pd.DataFrame) -> list[tuple[str, str]]:
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     ok = table[table["status"].isin(["complete", "skipped"])] if len(table) else table
     charts: list[tuple[str, str]] = []
@@ -88,6 +89,7 @@ def _charts(table: pd.DataFrame) -> list[tuple[str, str]]:
         fig, ax = plt.subplots(figsize=(4.6, 3.2))
         ax.scatter(teams[m], dosage[m], color="#d7191c")
         ax.set_xlabel("patrol teams")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # teams come whole
         ax.set_ylabel("hotspot dosage met (share)")
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
