@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .patrol.travel import _mode_graph
 from .scenario import TimeWindow
 
 if TYPE_CHECKING:
@@ -114,24 +115,6 @@ def in_camera_view(points: gpd.GeoSeries, views: list[gpd.GeoSeries | None]) -> 
     return out
 
 
-def _mode_graph(network: RoadNetwork, mode: str) -> Any:
-    """Travel seconds between nodes on the edges ``mode`` may use (fastest of parallel edges)."""
-    import scipy.sparse as sp
-
-    e = network.edges
-    allowed = e[mode].to_numpy(dtype=bool)
-    node_ids = np.asarray(network.nodes.index)
-    pos = pd.Series(np.arange(len(node_ids)), index=node_ids)
-    u = pos.loc[e.index.get_level_values(0)[allowed]].to_numpy()
-    v = pos.loc[e.index.get_level_values(1)[allowed]].to_numpy()
-    t = np.maximum(e[f"time_{mode}_s"].to_numpy(dtype=float)[allowed], 1e-3)
-    n = len(node_ids)
-    order = np.lexsort((t, u * n + v))  # the fastest of parallel edges
-    key = (u * n + v)[order]
-    keep = order[np.r_[True, key[1:] != key[:-1]]] if len(key) else order
-    return sp.csr_matrix((t[keep], (u[keep], v[keep])), shape=(n, n))
-
-
 def _presence(stops: pd.DataFrame, windows: tuple[TimeWindow, ...]) -> pd.DataFrame:
     """Planned stops (not bases) with the clock minutes of their visit: ``start_min``,
     ``end_min`` (after midnight of the window's start day, may pass 1440) and the window."""
@@ -187,7 +170,7 @@ def within_response(
             continue
         if not len(p):
             continue
-        g = _mode_graph(network, mode)
+        g, _, _ = _mode_graph(network, mode)  # travel seconds, fastest of parallel edges
         usable = np.flatnonzero(np.asarray((g.getnnz(axis=1) > 0) & (g.getnnz(axis=0) > 0)).ravel())
         if len(usable) == 0:
             continue

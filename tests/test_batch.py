@@ -22,6 +22,7 @@ from geoengine.batch import expand_scenario, is_complete, plan_batch, run_batch
 from geoengine.cli import app
 from geoengine.errors import ScenarioError
 
+from ._grid_city import write_grid_and_incidents
 from .conftest import SHARED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,24 +42,7 @@ SCENARIO = {
 
 def _write_inputs(folder: Path) -> None:
     """A 6 × 6 street grid, 300 incidents (60 % on four hot streets) over four months, one base."""
-    from geoengine.network import save_graphml
-    from geoengine.synthetic import grid_network
-
-    folder.mkdir(parents=True, exist_ok=True)
-    net = grid_network(6, block_m=120.0)
-    save_graphml(net, folder / "grid.graphml")
-    rng = np.random.default_rng(0)
-    segs = net.segments()
-    hot = rng.choice(len(segs), 4, replace=False)
-    n = 300
-    pick = np.where(rng.random(n) < 0.6, rng.choice(hot, n), rng.integers(0, len(segs), n))
-    pts = shapely.line_interpolate_point(segs.geometry.values[pick], rng.uniform(0, 1, n), normalized=True)
-    ll = gpd.GeoSeries(pts, crs=net.crs).to_crs("EPSG:4326")
-    t = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.uniform(0, 120 * 86400, n), unit="s")
-    pd.DataFrame(
-        {"date": t.strftime("%Y-%m-%d"), "time": t.strftime("%H:%M"), "category": rng.choice(["theft", "robbery"], n),
-         "lon": ll.x.round(7), "lat": ll.y.round(7)}  # fmt: skip
-    ).to_csv(folder / "incidents.csv", index=False)
+    net = write_grid_and_incidents(folder, block_m=120.0)
     centre = shapely.Point(net.nodes.x.mean(), net.nodes.y.mean())
     gpd.GeoDataFrame({"name": ["HQ"]}, geometry=[centre], crs=net.crs).to_crs("EPSG:4326").to_file(
         folder / "stations.geojson", driver="GeoJSON"

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 import yaml
@@ -20,6 +19,8 @@ import geoengine as ge
 from geoengine.errors import InfeasibleSettingsError, ScenarioError
 from geoengine.export.briefing import PAPER_MM, briefing_figure, main_window
 from geoengine.export.report import report_html
+
+from ._grid_city import write_grid_and_incidents
 
 EVIL = "<img src=x onerror=alert(1)>"
 SCRIPT = "</script><script>alert(1)</script>"
@@ -56,24 +57,7 @@ GPKG_LAYERS = {
 def _write_inputs(folder: Path) -> None:
     """A 6 × 6 grid, 300 incidents (60 % on four hot streets) over four months, a base,
     two districts and three key sites with hostile names, two existing cameras."""
-    from geoengine.network import save_graphml
-    from geoengine.synthetic import grid_network
-
-    folder.mkdir(parents=True, exist_ok=True)
-    net = grid_network(6, block_m=BLOCK_M)
-    save_graphml(net, folder / "grid.graphml")
-    rng = np.random.default_rng(0)
-    segs = net.segments()
-    hot = rng.choice(len(segs), 4, replace=False)
-    n = 300
-    pick = np.where(rng.random(n) < 0.6, rng.choice(hot, n), rng.integers(0, len(segs), n))
-    pts = shapely.line_interpolate_point(segs.geometry.values[pick], rng.uniform(0, 1, n), normalized=True)
-    ll = gpd.GeoSeries(pts, crs=net.crs).to_crs("EPSG:4326")
-    t = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.uniform(0, 120 * 86400, n), unit="s")
-    pd.DataFrame(
-        {"date": t.strftime("%Y-%m-%d"), "time": t.strftime("%H:%M"), "category": rng.choice(["theft", "robbery"], n),
-         "lon": ll.x.round(7), "lat": ll.y.round(7)}  # fmt: skip
-    ).to_csv(folder / "incidents.csv", index=False)
+    net = write_grid_and_incidents(folder, block_m=BLOCK_M)
     x0, y0 = net.nodes.x.min(), net.nodes.y.min()
 
     def save(gdf: gpd.GeoDataFrame, name: str) -> None:
