@@ -23,9 +23,13 @@ Seeds: OR-Tools' ``RoutingSearchParameters`` has no random-seed field (9.x). The
 applied deterministically instead: seed 0 builds the model in the problem's node order,
 any other seed builds it with the non-base nodes in a seeded random order (the node
 order breaks ties in the first-solution heuristics and neighbourhood scans), and the CP
-solver is re-seeded (``Solver.ReSeed``) for the randomised LNS operators. The same seed
-and time limit give the same search on the same machine, apart from where the wall-clock
-limit cuts it.
+solver is re-seeded (``Solver.ReSeed``) for the randomised LNS operators (iterated local
+search draws its ruins from its own generator, seeded 0 by OR-Tools). In a portfolio, the
+k-th repeat of a start uses seed + k. The same seed and time limit give the same search
+on the same machine, apart from where the wall-clock limit cuts it.
+
+Every solve has a time limit; the result reports status, objective and no bound (routing
+search proves none).
 """
 
 from __future__ import annotations
