@@ -336,3 +336,13 @@ def test_map_with_web_tiles_still_renders_offline(browser: Any, city_run, tmp_pa
         assert errors == [] and page.dialogs == []
     finally:
         page.page.close()
+
+
+def test_the_legend_does_not_promise_buildings_the_source_lacks(city_run):
+    with_buildings = make_map(city_run["network"]).get_root().render()
+    assert "own streets and buildings" in with_buildings
+    bare = grid_network(3, block_m=100.0, crs=CRS, origin=(X0, Y0))
+    assert bare.buildings is None or len(bare.buildings) == 0
+    page = make_map(bare).get_root().render()
+    assert "own streets (the source has no buildings)" in page
+    assert "own streets and buildings" not in page

@@ -277,7 +277,11 @@ def make_map(
             show=True, pane="webtiles",
         ).add_to(fmap)  # fmt: skip
 
-    legend: list[str] = ["<div><b>Basemap</b>: the run's own streets and buildings</div>"]
+    legend: list[str] = [
+        "<div><b>Basemap</b>: the run's own streets and buildings</div>"
+        if _has_buildings(network)
+        else "<div><b>Basemap</b>: the run's own streets (the source has no buildings)</div>"
+    ]
     synthetic_note = ""
     if layers is not None and layers.incidents is not None and len(layers.incidents.gdf):
         _add_incidents(fmap, layers, shown=risk is None)
@@ -333,7 +337,7 @@ def _swatch(kind: str, colour: str, label: str, *, dashed: bool = False) -> str:
 
 
 def _add_basemap(fmap: folium.Map, network: RoadNetwork) -> None:
-    if network.buildings is not None and len(network.buildings):
+    if _has_buildings(network):
         b = network.buildings.geometry
         tolerance = 0.5 if len(b) < 20_000 else 1.5
         b = _to_wgs84(gpd.GeoSeries(shapely.simplify(b.values, tolerance), crs=b.crs))
@@ -402,6 +406,10 @@ def _add_layers(fmap: folium.Map, layers: Layers) -> list[str]:
     return legend
 
 
+def _has_buildings(network: RoadNetwork) -> bool:
+    return network.buildings is not None and len(network.buildings) > 0
+
+
 def _add_coverage(fmap: folium.Map, network: RoadNetwork, coverage: CoveragePlan) -> list[str]:
     legend = []
     if coverage.views_existing is not None and len(coverage.views_existing):
@@ -414,7 +422,7 @@ def _add_coverage(fmap: folium.Map, network: RoadNetwork, coverage: CoveragePlan
         views = _to_wgs84(gpd.GeoSeries(shapely.simplify(coverage.views_new.values, 0.5), crs=coverage.views_new.crs))
         _Vector("New camera views (clipped by buildings)", _collection(views), styles=S_VIEW_NEW, interactive=False,
                 order="back").add_to(fmap)  # fmt: skip
-        legend.append(_swatch("area", "#00a6d6", "New camera view (clipped by buildings)"))
+        legend.append(_swatch("area", "#00a6d6", "New camera view (clipped by buildings)" if _has_buildings(network) else "New camera view"))
 
     streets = coverage.street_coverage(network)
     if len(streets):
