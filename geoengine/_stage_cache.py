@@ -22,14 +22,12 @@ import hashlib
 import io
 import json
 import logging
-import os
 import pickle
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._io import sha256_text
+from ._io import sha256_text, write_bytes_atomic
 
 if TYPE_CHECKING:
     from .layers import Layers
@@ -163,14 +161,7 @@ def _write(path: Path, value: Any, network: Any) -> None:
         log.warning("stage result not cached (%s)", exc)
         return
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(buf.getvalue())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_bytes_atomic(path, buf.getvalue())
     except OSError as exc:
         log.warning("could not write the stage cache %s: %s", path, exc)
 

@@ -49,7 +49,7 @@ import pyproj
 import shapely
 
 from . import _osm
-from ._io import sha256_file, sha256_text
+from ._io import sha256_file, sha256_text, write_bytes_atomic
 from .errors import CRSMismatchError, InputFileNotFoundError, NetworkSourceError, OfflineError
 from .scenario import NetworkSettings, Speeds
 
@@ -1076,15 +1076,7 @@ def _read_cache(path: Path) -> RoadNetwork | None:
 
 def _write_cache(path: Path, network: RoadNetwork) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(network, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_bytes_atomic(path, pickle.dumps(network, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError as exc:
         logger.warning("could not write the network cache %s: %s", path, exc)
 
