@@ -7,8 +7,9 @@ numpy / scipy data and return plain results:
   (``A`` a CSR matrix, some variables integer) into a model. It writes an ``MPModelProto``
   row by row with ``extend`` of whole CSR rows (about five times faster than one
   ``SetCoefficient`` call per non-zero) and loads it with ``LoadModelFromProto``.
-* :func:`solve_mip` solves a model under a time limit with a seed and an optional full hint, and
-  reports status, values, objective and the best proven bound.
+* :func:`solve_mip` solves a model under node / LP-iteration limits (deterministic) and a
+  wall-clock safety cap, with a seed and an optional full hint, and reports status, values,
+  objective, the best proven bound and the nodes used.
 
 Coefficients are floats (pywraplp takes doubles); nothing is scaled.
 """
@@ -63,6 +64,7 @@ class MipSolution:
     bound: float | None
     solve_s: float
     backend: str
+    nodes: int = 0
 
 
 def build_mip(
@@ -118,9 +120,15 @@ def solve_mip(
     seed: int = 0,
     hint: np.ndarray | None = None,
     row_ub: dict[int, float] | None = None,
+    node_limit: int | None = None,
+    lp_iteration_limit: int | None = None,
 ) -> MipSolution:
     """Solve ``model`` with ``backend`` ("scip", "glop" or "cbc") in at most ``time_limit_s``.
 
+    ``node_limit`` (SCIP ``limits/totalnodes``) and ``lp_iteration_limit`` (SCIP ``lp/iterlim``
+    and ``lp/rootiterlim``: simplex iterations of one LP solve) are the deterministic limits:
+    SCIP runs single-threaded, so a solve that ends on them (or optimal) is the same on any
+    machine; ``time_limit_s`` is then only the safety cap. ``nodes`` reports the nodes used.
     ``seed`` goes to SCIP as ``randomization/randomseedshift``; ``hint`` (one value per variable)
     is passed with ``SetHint``; ``row_ub`` overrides the upper bounds of some rows (e.g. the budget
     row in a budget sweep) without rebuilding. ``bound`` is ``Objective().BestBound()`` for MIPs
@@ -142,7 +150,13 @@ def solve_mip(
         raise RuntimeError(f"OR-Tools rejected the model: {error}")
     solver.SetTimeLimit(max(1, int(math.ceil(time_limit_s * 1000))))
     if backend == "scip":
-        solver.SetSolverSpecificParametersAsString(f"randomization/randomseedshift = {int(seed)}\n")
+        scip = [f"randomization/randomseedshift = {int(seed)}", "parallel/maxnthreads = 1"]
+        if node_limit is not None:
+            scip.append(f"limits/totalnodes = {max(1, int(node_limit))}")
+        if lp_iteration_limit is not None:
+            scip += [f"lp/iterlim = {max(1, int(lp_iteration_limit))}", f"lp/rootiterlim = {max(1, int(lp_iteration_limit))}"]
+        if not solver.SetSolverSpecificParametersAsString("\n".join(scip) + "\n"):  # pragma: no cover
+            raise RuntimeError(f"SCIP rejected the parameters {scip}")
     if hint is not None:
         solver.SetHint(solver.variables(), np.asarray(hint, dtype=float).tolist())
     t0 = time.perf_counter()
@@ -163,6 +177,7 @@ def solve_mip(
     elif status in ("optimal", "feasible", "no_solution"):
         b = float(solver.Objective().BestBound())
         bound = b if math.isfinite(b) and abs(b) < 1e19 else None  # SCIP's infinity is 1e20
-    log.debug("%s: %s in %.3f s, objective %s, bound %s", backend, status, solve_s, objective, bound)
-    return MipSolution(status, values, objective, bound, solve_s, backend)
+    nodes = int(solver.nodes()) if backend != "glop" else 0
+    log.debug("%s: %s in %.3f s, %d nodes, objective %s, bound %s", backend, status, solve_s, nodes, objective, bound)
+    return MipSolution(status, values, objective, bound, solve_s, backend, nodes)
 

@@ -6,7 +6,8 @@
   candidates, and the update stays exact also for the backup term (which is not submodular, so
   a lazy heap would be wrong there).
 * :func:`swap_improve` — 1-swap local search (drop one chosen site, add the best other) with the
-  same incremental gains.
+  same incremental gains; it stops on a count of passes (deterministic), a wall-clock deadline
+  only as a safety cap.
 * :func:`drop_redundant` — removes chosen sites whose rows all keep a view (set cover clean-up).
 * :func:`greedy_pmedian` — greedy add + Teitz–Bart swaps on a dense cost matrix (small sizes).
 
@@ -31,8 +32,10 @@ __all__ = [
     "drop_redundant",
     "greedy_mclp",
     "greedy_pmedian",
+    "greedy_pmedian_ending",
     "mclp_value",
     "swap_improve",
+    "swap_improve_ending",
 ]
 
 log = logging.getLogger(__name__)
@@ -185,11 +188,28 @@ def swap_improve(
     """1-swap local search: for each chosen site, swap it for the best unchosen one if that improves.
 
     Keeps the count, the cost budget and the group limits. Stops after a pass with no improvement,
-    ``max_passes`` passes, or at ``deadline`` (a ``time.perf_counter()`` value).
+    ``max_passes`` passes (both deterministic), or at ``deadline`` (a ``time.perf_counter()``
+    value: the safety cap). :func:`swap_improve_ending` also says which of the three happened.
     """
+    return swap_improve_ending(
+        problem, selected, budget_cost=budget_cost, backup_weight=backup_weight, deadline=deadline, max_passes=max_passes
+    )[0]
+
+
+def swap_improve_ending(
+    problem: CoverageProblem,
+    selected: np.ndarray,
+    *,
+    budget_cost: float | None = None,
+    backup_weight: float = 0.0,
+    deadline: float | None = None,
+    max_passes: int = 20,
+) -> tuple[np.ndarray, str]:
+    """:func:`swap_improve` and how it ended: "complete" (a pass without improvement), "work"
+    (``max_passes`` used up) or "safety_cap" (the ``deadline``)."""
     sel = [int(j) for j in np.asarray(selected, dtype=np.int64)]
     if not sel:
-        return np.asarray(sel, dtype=np.int64)
+        return np.asarray(sel, dtype=np.int64), "complete"
     state = _State(problem, backup_weight)
     costs = problem.costs
     ginv, n_groups = _group_index(problem)
@@ -206,7 +226,7 @@ def swap_improve(
         for pos in range(len(sel)):
             if deadline is not None and time.perf_counter() > deadline:
                 log.debug("swap: stopped at the deadline after %d swaps", n_swaps)
-                return np.sort(np.asarray(sel, dtype=np.int64))
+                return np.sort(np.asarray(sel, dtype=np.int64)), "safety_cap"
             j = sel[pos]
             loss = state.remove(j)
             used[ginv[j]] -= 1
@@ -225,9 +245,12 @@ def swap_improve(
             state.add(k)
             used[ginv[k]] += 1
         if not improved:
+            ending = "complete"
             break
-    log.debug("swap: %d improving swaps", n_swaps)
-    return np.sort(np.asarray(sel, dtype=np.int64))
+    else:
+        ending = "work"
+    log.debug("swap: %d improving swaps (%s)", n_swaps, ending)
+    return np.sort(np.asarray(sel, dtype=np.int64)), ending
 
 
 def drop_redundant(problem: CoverageProblem, selected: np.ndarray) -> np.ndarray:
@@ -252,7 +275,17 @@ def drop_redundant(problem: CoverageProblem, selected: np.ndarray) -> np.ndarray
 def greedy_pmedian(
     cost: np.ndarray, weights: np.ndarray, p: int, *, deadline: float | None = None, max_passes: int = 20
 ) -> np.ndarray:
-    """Greedy add then Teitz–Bart swaps for the p-median on a dense matrix (``inf`` = unreachable)."""
+    """Greedy add then Teitz–Bart swaps for the p-median on a dense matrix (``inf`` = unreachable).
+
+    Stops after a pass without improvement or ``max_passes`` passes (deterministic), or at the
+    ``deadline`` safety cap; :func:`greedy_pmedian_ending` also says which."""
+    return greedy_pmedian_ending(cost, weights, p, deadline=deadline, max_passes=max_passes)[0]
+
+
+def greedy_pmedian_ending(
+    cost: np.ndarray, weights: np.ndarray, p: int, *, deadline: float | None = None, max_passes: int = 20
+) -> tuple[np.ndarray, str]:
+    """:func:`greedy_pmedian` and how it ended ("complete", "work" or "safety_cap")."""
     d = np.where(np.isfinite(cost), cost, np.nan)
     big = 10.0 * (np.nanmax(d) if np.isfinite(d).any() else 1.0) + 1.0
     d = np.nan_to_num(d, nan=big)
@@ -271,7 +304,7 @@ def greedy_pmedian(
         improved = False
         for pos in range(len(sel)):
             if deadline is not None and time.perf_counter() > deadline:
-                return np.sort(np.asarray(sel, dtype=np.int64))
+                return np.sort(np.asarray(sel, dtype=np.int64)), "safety_cap"
             others = sel[:pos] + sel[pos + 1 :]
             base = d[:, others].min(axis=1) if others else np.full(n, big * 10.0)
             totals = w @ np.minimum(base[:, None], d)
@@ -282,5 +315,8 @@ def greedy_pmedian(
                 best = float(totals[k])
                 improved = True
         if not improved:
+            ending = "complete"
             break
-    return np.sort(np.asarray(sel, dtype=np.int64))
+    else:
+        ending = "work"
+    return np.sort(np.asarray(sel, dtype=np.int64)), ending

@@ -17,8 +17,9 @@ Problems:
   the mask not covered by existing cameras is covered.
 * **p-median** (:func:`solve_pmedian`): minimise ``Σ_i w_i · d_i,nearest`` with ``p`` facilities.
 
-Every solve has a time limit (:class:`~geoengine.coverage.stop.MaxRuntime`) and a seed, and returns
-a frozen :class:`LocationResult` with status, objective, bound and gap. MCLP and LSCP always run on
+Every solve has a stop criterion (:mod:`geoengine.stop`: a deterministic work limit — SCIP nodes
+and LP iterations, counted swap passes — and a wall-clock safety cap) and a seed, and returns
+a frozen :class:`LocationResult` with status, objective, bound, gap and ``stopped_by``. MCLP and LSCP always run on
 :meth:`CoverageProblem.reduced` and report per original demand row. OR-Tools is used only through
 :mod:`geoengine.coverage._ortools`.
 """
@@ -38,11 +39,12 @@ from geoengine.coverage.greedy import (
     credit_and_views,
     drop_redundant,
     greedy_mclp,
-    greedy_pmedian,
+    greedy_pmedian_ending,
     mclp_value,
-    swap_improve,
+    swap_improve_ending,
 )
-from geoengine.coverage.stop import MaxRuntime
+from geoengine.coverage.stop import MaxRuntime  # noqa: F401  (re-exported for callers)
+from geoengine.stop import DEFAULT_WORK, Limits, Stop, as_limits, merge_stopped_by, report_stop
 from geoengine.errors import InfeasibleSettingsError, Problem
 
 __all__ = [
@@ -337,6 +339,8 @@ class LocationResult:
     minimisation ``(objective − bound)/objective``; 0 when proven optimal.
     ``status``: "optimal" | "feasible" | "infeasible" | "no_solution" | "greedy" (the MIP found
     nothing and the greedy answer is returned; ``message`` says so).
+    ``stopped_by``: "complete" (optimal / heuristic converged), "work" (the deterministic work
+    limit) or "safety_cap" (the wall clock: the result may differ on another run).
     """
 
     selected: np.ndarray
@@ -353,6 +357,7 @@ class LocationResult:
     uncoverable: int = 0
     mean_distance: float | None = None
     message: str = ""
+    stopped_by: str = "complete"
 
     @property
     def n_selected(self) -> int:
@@ -377,7 +382,7 @@ class LocationResult:
             rows.append(("mean distance", f"{self.mean_distance:,.3f}"))
         if self.problem_kind == "lscp":
             rows.append(("uncoverable", str(self.uncoverable)))
-        rows += [("build_s", f"{self.build_s:.3f}"), ("solve_s", f"{self.solve_s:.3f}")]
+        rows += [("stopped by", self.stopped_by), ("build_s", f"{self.build_s:.3f}"), ("solve_s", f"{self.solve_s:.3f}")]
         if self.message:
             rows.append(("note", self.message))
         width = max(len(k) for k, _ in rows)
@@ -539,13 +544,21 @@ def _check_budgets(budget_count: int | None, budget_cost: float | None, *, requi
         raise InfeasibleSettingsError(problems=problems)
 
 
-def _check_run(stop: MaxRuntime, seed: int, solver: str) -> None:
-    if not isinstance(stop, MaxRuntime):
-        raise TypeError(f"stop must be a MaxRuntime, got {type(stop).__name__}")
+def _check_run(stop: Stop, seed: int, solver: str) -> Limits:
+    limits = as_limits(stop)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**31:
         raise ValueError(f"seed must be an integer in [0, 2**31), got {seed!r}")
     if solver not in _SOLVERS:
         raise ValueError(f"solver must be one of {_SOLVERS}, got {solver!r}")
+    return limits
+
+
+_DEFAULT_STOP = Limits(DEFAULT_WORK, 30.0)
+
+
+def _mip_ending(limits: Limits, sol: _ortools.MipSolution, time_limit_s: float) -> str:
+    """How a SCIP / GLOP solve ended: optimal = complete; else its wall time against its cap."""
+    return limits.stopped_by(finished=sol.status in ("optimal", "infeasible"), elapsed_s=sol.solve_s, cap_s=time_limit_s)
 
 
 def solve_mclp(
@@ -554,7 +567,7 @@ def solve_mclp(
     budget_count: int | None = None,
     budget_cost: float | None = None,
     backup_weight: float = 0.0,
-    stop: MaxRuntime = MaxRuntime(30),
+    stop: Stop = _DEFAULT_STOP,
     seed: int = 0,
     solver: str = "scip",
     warm_start: bool = True,
@@ -565,10 +578,11 @@ def solve_mclp(
     ``warm_start``; ``solver="greedy"`` returns that heuristic answer with the LP-relaxation
     bound (GLOP) when the model is small enough. Runs on :meth:`CoverageProblem.reduced`;
     ``credit`` and ``views`` are per original demand row. ``backup_weight`` > 0 adds
-    ``backup_weight · Σ_{backup rows} w_i · [views_i ≥ 2]``.
+    ``backup_weight · Σ_{backup rows} w_i · [views_i ≥ 2]``. ``stop``: a :mod:`geoengine.stop`
+    criterion; its work goes to SCIP as node and LP-iteration limits, its cap to every phase.
     """
     _check_budgets(budget_count, budget_cost, required=True)
-    _check_run(stop, seed, solver)
+    stop = _check_run(stop, seed, solver)
     if not (math.isfinite(backup_weight) and backup_weight >= 0):
         raise InfeasibleSettingsError.single(f"must be ≥ 0, got {backup_weight!r}", field="backup_weight")
     t0 = time.perf_counter()
@@ -597,14 +611,15 @@ def _solve_mclp_reduced(
     budget_count: int | None,
     budget_cost: float | None,
     backup_weight: float,
-    stop: MaxRuntime,
+    stop: Limits,
     seed: int,
     solver: str,
     warm_start: bool,
     start: np.ndarray | None = None,
     model: _MclpModel | None = None,
 ) -> LocationResult:
-    deadline = t0 + stop.seconds
+    deadline = t0 + stop.cap_s
+    endings: list[str] = []
     kind = "backup" if backup_weight > 0 and problem.backup.any() else "mclp"
     dropped_const = _dropped_constant(problem, row_map, backup_weight)
     simple = _simple_bound(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight)
@@ -614,6 +629,9 @@ def _solve_mclp_reduced(
         selected = np.sort(np.asarray(selected, dtype=np.int64))
         credit, views = credit_and_views(problem, selected)
         objective = mclp_value(problem, selected, backup_weight=backup_weight)
+        ending = merge_stopped_by(*endings)  # a capped warm start can change even an optimal answer
+        report_stop("camera siting" if kind != "backup" else "camera siting (backup)", ending, stop, time.perf_counter() - t0,
+                    f"{method}, budget {budget_count if budget_count is not None else budget_cost}")  # fmt: skip
         gap = None
         if status == "optimal":
             gap = 0.0
@@ -622,7 +640,8 @@ def _solve_mclp_reduced(
         for arr in (selected, credit, views):
             arr.flags.writeable = False
         return LocationResult(
-            selected, objective, bound, gap, status, solve_s, build_s, method, kind, credit, views, message=message
+            selected, objective, bound, gap, status, solve_s, build_s, method, kind, credit, views, message=message,
+            stopped_by=ending,
         )
 
     heuristic = None
@@ -631,10 +650,11 @@ def _solve_mclp_reduced(
         heuristic = greedy_mclp(
             red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, start=start
         )
-        swap_deadline = th + 0.25 * max(0.0, deadline - th)
-        heuristic = swap_improve(
+        swap_deadline = th + 0.25 * max(0.0, deadline - th)  # the safety cap of the swaps
+        heuristic, swap_end = swap_improve_ending(
             red, heuristic, budget_cost=budget_cost, backup_weight=backup_weight, deadline=swap_deadline
         )
+        endings.append(swap_end if solver == "greedy" or swap_end == "safety_cap" else "complete")
         heuristic = greedy_mclp(
             red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, start=heuristic
         )
@@ -645,11 +665,14 @@ def _solve_mclp_reduced(
         bound = simple
         build_s = 0.0
         lp_done = False
-        if red.coverage.nnz <= _LP_BOUND_MAX_NNZ and time.perf_counter() < deadline:
+        # with a work limit the LP bound is always computed (deterministic); the cap only guards it
+        if red.coverage.nnz <= _LP_BOUND_MAX_NNZ and (stop.deterministic or time.perf_counter() < deadline):
             tb = time.perf_counter()
             lp = _build_mclp(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, relax=True)
             build_s = time.perf_counter() - tb
-            sol = _ortools.solve_mip(lp.model, backend="glop", time_limit_s=max(0.1, deadline - time.perf_counter()))
+            lp_limit = max(0.1, deadline - time.perf_counter())
+            sol = _ortools.solve_mip(lp.model, backend="glop", time_limit_s=lp_limit)
+            endings.append("safety_cap" if sol.bound is None and sol.solve_s >= 0.97 * lp_limit else "complete")
             if sol.bound is not None:
                 bound = min(bound, sol.bound + dropped_const)
                 lp_done = True
@@ -672,12 +695,16 @@ def _solve_mclp_reduced(
         # GLOP needs 2 s): spend up to a fifth of the time on GLOP's LP bound first.
         tl = time.perf_counter()
         lp = _build_mclp(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, relax=True)
-        lp_sol = _ortools.solve_mip(lp.model, backend="glop", time_limit_s=max(0.1, 0.2 * (deadline - tl)))
+        lp_limit = max(0.1, 0.2 * (deadline - tl))
+        lp_sol = _ortools.solve_mip(lp.model, backend="glop", time_limit_s=lp_limit)
+        endings.append("safety_cap" if lp_sol.bound is None and lp_sol.solve_s >= 0.97 * lp_limit else "complete")
         if lp_sol.bound is not None:
             simple = min(simple, lp_sol.bound + dropped_const)
         log.debug("LP bound %s in %.3f s", lp_sol.bound, time.perf_counter() - tl)
-    remaining = max(0.1 * stop.seconds, deadline - time.perf_counter())
-    sol = _ortools.solve_mip(model.model, backend="scip", time_limit_s=remaining, seed=seed, hint=hint, row_ub=overrides)
+    remaining = max(0.1 * stop.cap_s, deadline - time.perf_counter())
+    sol = _ortools.solve_mip(model.model, backend="scip", time_limit_s=remaining, seed=seed, hint=hint, row_ub=overrides,
+                             **stop.scip_limits())  # fmt: skip
+    endings.append(_mip_ending(stop, sol, remaining))
     bound = simple if sol.bound is None else min(simple, sol.bound + dropped_const)
     if sol.values is None:
         if sol.status == "infeasible":  # pragma: no cover - x = 0 is always feasible
@@ -687,7 +714,7 @@ def _solve_mclp_reduced(
         )
         log.warning("SCIP found no solution in %.1f s; returning the greedy answer", sol.solve_s)
         return finish(fallback, "greedy", "scip→greedy", bound, sol.solve_s, build_s,
-                      f"SCIP found no solution ({sol.status}) in the time limit; greedy answer returned")
+                      f"SCIP found no solution ({sol.status}) within its limits; greedy answer returned")
     chosen = np.flatnonzero(sol.values[: model.n_x] > 0.5)
     message = ""
     if heuristic is not None:
@@ -742,7 +769,7 @@ def coverage_curve(
     *,
     by: str = "count",
     backup_weight: float = 0.0,
-    stop: MaxRuntime = MaxRuntime(30),
+    stop: Stop = _DEFAULT_STOP,
     seed: int = 0,
     solver: str = "scip",
 ) -> list[LocationResult]:
@@ -757,7 +784,7 @@ def coverage_curve(
     budgets = list(budgets)
     for b in budgets:
         _check_budgets(b if by == "count" else None, b if by == "cost" else None, required=True)
-    _check_run(stop, seed, solver)
+    stop = _check_run(stop, seed, solver)
     red, row_map = problem.reduced()
     model = None
     if solver == "scip" and budgets:
@@ -809,7 +836,7 @@ def solve_lscp(
     problem: CoverageProblem,
     *,
     demand_mask: np.ndarray | None = None,
-    stop: MaxRuntime = MaxRuntime(30),
+    stop: Stop = _DEFAULT_STOP,
     seed: int = 0,
     solver: str = "scip",
 ) -> LocationResult:
@@ -820,9 +847,10 @@ def solve_lscp(
     Weights are ignored. The per-group limit holds; if it makes the cover impossible the status
     is "infeasible" and the greedy selection is returned.
     """
-    _check_run(stop, seed, solver)
+    stop = _check_run(stop, seed, solver)
     t0 = time.perf_counter()
-    deadline = t0 + stop.seconds
+    deadline = t0 + stop.cap_s
+    endings: list[str] = []
     n = problem.n_demand
     mask = np.ones(n, dtype=bool) if demand_mask is None else np.asarray(demand_mask)
     if mask.shape != (n,) or mask.dtype != bool:
@@ -839,6 +867,8 @@ def solve_lscp(
         selected = np.sort(np.asarray(selected, dtype=np.int64))
         credit, views = credit_and_views(problem, selected)
         objective = float(problem.costs[selected].sum())
+        ending = merge_stopped_by(*endings)
+        report_stop("set cover", ending, stop, time.perf_counter() - t0, method)
         if status == "optimal":
             gap = 0.0
         elif bound is not None and objective > 0:
@@ -851,7 +881,7 @@ def solve_lscp(
         if uncoverable:
             msg = (msg + "; " if msg else "") + f"{uncoverable} demand rows no candidate covers"
         return LocationResult(selected, objective, bound, gap, status, solve_s, build_s, method, "lscp",
-                              credit, views, uncoverable=uncoverable, message=msg)
+                              credit, views, uncoverable=uncoverable, message=msg, stopped_by=ending)
 
     heuristic = drop_redundant(red, greedy_mclp(red, budget_cost=None))
     if red.n_demand == 0:
@@ -888,14 +918,15 @@ def solve_lscp(
     if greedy_ok:
         hint = np.zeros(m)
         hint[heuristic] = 1.0
-    sol = _ortools.solve_mip(model, backend="scip", time_limit_s=max(0.1 * stop.seconds, deadline - time.perf_counter()),
-                             seed=seed, hint=hint)
+    scip_s = max(0.1 * stop.cap_s, deadline - time.perf_counter())
+    sol = _ortools.solve_mip(model, backend="scip", time_limit_s=scip_s, seed=seed, hint=hint, **stop.scip_limits())
+    endings.append(_mip_ending(stop, sol, scip_s))
     if sol.status == "infeasible":
         return finish(heuristic, "infeasible", "scip", None, sol.solve_s, build_s,
                       "the per-group limit makes a full cover impossible; greedy selection returned")
     if sol.values is None:
         return finish(heuristic, "greedy", "scip→greedy", sol.bound, sol.solve_s, build_s,
-                      f"SCIP found no solution ({sol.status}) in the time limit; greedy answer returned")
+                      f"SCIP found no solution ({sol.status}) within its limits; greedy answer returned")
     chosen = np.flatnonzero(sol.values[:m] > 0.5)
     return finish(chosen, sol.status, "scip", sol.bound, sol.solve_s, build_s)
 
@@ -915,7 +946,7 @@ def solve_pmedian(
     weights: np.ndarray,
     p: int,
     *,
-    stop: MaxRuntime = MaxRuntime(30),
+    stop: Stop = _DEFAULT_STOP,
     seed: int = 0,
 ) -> LocationResult:
     """p-median: choose ``p`` candidates minimising ``Σ_i w_i · min_{j chosen} cost_ij``.
@@ -924,9 +955,9 @@ def solve_pmedian(
     small and medium sizes), hinted with greedy + Teitz–Bart swaps. ``cost`` ``inf``/NaN means
     unreachable. ``mean_distance`` = objective / Σ w.
     """
-    _check_run(stop, seed, "scip")
+    stop = _check_run(stop, seed, "scip")
     t0 = time.perf_counter()
-    deadline = t0 + stop.seconds
+    deadline = t0 + stop.cap_s
     d = np.asarray(cost.toarray() if sp.issparse(cost) else cost, dtype=float)
     w = np.asarray(weights, dtype=float)
     if d.ndim != 2 or w.shape != (d.shape[0],):
@@ -944,7 +975,7 @@ def solve_pmedian(
         )
     if (d[finite] < 0).any():
         raise ValueError("cost must be ≥ 0")
-    heuristic = greedy_pmedian(d, w, p, deadline=t0 + 0.25 * stop.seconds)
+    heuristic, swap_end = greedy_pmedian_ending(d, w, p, deadline=t0 + 0.25 * stop.cap_s)
 
     def value(sel: np.ndarray) -> float:
         dd = np.where(finite, d, np.inf)[:, sel].min(axis=1)
@@ -986,13 +1017,16 @@ def solve_pmedian(
     hit = np.flatnonzero(yh > 0)
     _, uniq = np.unique(ii[hit], return_index=True)
     first[hit[uniq]] = True
-    sol = _ortools.solve_mip(model, backend="scip", time_limit_s=max(0.1 * stop.seconds, deadline - time.perf_counter()),
-                             seed=seed, hint=np.concatenate([xh, first.astype(float)]))
+    scip_s = max(0.1 * stop.cap_s, deadline - time.perf_counter())
+    sol = _ortools.solve_mip(model, backend="scip", time_limit_s=scip_s, seed=seed,
+                             hint=np.concatenate([xh, first.astype(float)]), **stop.scip_limits())  # fmt: skip
     total_w = float(w.sum())
     message = ""
+    ending = merge_stopped_by("safety_cap" if swap_end == "safety_cap" else "complete", _mip_ending(stop, sol, scip_s))
+    report_stop("p-median", ending, stop, time.perf_counter() - t0)
     if sol.values is None:
         chosen, status, method = heuristic, "greedy", "scip→greedy"
-        message = f"SCIP found no solution ({sol.status}) in the time limit; greedy answer returned"
+        message = f"SCIP found no solution ({sol.status}) within its limits; greedy answer returned"
     else:
         chosen, status, method = np.flatnonzero(sol.values[:m] > 0.5), sol.status, "scip"
         if value(heuristic) < value(chosen) - 1e-9 * max(1.0, value(chosen)):
@@ -1009,5 +1043,5 @@ def solve_pmedian(
     chosen.flags.writeable = False
     return LocationResult(
         chosen, objective, bound, gap, status, sol.solve_s, build_s, method, "pmedian",
-        mean_distance=objective / total_w if total_w > 0 else None, message=message,
+        mean_distance=objective / total_w if total_w > 0 else None, message=message, stopped_by=ending,
     )
