@@ -205,9 +205,14 @@ def run(
             outputs["routes"] = "routes.csv"
             write_text_atomic(stage / "patrol_dosage.csv", patrol.requirements.to_csv(index=False))
             outputs["patrol_dosage"] = "patrol_dosage.csv"
-            if len(patrol.dropped):
-                write_text_atomic(stage / "dropped_visits.csv", patrol.dropped.to_csv(index=False))
+            dropped = patrol.dropped_table()
+            if len(dropped):
+                write_text_atomic(stage / "dropped_visits.csv", dropped.to_csv(index=False))
                 outputs["dropped_visits"] = "dropped_visits.csv"
+            write_text_atomic(stage / "teams.csv", patrol.team_summary().to_csv(index=False))
+            outputs["teams"] = "teams.csv"
+            write_text_atomic(stage / "team_beats.csv", patrol.team_beats.to_csv(index=False))
+            outputs["team_beats"] = "team_beats.csv"
             if patrol.allocation is not None:
                 write_text_atomic(stage / "allocation.csv", patrol.allocation.table.to_csv(index=False))
                 outputs["allocation"] = "allocation.csv"

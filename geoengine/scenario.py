@@ -580,6 +580,17 @@ class PatrolSettings(_Model):
         description="Longest time between visits to a hotspot of this level in its window.",
     )
     district_max_gap_min: float | None = Field(120.0, gt=0, description="Presence in each key district at least this often.")
+    min_revisit_gap_min: float = Field(
+        30.0, ge=0, le=24 * 60,
+        description="Shortest time between two visits to one hotspot (arrival to arrival): leave, come back later.",
+    )
+    feedback_rounds: int = Field(
+        3, ge=0, le=20,
+        description="Rounds of re-routing that let an idle team cross into the beat of a dropped visit.",
+    )
+    cross_beat_penalty_min: float = Field(
+        10.0, ge=0, le=24 * 60, description="Cost, in minutes of travel, of a visit outside the team's own beats.",
+    )
     checkpoints: int = Field(0, ge=0, le=200)
     checkpoint_method: Literal["intercept", "cut_cover"] = "intercept"
     checkpoint_crews: int = Field(0, ge=0, le=200, description="Checkpoint crews available per window.")
@@ -593,6 +604,21 @@ class PatrolSettings(_Model):
     alternative_tolerance: float = Field(0.05, ge=0, le=1)
     previous_run: OutputPath | None = Field(None, description="A previous run folder to re-plan from.")
     change_penalty_min: float = Field(10.0, ge=0, description="Cost of changing a previous assignment, in minutes.")
+
+    @model_validator(mode="after")
+    def _revisit_gaps(self) -> PatrolSettings:
+        bad = [f"{lv} {g:g}" for lv, g in self.max_gap_min.items() if g <= self.min_revisit_gap_min]
+        if self.district_max_gap_min is not None and self.district_max_gap_min <= self.min_revisit_gap_min:
+            bad.append(f"districts {self.district_max_gap_min:g}")
+        if bad:
+            raise ValueError(
+                f"min_revisit_gap_min ({self.min_revisit_gap_min:g}) must be shorter than every maximum gap "
+                f"(max_gap_min / district_max_gap_min: {', '.join(bad)})"
+            )
+        short = [f"{lv} {d:g}" for lv, d in self.dwell_min.items() if d > self.min_revisit_gap_min and self.min_revisit_gap_min > 0]
+        if short:
+            raise ValueError(f"a dwell longer than min_revisit_gap_min ({self.min_revisit_gap_min:g}): {', '.join(short)}")
+        return self
 
 
 # --------------------------------------------------------------------------- solver, outputs

@@ -25,11 +25,19 @@ any other seed builds it with the non-base nodes in a seeded random order (the n
 order breaks ties in the first-solution heuristics and neighbourhood scans), and the CP
 solver is re-seeded (``Solver.ReSeed``) for the randomised LNS operators (iterated local
 search draws its ruins from its own generator, seeded 0 by OR-Tools). In a portfolio, the
-k-th repeat of a start uses seed + k. The same seed and time limit give the same search
-on the same machine, apart from where the wall-clock limit cuts it.
+k-th repeat of a start uses seed + k.
 
-Every solve has a time limit; the result reports status, objective and no bound (routing
-search proves none).
+Limits: the deterministic limit is OR-Tools' ``solution_limit`` (a count of solutions: guided
+local search counts every accepted move, the first solution included; iterated local search
+counts its local optima and improvements). ``time_limit`` is only the safety cap. The same
+seed and solution limit give the same plan on any machine at any load, unless the cap cuts
+the search (``RawSolution.stopped_by == "safety_cap"``). A portfolio splits the solution
+count between its starts (not the remaining time). Iterated local search's simulated
+annealing cools by the larger of its solution and time progress, so it is deterministic only
+while the cap is well above the time the solutions take (the default cap is 3x).
+
+Every solve reports status, objective, how it stopped and no bound (routing search proves
+none).
 """
 
 from __future__ import annotations
@@ -142,6 +150,8 @@ class RawSolution:
     first_solution: str
     metaheuristic: str
     solve_s: float
+    stopped_by: str = "work"  # "work" (solution limit) | "complete" (local optimum) | "safety_cap"
+    solutions: int = 0
 
 
 def _status_name(code: int) -> str:
@@ -168,7 +178,8 @@ def _set(params, path: str, value) -> None:
 
 
 def _params(time_limit_s: float, first_solution: str, metaheuristic: str, gls_lambda: float | None,
-            overrides: dict | None = None):  # fmt: skip
+            overrides: dict | None = None, solution_limit: int | None = None):  # fmt: skip
+    """Search parameters: ``solution_limit`` is the deterministic limit, ``time_limit_s`` the safety cap."""
     params = _wrap.DefaultRoutingSearchParameters()
     params.first_solution_strategy = FIRST_SOLUTIONS[first_solution]
     if metaheuristic == ITERATED_LOCAL_SEARCH:
@@ -183,6 +194,8 @@ def _params(time_limit_s: float, first_solution: str, metaheuristic: str, gls_la
     seconds = max(time_limit_s, 0.01)
     params.time_limit.seconds = int(seconds)
     params.time_limit.nanos = int(round((seconds - int(seconds)) * 1e9))
+    if solution_limit is not None:
+        params.solution_limit = max(1, int(solution_limit))
     return params
 
 
@@ -227,7 +240,8 @@ class _Model:
         travel = p.travel_s if p.travel_s.ndim == 3 else p.travel_s[None]
         travel = travel[:, order][:, :, order]
         service = p.service_s[order]
-        per_vehicle_cost = travel.shape[0] > 1 or (change_penalty > 0 and vehicle_of_hint)
+        visit_cost = None if p.visit_cost is None or not p.visit_cost.any() else p.visit_cost[:, order]
+        per_vehicle_cost = travel.shape[0] > 1 or (change_penalty > 0 and vehicle_of_hint) or visit_cost is not None
         transit_ids = []
         for k in range(travel.shape[0]):
             transit_ids.append(model.RegisterTransitMatrix((service[:, None] + travel[k]).astype(np.int64).tolist()))
@@ -235,6 +249,8 @@ class _Model:
         if per_vehicle_cost:
             for vi in range(nv):
                 cost = travel[vi if travel.shape[0] > 1 else 0].astype(np.int64).copy()
+                if visit_cost is not None:
+                    cost += visit_cost[vi][None, :]
                 if change_penalty > 0:
                     for node, hv in vehicle_of_hint.items():
                         if hv != vi:
@@ -259,6 +275,15 @@ class _Model:
                 # vehicle variable works in all: -1 = not visited, allowed for optional nodes)
                 values = sorted(int(x) for x in p.allowed[node]) + ([-1] if p.penalty[node] >= 0 else [])
                 model.VehicleVar(index).SetValues(values)
+        if p.place is not None:
+            # a node may not be followed directly by another node of the same place
+            label = p.place[order]
+            for lab in np.unique(label[label >= 0]):
+                same = [m.NodeToIndex(int(k)) for k in np.flatnonzero(label == lab) if int(order[k]) not in bases]
+                for a in same:
+                    for b in same:
+                        if a != b:
+                            model.NextVar(a).RemoveValue(b)
         solver = model.solver()
         visit = [0] * model.Size() + [0] * nv
         for index in range(model.Size()):
@@ -348,11 +373,15 @@ def solve(
     change_penalty: int = 0,
     gls_lambda: float | None = None,
     overrides: dict | None = None,
+    solution_limit: int | None = None,
 ) -> RawSolution:
-    """Build the model and solve it under ``time_limit_s`` wall-clock seconds.
+    """Build the model and solve it: at most ``solution_limit`` solutions (deterministic; None:
+    none) and ``time_limit_s`` wall-clock seconds (the safety cap).
 
     ``hint_routes[v]`` lists the non-base nodes vehicle ``v`` visited in a previous plan;
-    the search starts from it when it is still feasible.
+    the search starts from it when it is still feasible. A portfolio gives its k-th start
+    ``solution_limit // n`` solutions (the first ``solution_limit % n`` starts one more) and the
+    wall time left divided by the starts left as its cap.
     """
     t0 = time.perf_counter()
     vehicle_of_hint = {}
@@ -374,11 +403,16 @@ def solve(
 
     last = None
     best: RawSolution | None = None
+    capped = False
     for i, entry in enumerate(strategies):
         remaining = time_limit_s - (time.perf_counter() - t0)
         if (last is not None or best is not None) and remaining <= 0.05:
+            capped = True  # a start left out for want of wall time
             break
         budget = remaining / (len(strategies) - i) if portfolio else remaining
+        count = solution_limit
+        if portfolio and solution_limit is not None:
+            count = solution_limit // len(strategies) + (i < solution_limit % len(strategies))
         # a portfolio entry "start:metaheuristic" overrides the metaheuristic for that start
         strategy, _, own = entry.partition(":")
         meta = own or metaheuristic
@@ -388,7 +422,8 @@ def solve(
         built.model.solver().ReSeed(int(run_seed) % (2**31 - 1))
         if meta == ITERATED_LOCAL_SEARCH and hint_routes is not None:
             meta = "guided_local_search"  # iterated local search cannot start from a given plan
-        params = _params(budget, strategy, meta, gls_lambda, overrides)
+        params = _params(budget, strategy, meta, gls_lambda, overrides, count)
+        t_run = time.perf_counter()
         solution = None
         if hint_routes is not None:
             built.model.CloseModelWithParameters(params)
@@ -405,10 +440,22 @@ def solve(
             if solution is None:
                 solution = built.model.SolveWithParameters(params)
             status = _status_name(built.model.status())
+        run_s = time.perf_counter() - t_run
+        if run_s >= 0.97 * budget:
+            capped = True
         if solution is not None:
             routes, breaks, dropped = built.read(solution, problem)
+            found = int(built.model.solver().Solutions())
+            if capped:
+                ending = "safety_cap"
+            elif count is None:
+                ending = "safety_cap"  # no work limit: the wall clock decided
+            elif params.use_iterated_local_search or found >= count:
+                ending = "work"
+            else:
+                ending = "complete"  # the search ran out of improving moves (a local optimum)
             raw = RawSolution(routes, breaks, dropped, int(solution.ObjectiveValue()), status, strategy,
-                              meta, time.perf_counter() - t0)  # fmt: skip
+                              meta, time.perf_counter() - t0, ending, found)  # fmt: skip
             if not portfolio:
                 return raw
             if best is None or raw.objective < best.objective:
@@ -417,7 +464,8 @@ def solve(
         last = status
         log.info("first solution %s found no solution (%s)", strategy, status)
     if best is not None:
-        return dataclasses.replace(best, solve_s=time.perf_counter() - t0)
+        ending = "safety_cap" if capped else best.stopped_by
+        return dataclasses.replace(best, solve_s=time.perf_counter() - t0, stopped_by=ending)
     nv = len(problem.vehicles)
     return RawSolution([[] for _ in range(nv)], [None] * nv, [], 0, last or "no_solution", strategies[-1],
-                       metaheuristic, time.perf_counter() - t0)  # fmt: skip
+                       metaheuristic, time.perf_counter() - t0, "safety_cap" if capped or solution_limit is None else "complete")  # fmt: skip

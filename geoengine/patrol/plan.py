@@ -18,8 +18,7 @@
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -32,7 +31,9 @@ from ..errors import InfeasibleSettingsError
 from .allocation import Allocation, allocate_force
 from .beats import Beats, make_beats
 from .posts import Posts, choose_booths, choose_checkpoints
+from .repair import capacity_bound, drop_causes, find_insertion, insert_dropped
 from .routing import Route, RoutingProblem, RoutingResult, Stop, Vehicle, solve_routing
+from .shifts import BREAK_MIN_SHIFT_S, expand_teams
 from .targets import hotspot_targets, visit_slots
 from .travel import TravelMatrix, travel_matrix
 
@@ -47,9 +48,19 @@ __all__ = ["PatrolPlan", "plan_patrol"]
 log = logging.getLogger(__name__)
 
 ROUTE_COLUMNS = (
-    "team", "mode", "window", "seq", "place_id", "place_kind", "lon", "lat", "arrive", "depart",
-    "dwell_min", "travel_min_from_prev", "risk_level",
+    "team", "mode", "window", "seq", "place_id", "place_kind", "place_name", "beat", "lon", "lat", "arrive", "depart",
+    "arrive_s", "depart_s", "dwell_min", "travel_min_from_prev", "risk_level",
 )  # fmt: skip
+DROPPED_COLUMNS = (
+    "window", "place_id", "visit", "level", "risk", "beat", "earliest", "latest", "earliest_s", "latest_s",
+    "dwell_min", "cause", "reason", "busy_with",
+)  # fmt: skip
+TEAM_COLUMNS = (
+    "team", "mode", "window", "base", "shift_start", "shift_end", "shift_start_s", "shift_end_s", "shift_min",
+    "break_min", "travel_min", "dwell_min", "patrol_min", "idle_min", "idle_share", "visits", "shift_note",
+)  # fmt: skip
+CAUSES = ("cut_by_max_hotspots", "no_team_on_shift", "unreachable", "time_used")
+"""Why a visit is not in the plan (``dropped_visits.csv`` ``cause``), checked by counterfactual."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,33 +91,73 @@ class PatrolPlan:
     alternatives: tuple[pd.DataFrame, ...] = ()
     warnings: tuple[str, ...] = ()
     changed_stops: int | None = None  # re-planning: stops that moved to another team or were dropped/added
+    cut: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(DROPPED_COLUMNS)))
+    team_beats: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["window", "team", "beat", "how"]))
+    capacity: dict[str, dict[str, Any]] = field(default_factory=dict)
+    feedback_rounds: dict[str, int] = field(default_factory=dict)
+    windows: tuple[Any, ...] = ()
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def routes_table(self) -> pd.DataFrame:
-        """The ``routes.csv`` table (SPEC columns, WGS84 lon/lat)."""
+        """The ``routes.csv`` table (SPEC columns, WGS84 lon/lat): a team's timetable per window,
+        base to base, with its meal break as a row (``place_kind = break``)."""
         if len(self.stops) == 0:
             return pd.DataFrame(columns=list(ROUTE_COLUMNS))
         ll = self.stops.to_crs("EPSG:4326")
         out = pd.DataFrame(self.stops.drop(columns="geometry"))
         out["lon"] = ll.geometry.x.round(7).to_numpy()
         out["lat"] = ll.geometry.y.round(7).to_numpy()
+        out["beat"] = out["beat"].astype("Int64")
         return out[list(ROUTE_COLUMNS)]
+
+    def dropped_table(self) -> pd.DataFrame:
+        """``dropped_visits.csv``: every visit not in the plan with its checked cause — the visits
+        routing could not fit, then the hotspots cut by ``max_hotspots_per_window``."""
+        frames = [f for f in (self.dropped, self.cut) if len(f)]
+        if not frames:
+            return pd.DataFrame(columns=list(DROPPED_COLUMNS))
+        out = pd.concat(frames, ignore_index=True)[list(DROPPED_COLUMNS)]
+        for c in ("visit", "beat", "earliest_s", "latest_s"):
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
+        return out
+
+    def team_summary(self) -> pd.DataFrame:
+        """``teams.csv``: per team and window its shift and how the shift is spent (minutes):
+        travel, dwell at hotspots and districts, break, patrol (travel + dwell) and idle."""
+        rows = []
+        s = self.stops
+        for t in self.teams.itertuples():
+            g = s[(s["team"] == t.team) & (s["window"] == t.window)] if len(s) else s
+            visits = g[g["place_kind"].isin(["hotspot", "district"])] if len(g) else g
+            travel = float(g["travel_min_from_prev"].sum()) if len(g) else 0.0
+            dwell = float(visits["dwell_min"].sum()) if len(visits) else 0.0
+            brk = float(g.loc[g["place_kind"] == "break", "dwell_min"].sum()) if len(g) else 0.0
+            shift = float(t.shift_min)
+            idle = max(0.0, shift - travel - dwell - brk)
+            start = int(t.shift_start_s)
+            end = int(t.shift_end_s)
+            win = next((w for w in self._windows if w.name == t.window), None)
+            rows.append({
+                "team": t.team, "mode": t.mode, "window": t.window, "base": t.base_name,
+                "shift_start": _clock(win, start) if win else "", "shift_end": _clock(win, end) if win else "",
+                "shift_start_s": start, "shift_end_s": end, "shift_min": round(shift, 2), "break_min": round(brk, 2),
+                "travel_min": round(travel, 2), "dwell_min": round(dwell, 2), "patrol_min": round(travel + dwell, 2),
+                "idle_min": round(idle, 2), "idle_share": round(idle / shift, 4) if shift > 0 else 0.0,
+                "visits": int(len(visits)), "shift_note": getattr(t, "shift_note", ""),
+            })  # fmt: skip
+        return pd.DataFrame(rows, columns=list(TEAM_COLUMNS))
 
     def workload(self) -> pd.DataFrame:
         """Per team and window: busy minutes (travel + dwell), shift minutes, utilisation."""
-        s = self.stops
-        if len(s) == 0:
+        t = self.team_summary()
+        if not len(t):
             return pd.DataFrame(columns=["team", "window", "busy_min", "shift_min", "utilisation"])
-        busy = s.groupby(["team", "window"]).agg(travel=("travel_min_from_prev", "sum"), dwell=("dwell_min", "sum"))
-        busy["busy_min"] = busy["travel"] + busy["dwell"]
-        shift = self.teams.set_index(["team", "window"])["shift_min"]
-        busy = busy.join(shift, how="right").fillna({"busy_min": 0.0})
-        busy["utilisation"] = busy["busy_min"] / busy["shift_min"]
-        return busy.reset_index()[["team", "window", "busy_min", "shift_min", "utilisation"]]
+        t = t.assign(busy_min=t["patrol_min"], utilisation=t["patrol_min"] / t["shift_min"])
+        return t[["team", "window", "busy_min", "shift_min", "utilisation"]].reset_index(drop=True)
 
     def district_presence(self) -> pd.DataFrame:
         """Per district per window: visits, minutes of presence, largest gap between arrivals."""
-        s = self.stops[self.stops["district"].notna()] if "district" in self.stops else self.stops.iloc[0:0]
+        s = self.stops[self.stops["district"].notna() & (self.stops["place_kind"] != "break")] if "district" in self.stops else self.stops.iloc[0:0]
         rows = []
         for (d, w), g in s.groupby(["district", "window"]):
             arr = np.sort(g["arrive_s"].to_numpy())
@@ -136,15 +187,20 @@ class PatrolPlan:
             "beats": int(len(self.beats.beats)),
             "checkpoints": 0 if self.checkpoints is None else int(len(self.checkpoints.sites)),
             "booths": 0 if self.booths is None else int(len(self.booths.sites)),
-            "visits_planned": int((self.stops["place_kind"] != "base").sum()) if len(self.stops) else 0,
+            "visits_planned": int(self.stops["place_kind"].isin(["hotspot", "district"]).sum()) if len(self.stops) else 0,
             "visits_dropped": int(len(self.dropped)),
+            "hotspots_cut": int(len(self.cut)),
             "dosage_met_share": float(hot["met"].mean()) if len(hot) else None,
+            "dosage_bound": self._dosage_bound(),
             "max_revisit_gap_min": float(gaps.max()) if len(gaps) else None,
             "workload_cv": None if cv is None else round(cv, 4),
             "time_window_violations": int(self.time_window_violations),
             "beat_workload_cv": round(float(self.beats.cv), 4),
             "hotspots": int(len(self.hotspots)),
-            "dropped_reasons": self.dropped["reason"].value_counts().to_dict() if len(self.dropped) else {},
+            "dropped_reasons": {c: int(n) for c, n in self.dropped_table()["cause"].value_counts().items()},
+            "capacity": _jsonable_nested(self.capacity),
+            "feedback_rounds": dict(self.feedback_rounds),
+            "idle_share": self._idle_share(),
             "camera_shift": self.camera_shift,
             "alternatives": len(self.alternatives) + 1,
             "alternatives_differ_share": [float(a["differs_share"].iloc[0]) for a in self.alternatives if len(a)],
@@ -162,17 +218,38 @@ class PatrolPlan:
             out["districts"] = dp.astype(object).where(dp.notna(), None).to_dict(orient="records")
         return out
 
+    @property
+    def _windows(self) -> tuple[Any, ...]:
+        return self.windows
+
+    def _dosage_bound(self) -> float | None:
+        """Upper bound on ``dosage_met_share`` over the windows: the hotspots any plan could meet."""
+        tot = sum(int(c.get("targets", 0)) for c in self.capacity.values())
+        ok = sum(int(c.get("targets_possible", 0)) for c in self.capacity.values())
+        return round(ok / tot, 4) if tot else None
+
+    def _idle_share(self) -> float | None:
+        t = self.team_summary()
+        if not len(t) or t["shift_min"].sum() <= 0:
+            return None
+        return round(float(t["idle_min"].sum() / t["shift_min"].sum()), 4)
+
     def summary(self) -> str:
         m = self.metrics()
         share = "n/a" if m["dosage_met_share"] is None else f"{m['dosage_met_share']:.0%}"
+        bound = "" if m["dosage_bound"] is None else f" (at most {m['dosage_bound']:.0%} possible with this force)"
         return (
             f"patrol: {m['teams']} teams, {m['beats']} beats, {m['checkpoints']} checkpoints, {m['booths']} booths; "
-            f"{m['visits_planned']} visits planned, {m['visits_dropped']} dropped; dosage met {share}; "
+            f"{m['visits_planned']} visits planned, {m['visits_dropped']} dropped; dosage met {share}{bound}; "
             f"time-window violations {m['time_window_violations']}"
         )
 
     def __repr__(self) -> str:
         return f"<PatrolPlan {self.summary()}>"
+
+
+def _jsonable_nested(d: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {k: _jsonable(v) for k, v in d.items()}
 
 
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
@@ -197,60 +274,6 @@ def _clock(window: TimeWindow, offset_s: float) -> str:
     return f"{t // 3600:02d}:{(t % 3600) // 60:02d}"
 
 
-def _expand_teams(settings: PatrolSettings, windows: tuple[TimeWindow, ...], stations: gpd.GeoDataFrame) -> pd.DataFrame:
-    """One row per (team, window) it works in, with its base and shift in seconds from the window start."""
-    if stations is None or len(stations) == 0:
-        raise InfeasibleSettingsError.single(
-            "patrol teams need a base: the scenario has no stations layer", field="layers.stations",
-            hint="add a stations layer (police stations or team bases)",
-        )
-    names = stations["name"].astype(str).tolist() if "name" in stations else [f"Station {i}" for i in range(len(stations))]
-    by_name = {n: i for i, n in enumerate(names)}
-    problems = []
-    rows = []
-    win_names = {w.name: w for w in windows}
-    for t in settings.teams:
-        if isinstance(t.base, int):
-            base = t.base if 0 <= t.base < len(stations) else None
-        elif isinstance(t.base, str):
-            base = by_name.get(t.base)
-        else:
-            base = 0
-        if base is None:
-            problems.append(f"team {t.name!r}: no station {t.base!r} (stations: {', '.join(names[:8])})")
-            continue
-        unknown = [w for w in (t.windows or ()) if w not in win_names]
-        if unknown:
-            problems.append(f"team {t.name!r}: no window {', '.join(unknown)}")
-            continue
-        for k in range(t.count):
-            name = t.name if t.count == 1 else f"{t.name}-{k + 1}"
-            for w in windows:
-                if t.windows is not None and w.name not in t.windows:
-                    continue
-                duration = w.duration_min * 60
-                start = 0 if t.shift_start is None else (_hhmm_to_s(t.shift_start) - w.start_min * 60) % 86400
-                end = duration if t.shift_end is None else (_hhmm_to_s(t.shift_end) - w.start_min * 60) % 86400 or duration
-                start, end = max(0, min(start, duration)), max(0, min(end, duration))
-                if end <= start:
-                    continue
-                rows.append(
-                    {"team": name, "mode": t.mode, "window": w.name, "base": base, "base_name": names[base],
-                     "shift_start_s": start, "shift_end_s": end, "shift_min": (end - start) / 60.0,
-                     "break_s": 60 * t.break_min, "volunteer": t.volunteer}  # fmt: skip
-                )
-    if problems:
-        from ..errors import Problem
-
-        raise InfeasibleSettingsError(
-            f"{len(problems)} problem(s) with patrol.teams",
-            problems=[Problem(p, field="patrol.teams") for p in problems],
-        )
-    if not rows:
-        raise InfeasibleSettingsError.single("no team works in any window", field="patrol.teams")
-    return pd.DataFrame(rows)
-
-
 def plan_patrol(
     network: RoadNetwork,
     *,
@@ -265,8 +288,11 @@ def plan_patrol(
 ) -> PatrolPlan:
     """Plan beats, posts and routes for every window (see the module docstring)."""
     warnings: list[str] = []
-    teams = _expand_teams(settings, windows, stations.to_crs(network.crs))
-    bases = stations.to_crs(network.crs).reset_index(drop=True)
+    if stations is not None and len(stations):
+        stations = stations.to_crs(network.crs)
+    teams, shift_warnings = expand_teams(settings, windows, stations)
+    warnings.extend(shift_warnings)
+    bases = stations.reset_index(drop=True)
 
     # 1. beats ---------------------------------------------------------------
     segs = network.segments()
@@ -317,31 +343,67 @@ def plan_patrol(
         else:
             hotspots["district"] = None
 
-    # 4. allocation ------------------------------------------------------------
-    allocation = _allocate(teams, beats, hotspots, windows, districts, checkpoints, settings, time_limit_s, seed, warnings)
-
-    # 5. routes ---------------------------------------------------------------
-    stops_frames, lines, dropped_rows, req_rows = [], [], [], []
-    results: dict[str, RoutingResult] = {}
-    violations = 0
-    alternatives: list[pd.DataFrame] = []
-    per_window = max(1.0, time_limit_s / max(1, len(windows)))
-    previous = _previous_routes(settings)
+    # 4. the routing problems, then allocation by what they ask for ------------
+    built: dict[str, tuple] = {}
+    cut_rows: list[dict[str, Any]] = []
     for w in windows:
         wt = teams[teams["window"] == w.name].reset_index(drop=True)
         if wt.empty:
             warnings.append(f"patrol: no team works in window {w.name!r}")
             continue
-        team_beats = _team_beats(wt, beats, allocation, w.name, bases, network)
-        built = _window_problem(network, w, wt, team_beats, hotspots, bases, districts, settings)
-        if built is None:
+        cut_rows.extend(_cut_hotspots(hotspots, w, settings))
+        places, visits, matrices = _window_targets(network, w, wt, hotspots, bases, districts, settings)
+        if places is None:
             continue
-        problem, places, visits, matrices = built
+        built[w.name] = (wt, places, visits, matrices)
+    allocation = _allocate(teams, beats, built, windows, checkpoints, settings, time_limit_s, seed, warnings)
+
+    # 5. routes ---------------------------------------------------------------
+    stops_frames, lines, dropped_rows, req_rows, beat_rows = [], [], [], [], []
+    results: dict[str, RoutingResult] = {}
+    capacity: dict[str, dict[str, Any]] = {}
+    violations = 0
+    alternatives: list[pd.DataFrame] = []
+    per_window = max(1.0, time_limit_s / max(1, len(windows)))
+    previous = _previous_routes(settings)
+    feedback: dict[str, int] = {}
+    for w in windows:
+        if w.name not in built:
+            continue
+        wt, places, visits, matrices = built[w.name]
+        how: dict[tuple[str, int], str] = {}
+        team_beats = _team_beats(wt, beats, allocation, w.name, bases, network, how=how)
+        problem = _window_problem(wt, team_beats, places, visits, matrices, settings)
+        capacity[w.name] = capacity_bound(
+            problem, _node_place(places, visits), [i for i in places.index if places.at[i, "place_kind"] == "hotspot"]
+        )
         hint = _hint(previous, w.name, wt, visits, problem.allowed) if previous is not None else None
         result = solve_routing(
             problem, stop=MaxRuntime(per_window), seed=seed, hint=hint,
             change_penalty=int(60 * settings.change_penalty_min) if hint is not None else 0,
         )  # fmt: skip
+        # feedback: a team idle beside a dropped visit of another beat may cross into it
+        rounds = 0
+        while rounds < settings.feedback_rounds and result.is_feasible() and result.dropped and not settings.cross_beat:
+            crossing = _crossings(problem, result, visits, wt, team_beats)
+            if not crossing:
+                break
+            rounds += 1
+            for name, b in crossing:
+                team_beats[name].add(b)
+                how.setdefault((name, b), "cross_beat")
+            problem = _window_problem(wt, team_beats, places, visits, matrices, settings, home=how)
+            result = solve_routing(problem, stop=MaxRuntime(per_window), seed=seed, hint=result)
+        feedback[w.name] = rounds
+        # repair: fill idle time left by the search (any team; crossings recorded)
+        result, placed = insert_dropped(problem, result)
+        by_node = visits.set_index("node")
+        for node, k in placed:
+            b = int(by_node.at[node, "beat"])
+            name = str(wt["team"].iloc[k])
+            if b >= 0 and b not in team_beats[name]:
+                team_beats[name].add(b)
+                how.setdefault((name, b), "cross_beat")
         results[w.name] = result
         violations += int(result.time_window_violations(problem))
         frame, route_lines = _collect(result, problem, places, visits, wt, w, matrices)
@@ -349,6 +411,10 @@ def plan_patrol(
         lines.extend(route_lines)
         dropped_rows.extend(_dropped(result, problem, visits, wt, w))
         req_rows.extend(_requirements(visits, frame, w, settings))
+        beat_rows.extend(
+            {"window": w.name, "team": name, "beat": int(b) + 1, "how": how.get((name, b), "allocated")}
+            for name in wt["team"] for b in sorted(team_beats[name])
+        )  # fmt: skip
         for k in range(1, settings.alternatives):
             alt = solve_routing(problem, stop=MaxRuntime(per_window), seed=seed + k)
             if alt.objective <= result.objective * (1 + settings.alternative_tolerance):
@@ -366,13 +432,26 @@ def plan_patrol(
     )
     if coverage is not None and len(stops):
         camera_shift = _camera_shift(stops, coverage, network)
+    dropped = pd.DataFrame(dropped_rows, columns=list(DROPPED_COLUMNS))
     plan = PatrolPlan(
         beats=beats, checkpoints=checkpoints, booths=booths, allocation=allocation, hotspots=hotspots, teams=teams,
-        stops=stops, route_lines=route_lines, dropped=pd.DataFrame(dropped_rows, columns=["window", "place_id", "visit", "level", "reason"]),
+        stops=stops, route_lines=route_lines, dropped=dropped,
         requirements=pd.DataFrame(req_rows), results=results, time_window_violations=violations,
         camera_shift=camera_shift, alternatives=tuple(_compare_alternatives(stops, alternatives)), warnings=tuple(warnings),
         changed_stops=_changed_stops(previous, stops) if previous is not None else None,
+        cut=pd.DataFrame(cut_rows, columns=list(DROPPED_COLUMNS)),
+        team_beats=pd.DataFrame(beat_rows, columns=["window", "team", "beat", "how"]),
+        capacity=capacity, feedback_rounds=feedback, windows=tuple(windows),
     )  # fmt: skip
+    idle = plan.team_summary()
+    if len(dropped) and len(idle):
+        lazy = idle[(idle["idle_share"] > 0.25) & idle["window"].isin(set(dropped["window"]))]
+        for r in lazy.itertuples():
+            warnings.append(
+                f"patrol: {r.team} is idle {r.idle_share:.0%} of its shift in {r.window} while "
+                f"{int((dropped['window'] == r.window).sum())} visits there are dropped (see dropped_visits.csv for why)"
+            )
+        plan = replace(plan, warnings=tuple(warnings))
     log.info("%s", plan.summary())
     return plan
 
@@ -447,22 +526,27 @@ def _hint(
 def _allocate(
     teams: pd.DataFrame,
     beats: Beats,
-    hotspots: gpd.GeoDataFrame,
+    built: dict[str, tuple],
     windows: tuple[TimeWindow, ...],
-    districts: gpd.GeoDataFrame | None,
     checkpoints: Posts | None,
     settings: PatrolSettings,
     time_limit_s: float,
     seed: int,
     warnings: list[str],
 ) -> Allocation | None:
+    """Teams per beat per window in proportion to what routing will ask of each beat: the
+    minutes of its hotspot visits in that window (dwell + the quickest way in), weighted by
+    their risk rank, so a beat with red hotspots to visit never goes without a team while a
+    beat with none gets one."""
     units = []
     for w in windows:
-        col = f"risk:{w.name}"
-        by_beat = hotspots.groupby("beat")[col].sum() if len(hotspots) else pd.Series(dtype=float)
+        demand = pd.Series(dtype=float)
+        if w.name in built:
+            _, places, visits, matrices = built[w.name]
+            demand = _beat_demand(places, visits, matrices)
         for b in beats.beats["beat"]:
             units.append({"unit": f"Beat {int(b) + 1}", "kind": "beat", "window": w.name,
-                          "risk": float(by_beat.get(b, 0.0)), "key": False})  # fmt: skip
+                          "risk": float(demand.get(int(b), 0.0)), "key": False})  # fmt: skip
     avail = teams.groupby(["mode", "window"]).size().rename("available").reset_index().rename(columns={"mode": "team_type"})
     avail["shift_units"] = 1
     cps = crews = None
@@ -482,12 +566,32 @@ def _allocate(
         return None
 
 
+_LEVEL_WEIGHT = {"red": 3.0, "orange": 2.0, "yellow": 1.0, "district": 2.0}
+
+
+def _beat_demand(places: gpd.GeoDataFrame, visits: pd.DataFrame, matrices: dict[str, TravelMatrix]) -> pd.Series:
+    """Per beat: Σ over its hotspot visits of (dwell + quickest way in, minutes) × level weight."""
+    if not len(visits):
+        return pd.Series(dtype=float)
+    fastest = np.min(np.stack([m.seconds for m in matrices.values()]), axis=0)
+    np.fill_diagonal(fastest, np.inf)
+    t_in = np.where(np.isfinite(fastest), fastest, np.nan)
+    t_in = np.nan_to_num(np.nanmin(t_in, axis=0), nan=0.0)
+    v = visits[visits["kind"] == "hotspot"]
+    minutes = (v["dwell_s"].to_numpy(dtype=float) + t_in[v["place"].to_numpy(dtype=int)]) / 60.0
+    weight = v["level"].map(_LEVEL_WEIGHT).fillna(1.0).to_numpy()
+    return pd.Series(minutes * weight, index=v["beat"].astype(int).to_numpy()).groupby(level=0).sum()
+
+
 def _team_beats(
-    wt: pd.DataFrame, beats: Beats, allocation: Allocation | None, window: str, bases: gpd.GeoDataFrame, network: RoadNetwork
+    wt: pd.DataFrame, beats: Beats, allocation: Allocation | None, window: str, bases: gpd.GeoDataFrame, network: RoadNetwork,
+    how: dict[tuple[str, int], str] | None = None,
 ) -> dict[str, set[int]]:
     """Beats each team of the window may patrol, following the allocation: a beat given n
     teams of a type gets the n least-loaded teams of that type (nearest base first);
-    beats with no team join the nearest staffed beat."""
+    beats with no team join the nearest staffed beat. ``how`` (if given) receives
+    ``(team, beat) → "allocated" | "nearest"``."""
+    how = {} if how is None else how
     beat_ids = [int(b) for b in beats.beats["beat"]]
     centroids = beats.beats.set_index("beat").geometry.centroid
     staffed: dict[tuple[int, str | None], int] = {}
@@ -509,6 +613,7 @@ def _team_beats(
         pool = [i for i in range(len(wt)) if ttype is None or modes[i] == ttype] or list(range(len(wt)))
         for i in sorted(pool, key=lambda i: (load[names[i]], d[i]))[: max(1, n)]:
             out[names[i]].add(b)
+            how[(names[i], b)] = "allocated"
             load[names[i]] += 1
     # beats without a team join the team of the nearest staffed beat
     covered = {b for s in out.values() for b in s}
@@ -519,40 +624,67 @@ def _team_beats(
         for name, s in out.items():
             if near in s:
                 s.add(b)
+                how.setdefault((name, b), "nearest")
     for name, s in out.items():  # a team with no beat (more teams than beats) takes the nearest
         if not s:
             i = int(np.flatnonzero(wt["team"].to_numpy() == name)[0])
-            s.add(int(min(beat_ids, key=lambda b: team_pts[i].distance(centroids.loc[b]))))
+            b = int(min(beat_ids, key=lambda b: team_pts[i].distance(centroids.loc[b])))
+            s.add(b)
+            how.setdefault((name, b), "nearest")
     return out
 
 
 # --------------------------------------------------------------------------- routing problem
-def _window_problem(
+def _cut_hotspots(hotspots: gpd.GeoDataFrame, w: TimeWindow, settings: PatrolSettings) -> list[dict[str, Any]]:
+    """Hotspots graded in the patrol levels in ``w`` but beyond ``max_hotspots_per_window``."""
+    if not len(hotspots):
+        return []
+    col_r, col_l = f"risk:{w.name}", f"level:{w.name}"
+    cand = hotspots[hotspots[col_l].isin(settings.hotspot_levels)].sort_values(col_r, ascending=False, kind="stable")
+    rest = cand.iloc[settings.max_hotspots_per_window :]
+    if not len(rest):
+        return []
+    cutoff = float(cand[col_r].iloc[settings.max_hotspots_per_window - 1])
+    return [
+        {"window": w.name, "place_id": h.hotspot_id, "visit": None, "level": rest.at[i, col_l],
+         "risk": round(float(rest.at[i, col_r]), 4), "beat": int(h.beat) + 1, "earliest": None, "latest": None,
+         "earliest_s": None, "latest_s": None, "dwell_min": None, "cause": "cut_by_max_hotspots",
+         "reason": (f"not among the {settings.max_hotspots_per_window} riskiest hotspots of {w.name} "
+                    f"(risk {float(rest.at[i, col_r]):.3g} < {cutoff:.3g}; raise patrol.max_hotspots_per_window)"),
+         "busy_with": ""}  # fmt: skip
+        for i, h in zip(rest.index, rest.itertuples())
+    ]
+
+
+def _window_targets(
     network: RoadNetwork,
     w: TimeWindow,
     wt: pd.DataFrame,
-    team_beats: dict[str, set[int]],
     hotspots: gpd.GeoDataFrame,
     bases: gpd.GeoDataFrame,
     districts: gpd.GeoDataFrame | None,
     settings: PatrolSettings,
-) -> tuple[RoutingProblem, gpd.GeoDataFrame, pd.DataFrame, dict[str, TravelMatrix]] | None:
+) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame, dict[str, TravelMatrix]]:
+    """The window's places (its teams' bases, the riskiest hotspots, key districts), one row
+    per required visit with its arrival window and dwell, and a travel matrix per mode."""
     duration = w.duration_min * 60
     used_bases = sorted(wt["base"].unique())
     place_rows = [
         {"place_id": f"base:{bases['name'].iloc[b] if 'name' in bases else b}", "place_kind": "base", "level": None,
-         "risk": 0.0, "beat": -1, "district": None, "geometry": bases.geometry.iloc[b]}
+         "risk": 0.0, "beat": -1, "district": None,
+         "place_name": str(bases["name"].iloc[b]) if "name" in bases else f"Station {b}", "geometry": bases.geometry.iloc[b]}
         for b in used_bases
     ]  # fmt: skip
     col_r, col_l = f"risk:{w.name}", f"level:{w.name}"
     chosen = pd.DataFrame()
     if len(hotspots):
         cand = hotspots[hotspots[col_l].isin(settings.hotspot_levels)]
-        chosen = cand.sort_values(col_r, ascending=False).head(settings.max_hotspots_per_window)
+        chosen = cand.sort_values(col_r, ascending=False, kind="stable").head(settings.max_hotspots_per_window)
     for h in chosen.itertuples():
+        street = str(getattr(h, "name", "") or "")
         place_rows.append({"place_id": h.hotspot_id, "place_kind": "hotspot", "level": chosen.loc[h.Index, col_l],
                            "risk": float(chosen.loc[h.Index, col_r]), "beat": int(h.beat), "district": h.district,
-                           "geometry": h.geometry})  # fmt: skip
+                           "place_name": street or h.hotspot_id, "geometry": h.geometry})  # fmt: skip
     # key districts need presence at least every district_max_gap_min: a presence point per district
     if districts is not None and len(districts) and settings.district_max_gap_min:
         d = districts.to_crs(network.crs).reset_index(drop=True)
@@ -560,49 +692,79 @@ def _window_problem(
         snapped = gpd.GeoSeries(network.snap(pts, mode="foot")["snapped"].values, crs=network.crs)
         for i, name in enumerate(d["name"].astype(str)):
             place_rows.append({"place_id": f"district:{name}", "place_kind": "district", "level": "district",
-                               "risk": 0.0, "beat": -2, "district": name, "geometry": snapped.iloc[i]})  # fmt: skip
+                               "risk": 0.0, "beat": -2, "district": name, "place_name": name,
+                               "geometry": snapped.iloc[i]})  # fmt: skip
     places = gpd.GeoDataFrame(place_rows, geometry="geometry", crs=network.crs)
     if (places["place_kind"] != "base").sum() == 0:
-        return None
-
+        return None, pd.DataFrame(), {}
     modes = sorted(wt["mode"].unique())
     matrices = {m: travel_matrix(network, places, mode=m) for m in modes}
-    # visits: one node per required visit
+    base_pos = {b: k for k, b in enumerate(used_bases)}
+    # the earliest any team of the window can be at each place (its shift start + the way there)
+    earliest = np.full(len(places), np.inf)
+    for t in wt.itertuples():
+        sec = matrices[t.mode].seconds[base_pos[t.base]]
+        earliest = np.minimum(earliest, t.shift_start_s + np.where(np.isfinite(sec), sec, np.inf))
     visit_rows = []
     for i, p in places.iterrows():
         if p["place_kind"] == "base":
             continue
         level = "district" if p["place_kind"] == "district" else p["level"]
+        offset = int(earliest[i]) if np.isfinite(earliest[i]) else 0
         if p["place_kind"] == "district":
-            gap = settings.district_max_gap_min
-            slots = _district_slots(duration, gap, settings)
+            slots = _district_slots(duration, settings.district_max_gap_min, settings, offset_s=offset)
         else:
-            slots = visit_slots(w, level, settings, start_s=0, end_s=duration)
+            slots = visit_slots(w, level, settings, start_s=0, end_s=duration, offset_s=offset)
         for k, (a, b, dwell) in enumerate(slots):
             visit_rows.append({"place": i, "visit": k, "earliest_s": a, "latest_s": b, "dwell_s": dwell,
                                "level": level, "kind": p["place_kind"], "place_id": p["place_id"],
                                "risk": p["risk"], "beat": p["beat"], "district": p["district"]})  # fmt: skip
     visits = pd.DataFrame(visit_rows)
-    n_b = len(used_bases)
+    if visits.empty:
+        return None, visits, matrices
+    visits = visits.assign(node=np.arange(len(used_bases), len(used_bases) + len(visits)))
+    return places, visits, matrices
+
+
+def _node_place(places: gpd.GeoDataFrame, visits: pd.DataFrame) -> np.ndarray:
+    n_b = int((places["place_kind"] == "base").sum())
+    return np.r_[np.arange(n_b), visits["place"].to_numpy(dtype=int)] if len(visits) else np.arange(n_b)
+
+
+def _window_problem(
+    wt: pd.DataFrame,
+    team_beats: dict[str, set[int]],
+    places: gpd.GeoDataFrame,
+    visits: pd.DataFrame,
+    matrices: dict[str, TravelMatrix],
+    settings: PatrolSettings,
+    home: dict[tuple[str, int], str] | None = None,
+) -> RoutingProblem:
+    """The routing problem of one window: a node per base and per required visit; teams may
+    serve their beats' hotspots (a beat they cross into costs ``cross_beat_penalty_min``);
+    districts are open to every team; a visit may not follow another visit of the same place."""
+    n_b = int((places["place_kind"] == "base").sum())
     n = n_b + len(visits)
-    node_place = np.r_[np.arange(n_b), visits["place"].to_numpy(dtype=int)] if len(visits) else np.arange(n_b)
+    node_place = _node_place(places, visits)
+    modes = sorted(matrices)
     travel = np.stack([matrices[m].seconds[np.ix_(node_place, node_place)] for m in wt["mode"]])
     travel = np.where(np.isfinite(travel), np.round(travel), 10 * 86400).astype(np.int64)
     metres = matrices[modes[0]].metres[np.ix_(node_place, node_place)]
+    metres = np.where(np.isfinite(metres), metres, 0.0)
     service = np.r_[np.zeros(n_b, dtype=np.int64), visits["dwell_s"].to_numpy(dtype=np.int64)]
     tw_a = np.r_[np.zeros(n_b, dtype=np.int64), visits["earliest_s"].to_numpy(dtype=np.int64)]
+    duration = int(max(wt["shift_end_s"].max(), visits["latest_s"].max()))
     tw_b = np.r_[np.full(n_b, duration, dtype=np.int64), visits["latest_s"].to_numpy(dtype=np.int64)]
     # dropping a visit costs more the riskier the hotspot (in seconds of travel it is worth)
     max_risk = max(float(visits["risk"].max()) if len(visits) else 1.0, 1e-9)
-    rank = {"red": 3.0, "orange": 2.0, "yellow": 1.0, "district": 2.0}
-    pen = [int(3600 * (rank.get(v.level, 1.0) + 2.0 * v.risk / max_risk)) for v in visits.itertuples()]
+    pen = [int(3600 * (_LEVEL_WEIGHT.get(v.level, 1.0) + 2.0 * v.risk / max_risk)) for v in visits.itertuples()]
     penalty = np.r_[np.full(n_b, -1, dtype=np.int64), np.asarray(pen, dtype=np.int64)]
-    base_node = {b: k for k, b in enumerate(used_bases)}
+    base_node = {b: k for k, b in enumerate(sorted(wt["base"].unique()))}
     vehicles = []
     for t in wt.itertuples():
         brk = None
         length = t.shift_end_s - t.shift_start_s
-        if t.break_s > 0 and length >= 4 * 3600:
+        if t.break_s > 0 and length >= BREAK_MIN_SHIFT_S:
             brk = (t.shift_start_s + int(0.4 * length), t.shift_start_s + int(0.6 * length))
         vehicles.append(
             Vehicle(
@@ -612,31 +774,62 @@ def _window_problem(
             )  # fmt: skip
         )
     allowed: list[frozenset[int] | None] = [None] * n_b
+    visit_cost = np.zeros((len(wt), n), dtype=np.int64)
+    cross = int(round(60 * settings.cross_beat_penalty_min))
+    names = wt["team"].tolist()
     for v in visits.itertuples():
         if settings.cross_beat or v.kind == "district":
             allowed.append(None)
-        else:
-            ok = frozenset(k for k, name in enumerate(wt["team"]) if int(v.beat) in team_beats[name])
-            allowed.append(ok or None)
-    problem = RoutingProblem.from_arrays(
+            continue
+        ok = frozenset(k for k, name in enumerate(names) if int(v.beat) in team_beats[name])
+        allowed.append(ok or None)
+        if home:
+            for k in ok:
+                if home.get((names[k], int(v.beat))) == "cross_beat":
+                    visit_cost[k, v.node] = cross
+    place = np.r_[np.full(n_b, -1, dtype=np.int64), visits["place"].to_numpy(dtype=np.int64)]
+    return RoutingProblem.from_arrays(
         travel_s=travel, service_s=service, tw_start_s=tw_a, tw_end_s=tw_b, vehicles=tuple(vehicles),
         penalty=penalty, allowed=tuple(allowed), span_cost=1, distance=metres,
+        visit_cost=visit_cost if visit_cost.any() else None, place=place,
     )  # fmt: skip
-    visits = visits.assign(node=np.arange(n_b, n))
-    return problem, places, visits, matrices
 
 
-def _district_slots(duration: int, gap_min: float, settings: PatrolSettings) -> list[tuple[int, int, int]]:
-    gap = 60.0 * gap_min
-    v = max(1, math.ceil(duration / (2.0 * gap / 3.0)))
-    slot = duration / v
+def _crossings(
+    problem: RoutingProblem, result: RoutingResult, visits: pd.DataFrame, wt: pd.DataFrame, team_beats: dict[str, set[int]]
+) -> list[tuple[str, int]]:
+    """(team, beat) pairs where the team may not patrol the beat but has idle time in which it
+    could make one of the beat's dropped visits."""
+    by_node = visits.set_index("node")
+    out: set[tuple[str, int]] = set()
+    for node in result.dropped:
+        b = int(by_node.at[node, "beat"])
+        if b < 0:
+            continue
+        for r in result.routes:
+            name = str(wt["team"].iloc[r.vehicle])
+            if b in team_beats[name] or (name, b) in out:
+                continue
+            if find_insertion(problem, r, node) is not None:
+                out.add((name, b))
+    return sorted(out)
+
+
+def _district_slots(duration: int, gap_min: float, settings: PatrolSettings, *, offset_s: int = 0) -> list[tuple[int, int, int]]:
+    """Presence visits to a key district: revisits between ``min_revisit_gap_min`` and ``gap_min`` apart."""
     dwell = int(round(60 * settings.dwell_min.get("orange", 12.0)))
+    gap = float(gap_min)
+    low = min(settings.min_revisit_gap_min, gap)
+    slot, slack = 30.0 * (gap + low), 30.0 * (gap - low)
+    first, last = max(0, int(offset_s)), duration - dwell
     out = []
-    for k in range(v):
-        a = int(round(k * slot))
-        b = min(int(round(a + min(gap / 3.0, slot))), duration - dwell)
-        if b >= a:
-            out.append((a, b, dwell))
+    k = 0
+    while last >= first:
+        a = first + int(round(k * slot))
+        if a > last:
+            break
+        out.append((a, min(int(round(a + slack)), last), dwell))
+        k += 1
     return out
 
 
@@ -649,31 +842,53 @@ def _collect(
     w: TimeWindow,
     matrices: dict[str, TravelMatrix],
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    n_b = len(places[places["place_kind"] == "base"])
-    node_place = np.r_[np.arange(n_b), visits["place"].to_numpy(dtype=int)] if len(visits) else np.arange(n_b)
+    """routes.csv rows (a break is a row of its own, where the team is when it starts) and route lines."""
+    node_place = _node_place(places, visits)
     rows, lines = [], []
     for route in result.routes:
         team = wt.iloc[route.vehicle]
         matrix = matrices[team["mode"]]
+        veh = problem.vehicles[route.vehicle]
+        travel = problem.travel_of(route.vehicle)
+        times = [[st.node, int(st.arrive_s), int(st.depart_s)] for st in route.stops]
+        if not route.visits:  # an unused team stays at its base all shift
+            times[0][1] = times[0][2] = int(veh.shift_start_s)
+            times[-1][1] = times[-1][2] = int(veh.shift_end_s)
+        brk = None if route.break_start_s is None or veh.break_duration_s <= 0 else (
+            int(route.break_start_s), int(route.break_start_s) + int(veh.break_duration_s))
+        where = None  # (index of the stop the break follows, node where the team is)
+        if brk is not None and len(times) >= 2:
+            if brk[0] < times[0][2]:  # before leaving the base: leave (on paper) when the break starts
+                times[0][1] = times[0][2] = brk[0]
+            if brk[0] >= times[-1][1]:  # after coming back: the route ends when the break does
+                times[-1][1] = times[-1][2] = max(times[-1][1], brk[1])
+            for i in range(len(times) - 1):
+                a, b = times[i], times[i + 1]
+                if a[2] <= brk[0] < b[1]:
+                    at_b = brk[0] >= a[2] + int(travel[a[0], b[0]])
+                    where = (i, b[0] if at_b else a[0])
+                    break
         prev_node = None
         path_parts = []
-        for seq, st in enumerate(route.stops):
-            place = int(node_place[st.node])
+        seq = 0
+        for i, (node, arrive, depart) in enumerate(times):
+            place = int(node_place[node])
             p = places.iloc[place]
             travel_min = 0.0
             if prev_node is not None:
-                travel_min = float(problem.travel_s[route.vehicle, prev_node, st.node] if problem.travel_s.ndim == 3 else problem.travel_s[prev_node, st.node]) / 60.0
+                travel_min = float(travel[prev_node, node]) / 60.0
                 path_parts.append(matrix.path(int(node_place[prev_node]), place))
-            dwell = float(problem.service_s[st.node]) / 60.0
             level = p["level"] if p["place_kind"] == "hotspot" else None
-            rows.append(
-                {"team": team["team"], "mode": team["mode"], "window": w.name, "seq": seq, "place_id": p["place_id"],
-                 "place_kind": p["place_kind"], "arrive_s": int(st.arrive_s), "depart_s": int(st.depart_s),
-                 "arrive": _clock(w, st.arrive_s), "depart": _clock(w, st.depart_s), "dwell_min": round(dwell, 2),
-                 "travel_min_from_prev": round(travel_min, 2), "risk_level": level, "district": p["district"],
-                 "geometry": p.geometry}  # fmt: skip
-            )
-            prev_node = st.node
+            beat = int(p["beat"]) + 1 if p["place_kind"] == "hotspot" else None
+            rows.append(_route_row(team, w, seq, p["place_id"], p["place_kind"], p["place_name"], beat,
+                                   arrive, depart, travel_min, level, p.geometry, district=p["district"]))  # fmt: skip
+            seq += 1
+            prev_node = node
+            if where is not None and where[0] == i:
+                q = places.iloc[int(node_place[where[1]])]
+                rows.append(_route_row(team, w, seq, "break", "break", f"meal break at {q['place_name']}", None,
+                                       brk[0], brk[1], 0.0, None, q.geometry))  # fmt: skip
+                seq += 1
         if path_parts:
             coords: list[tuple[float, float]] = []
             for part in path_parts:
@@ -685,31 +900,65 @@ def _collect(
     return pd.DataFrame(rows), lines
 
 
+def _route_row(team: Any, w: TimeWindow, seq: int, place_id: str, kind: str, name: str, beat: int | None,
+               arrive_s: int, depart_s: int, travel_min: float, level: str | None, geometry: Any,
+               district: str | None = None) -> dict[str, Any]:  # fmt: skip
+    return {"team": team["team"], "mode": team["mode"], "window": w.name, "seq": seq, "place_id": place_id,
+            "place_kind": kind, "place_name": name, "beat": beat, "arrive_s": int(arrive_s), "depart_s": int(depart_s),
+            "arrive": _clock(w, arrive_s), "depart": _clock(w, depart_s),
+            "dwell_min": round((int(depart_s) - int(arrive_s)) / 60.0, 2),
+            "travel_min_from_prev": round(travel_min, 2), "risk_level": level, "district": district,
+            "geometry": geometry}  # fmt: skip
+
+
+_CAUSE_TEXT = {
+    "no_team_on_shift": "no team is on shift (and off its break) for a whole visit in its time",
+    "unreachable": "no team on shift can get there from its base in time (and back by the end of its shift)",
+}
+
+
 def _dropped(result: RoutingResult, problem: RoutingProblem, visits: pd.DataFrame, wt: pd.DataFrame, w: TimeWindow) -> list[dict[str, Any]]:
+    """Each dropped visit with the cause that holds (checked by counterfactual, :func:`drop_causes`)."""
     rows = []
     by_node = visits.set_index("node")
-    travel = problem.travel_s if problem.travel_s.ndim == 3 else problem.travel_s[None]
+    causes = drop_causes(problem, result)
+    names = wt["team"].tolist()
     for node in result.dropped:
         v = by_node.loc[node]
-        allowed = problem.allowed[node] if problem.allowed is not None else None
-        vehicles = range(len(problem.vehicles)) if allowed is None else sorted(allowed)
-        earliest = min(
-            (problem.vehicles[k].shift_start_s + travel[k if travel.shape[0] > 1 else 0, problem.vehicles[k].start, node] for k in vehicles),
-            default=np.inf,
-        )
-        if allowed is not None and len(allowed) == 0:
-            reason = "no team patrols its beat in this window"
-        elif earliest > v["latest_s"]:
-            reason = f"no team can reach it in its time window (earliest arrival {_clock(w, earliest)}, latest {_clock(w, v['latest_s'])})"
+        cause, busy = causes[node]
+        busy_ids: list[str] = []
+        if cause == "time_used":
+            teams = sorted({names[k] for k, _ in busy})
+            places = []
+            for _, other in busy:
+                o = by_node.loc[other]
+                label = f"{o['place_id']} ({o['level']})"
+                if label not in places:
+                    places.append(label)
+                if o["place_id"] not in busy_ids:
+                    busy_ids.append(str(o["place_id"]))
+            riskier = all(int(problem.penalty[other]) >= int(problem.penalty[node]) for _, other in busy)
+            reason = (
+                f"team time used: {', '.join(teams)} could make it but {'are' if len(teams) > 1 else 'is'} busy then with "
+                f"{', '.join(places[:6])}{' …' if len(places) > 6 else ''}"
+                + (" (visits worth at least as much)" if riskier else " (visits with tighter times)")
+            ) if busy else "team time used: the teams able to make it are travelling then"
         else:
-            reason = "not enough team time in the window (riskier visits came first)"
-        rows.append({"window": w.name, "place_id": v["place_id"], "visit": int(v["visit"]), "level": v["level"], "reason": reason})
+            reason = _CAUSE_TEXT[cause]
+        rows.append({
+            "window": w.name, "place_id": v["place_id"], "visit": int(v["visit"]), "level": v["level"],
+            "risk": round(float(v["risk"]), 4), "beat": int(v["beat"]) + 1 if int(v["beat"]) >= 0 else None,
+            "earliest": _clock(w, v["earliest_s"]), "latest": _clock(w, v["latest_s"]),
+            "earliest_s": int(v["earliest_s"]), "latest_s": int(v["latest_s"]),
+            "dwell_min": round(float(v["dwell_s"]) / 60.0, 2), "cause": cause, "reason": reason,
+            "busy_with": ";".join(busy_ids),
+        })  # fmt: skip
     return rows
 
 
 def _requirements(visits: pd.DataFrame, frame: pd.DataFrame, w: TimeWindow, settings: PatrolSettings) -> list[dict[str, Any]]:
     rows = []
-    served = frame[frame["place_kind"] != "base"] if len(frame) else frame
+    served = frame[frame["place_kind"].isin(["hotspot", "district"])] if len(frame) else frame
     for pid, g in visits.groupby("place_id", sort=False):
         arr = np.sort(served.loc[served["place_id"] == pid, "arrive_s"].to_numpy()) if len(served) else np.array([])
         kind = g["kind"].iloc[0]

@@ -103,6 +103,13 @@ class RoutingProblem:
         Optional ``(n, n)`` metres, for reporting only.
     demand, capacity
         Optional load per node and per vehicle (a capacity dimension), for VRPTW benchmarks.
+    visit_cost
+        Optional ``(v, n)`` extra cost for vehicle ``v`` serving node ``n`` (e.g. a team
+        patrolling outside its own beats), same units as travel; 0 = none.
+    place
+        Optional ``(n,)`` place label per node (``-1`` = none): two nodes with the same
+        label ≥ 0 may not follow each other directly (a revisit of a hotspot is a return
+        after going elsewhere, not a longer stay).
     """
 
     travel_s: np.ndarray
@@ -117,6 +124,8 @@ class RoutingProblem:
     demand: np.ndarray | None = None
     capacity: int | None = None
     name: str = ""
+    visit_cost: np.ndarray | None = None
+    place: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -147,6 +156,8 @@ class RoutingProblem:
         demand: Any = None,
         capacity: int | None = None,
         name: str = "",
+        visit_cost: Any = None,
+        place: Any = None,
     ) -> RoutingProblem:
         """Validate plain arrays and build the problem; raise ``ValueError`` listing every problem.
 
@@ -224,6 +235,16 @@ class RoutingProblem:
                 problems.append("capacity: must be ≥ 0")
         if int(span_cost) < 0:
             problems.append("span_cost: must be ≥ 0")
+        vcost = None
+        if visit_cost is not None:
+            vcost = _int_array("visit_cost", visit_cost, problems, (2,))
+            if vcost.shape != (len(vehicles), n):
+                problems.append(f"visit_cost: expected shape ({len(vehicles)}, {n}), got {vcost.shape}")
+            elif vcost.size and vcost.min() < 0:
+                problems.append("visit_cost: must be ≥ 0")
+        place_arr = None
+        if place is not None:
+            place_arr = vector("place", place)
         if vehicles and n:
             bases = {v.start for v in vehicles} | {v.end for v in vehicles}
             if service.shape == (n,):
@@ -233,7 +254,7 @@ class RoutingProblem:
         if problems:
             raise ValueError(f"invalid routing problem ({len(problems)} problems):\n  - " + "\n  - ".join(problems))
         return cls(travel, service, tw_start, tw_end, vehicles, pen, allowed, int(span_cost), dist, dem,
-                   None if capacity is None else int(capacity), name)  # fmt: skip
+                   None if capacity is None else int(capacity), name, vcost, place_arr)  # fmt: skip
 
 
 @dataclass(frozen=True)

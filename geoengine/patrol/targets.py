@@ -9,7 +9,6 @@ should recur before its effect wears off — at most ``max_gap_min`` apart by le
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -103,28 +102,35 @@ def hotspot_targets(
 
 
 def visit_slots(
-    window: TimeWindow, level: str, settings: PatrolSettings, *, start_s: int, end_s: int
+    window: TimeWindow, level: str, settings: PatrolSettings, *, start_s: int, end_s: int, offset_s: int = 0
 ) -> list[tuple[int, int, int]]:
     """Arrival windows ``(earliest_s, latest_s, dwell_s)`` for the visits a hotspot of
     ``level`` needs in a window running from ``start_s`` to ``end_s``.
 
-    With a maximum gap G the window is cut into v = ⌈D / (2G/3)⌉ slots of length
-    s = D / v ≤ 2G/3; visit k may arrive in the first G/3 of slot k, so two consecutive
-    arrivals are at most s + G/3 ≤ G apart. A level without a maximum gap gets one visit.
+    Revisits are at least m = ``min_revisit_gap_min`` and at most G = the level's
+    ``max_gap_min`` apart (arrival to arrival): visit k may arrive in
+    ``[t0 + k·s, t0 + k·s + h]`` with slot ``s = (G + m) / 2`` and slack ``h = (G − m) / 2``, so two
+    consecutive arrivals are between ``s − h = m`` and ``s + h = G`` apart, and a plan that
+    skips a visit still never stands at a hotspot twice within m minutes. ``t0 = start_s +
+    offset_s`` (the earliest any team can be there). A level without a maximum gap gets one visit.
     """
     dwell = int(round(60 * settings.dwell_min.get(level, 10.0)))
-    duration = end_s - start_s
+    first = start_s + max(0, int(offset_s))
+    last = end_s - dwell
     gap = settings.max_gap_min.get(level)
-    if gap is None or duration <= 0:
-        return [(start_s, max(start_s, end_s - dwell), dwell)]
-    gap_s = 60.0 * gap
-    v = max(1, math.ceil(duration / (2.0 * gap_s / 3.0)))
-    slot = duration / v
-    slack = min(gap_s / 3.0, slot)
+    if last < first:
+        return []
+    if gap is None:
+        return [(first, last, dwell)]
+    low = min(float(getattr(settings, "min_revisit_gap_min", 30.0)), gap)
+    slot = 30.0 * (gap + low)
+    slack = 30.0 * (gap - low)
     out = []
-    for k in range(v):
-        a = start_s + int(round(k * slot))
-        b = min(int(round(a + slack)), end_s - dwell)
-        if b >= a:
-            out.append((a, b, dwell))
+    k = 0
+    while True:
+        a = first + int(round(k * slot))
+        if a > last:
+            break
+        out.append((a, min(int(round(a + slack)), last), dwell))
+        k += 1
     return out
