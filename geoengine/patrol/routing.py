@@ -1,7 +1,7 @@
 """Vehicle routing with time windows, shifts, breaks and optional visits (matrix level, no GIS).
 
 The patrol planner's routing core, in the style of PyVRP: immutable problem data built
-from plain numpy arrays, ``solve_routing(problem, stop=MaxRuntime(30), seed=0)``, and a
+from plain numpy arrays, ``solve_routing(problem, stop=MaxWork(10) | MaxRuntime(30), seed=0)``, and a
 frozen :class:`RoutingResult`. The solver is OR-Tools' routing library behind one
 adapter (:mod:`geoengine.patrol._routing`); nothing here imports OR-Tools.
 
@@ -17,7 +17,7 @@ A small example (one base, two visits, one vehicle; the car leaves as late as it
     >>> problem = RoutingProblem.from_arrays(
     ...     travel, service_s=[0, 5, 5], tw_start_s=[0, 0, 0], tw_end_s=[1000, 15, 1000],
     ...     vehicles=[Vehicle("car 1", start=0, end=0, shift_start_s=0, shift_end_s=1000)])
-    >>> result = solve_routing(problem, stop=MaxRuntime(1))
+    >>> result = solve_routing(problem, stop=MaxWork(1) | MaxRuntime(10))
     >>> [(s.node, s.arrive_s) for s in result.routes[0].stops], result.objective
     ([(0, 5), (1, 15), (2, 30), (0, 55)], 40)
 """
@@ -32,9 +32,15 @@ from typing import Any
 
 import numpy as np
 
-from ..coverage.stop import MaxRuntime
+from ..stop import DEFAULT_WORK, Limits, MaxRuntime, MaxWork, as_limits, report_stop
+from ..stop import Stop as StopCriterion
 
-__all__ = ["MaxRuntime", "Route", "RoutingProblem", "RoutingResult", "Stop", "Vehicle", "solve_routing"]
+__all__ = ["DEFAULT_STOP", "Limits", "MaxRuntime", "MaxWork", "Route", "RoutingProblem", "RoutingResult", "Stop",
+           "Vehicle", "solve_routing"]  # fmt: skip
+
+DEFAULT_STOP = Limits(work=DEFAULT_WORK, max_runtime_s=3 * DEFAULT_WORK)
+"""``solve_routing``'s default: :data:`~geoengine.stop.DEFAULT_WORK` work units
+(``ROUTING_SOLUTIONS_PER_UNIT`` solutions each) with a wall-clock safety cap three times that."""
 
 
 @dataclass(frozen=True)
@@ -313,6 +319,8 @@ class RoutingResult:
     changed_stops: int | None = None
     bound: None = None
     gap: None = None
+    stopped_by: str = "work"
+    """"work" (the solution limit), "complete" (no improving move left) or "safety_cap" (the wall clock)."""
 
     def is_feasible(self) -> bool:
         return self.status in ("optimal", "feasible")
@@ -340,7 +348,8 @@ class RoutingResult:
             f"routing: {self.status}, objective {self.objective}, {self.n_vehicles_used} of {len(self.routes)} vehicles, "
             f"{sum(len(r.visits) for r in self.routes)} visits, {len(self.dropped)} dropped, "
             f"travel {self.travel_s} s" + (f", distance {self.distance_m:.1f} m" if self.distance_m is not None else ""),
-            f"  solved in {self.solve_s:.1f} s (first solution {self.first_solution}, {self.metaheuristic}, seed {self.seed});"
+            f"  solved in {self.solve_s:.1f} s (first solution {self.first_solution}, {self.metaheuristic}, seed {self.seed}, "
+            f"stopped by {self.stopped_by.replace('_', ' ')});"
             " no bound: routing search proves none, so the gap is unknown",
         ]
         if self.changed_stops is not None:
@@ -391,7 +400,7 @@ def _changed(hint: RoutingResult, result: RoutingResult) -> int:
 def solve_routing(
     problem: RoutingProblem,
     *,
-    stop: MaxRuntime = MaxRuntime(30),
+    stop: StopCriterion = DEFAULT_STOP,
     seed: int = 0,
     first_solution: str = "auto",
     metaheuristic: str = "guided_local_search",
@@ -404,10 +413,15 @@ def solve_routing(
 
     Parameters
     ----------
+    stop
+        A :mod:`geoengine.stop` criterion. Its work becomes OR-Tools' ``solution_limit``
+        (``ROUTING_SOLUTIONS_PER_UNIT`` per unit): the same problem, seed and work give the same
+        plan on any machine; ``max_runtime_s`` is the safety cap (``stopped_by`` says which
+        ended the search). A bare ``MaxRuntime`` stops on the wall clock only (not reproducible).
     first_solution
         ``"auto"`` tries parallel cheapest insertion, then local cheapest insertion, path
-        cheapest arc and savings until one finds a plan; ``"portfolio"`` splits the time
-        limit between several starts (a repeated start gets another node order) and keeps
+        cheapest arc and savings until one finds a plan; ``"portfolio"`` splits the work
+        (solution count; the cap likewise) between several starts (a repeated start gets another node order) and keeps
         the best plan; or any OR-Tools ``FirstSolutionStrategy`` name in lower case
         (``"path_cheapest_arc"``, …).
     metaheuristic
@@ -433,8 +447,7 @@ def solve_routing(
     """
     from . import _routing
 
-    if not isinstance(stop, MaxRuntime):
-        raise TypeError(f"stop must be a MaxRuntime, got {type(stop).__name__}")
+    limits = as_limits(stop)
     if change_penalty < 0:
         raise ValueError("change_penalty must be ≥ 0")
     hint_routes = None
@@ -445,10 +458,11 @@ def solve_routing(
         hint_routes = [[node for node in r.visits if node < n and node not in problem.bases] for r in hint.routes]
     t0 = time.perf_counter()
     raw = _routing.solve(
-        problem, time_limit_s=stop.seconds, seed=seed, first_solution=first_solution, metaheuristic=metaheuristic,
+        problem, time_limit_s=limits.cap_s, seed=seed, first_solution=first_solution, metaheuristic=metaheuristic,
         hint_routes=hint_routes, change_penalty=change_penalty if hint is not None else 0, gls_lambda=gls_lambda,
-        overrides=search_params,
+        overrides=search_params, solution_limit=limits.routing_solutions(),
     )  # fmt: skip
+    report_stop("routing", raw.stopped_by, limits, raw.solve_s, problem.name)  # type: ignore[arg-type]
     routes = []
     for v, (raw_route, brk) in enumerate(zip(raw.routes, raw.breaks)):
         travel = problem.travel_of(v)
@@ -461,7 +475,7 @@ def solve_routing(
         routes.append(Route(v, stops, travel_total, dist, brk))
     result = RoutingResult(
         tuple(routes), tuple(raw.dropped), raw.objective, raw.status, time.perf_counter() - t0,
-        raw.first_solution, raw.metaheuristic, seed,
+        raw.first_solution, raw.metaheuristic, seed, stopped_by=raw.stopped_by,
     )  # fmt: skip
     if hint is not None:
         result = replace(result, changed_stops=_changed(hint, result))
