@@ -55,6 +55,7 @@ class CpSatSolution:
     objective: float | None
     bound: float | None
     solve_s: float
+    stopped_by: str = "complete"  # "complete" (optimal) | "work" (deterministic time) | "safety_cap"
 
 
 def solve_allocation(
@@ -76,6 +77,7 @@ def solve_allocation(
     time_limit_s: float,
     seed: int,
     workers: int,
+    deterministic_time: float | None = None,
     hint: np.ndarray | None = None,
     hint_y: np.ndarray | None = None,
     log_search: bool = False,
@@ -85,8 +87,11 @@ def solve_allocation(
     ``pair_cap`` holds the largest number of teams a pair may take. ``hint`` (one value per arc,
     feasible) and ``hint_y`` (one per post) are passed with ``add_hint``, completed with the
     ``n`` and ``d`` they imply. ``log_search`` prints CP-SAT's search log. CP-SAT runs with
-    ``max_time_in_seconds``, ``random_seed`` and ``num_workers`` set; with one worker the search
-    is deterministic for a seed (unless the time limit cuts it).
+    ``max_deterministic_time`` = ``deterministic_time`` (the deterministic work limit, in CP-SAT's
+    deterministic seconds), ``max_time_in_seconds`` = ``time_limit_s`` (the safety cap),
+    ``random_seed`` and ``num_workers``; more than one worker runs with ``interleave_search``
+    (CP-SAT's deterministic parallel mode), so the search is the same for a seed and worker
+    count on any machine unless the safety cap cuts it (``stopped_by``).
     """
     n_arcs = len(arc_pair)
     n_pairs = len(pair_target)
@@ -159,13 +164,23 @@ def solve_allocation(
     solver.parameters.max_time_in_seconds = float(time_limit_s)
     solver.parameters.random_seed = int(seed)
     solver.parameters.num_workers = int(workers)
+    if int(workers) > 1:
+        solver.parameters.interleave_search = True
+    if deterministic_time is not None:
+        solver.parameters.max_deterministic_time = float(deterministic_time)
     solver.parameters.log_search_progress = bool(log_search)
     t0 = time.perf_counter()
     code = solver.solve(model)
     solve_s = time.perf_counter() - t0
     status = _STATUS.get(code, "no_solution")
+    if code in (cp_model.OPTIMAL, cp_model.INFEASIBLE, cp_model.MODEL_INVALID):
+        ending = "complete"
+    elif deterministic_time is None or solve_s >= 0.97 * float(time_limit_s):
+        ending = "safety_cap"
+    else:
+        ending = "work"
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return CpSatSolution(status, None, None, None, None, None, solve_s)
+        return CpSatSolution(status, None, None, None, None, None, solve_s, ending)
     bound = float(solver.best_objective_bound)
     return CpSatSolution(
         status=status,
@@ -175,4 +190,5 @@ def solve_allocation(
         objective=float(solver.objective_value),
         bound=bound if np.isfinite(bound) else None,
         solve_s=solve_s,
+        stopped_by=ending,
     )

@@ -65,9 +65,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from geoengine.coverage.stop import MaxRuntime
 from geoengine.errors import InfeasibleSettingsError, Problem, ScenarioError
 from geoengine.patrol import _allocation_cpsat
+from geoengine.stop import DEFAULT_WORK, Limits, MaxRuntime, MaxWork, as_limits, merge_stopped_by, report_stop
 
 __all__ = ["KINDS", "SCALE", "Allocation", "allocate_force"]
 
@@ -121,6 +121,8 @@ class Allocation:
     deployed: int = 0
     capacity: int = 0
     seed: int = 0
+    stopped_by: str = "complete"
+    """"complete" (every window optimal), "work" (a window's deterministic time used up) or "safety_cap"."""
 
     def pivot(self) -> pd.DataFrame:
         """Units × windows with the total number of teams (windows and units in input order)."""
@@ -280,8 +282,8 @@ def _validate(
                             hint=f"use {' or '.join(KINDS)}",
                         )
                     )
-    if not isinstance(stop, MaxRuntime):
-        problems.append(Problem(f"must be a MaxRuntime, got {stop!r}", field="patrol.stop"))
+    if not isinstance(stop, (MaxRuntime, MaxWork, Limits)):
+        problems.append(Problem(f"must be a MaxWork, MaxRuntime or Limits, got {stop!r}", field="patrol.stop"))
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         problems.append(Problem(f"must be an integer ≥ 0, got {seed!r}", field="patrol.seed"))
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
@@ -391,7 +393,7 @@ def _solve_by_window(
     crews: np.ndarray,
     x_hint: np.ndarray,
     y_hint: np.ndarray,
-    stop: MaxRuntime,
+    stop: Limits,
     seed: int,
     workers: int,
 ) -> _allocation_cpsat.CpSatSolution:
@@ -399,10 +401,13 @@ def _solve_by_window(
 
     Windows share no constraint (teams, crews and targets are per window), so the sum of the
     window optima is the optimum of the whole model and the sum of the window bounds is a bound.
-    Each window gets the time left divided by the windows left, so time a quick window does not
-    use passes on to the next.
+    Each window gets an equal share of the work (CP-SAT deterministic seconds: a fixed split, so
+    the answer does not depend on how fast an earlier window was) and, as its safety cap, the
+    wall time left divided by the windows left.
     """
-    deadline = time.perf_counter() + stop.seconds
+    deadline = time.perf_counter() + stop.cap_s
+    work_each = None if stop.work is None else stop.work / max(1, len(windows))
+    endings: list[str] = []
     x = np.zeros(len(arc_pair), dtype=np.int64)
     y = np.zeros(len(post_score), dtype=bool)
     objective, bound, solve_s = 0.0, 0.0, 0.0
@@ -425,7 +430,8 @@ def _solve_by_window(
             scale=SCALE, main_weight=main_weight, idle_weight=IDLE_WEIGHT,
             post_window=np.zeros(len(posts), dtype=np.int64), post_score=post_score[posts],
             crews=np.array([crews[cw] if cw >= 0 else 0], dtype=np.int64),
-            time_limit_s=budget, seed=seed, workers=workers, hint=x_hint[arcs], hint_y=y_hint[posts],
+            time_limit_s=budget, seed=seed, workers=workers, deterministic_time=work_each,
+            hint=x_hint[arcs], hint_y=y_hint[posts],
             log_search=log.isEnabledFor(logging.DEBUG - 5),
         )  # fmt: skip
         log.debug("force allocation: window %r %s in %.3f s", window, sol.status, sol.solve_s)
@@ -442,12 +448,14 @@ def _solve_by_window(
         objective += sol.objective
         solve_s += sol.solve_s
         statuses.append(sol.status)
+        endings.append(sol.stopped_by)
         if sol.bound is None:
             bound_known = False
         else:
             bound += sol.bound
     status = "optimal" if all(s == "optimal" for s in statuses) else "feasible"
-    return _allocation_cpsat.CpSatSolution(status, x, y, None, objective, bound if bound_known else None, solve_s)
+    return _allocation_cpsat.CpSatSolution(status, x, y, None, objective, bound if bound_known else None, solve_s,
+                                           merge_stopped_by(*endings))  # type: ignore[arg-type]  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -463,7 +471,7 @@ def allocate_force(
     min_per_key_unit: int = 1,
     max_per_unit: int | None = None,
     allowed: dict[str, set[str]] | None = None,
-    stop: MaxRuntime = MaxRuntime(10),
+    stop: MaxRuntime | MaxWork | Limits = Limits(DEFAULT_WORK / 10, 10.0),
     seed: int = 0,
     workers: int = 1,
 ) -> Allocation:
@@ -489,8 +497,11 @@ def allocate_force(
     allowed
         Team type → the unit kinds it may serve; types not named may serve every kind.
     stop, seed, workers
-        CP-SAT's ``max_time_in_seconds``, ``random_seed`` and ``num_workers``. With one worker
-        the result is the same for the same seed (unless the time limit cuts the search).
+        A :mod:`geoengine.stop` criterion: its work is CP-SAT's ``max_deterministic_time``
+        (split evenly between the windows), its ``max_runtime_s`` the wall-clock safety cap;
+        ``random_seed``; ``num_workers`` (more than one runs CP-SAT's deterministic interleaved
+        search). The result is the same for the same seed and workers on any machine unless the
+        safety cap cuts the search (``Allocation.stopped_by == "safety_cap"``).
 
     Raises
     ------
@@ -636,8 +647,9 @@ def allocate_force(
         arc_pair=arc_pair, arc_slot=arc_slot, arc_ub=arc_ub, slot_cap=slot_cap,
         pair_target=pair_target, pair_floor=pair_floor, pair_cap=pair_cap, pair_tiebreak=pair_tiebreak,
         main_weight=main_weight, post_window=post_window, post_score=post_score, crews=crew_count,
-        x_hint=x_hint, y_hint=y_hint, stop=stop, seed=int(seed), workers=int(workers),
+        x_hint=x_hint, y_hint=y_hint, stop=as_limits(stop), seed=int(seed), workers=int(workers),
     )  # fmt: skip
+    report_stop("force allocation", sol.stopped_by, as_limits(stop), sol.solve_s)  # type: ignore[arg-type]
 
     # read back
     x_pk = np.zeros((n_pairs, len(s_type)), dtype=np.int64)
@@ -682,6 +694,7 @@ def allocate_force(
         deployed=deployed,
         capacity=total_cap,
         seed=int(seed),
+        stopped_by=sol.stopped_by,
     )
     log.info(
         "force allocation: %s, %d of %d team-slots, deviation %.3f teams, gap %s, %.2f s",
