@@ -183,6 +183,25 @@ def compare(
     _call(ctx, _compare)
 
 
+@app.command()
+def audit(
+    ctx: typer.Context,
+    run_folder: Annotated[Path, typer.Argument(help="A run folder written by geoengine run or geoengine demo.")],
+) -> None:
+    """Check a run's patrol plan against the streets and the scenario: exit 0 clean, 2 with one line per violation."""
+    from .audit import audit_run
+
+    def _audit() -> None:
+        report = audit_run(run_folder)
+        for line in report.lines():
+            typer.echo(line)
+        typer.echo(report.summary())
+        if not report.clean:
+            raise typer.Exit(EXIT_USER_ERROR)
+
+    _call(ctx, _audit)
+
+
 @network_app.command("fetch")
 def network_fetch(
     ctx: typer.Context,

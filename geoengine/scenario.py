@@ -31,6 +31,7 @@ from pydantic import (
 
 from ._io import sha256_file
 from .errors import InputFileNotFoundError, Problem, ScenarioError
+from .stop import DEFAULT_WORK
 
 __all__ = [
     "CameraModel",
@@ -623,10 +624,31 @@ class PatrolSettings(_Model):
 
 # --------------------------------------------------------------------------- solver, outputs
 class SolverSettings(_Model):
-    """Limits every optimiser of the run obeys."""
+    """Limits every optimiser of the run obeys.
 
-    time_limit_s: float = Field(30.0, gt=0, le=24 * 3600, description="Time limit per solve.")
-    workers: int = Field(1, ge=1, le=256, description="Solver threads.")
+    Every solver stops on ``work``, a deterministic budget (solutions, nodes, deterministic
+    seconds: see :mod:`geoengine.stop`), so the same scenario and seed give the same plan on
+    any machine at any load. ``time_limit_s`` is only a safety cap: a solve it stops is
+    listed in the manifest (``reproducible: false``, ``reproducible_notes``).
+    """
+
+    work: float = Field(
+        DEFAULT_WORK, gt=0, le=24 * 3600,
+        description="Deterministic work per planning stage (camera siting, patrol posts, force allocation, routes), in "
+        "work units: one unit is about one second of one unloaded core (OR-Tools routing: 100 solutions; SCIP: 200 "
+        "nodes; CP-SAT: one deterministic second). Split between a stage's solves like the time limit. More work: "
+        "better plans, longer runs; the result never depends on the machine's speed.",
+    )  # fmt: skip
+    time_limit_s: float = Field(
+        30.0, gt=0, le=24 * 3600,
+        description="Wall-clock safety cap per planning stage, in seconds (split like work). A solve stopped by it "
+        "is not reproducible and the manifest says so; keep it about 3x the time the work takes.",
+    )  # fmt: skip
+    workers: int = Field(
+        1, ge=1, le=256,
+        description="Threads of the force-allocation solver (CP-SAT; more than one runs its deterministic "
+        "interleaved search). Routing and SCIP always run on one thread.",
+    )  # fmt: skip
 
 
 class OutputSettings(_Model):

@@ -44,6 +44,7 @@ import shapely
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from geoengine.errors import InfeasibleSettingsError
+from geoengine.stop import Limits, report_stop
 
 if TYPE_CHECKING:
     from geoengine.network import RoadNetwork
@@ -248,6 +249,8 @@ class Beats:
     seed: int
     elapsed_s: float
     message: str = ""
+    stopped_by: str = "complete"
+    """"complete" (balanced or no move left), "work" (``max_iter`` sweeps used) or "safety_cap" (``time_limit_s``)."""
 
     @property
     def k(self) -> int:
@@ -606,9 +609,10 @@ def make_beats(
     seed
         Seed of the seeding step; same inputs and seed give the same beats.
     max_iter
-        Most balancing sweeps.
+        Most balancing sweeps (the deterministic limit).
     time_limit_s
-        Wall-clock limit of the balancing step.
+        Wall-clock safety cap of the balancing step (a run stopped by it says so in
+        ``stopped_by`` and is not reproducible).
 
     Raises
     ------
@@ -640,6 +644,11 @@ def make_beats(
     sweeps, moves = _balance(sg, adj, w, dist, label, seeds, tolerance=float(tolerance), max_iter=int(max_iter),
                              deadline=t0 + time_limit_s)  # fmt: skip
     t_bal = time.perf_counter()
+    if t_bal > t0 + time_limit_s and sweeps < max_iter:
+        stopped_by = "safety_cap"
+        report_stop("beats", "safety_cap", Limits(float(max_iter), float(time_limit_s)), t_bal - t0, f"k={k}")
+    else:
+        stopped_by = "work" if sweeps >= max_iter else "complete"
 
     load = np.bincount(label, weights=w, minlength=k)
     mean = float(load.mean())
@@ -705,4 +714,5 @@ def make_beats(
         seed=int(seed),
         elapsed_s=elapsed,
         message=message,
+        stopped_by=stopped_by,
     )

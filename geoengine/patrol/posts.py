@@ -44,7 +44,8 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from geoengine.coverage.problem import CoverageProblem, LocationResult, solve_lscp, solve_mclp
-from geoengine.coverage.stop import MaxRuntime
+from geoengine.coverage.stop import MaxRuntime  # noqa: F401  (re-exported for callers)
+from geoengine.stop import DEFAULT_WORK, Limits, Stop, as_limits
 from geoengine.errors import InfeasibleSettingsError, LayerError
 from geoengine.patrol.beats import _aligned, _risk_series, _segment_graph, _SegmentGraph
 
@@ -166,7 +167,7 @@ def _mode_graph(network: RoadNetwork, sg: _SegmentGraph, mode: str, *, undirecte
     return out
 
 
-def _check_common(k: int | None, mode: str, stop: MaxRuntime, field: str, *, k_optional: bool = False) -> None:
+def _check_common(k: int | None, mode: str, stop: Stop, field: str, *, k_optional: bool = False) -> None:
     if k is None and k_optional:
         pass
     elif isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
@@ -174,8 +175,7 @@ def _check_common(k: int | None, mode: str, stop: MaxRuntime, field: str, *, k_o
     if mode not in MODES:
         raise InfeasibleSettingsError.single(f"unknown mode {mode!r}", field=f"{field}.mode",
                                              hint=f"use one of: {', '.join(MODES)}")  # fmt: skip
-    if not isinstance(stop, MaxRuntime):
-        raise TypeError(f"stop must be a MaxRuntime, got {type(stop).__name__}")
+    as_limits(stop)  # TypeError unless a MaxWork, MaxRuntime or Limits
 
 
 def _street_names(network: RoadNetwork, sg: _SegmentGraph) -> np.ndarray:
@@ -227,7 +227,7 @@ def choose_checkpoints(
     n_od: int = 400,
     district: str | None = None,
     seed: int = 0,
-    stop: MaxRuntime = MaxRuntime(20),
+    stop: Stop = Limits(DEFAULT_WORK / 4, 20.0),
 ) -> Posts:
     """Choose checkpoint sites on the streets.
 
@@ -306,7 +306,7 @@ def _path_arcs(pred: np.ndarray, row: np.ndarray, start: np.ndarray, end: np.nda
 
 
 def _intercept(network: RoadNetwork, *, k: int, d: gpd.GeoDataFrame | None, mode: str, n_od: int, seed: int,
-               stop: MaxRuntime) -> Posts:  # fmt: skip
+               stop: Stop) -> Posts:  # fmt: skip
     t0 = time.perf_counter()
     sg = _segment_graph(network)
     mg = _mode_graph(network, sg, mode, undirected=False)
@@ -415,7 +415,7 @@ def _intercept(network: RoadNetwork, *, k: int, d: gpd.GeoDataFrame | None, mode
 
 
 def _cut_cover(network: RoadNetwork, *, k: int | None, d: gpd.GeoDataFrame, mode: str, seed: int,
-               stop: MaxRuntime) -> Posts:  # fmt: skip
+               stop: Stop) -> Posts:  # fmt: skip
     t0 = time.perf_counter()
     sg = _segment_graph(network)
     names = _street_names(network, sg)
@@ -534,7 +534,7 @@ def choose_booths(
     minutes: float = 5.0,
     mode: str = "foot",
     candidates: gpd.GeoDataFrame | None = None,
-    stop: MaxRuntime = MaxRuntime(20),
+    stop: Stop = Limits(DEFAULT_WORK / 4, 20.0),
     seed: int = 0,
 ) -> Posts:
     """Choose ``k`` booth sites so that the most risk lies within ``minutes`` of a booth on ``mode``.
