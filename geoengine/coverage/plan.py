@@ -7,7 +7,7 @@ minus exclusion zones and buildings); a sparse visibility matrix per camera mode
 (range, field of view, headings, line of sight past buildings, quality tiers);
 the credit existing cameras already give; then the location problem (maximal
 covering for a budget, or the fewest cameras to cover chosen districts, with backup
-coverage of key sites) solved with a time limit and a seed. The result says what each
+coverage of key sites) solved with a deterministic work limit (a wall-clock safety cap beside it) and a seed. The result says what each
 new camera adds and why, coverage before and after, per district and per risk level,
 and the solver's bound and gap.
 """
@@ -30,7 +30,7 @@ from ..scenario import CameraSettings
 from .candidates import candidate_sites
 from .demand import combine_demand, key_site_demand, street_demand
 from .problem import CoverageProblem, LocationResult, coverage_curve, solve_lscp, solve_mclp
-from .stop import MaxRuntime
+from ..stop import DEFAULT_WORK, Limits, record_safety_caps
 from .visibility import existing_credit, view_polygons, visibility
 
 if TYPE_CHECKING:
@@ -65,6 +65,8 @@ class CoveragePlan:
     settings: CameraSettings
     stats: dict[str, Any]
     warnings: tuple[str, ...] = ()
+    safety_caps: tuple[str, ...] = ()
+    """One note per solve of this plan stopped by its wall-clock safety cap (empty: reproducible)."""
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ shares
@@ -131,6 +133,7 @@ class CoveragePlan:
             "bound": _round(r.bound),
             "gap": _round(r.gap, 6),
             "status": r.status,
+            "stopped_by": r.stopped_by,
             "solve_s": round(r.solve_s, 3),
             "objective_kind": r.problem_kind,
             "method": r.method,
@@ -222,8 +225,13 @@ def plan_coverage(
     must_cover: gpd.GeoDataFrame | None = None,
     time_limit_s: float = 30.0,
     seed: int = 0,
+    work: float | None = None,
 ) -> CoveragePlan:
-    """Plan new cameras on top of the existing ones (see the module docstring)."""
+    """Plan new cameras on top of the existing ones (see the module docstring).
+
+    ``work`` (default :data:`geoengine.stop.DEFAULT_WORK`) is the deterministic work of the
+    stage and ``time_limit_s`` its wall-clock safety cap; the budget curve shares them.
+    """
     warnings: list[str] = []
     buildings = network.buildings if network.buildings is not None and len(network.buildings) else None
     if buildings is None:
@@ -299,20 +307,25 @@ def plan_coverage(
         matrix, demand["weight"].to_numpy(dtype=float), costs=costs, groups=col_site_a,
         max_per_group=settings.max_per_site, existing=credit0, existing_views=views0, backup=backup,
     )  # fmt: skip
-    stop = MaxRuntime(time_limit_s)
+    stop = Limits(DEFAULT_WORK if work is None else work, time_limit_s)
+    caps: list[str] = []
     if settings.objective == "mclp":
         if settings.budget_count is None and settings.budget_cost is None:
             raise InfeasibleSettingsError.single(
                 "the mclp objective needs a budget", field="cameras.budget_count", hint="set budget_count or budget_cost"
             )
-        result = solve_mclp(
-            problem, budget_count=settings.budget_count, budget_cost=settings.budget_cost,
-            backup_weight=settings.backup_weight if settings.backup_key_sites else 0.0,
-            stop=stop, seed=seed, solver=settings.solver,
-        )  # fmt: skip
+        with record_safety_caps() as noted:
+            result = solve_mclp(
+                problem, budget_count=settings.budget_count, budget_cost=settings.budget_cost,
+                backup_weight=settings.backup_weight if settings.backup_key_sites else 0.0,
+                stop=stop, seed=seed, solver=settings.solver,
+            )  # fmt: skip
+        caps += noted
     else:
         mask = _lscp_mask(demand, districts, settings, warnings)
-        result = solve_lscp(problem, demand_mask=mask, stop=stop, seed=seed, solver=settings.solver)
+        with record_safety_caps() as noted:
+            result = solve_lscp(problem, demand_mask=mask, stop=stop, seed=seed, solver=settings.solver)
+        caps += noted
         if getattr(result, "uncoverable", 0):
             warnings.append(f"coverage: {result.uncoverable} demand points in the set-cover area no candidate can see")
 
@@ -329,11 +342,13 @@ def plan_coverage(
                     hint="give whole numbers of cameras, or set budget_cost to read budgets as costs",
                 )
             budgets = [int(b) for b in budgets]
-        per_budget = MaxRuntime(max(1.0, time_limit_s / len(settings.budgets)))  # the curve shares one time limit
-        results = coverage_curve(
-            problem, budgets, by=by, stop=per_budget, seed=seed,
-            backup_weight=settings.backup_weight if settings.backup_key_sites else 0.0, solver=settings.solver,
-        )  # fmt: skip
+        per_budget = stop.share(1 / len(settings.budgets), min_runtime_s=1.0)  # the curve shares one work and cap
+        with record_safety_caps() as noted:
+            results = coverage_curve(
+                problem, budgets, by=by, stop=per_budget, seed=seed,
+                backup_weight=settings.backup_weight if settings.backup_key_sites else 0.0, solver=settings.solver,
+            )  # fmt: skip
+        caps += [f"curve: {n}" for n in noted]
         total = float(problem.weights.sum())
         curve = pd.DataFrame(
             [
@@ -381,7 +396,7 @@ def plan_coverage(
     plan = CoveragePlan(
         cameras_new=cams_new, cameras_existing=cams_existing, demand=demand, sites=sites, result=result,
         curve=curve, views_new=views_new, views_existing=views_existing, settings=settings, stats=stats,
-        warnings=tuple(warnings),
+        warnings=tuple(warnings), safety_caps=tuple(caps),
     )  # fmt: skip
     log.info("%s", plan.summary())
     return plan
