@@ -139,6 +139,9 @@ def run(
     timings["coverage"] = time.perf_counter() - t if coverage is not None else None
 
     t = time.perf_counter()
+    from .stop import start_safety_cap_log
+
+    patrol_caps = start_safety_cap_log()  # every later solve stopped by its safety cap notes itself here
     patrol = _patrol_stage(scenario, network, layers, risk, coverage)
     timings["patrol"] = time.perf_counter() - t if patrol is not None else None
 
@@ -163,6 +166,7 @@ def run(
             timings_s=timings,
             outputs=outputs,
             warnings=warnings,
+            reproducible_notes=[*(getattr(coverage, "safety_caps", ()) if coverage else ()), *patrol_caps],
             metrics={
                 **_metrics(risk, evaluation),
                 **({"coverage": coverage.metrics()} if coverage else {}),
@@ -329,6 +333,7 @@ def _coverage_stage(
         must_cover=extra.get("must_cover"),
         time_limit_s=scenario.solver.time_limit_s,
         seed=scenario.seed,
+        work=scenario.solver.work,
     )
 
 

@@ -49,12 +49,18 @@ def build_manifest(
     outputs: dict[str, str],
     warnings: list[str],
     metrics: dict[str, dict[str, Any]] | None = None,
+    reproducible_notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """Assemble ``manifest.json`` for a run.
 
     ``metrics`` holds the blocks of later stages (risk, coverage, …) that were
     computed; each is merged over a block of nulls so every contract key exists.
+    ``reproducible_notes`` lists the solves stopped by their wall-clock safety cap (see
+    :mod:`geoengine.stop`): ``reproducible`` is true when there is none, i.e. every solver
+    stopped on its deterministic work limit or finished, so the same scenario and seed give
+    the same plan on any machine.
     """
+    notes = list(dict.fromkeys(reproducible_notes or []))
     inputs: dict[str, dict[str, Any]] = {}
     src = network.source
     inputs["network"] = {
@@ -93,6 +99,8 @@ def build_manifest(
         "scenario_name": scenario.name,
         "scenario_sha256": scenario.sha256,
         "seed": int(scenario.seed),
+        "reproducible": not notes,
+        "reproducible_notes": notes,
         "python": platform.python_version(),
         "inputs": inputs,
         "timings_s": {key: (None if timings_s.get(key) is None else round(float(timings_s[key]), 3)) for key in TIMING_KEYS},
