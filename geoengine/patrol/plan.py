@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..coverage.stop import MaxRuntime
+from ..stop import DEFAULT_WORK, Limits
 from ..errors import InfeasibleSettingsError
 from .allocation import Allocation, allocate_force
 from .beats import Beats, make_beats
@@ -307,7 +307,7 @@ def plan_patrol(
         )
 
     # 2. posts ---------------------------------------------------------------
-    stop_post = MaxRuntime(max(1.0, time_limit_s / 4))
+    stop_post = Limits(DEFAULT_WORK / 4, max(1.0, time_limit_s / 4))
     checkpoints = None
     if settings.checkpoints > 0:
         checkpoints = choose_checkpoints(
@@ -379,7 +379,7 @@ def plan_patrol(
         )
         hint = _hint(previous, w.name, wt, visits, problem.allowed) if previous is not None else None
         result = solve_routing(
-            problem, stop=MaxRuntime(per_window), seed=seed, hint=hint,
+            problem, stop=Limits(DEFAULT_WORK / max(1, len(windows)), per_window), seed=seed, hint=hint,
             change_penalty=int(60 * settings.change_penalty_min) if hint is not None else 0,
         )  # fmt: skip
         # feedback: a team idle beside a dropped visit of another beat may cross into it
@@ -393,7 +393,7 @@ def plan_patrol(
                 team_beats[name].add(b)
                 how.setdefault((name, b), "cross_beat")
             problem = _window_problem(wt, team_beats, places, visits, matrices, settings, home=how)
-            result = solve_routing(problem, stop=MaxRuntime(per_window), seed=seed, hint=result)
+            result = solve_routing(problem, stop=Limits(DEFAULT_WORK / max(1, len(windows)), per_window), seed=seed, hint=result)
         feedback[w.name] = rounds
         # repair: fill idle time left by the search (any team; crossings recorded)
         result, placed = insert_dropped(problem, result)
@@ -416,7 +416,7 @@ def plan_patrol(
             for name in wt["team"] for b in sorted(team_beats[name])
         )  # fmt: skip
         for k in range(1, settings.alternatives):
-            alt = solve_routing(problem, stop=MaxRuntime(per_window), seed=seed + k)
+            alt = solve_routing(problem, stop=Limits(DEFAULT_WORK / max(1, len(windows)), per_window), seed=seed + k)
             if alt.objective <= result.objective * (1 + settings.alternative_tolerance):
                 alt_frame, _ = _collect(alt, problem, places, visits, wt, w, matrices)
                 alternatives.append(alt_frame.assign(alternative=k))
@@ -559,7 +559,7 @@ def _allocate(
     try:
         return allocate_force(
             pd.DataFrame(units), avail, checkpoints=cps, crews=crews, min_per_key_unit=0,
-            stop=MaxRuntime(max(1.0, time_limit_s / 10)), seed=seed,
+            stop=Limits(DEFAULT_WORK / 10, max(1.0, time_limit_s / 10)), seed=seed,
         )  # fmt: skip
     except InfeasibleSettingsError as err:
         warnings.append(f"patrol: force allocation not possible ({err.summary}); beats are shared by nearest base")
