@@ -397,10 +397,19 @@ def _advance(t: float, dur: float, free: list[tuple[float, float]]) -> float | N
     return None
 
 
-def _place_dwell(t: float, latest: float, dwell: float, free: list[tuple[float, float]]) -> float | None:
-    """Earliest start ≥ ``t`` and ≤ ``latest`` of a whole dwell inside one free interval."""
+def _place_dwell(
+    t: float, latest: float, dwell: float, free: list[tuple[float, float]], avoid: list[tuple[float, float]] = ()
+) -> float | None:
+    """Earliest start ≥ ``t`` and ≤ ``latest`` of a whole dwell inside one free interval, not starting
+    inside any of the open intervals ``avoid`` (too close to another visit of the place)."""
     for a, b in free:
         s = max(a, t)
+        moved = True
+        while moved:
+            moved = False
+            for lo, hi in avoid:
+                if lo < s < hi:
+                    s, moved = hi, True
         if s > latest:
             return None
         if s + dwell <= b:
@@ -427,6 +436,7 @@ class _Audit:
         self.hotspots: pd.DataFrame | None = None
         self.place_xy: dict[str, tuple[float, float]] = {}
         self.dropped_nodes: dict[tuple[str, str], int] = {}
+        self._gap_cache: dict[tuple[str, str], list[tuple[float, float]]] = {}
 
     def add(self, kind: str, message: str, *, window: str | None = None, team: str | None = None,
             place_id: str | None = None) -> None:  # fmt: skip
@@ -982,7 +992,7 @@ class _Audit:
             there = _advance(start, go + travel_tolerance_s(go), free)
             if there is None:
                 continue
-            s = _place_dwell(max(there, e), l, dwell, free)
+            s = _place_dwell(max(there, e), l, dwell, free, self._too_close(w, place))
             if s is None:
                 continue
             home = _advance(s + dwell, back + travel_tolerance_s(back), free)
@@ -991,6 +1001,15 @@ class _Audit:
                 to = f"{b.place_id} at {self.clock(w, b.arrive)}" if b.kind != "base" else f"its base ({self.clock(w, end)})"
                 return frm, to, s
         return None
+
+    def _too_close(self, window: str, place: str) -> list[tuple[float, float]]:
+        """Arrival times a new visit of a hotspot may not have: within min_revisit_gap_min of a planned one."""
+        key = (window, place)
+        if key not in self._gap_cache:
+            gap = 60.0 * float(getattr(self.settings, "min_revisit_gap_min", 30.0))
+            arrivals = [r.arrive for r in self.rows if r.window == window and r.place_id == place and r.kind == "hotspot"]
+            self._gap_cache[key] = [(a - gap, a + gap) for a in sorted(arrivals)] if gap > 0 else []
+        return self._gap_cache[key]
 
     def _visits_during(self, t: _Team, place: str, a: float, b: float) -> bool:
         return any(r.place_id == place and min(r.depart, b) - max(r.arrive, a) > 0 for r in t.stops)

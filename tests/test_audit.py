@@ -350,8 +350,11 @@ PLANTS: dict[str, tuple[Callable[[dict[str, pd.DataFrame]], None], set[str]]] = 
         lambda t: _set(t["dropped_visits"], {"cause": "cut_by_max_hotspots"}, place_id="H2"), {"dropped_cause"}),
     "cut although not graded in the patrol levels": (
         lambda t: _set(t["dropped_visits"], {"cause": "cut_by_max_hotspots"}, window="evening"), {"dropped_cause"}),
+    # (the car could be there at 08:03, but a visit then would be 30 min from the walker's at 08:50)
     "unreachable although the car gets there": (
-        lambda t: _set(t["dropped_visits"], {"cause": "unreachable"}, latest_s=3000, latest="08:50"),
+        lambda t: _set(t["dropped_visits"], {"cause": "unreachable"}, latest_s=3000, latest="08:50"), {"dropped_cause"}),
+    "unreachable although the car gets there, and it is idle": (
+        lambda t: _set(t["dropped_visits"], {"cause": "unreachable"}, earliest_s=5400, latest_s=7200),
         {"dropped_cause", "idle_beside_dropped_red"}),
     "no team on shift although the night car is": (
         lambda t: _set(t["dropped_visits"], {"cause": "no_team_on_shift"}, earliest_s=3600, latest_s=5400),
@@ -464,7 +467,7 @@ def test_cli_exit_0_on_a_clean_folder(clean_run):
 
 
 def test_cli_exit_2_with_one_line_per_violation(city, clean_run, tmp_path):
-    folder = _plant(clean_run, tmp_path, PLANTS["unreachable although the car gets there"][0])
+    folder = _plant(clean_run, tmp_path, PLANTS["time used although the car is idle after 09:30"][0])
     res = runner.invoke(app, ["audit", str(folder)], catch_exceptions=False)
     assert res.exit_code == 2, res.output
     lines = res.output.strip().splitlines()
