@@ -882,7 +882,10 @@ class _Audit:
                              f"break for the whole {_minutes(dwell)} from {self.clock(window, s)}",
                              window=window, team=t.team, place_id=place)  # fmt: skip
                     break
-        reach = [(t, arr) for t in teams if (arr := self._reach(t, place, e, l, dwell)) is not None]
+        # for certain (travel padded by the tolerance) refutes "unreachable"; perhaps (travel less the
+        # tolerance) is the benefit of the doubt for "time_used", whose teams must be able to get there
+        reach = [(t, arr) for t in teams if (arr := self._reach(t, place, e, l, dwell, pad=1.0)) is not None]
+        maybe = [t for t in teams if self._reach(t, place, e, l, dwell, pad=-1.0) is not None]
         if cause == "unreachable" and reach:
             t, arr = reach[0]
             self.add("dropped_cause", f"{label} ({slot}), cause unreachable: {t.team} ({t.mode}) can leave its base at "
@@ -890,7 +893,7 @@ class _Audit:
                      f"{self.clock(window, t.shift_end)}", window=window, team=t.team, place_id=place)  # fmt: skip
         inserted = {t.team: ins for t in teams if (ins := self._insert(t, place, e, l, dwell)) is not None}
         if cause == "time_used":
-            if not reach:
+            if not maybe:
                 self.add("dropped_cause", f"{label} ({slot}), cause time_used: no team on shift can get there in time "
                          "from its base", window=window, place_id=place)  # fmt: skip
             for name, (a, b, s) in inserted.items():
@@ -899,11 +902,11 @@ class _Audit:
                          window=window, team=name, place_id=place)  # fmt: skip
                 break
             busy = [p for p in (_text(d.get("busy_with")) or "").split(";") if p.strip()]
-            if reach and not busy:
+            if maybe and not busy:
                 self.add("dropped_cause", f"{label} ({slot}), cause time_used: busy_with names no visits",
                          window=window, place_id=place)  # fmt: skip
             for p in (p.strip() for p in busy):
-                if not any(self._visits_during(t, p, e, l + dwell) for t, _ in reach):
+                if not any(self._visits_during(t, p, e, l + dwell) for t in maybe):
                     self.add("dropped_cause", f"{label} ({slot}), cause time_used: busy_with names {p}, but no team able "
                              f"to reach {place} visits {p} during {self.clock(window, e)}–{self.clock(window, l + dwell)}",
                              window=window, place_id=place)  # fmt: skip
@@ -952,8 +955,9 @@ class _Audit:
     def _node(self, mode: str, place: str) -> int:
         return self.dropped_nodes[(mode, place)]
 
-    def _reach(self, t: _Team, place: str, e: float, l: float, dwell: float) -> float | None:
-        """When the team, leaving its base at shift start, can be at the place (None: not in time, or not back by shift end)."""
+    def _reach(self, t: _Team, place: str, e: float, l: float, dwell: float, *, pad: float) -> float | None:
+        """When the team, leaving its base at shift start, can be at the place (None: not in time, or not back
+        by shift end), with each travel time plus ``pad`` × its tolerance."""
         base = t.stops[0] if t.stops else None
         if base is None or base.node < 0:
             return None
@@ -961,11 +965,11 @@ class _Audit:
         go, back = self.tt(t.mode, base, node), self.tt(t.mode, node, base)
         if not (math.isfinite(go) and math.isfinite(back)):
             return None
-        arrive = t.shift_start + go + travel_tolerance_s(go)
+        arrive = t.shift_start + go + pad * travel_tolerance_s(go)
         if arrive > l:
             return None
         start = max(arrive, e)
-        if start + dwell + back + travel_tolerance_s(back) > t.shift_end:
+        if start + dwell + back + pad * travel_tolerance_s(back) > t.shift_end:
             return None
         return arrive
 

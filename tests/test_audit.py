@@ -362,6 +362,9 @@ PLANTS: dict[str, tuple[Callable[[dict[str, pd.DataFrame]], None], set[str]]] = 
     "time used although the car is idle after 09:30": (
         lambda t: _set(t["dropped_visits"], {"cause": "time_used"}, latest_s=7200, latest="10:00"),
         {"dropped_cause", "idle_beside_dropped_red"}),
+    "time used although no team can get there in time": (
+        lambda t: _set(t["dropped_visits"], {"cause": "unreachable"}, cause="time_used", busy_with="H1"),
+        {"dropped_cause"}),
     "time used, busy with a visit that is not in the slot": (
         lambda t: _set(t["dropped_visits"], {"cause": "time_used"}, busy_with="H1;H4"), {"dropped_cause"}),
     "an unknown cause": (
@@ -382,6 +385,19 @@ def test_each_planted_violation_is_caught_with_its_kind(name, city, clean_run, t
     assert {v.kind for v in report.violations} == kinds, report.lines()
     assert not report.clean and all(v.kind in KINDS for v in report.violations)
     assert report.to_dict()["by_kind"].keys() == {k for k in KINDS if k in kinds}
+
+
+def test_files_a_run_folder_lacks_are_notes_not_violations(city, clean_run, tmp_path):
+    folder = tmp_path / "partial"
+    shutil.copytree(clean_run, folder)
+    for name in ("team_beats.csv", "patrol_dosage.csv", "plan.gpkg"):
+        (folder / name).unlink()
+    report = _audit(folder, city)
+    assert report.clean, report.lines()
+    notes = " ".join(report.notes)
+    assert "team_beats.csv" in notes and "patrol_dosage.csv" in notes and "cut_by_max_hotspots" in notes
+    assert report.checked["beat_rows"] == 0 and report.checked["dosage_rows"] == 0
+    assert "note: no team_beats.csv" in report.summary() and report.to_dict()["notes"] == list(report.notes)
 
 
 def test_messages_name_the_team_the_window_the_clock_times_and_the_rule(city, clean_run, tmp_path):
