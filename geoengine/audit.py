@@ -78,7 +78,7 @@ KINDS: tuple[str, ...] = (
 )  # fmt: skip
 """Every kind of :class:`Violation`, in the order the report lists them."""
 
-CAUSES: tuple[str, ...] = ("cut_by_max_hotspots", "no_team_on_shift", "unreachable", "time_used")
+CAUSES: tuple[str, ...] = ("cut_by_max_hotspots", "no_team_on_shift", "unreachable", "time_used", "no_team_allocated")
 MODES: tuple[str, ...] = ("car", "foot", "ebike")
 PLACE_KINDS: tuple[str, ...] = ("base", "hotspot", "district", "break")
 
@@ -437,6 +437,7 @@ class _Audit:
         self.place_xy: dict[str, tuple[float, float]] = {}
         self.dropped_nodes: dict[tuple[str, str], int] = {}
         self._gap_cache: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        self.allowed_beats: dict[tuple[str, str], set[int]] | None = None
 
     def add(self, kind: str, message: str, *, window: str | None = None, team: str | None = None,
             place_id: str | None = None) -> None:  # fmt: skip
@@ -802,7 +803,7 @@ class _Audit:
             self.notes.append("no team_beats.csv: beats are not checked")
             return
         df = _numbers(_read_csv(path, TEAM_BEATS_REQUIRED), ("beat",), path)
-        allowed: dict[tuple[str, str], set[int]] = defaultdict(set)
+        allowed = self.allowed_beats = defaultdict(set)
         for d in df.to_dict("records"):
             b = _beat(d["beat"])
             if b is not None:
@@ -863,6 +864,13 @@ class _Audit:
         if cause == "cut_by_max_hotspots":
             self._check_cut(label, window, place)
             return
+        if cause == "no_team_allocated" and self.allowed_beats is not None:
+            beat = _beat(d.get("beat"))
+            who = sorted(team for (win, team), beats in self.allowed_beats.items() if win == window and beat in beats)
+            if beat is None or who:
+                self.add("dropped_cause", f"{label}, cause no_team_allocated: "
+                         + (f"{', '.join(who)} may patrol its beat {beat} (team_beats.csv)" if who else "it names no beat"),
+                         window=window, place_id=place)  # fmt: skip
         e, l, dwell_min = _num(d.get("earliest_s")), _num(d.get("latest_s")), _num(d.get("dwell_min"))
         if e is None or l is None:
             self.add("dropped_cause", f"{label}: a {cause} visit without earliest_s/latest_s", window=window, place_id=place)

@@ -367,6 +367,8 @@ PLANTS: dict[str, tuple[Callable[[dict[str, pd.DataFrame]], None], set[str]]] = 
         {"dropped_cause"}),
     "time used, busy with a visit that is not in the slot": (
         lambda t: _set(t["dropped_visits"], {"cause": "time_used"}, busy_with="H1;H4"), {"dropped_cause"}),
+    "no team allocated although the car may patrol beat 2": (
+        lambda t: _set(t["dropped_visits"], {"cause": "time_used"}, cause="no_team_allocated"), {"dropped_cause"}),
     "an unknown cause": (
         lambda t: _set(t["dropped_visits"], {"cause": "unreachable"}, cause="not enough team time"),
         {"dropped_cause"}),
