@@ -67,14 +67,20 @@ StoppedBy = Literal["work", "complete", "safety_cap"]
 DEFAULT_WORK = 10.0
 """Default work units of one planning stage (``solver.work``); see the README's performance notes."""
 
-ROUTING_SOLUTIONS_PER_UNIT = 100
-"""OR-Tools routing solutions (``solution_limit``) per work unit (guided local search on the demo's windows)."""
+ROUTING_SOLUTIONS_PER_UNIT = 60
+"""OR-Tools routing solutions (``solution_limit``) per work unit: guided local search makes 30-90 a second
+on the demo's windows (2 cores, unloaded), 250 on a 60-visit toy problem."""
 
 SCIP_NODES_PER_UNIT = 200
-"""SCIP branch-and-bound nodes per work unit."""
+"""SCIP branch-and-bound nodes per work unit (the demo's camera MIPs close at the root node: their
+root solve, 8-25 s, is deterministic but not bounded by the work)."""
 
 SCIP_LP_ITERATIONS_PER_UNIT = 20_000
-"""Largest number of simplex iterations of one SCIP LP solve, per work unit (root LP included)."""
+"""Simplex iterations one SCIP LP solve may take, per work unit (root LP included), never fewer than
+:data:`SCIP_MIN_LP_ITERATIONS`: a guard against a runaway LP, not the main limit (a truncated root LP
+makes SCIP slower and worse: measured on the demo)."""
+
+SCIP_MIN_LP_ITERATIONS = 200_000
 
 _NO_CAP_S = 7 * 24 * 3600.0
 """Wall-clock cap when a ``Limits`` has a work limit only (a week: in practice none)."""
@@ -180,7 +186,7 @@ class Limits:
         if self.work is None:
             return {"node_limit": None, "lp_iteration_limit": None}
         return {"node_limit": max(1, math.ceil(self.work * SCIP_NODES_PER_UNIT)),
-                "lp_iteration_limit": max(1000, math.ceil(self.work * SCIP_LP_ITERATIONS_PER_UNIT))}  # fmt: skip
+                "lp_iteration_limit": max(SCIP_MIN_LP_ITERATIONS, math.ceil(self.work * SCIP_LP_ITERATIONS_PER_UNIT))}  # fmt: skip
 
     def routing_solutions(self) -> int | None:
         """OR-Tools routing ``solution_limit`` for this work (None: no work limit)."""

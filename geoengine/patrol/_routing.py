@@ -446,6 +446,7 @@ def solve(
         if solution is not None:
             routes, breaks, dropped = built.read(solution, problem)
             found = int(built.model.solver().Solutions())
+            log.debug("routing %s/%s: %d solutions (limit %s) in %.2f s", strategy, meta, found, count, run_s)
             if capped:
                 ending = "safety_cap"
             elif count is None:
