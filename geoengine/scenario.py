@@ -635,7 +635,7 @@ class SolverSettings(_Model):
     work: float = Field(
         DEFAULT_WORK, gt=0, le=24 * 3600,
         description="Deterministic work per planning stage (camera siting, patrol posts, force allocation, routes), in "
-        "work units: one unit is about one second of one unloaded core (OR-Tools routing: 100 solutions; SCIP: 200 "
+        "work units: one unit is about one second of one unloaded core (OR-Tools routing: 60 solutions; SCIP: 200 "
         "nodes; CP-SAT: one deterministic second). Split between a stage's solves like the time limit. More work: "
         "better plans, longer runs; the result never depends on the machine's speed.",
     )  # fmt: skip
