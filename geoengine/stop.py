@@ -43,7 +43,7 @@ import contextvars
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 __all__ = [
     "DEFAULT_WORK",
@@ -200,7 +200,7 @@ def merge_stopped_by(*endings: StoppedBy) -> StoppedBy:
     return "work" if "work" in endings else "complete"
 
 
-Stop = Union[MaxRuntime, MaxWork, Limits]
+Stop = MaxRuntime | MaxWork | Limits
 
 
 def as_limits(stop: Stop) -> Limits:

@@ -99,7 +99,7 @@ def test_stop_criteria_combine_and_validate():
     with pytest.raises(ValueError):
         MaxWork(0)
     with pytest.raises(TypeError):
-        solve_routing(_routing_problem(8), stop=30)  # type: ignore[arg-type]
+        solve_routing(_routing_problem(8), stop=30)
 
 
 # --------------------------------------------------------------------------- each solver, idle vs loaded
@@ -228,5 +228,5 @@ def test_a_tiny_safety_cap_makes_the_manifest_say_not_reproducible(tmp_path):
     assert manifest["reproducible"] is False
     notes = manifest["reproducible_notes"]
     assert notes and all("safety cap" in n for n in notes)
-    assert any(n.startswith("camera siting") or n.startswith("curve: camera siting") for n in notes)
+    assert any(n.startswith(("camera siting", "curve: camera siting")) for n in notes)
     assert any(n.startswith("routing") for n in notes)

@@ -44,8 +44,15 @@ from geoengine.coverage.greedy import (
     swap_improve_ending,
 )
 from geoengine.coverage.stop import MaxRuntime  # noqa: F401  (re-exported for callers)
-from geoengine.stop import DEFAULT_WORK, Limits, Stop, as_limits, merge_stopped_by, report_stop
 from geoengine.errors import InfeasibleSettingsError, Problem
+from geoengine.stop import (
+    DEFAULT_WORK,
+    Limits,
+    Stop,
+    as_limits,
+    merge_stopped_by,
+    report_stop,
+)
 
 __all__ = [
     "CoverageProblem",

@@ -67,7 +67,15 @@ import pandas as pd
 
 from geoengine.errors import InfeasibleSettingsError, Problem, ScenarioError
 from geoengine.patrol import _allocation_cpsat
-from geoengine.stop import DEFAULT_WORK, Limits, MaxRuntime, MaxWork, as_limits, merge_stopped_by, report_stop
+from geoengine.stop import (
+    DEFAULT_WORK,
+    Limits,
+    MaxRuntime,
+    MaxWork,
+    as_limits,
+    merge_stopped_by,
+    report_stop,
+)
 
 __all__ = ["KINDS", "SCALE", "Allocation", "allocate_force"]
 
