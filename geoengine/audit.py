@@ -38,8 +38,10 @@ paths (it does not import the patrol planner), and lists every rule the plan bre
     a dropped red visit that some team of the window could have made in an idle gap of
     its timetable, whatever the beats.
 
-Tolerances: travel may be up to ``max(60 s, 3 %)`` faster than recomputed (places are
-snapped to street nodes independently of the planner); times are compared to the second
+Tolerances: travel may be up to ``max(60 s, 3 %)`` faster than recomputed, plus the time
+to cover twice the distance from each end's point to its street node at the mode's median
+speed (places are snapped to street nodes independently of the planner, and a point midway
+along a street may go to either end); times are compared to the second
 (1 s) and ``depart = arrive + dwell`` to 2 s (``dwell_min`` is rounded to 0.01 min). The
 counterfactual checks of dropped visits give the planner the same benefit of the doubt:
 an insertion counts as possible only when it fits with every travel leg padded by that
@@ -227,11 +229,26 @@ class _Travel:
 
     def snap(self, mode: str, xy: np.ndarray) -> np.ndarray:
         """Node positions (into ``network.nodes``) of points in the network CRS."""
+        return self.snap_with_distance(mode, xy)[0]
+
+    def snap_with_distance(self, mode: str, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Node positions and the straight-line metres from each point to its node."""
         _, inside, tree = self._graph(mode)
         if len(xy) == 0:
-            return np.array([], dtype=int)
-        _, k = tree.query(np.asarray(xy, dtype=float).reshape(-1, 2))
-        return inside[np.asarray(k, dtype=int)]
+            return np.array([], dtype=int), np.array([], dtype=float)
+        d, k = tree.query(np.asarray(xy, dtype=float).reshape(-1, 2))
+        return inside[np.asarray(k, dtype=int)], np.asarray(d, dtype=float).reshape(-1)
+
+    def speed_mps(self, mode: str) -> float:
+        """The mode's median speed on its streets (metres per second)."""
+        key = f"_speed_{mode}"
+        if key not in self.__dict__:
+            e = self.network.edges
+            t = pd.to_numeric(e[f"time_{mode}_s"], errors="coerce").to_numpy(dtype=float)
+            ok = e[mode].to_numpy(dtype=bool) & np.isfinite(t) & (t > 0)
+            v = e["length_m"].to_numpy(dtype=float)[ok] / t[ok]
+            self.__dict__[key] = float(np.median(v)) if len(v) else 1.0
+        return self.__dict__[key]
 
     def prepare(self, mode: str, nodes: Iterable[int]) -> None:
         """Shortest paths from many nodes at once."""
@@ -345,6 +362,7 @@ class _Row:
     level: str | None
     beat: int | None
     node: int = -1
+    snap_m: float = 0.0
 
 
 @dataclass
@@ -549,9 +567,10 @@ class _Audit:
             if r.mode in MODES:
                 by_mode[r.mode].append(r)
         for mode, rows in by_mode.items():
-            nodes = self.travel.snap(mode, np.array([r.xy for r in rows]))
-            for r, n in zip(rows, nodes, strict=True):
+            nodes, dist = self.travel.snap_with_distance(mode, np.array([r.xy for r in rows]))
+            for r, n, d in zip(rows, nodes, dist, strict=True):
                 r.node = int(n)
+                r.snap_m = float(d)
             self.travel.prepare(mode, nodes)
 
     def check_routes(self) -> None:
@@ -653,7 +672,9 @@ class _Audit:
             self.add("travel", f"{who}: no {mode} path from {a.place_id} to {b.place_id}", window=window, team=team,
                      place_id=b.place_id)  # fmt: skip
             return
-        tol = travel_tolerance_s(t)
+        # a place between two street nodes may be snapped by the planner to the other one: allow
+        # walking (driving) twice the snap distance at each end
+        tol = travel_tolerance_s(t) + 2.0 * (a.snap_m + b.snap_m) / self.travel.speed_mps(mode)
         pause = sum(x.depart - x.arrive for x in breaks)
         need = a.depart + t + pause
         problems = []

@@ -157,9 +157,11 @@ def run(
     outputs: dict[str, str] = {}
     manifest: dict[str, Any]
 
+    audit: dict[str, Any] = {}
+
     def _manifest() -> dict[str, Any]:
         timings["total"] = time.perf_counter() - t0
-        return build_manifest(
+        built = build_manifest(
             scenario=scenario,
             network=network,
             layers=layers,
@@ -174,6 +176,9 @@ def run(
                 **({"evaluation": backtest.metrics()} if backtest is not None else {}),
             },
         )
+        if audit:
+            built["audit"] = dict(audit)
+        return built
 
     if not write:
         return RunResult(scenario, network, layers, _manifest(), None, tuple(warnings), risk, evaluation, coverage, patrol)
@@ -220,6 +225,15 @@ def run(
             if patrol.allocation is not None:
                 write_text_atomic(stage / "allocation.csv", patrol.allocation.table.to_csv(index=False))
                 outputs["allocation"] = "allocation.csv"
+        if patrol is not None:  # the independent checker reads the files just written
+            from .audit import audit_run
+
+            t_audit = time.perf_counter()
+            report = audit_run(stage, scenario=scenario, network=network)
+            audit.update(report.to_dict())
+            timings["audit"] = time.perf_counter() - t_audit
+            if not report.clean:
+                warnings.append(f"audit: {report.summary()} (geoengine audit {target} lists them)")
         _write_briefing_outputs(stage, outputs, scenario, network, layers, risk, coverage, patrol, _manifest)
         timings["export"] = time.perf_counter() - t
         manifest = _null_non_finite(_manifest())

@@ -569,7 +569,13 @@ class PatrolSettings(_Model):
     teams: tuple[TeamSettings, ...] = Field(min_length=1)
     beats: int = Field(6, ge=1, le=500, description="Number of patrol beats (网格化巡逻).")
     beat_tolerance: float = Field(0.15, gt=0, le=1)
-    cross_beat: bool = Field(False, description="Teams may visit hotspots outside their beats.")
+    cross_beat: Literal["never", "when_needed", "always"] = Field(
+        "when_needed",
+        description=(
+            "Hotspots outside a team's allocated beats: 'never'; 'when_needed' (default: it may cross to make a "
+            "visit that would otherwise be dropped, at cross_beat_penalty_min a visit); 'always' (beats do not bind)."
+        ),
+    )
     hotspot_levels: tuple[Literal["red", "orange", "yellow"], ...] = ("red", "orange")
     max_hotspots_per_window: int = Field(12, ge=1, le=500)
     dwell_min: dict[str, float] = Field(
@@ -585,12 +591,9 @@ class PatrolSettings(_Model):
         30.0, ge=0, le=24 * 60,
         description="Shortest time between two visits to one hotspot (arrival to arrival): leave, come back later.",
     )
-    feedback_rounds: int = Field(
-        3, ge=0, le=20,
-        description="Rounds of re-routing that let an idle team cross into the beat of a dropped visit.",
-    )
     cross_beat_penalty_min: float = Field(
-        10.0, ge=0, le=24 * 60, description="Cost, in minutes of travel, of a visit outside the team's own beats.",
+        30.0, ge=0, le=24 * 60,
+        description="Cost, in minutes of travel, of a visit outside the team's own beats (cross_beat: when_needed).",
     )
     checkpoints: int = Field(0, ge=0, le=200)
     checkpoint_method: Literal["intercept", "cut_cover"] = "intercept"
@@ -605,6 +608,13 @@ class PatrolSettings(_Model):
     alternative_tolerance: float = Field(0.05, ge=0, le=1)
     previous_run: OutputPath | None = Field(None, description="A previous run folder to re-plan from.")
     change_penalty_min: float = Field(10.0, ge=0, description="Cost of changing a previous assignment, in minutes.")
+
+    @field_validator("cross_beat", mode="before")
+    @classmethod
+    def _cross_beat_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # the earlier yes/no setting
+            return "always" if value else "never"
+        return value
 
     @model_validator(mode="after")
     def _revisit_gaps(self) -> PatrolSettings:

@@ -45,16 +45,22 @@ def test_travel_matrix_times_lengths_and_paths(city):
     assert path.coords[0] == pytest.approx((X0, Y0)) and path.coords[-1] == pytest.approx((X0 + 300, Y0 + 200))
 
 
-def test_visit_slots_keep_revisits_within_the_max_gap():
+def test_visit_slots_keep_revisits_between_the_min_and_max_gap():
     settings = PatrolSettings(teams=(TeamSettings(name="t"),))
     w = TimeWindow(name="evening", start="18:00", end="23:00")
     slots = visit_slots(w, "red", settings, start_s=0, end_s=5 * 3600)
     assert all(b >= a and dwell == 12 * 60 for a, b, dwell in slots)
-    # any arrivals chosen within consecutive windows are at most 60 min apart
+    # any arrivals chosen within consecutive windows are 30 to 60 min apart (Koper: leave, come back)
     assert max(b2 - a1 for (a1, _, _), (_, b2, _) in zip(slots, slots[1:])) <= 3600
-    assert len(slots) == 8  # ⌈300 min / 40 min⌉
+    assert min(a2 - b1 for (_, b1, _), (a2, _, _) in zip(slots, slots[1:])) >= 1800
+    assert len(slots) == 7  # a cycle of (60 + 30) / 2 = 45 min: arrivals from 0 to 4 h 30 ≤ 5 h − 12 min
     orange = visit_slots(w, "orange", settings, start_s=0, end_s=5 * 3600)
     assert len(orange) == 4 and max(b2 - a1 for (a1, _, _), (_, b2, _) in zip(orange, orange[1:])) <= 7200
+    # a cycle that starts later (staggered, or the way there is long) keeps the same spacing
+    late = visit_slots(w, "red", settings, start_s=0, end_s=5 * 3600, offset_s=20 * 60)
+    assert late[0][0] == 20 * 60 and len(late) == 6
+    # a window shorter than one dwell has no visit
+    assert visit_slots(w, "red", settings, start_s=0, end_s=10 * 60) == []
 
 
 def test_hotspots_are_clusters_of_adjacent_risky_streets(city):
@@ -116,8 +122,9 @@ def test_two_teams_serve_four_hotspots_and_revisit_red_ones_in_time(city):
         assert g.sort_values("seq")["place_kind"].iloc[0] == "base" and g.sort_values("seq")["place_kind"].iloc[-1] == "base"
     assert (hot["dwell_min"] == 12).all()
     table = plan.routes_table()
-    assert list(table.columns) == ["team", "mode", "window", "seq", "place_id", "place_kind", "lon", "lat", "arrive",
-                                   "depart", "dwell_min", "travel_min_from_prev", "risk_level"]  # fmt: skip
+    assert list(table.columns) == ["team", "mode", "window", "seq", "place_id", "place_kind", "place_name", "beat",
+                                   "lon", "lat", "arrive", "depart", "arrive_s", "depart_s", "dwell_min",
+                                   "travel_min_from_prev", "risk_level"]  # fmt: skip
     assert table["arrive"].str.match(r"^\d\d:\d\d$").all() and table["arrive"].min() >= "18:00"
     # routes are drawn along the streets
     assert all(line.length > 0 for line in plan.route_lines.geometry)

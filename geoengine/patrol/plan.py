@@ -31,7 +31,7 @@ from ..errors import InfeasibleSettingsError
 from .allocation import Allocation, allocate_force
 from .beats import Beats, make_beats
 from .posts import Posts, choose_booths, choose_checkpoints
-from .repair import capacity_bound, drop_causes, find_insertion, insert_dropped
+from .repair import capacity_bound, drop_causes, insert_dropped
 from .routing import Route, RoutingProblem, RoutingResult, Stop, Vehicle, solve_routing
 from .shifts import BREAK_MIN_SHIFT_S, expand_teams
 from .targets import hotspot_targets, visit_slots
@@ -59,7 +59,10 @@ TEAM_COLUMNS = (
     "team", "mode", "window", "base", "shift_start", "shift_end", "shift_start_s", "shift_end_s", "shift_min",
     "break_min", "travel_min", "dwell_min", "patrol_min", "idle_min", "idle_share", "visits", "shift_note",
 )  # fmt: skip
-CAUSES = ("cut_by_max_hotspots", "no_team_on_shift", "unreachable", "time_used")
+BREAK_FROM, BREAK_TO = 0.25, 0.75
+"""A meal break starts between a quarter and three quarters of the way through the shift
+(wide, so the teams' breaks can be staggered and the area is never left without patrols)."""
+CAUSES = ("cut_by_max_hotspots", "no_team_on_shift", "unreachable", "no_team_allocated", "time_used")
 """Why a visit is not in the plan (``dropped_visits.csv`` ``cause``), checked by counterfactual."""
 
 
@@ -94,7 +97,7 @@ class PatrolPlan:
     cut: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(DROPPED_COLUMNS)))
     team_beats: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["window", "team", "beat", "how"]))
     capacity: dict[str, dict[str, Any]] = field(default_factory=dict)
-    feedback_rounds: dict[str, int] = field(default_factory=dict)
+    crossings: dict[str, int] = field(default_factory=dict)
     windows: tuple[Any, ...] = ()
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -199,7 +202,7 @@ class PatrolPlan:
             "hotspots": int(len(self.hotspots)),
             "dropped_reasons": {c: int(n) for c, n in self.dropped_table()["cause"].value_counts().items()},
             "capacity": _jsonable_nested(self.capacity),
-            "feedback_rounds": dict(self.feedback_rounds),
+            "cross_beat_visits": dict(self.crossings),
             "idle_share": self._idle_share(),
             "camera_shift": self.camera_shift,
             "alternatives": len(self.alternatives) + 1,
@@ -366,7 +369,7 @@ def plan_patrol(
     alternatives: list[pd.DataFrame] = []
     per_window = max(1.0, time_limit_s / max(1, len(windows)))
     previous = _previous_routes(settings)
-    feedback: dict[str, int] = {}
+    crossings: dict[str, int] = {}
     for w in windows:
         if w.name not in built:
             continue
@@ -382,28 +385,19 @@ def plan_patrol(
             problem, stop=Limits(DEFAULT_WORK / max(1, len(windows)), per_window), seed=seed, hint=hint,
             change_penalty=int(60 * settings.change_penalty_min) if hint is not None else 0,
         )  # fmt: skip
-        # feedback: a team idle beside a dropped visit of another beat may cross into it
-        rounds = 0
-        while rounds < settings.feedback_rounds and result.is_feasible() and result.dropped and not settings.cross_beat:
-            crossing = _crossings(problem, result, visits, wt, team_beats)
-            if not crossing:
-                break
-            rounds += 1
-            for name, b in crossing:
-                team_beats[name].add(b)
-                how.setdefault((name, b), "cross_beat")
-            problem = _window_problem(wt, team_beats, places, visits, matrices, settings, home=how)
-            result = solve_routing(problem, stop=Limits(DEFAULT_WORK / max(1, len(windows)), per_window), seed=seed, hint=result)
-        feedback[w.name] = rounds
-        # repair: fill idle time left by the search (any team; crossings recorded)
-        result, placed = insert_dropped(problem, result)
+        # repair: fill idle time the search left (riskiest first), then record where teams crossed
+        result, _ = insert_dropped(problem, result)
         by_node = visits.set_index("node")
-        for node, k in placed:
-            b = int(by_node.at[node, "beat"])
-            name = str(wt["team"].iloc[k])
-            if b >= 0 and b not in team_beats[name]:
-                team_beats[name].add(b)
-                how.setdefault((name, b), "cross_beat")
+        crossed = 0
+        for r in result.routes:
+            name = str(wt["team"].iloc[r.vehicle])
+            for node in r.visits:
+                b = int(by_node.at[node, "beat"])
+                if b >= 0 and b not in team_beats[name]:
+                    team_beats[name].add(b)
+                    how[(name, b)] = "cross_beat"
+                    crossed += 1
+        crossings[w.name] = crossed
         results[w.name] = result
         violations += int(result.time_window_violations(problem))
         frame, route_lines = _collect(result, problem, places, visits, wt, w, matrices)
@@ -441,7 +435,7 @@ def plan_patrol(
         changed_stops=_changed_stops(previous, stops) if previous is not None else None,
         cut=pd.DataFrame(cut_rows, columns=list(DROPPED_COLUMNS)),
         team_beats=pd.DataFrame(beat_rows, columns=["window", "team", "beat", "how"]),
-        capacity=capacity, feedback_rounds=feedback, windows=tuple(windows),
+        capacity=capacity, crossings=crossings, windows=tuple(windows),
     )  # fmt: skip
     idle = plan.team_summary()
     if len(dropped) and len(idle):
@@ -705,16 +699,26 @@ def _window_targets(
     for t in wt.itertuples():
         sec = matrices[t.mode].seconds[base_pos[t.base]]
         earliest = np.minimum(earliest, t.shift_start_s + np.where(np.isfinite(sec), sec, np.inf))
+    # the latest a visit there can end so that some team is back at its base by the end of its shift
+    latest_back = np.full(len(places), -np.inf)
+    for t in wt.itertuples():
+        sec = matrices[t.mode].seconds[:, base_pos[t.base]]
+        latest_back = np.maximum(latest_back, t.shift_end_s - np.where(np.isfinite(sec), sec, np.inf))
+    phase = _phases(places, matrices, settings)
     visit_rows = []
     for i, p in places.iterrows():
         if p["place_kind"] == "base":
             continue
         level = "district" if p["place_kind"] == "district" else p["level"]
-        offset = int(earliest[i]) if np.isfinite(earliest[i]) else 0
+        offset = max(int(earliest[i]) if np.isfinite(earliest[i]) else 0, int(phase.get(i, 0)))
+        end = int(min(duration, latest_back[i])) if np.isfinite(latest_back[i]) else duration
         if p["place_kind"] == "district":
-            slots = _district_slots(duration, settings.district_max_gap_min, settings, offset_s=offset)
+            slots = _district_slots(end, settings.district_max_gap_min, settings, offset_s=offset)
         else:
-            slots = visit_slots(w, level, settings, start_s=0, end_s=duration, offset_s=offset)
+            slots = visit_slots(w, level, settings, start_s=0, end_s=end, offset_s=offset)
+        if not slots:  # no team can make even one visit there: one visit, dropped with its cause
+            dwell = int(round(60 * settings.dwell_min.get(str(level), 12.0)))
+            slots = [(0, max(0, duration - dwell), dwell)]
         for k, (a, b, dwell) in enumerate(slots):
             visit_rows.append({"place": i, "visit": k, "earliest_s": a, "latest_s": b, "dwell_s": dwell,
                                "level": level, "kind": p["place_kind"], "place_id": p["place_id"],
@@ -724,6 +728,39 @@ def _window_targets(
         return None, visits, matrices
     visits = visits.assign(node=np.arange(len(used_bases), len(used_bases) + len(visits)))
     return places, visits, matrices
+
+
+def _phases(places: gpd.GeoDataFrame, matrices: dict[str, TravelMatrix], settings: PatrolSettings) -> dict[int, int]:
+    """When each place's cycle of visits starts (seconds after the window's start).
+
+    Places of one level share a revisit cycle (slot ``(G + m) / 2``). Started together, all
+    their first visits would fall in the same few minutes and the teams would idle for the
+    rest of each cycle; so the cycles are staggered: the places of a level are ordered along a
+    nearest-neighbour tour from the riskiest (a team can follow it) and the k-th of n starts
+    ``k / n`` of a slot later.
+    """
+    fastest = np.min(np.stack([m.seconds for m in matrices.values()]), axis=0)
+    low = settings.min_revisit_gap_min
+    out: dict[int, int] = {}
+    kinds = places["place_kind"].to_numpy()
+    levels = np.where(kinds == "district", "district", places["level"].astype(object).to_numpy())
+    for level in [lv for lv in dict.fromkeys(levels[kinds != "base"])]:
+        members = [int(i) for i in np.flatnonzero((levels == level) & (kinds != "base"))]
+        gap = settings.district_max_gap_min if level == "district" else settings.max_gap_min.get(str(level))
+        if gap is None or len(members) < 2:
+            continue
+        slot = 30.0 * (float(gap) + min(low, float(gap)))
+        risk = places["risk"].to_numpy(dtype=float)
+        left = sorted(members, key=lambda i: (-risk[i], i))
+        tour = [left.pop(0)]
+        while left:
+            here = tour[-1]
+            nxt = min(left, key=lambda j: (fastest[here, j] if np.isfinite(fastest[here, j]) else np.inf, j))
+            left.remove(nxt)
+            tour.append(nxt)
+        for k, i in enumerate(tour):
+            out[i] = int(round(k * slot / len(tour)))
+    return out
 
 
 def _node_place(places: gpd.GeoDataFrame, visits: pd.DataFrame) -> np.ndarray:
@@ -738,7 +775,6 @@ def _window_problem(
     visits: pd.DataFrame,
     matrices: dict[str, TravelMatrix],
     settings: PatrolSettings,
-    home: dict[tuple[str, int], str] | None = None,
 ) -> RoutingProblem:
     """The routing problem of one window: a node per base and per required visit; teams may
     serve their beats' hotspots (a beat they cross into costs ``cross_beat_penalty_min``);
@@ -765,7 +801,7 @@ def _window_problem(
         brk = None
         length = t.shift_end_s - t.shift_start_s
         if t.break_s > 0 and length >= BREAK_MIN_SHIFT_S:
-            brk = (t.shift_start_s + int(0.4 * length), t.shift_start_s + int(0.6 * length))
+            brk = (t.shift_start_s + int(BREAK_FROM * length), t.shift_start_s + int(BREAK_TO * length))
         vehicles.append(
             Vehicle(
                 name=t.team, start=base_node[t.base], end=base_node[t.base], shift_start_s=int(t.shift_start_s),
@@ -778,41 +814,23 @@ def _window_problem(
     cross = int(round(60 * settings.cross_beat_penalty_min))
     names = wt["team"].tolist()
     for v in visits.itertuples():
-        if settings.cross_beat or v.kind == "district":
+        if settings.cross_beat == "always" or v.kind == "district":
             allowed.append(None)
             continue
         ok = frozenset(k for k, name in enumerate(names) if int(v.beat) in team_beats[name])
-        allowed.append(ok or None)
-        if home:
-            for k in ok:
-                if home.get((names[k], int(v.beat))) == "cross_beat":
-                    visit_cost[k, v.node] = cross
+        if settings.cross_beat == "never":
+            allowed.append(ok or None)
+            continue
+        allowed.append(None)  # when_needed: any team, at a price outside its own beats
+        for k in range(len(names)):
+            if k not in ok:
+                visit_cost[k, v.node] = cross
     place = np.r_[np.full(n_b, -1, dtype=np.int64), visits["place"].to_numpy(dtype=np.int64)]
     return RoutingProblem.from_arrays(
         travel_s=travel, service_s=service, tw_start_s=tw_a, tw_end_s=tw_b, vehicles=tuple(vehicles),
         penalty=penalty, allowed=tuple(allowed), span_cost=1, distance=metres,
         visit_cost=visit_cost if visit_cost.any() else None, place=place,
     )  # fmt: skip
-
-
-def _crossings(
-    problem: RoutingProblem, result: RoutingResult, visits: pd.DataFrame, wt: pd.DataFrame, team_beats: dict[str, set[int]]
-) -> list[tuple[str, int]]:
-    """(team, beat) pairs where the team may not patrol the beat but has idle time in which it
-    could make one of the beat's dropped visits."""
-    by_node = visits.set_index("node")
-    out: set[tuple[str, int]] = set()
-    for node in result.dropped:
-        b = int(by_node.at[node, "beat"])
-        if b < 0:
-            continue
-        for r in result.routes:
-            name = str(wt["team"].iloc[r.vehicle])
-            if b in team_beats[name] or (name, b) in out:
-                continue
-            if find_insertion(problem, r, node) is not None:
-                out.add((name, b))
-    return sorted(out)
 
 
 def _district_slots(duration: int, gap_min: float, settings: PatrolSettings, *, offset_s: int = 0) -> list[tuple[int, int, int]]:
@@ -912,6 +930,7 @@ def _route_row(team: Any, w: TimeWindow, seq: int, place_id: str, kind: str, nam
 
 
 _CAUSE_TEXT = {
+    "no_team_allocated": "no team allocated to its beat could make it, and teams may not cross beats (cross_beat: never)",
     "no_team_on_shift": "no team is on shift (and off its break) for a whole visit in its time",
     "unreachable": "no team on shift can get there from its base in time (and back by the end of its shift)",
 }
@@ -941,8 +960,9 @@ def _dropped(result: RoutingResult, problem: RoutingProblem, visits: pd.DataFram
             reason = (
                 f"team time used: {', '.join(teams)} could make it but {'are' if len(teams) > 1 else 'is'} busy then with "
                 f"{', '.join(places[:6])}{' …' if len(places) > 6 else ''}"
-                + (" (visits worth at least as much)" if riskier else " (visits with tighter times)")
-            ) if busy else "team time used: the teams able to make it are travelling then"
+                + (" (visits worth at least as much)" if riskier
+                   else " (no single one of them can be swapped for it in the timetable)")
+            ) if busy else "team time used: the teams able to make it are travelling or on their break then"
         else:
             reason = _CAUSE_TEXT[cause]
         rows.append({

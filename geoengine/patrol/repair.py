@@ -4,16 +4,17 @@ Matrix level (a :class:`~geoengine.patrol.routing.RoutingProblem` and its
 :class:`~geoengine.patrol.routing.RoutingResult`, no GIS), so each rule is tested on tiny
 hand-built problems.
 
-* :func:`insert_dropped` — a dropped visit that fits into some team's idle time without
-  moving any other stop (reachable from the stop before in time, its dwell done, the stop
-  after still reached in time, inside the shift, not during the break) is inserted, riskiest
-  first, whatever the beats (the caller records a crossing). Then a dropped visit may take the
+* :func:`insert_dropped` — a dropped visit that fits into the idle time of a team allowed to
+  make it, without moving any other stop (reachable from the stop before in time, its dwell
+  done, the stop after still reached in time, inside the shift, not during the break), is
+  inserted, riskiest first (the caller records a beat crossing). Then a dropped visit may take the
   place of a *less* valuable visit of a team that could make it (a swap), so "team time used
   by riskier visits" is true when it is said.
 * :func:`drop_causes` — the cause that holds for each visit still dropped, by counterfactual:
   ``no_team_on_shift`` (no team is on shift and off its break for a whole dwell inside the
   visit's arrival window), ``unreachable`` (teams are on shift but none can get there from its
-  base in time and back by the shift's end), ``time_used`` (teams could, but inserting the visit
+  base in time and back by the shift's end), ``no_team_allocated`` (teams could, but none may
+  patrol its beat: ``cross_beat: never``), ``time_used`` (teams could, but inserting the visit
   into any of their timetables would need moving other visits; those visits are named).
 * :func:`capacity_bound` — per window, the team-minutes available, the minutes the targets
   ask for, and an upper bound on the share of hotspots whose dosage any plan could meet.
@@ -136,8 +137,8 @@ def insert_dropped(
     """Insert dropped visits into idle team time, most valuable (highest penalty) first; then
     let a dropped visit replace a less valuable one (which is re-inserted elsewhere if it fits).
 
-    Returns the new result and ``(node, vehicle)`` for every visit placed. Every vehicle may
-    take any visit here (beats are the caller's business: it records the crossings).
+    Returns the new result and ``(node, vehicle)`` for every visit placed; a node goes only to
+    the vehicles ``problem.allowed`` lets serve it.
     """
     if not result.is_feasible() or not result.dropped:
         return result, []
@@ -145,9 +146,15 @@ def insert_dropped(
     dropped = sorted(result.dropped, key=lambda n: (-int(problem.penalty[n]), n))
     placed: list[tuple[int, int]] = []
 
+    def may(vehicle: int, node: int) -> bool:
+        allowed = None if problem.allowed is None else problem.allowed[node]
+        return allowed is None or vehicle in allowed
+
     def place_one(node: int) -> bool:
         best = None
         for r in routes:
+            if not may(r.vehicle, node):
+                continue
             ins = find_insertion(problem, r, node)
             if ins is not None and (best is None or (ins.added_travel_s, ins.vehicle) < (best.added_travel_s, best.vehicle)):
                 best = ins
@@ -167,6 +174,8 @@ def insert_dropped(
                 pen = int(problem.penalty[node])
                 done = False
                 for r in list(routes):
+                    if not may(r.vehicle, node):
+                        continue
                     for pos in range(1, len(r.stops) - 1):
                         other = r.stops[pos].node
                         if int(problem.penalty[other]) >= pen:
@@ -233,6 +242,12 @@ def drop_causes(problem: RoutingProblem, result: RoutingResult) -> dict[int, tup
         if not able:
             out[node] = ("unreachable", [])
             continue
+        allowed = None if problem.allowed is None else problem.allowed[node]
+        mine = [r for r in able if allowed is None or r.vehicle in allowed]
+        if not mine:
+            out[node] = ("no_team_allocated", [])
+            continue
+        able = mine
         lo = int(problem.tw_start_s[node])
         hi = int(problem.tw_end_s[node]) + int(problem.service_s[node])
         busy = [

@@ -177,7 +177,7 @@ def expand_teams(
                 )
                 part = (lo, hi)
             worked.append(w)
-            if part[1] - part[0] < MIN_SHIFT_MIN:
+            if part[1] <= part[0]:
                 continue
             for k in range(t.count):
                 name = t.name if t.count == 1 else f"{t.name}-{k + 1}"
