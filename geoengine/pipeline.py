@@ -319,6 +319,8 @@ def _patrol_stage(
         coverage=coverage,
         time_limit_s=scenario.solver.time_limit_s,
         seed=scenario.seed,
+        work=scenario.solver.work,
+        workers=scenario.solver.workers,
     )
 
 

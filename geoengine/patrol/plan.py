@@ -288,8 +288,15 @@ def plan_patrol(
     coverage: CoveragePlan | None = None,
     time_limit_s: float = 30.0,
     seed: int = 0,
+    work: float = DEFAULT_WORK,
+    workers: int = 1,
 ) -> PatrolPlan:
-    """Plan beats, posts and routes for every window (see the module docstring)."""
+    """Plan beats, posts and routes for every window (see the module docstring).
+
+    ``work`` is the stage's deterministic budget (:mod:`geoengine.stop` units: posts a
+    quarter, allocation a tenth, routing ``work / len(windows)`` per window); ``time_limit_s``
+    is the wall-clock safety cap; ``workers`` the CP-SAT threads of the allocation.
+    """
     warnings: list[str] = []
     if stations is not None and len(stations):
         stations = stations.to_crs(network.crs)
@@ -310,7 +317,7 @@ def plan_patrol(
         )
 
     # 2. posts ---------------------------------------------------------------
-    stop_post = Limits(DEFAULT_WORK / 4, max(1.0, time_limit_s / 4))
+    stop_post = Limits(work / 4, max(1.0, time_limit_s / 4))
     checkpoints = None
     if settings.checkpoints > 0:
         checkpoints = choose_checkpoints(
@@ -359,7 +366,7 @@ def plan_patrol(
         if places is None:
             continue
         built[w.name] = (wt, places, visits, matrices)
-    allocation = _allocate(teams, beats, built, windows, checkpoints, settings, time_limit_s, seed, warnings)
+    allocation = _allocate(teams, beats, built, windows, checkpoints, settings, time_limit_s, seed, warnings, work, workers)
 
     # 5. routes ---------------------------------------------------------------
     stops_frames, lines, dropped_rows, req_rows, beat_rows = [], [], [], [], []
@@ -376,15 +383,19 @@ def plan_patrol(
         wt, places, visits, matrices = built[w.name]
         how: dict[tuple[str, int], str] = {}
         team_beats = _team_beats(wt, beats, allocation, w.name, bases, network, how=how)
-        problem = _window_problem(wt, team_beats, places, visits, matrices, settings)
+        problem = _window_problem(wt, team_beats, places, visits, matrices, settings, window=w.name)
         capacity[w.name] = capacity_bound(
             problem, _node_place(places, visits), [i for i in places.index if places.at[i, "place_kind"] == "hotspot"]
         )
         hint = _hint(previous, w.name, wt, visits, problem.allowed) if previous is not None else None
-        result = solve_routing(
-            problem, stop=Limits(DEFAULT_WORK / max(1, len(windows)), per_window), seed=seed, hint=hint,
-            change_penalty=int(60 * settings.change_penalty_min) if hint is not None else 0,
-        )  # fmt: skip
+        stop_w = Limits(work / max(1, len(windows)), per_window)
+        if hint is None:
+            result = _hotspots_first(problem, visits, stop_w, seed)
+        else:
+            result = solve_routing(
+                problem, stop=stop_w, seed=seed, hint=hint,
+                change_penalty=int(60 * settings.change_penalty_min),
+            )  # fmt: skip
         # repair: fill idle time the search left (riskiest first), then record where teams crossed
         result, _ = insert_dropped(problem, result)
         by_node = visits.set_index("node")
@@ -410,7 +421,7 @@ def plan_patrol(
             for name in wt["team"] for b in sorted(team_beats[name])
         )  # fmt: skip
         for k in range(1, settings.alternatives):
-            alt = solve_routing(problem, stop=Limits(DEFAULT_WORK / max(1, len(windows)), per_window), seed=seed + k)
+            alt = _hotspots_first(problem, visits, stop_w, seed + k)
             if alt.objective <= result.objective * (1 + settings.alternative_tolerance):
                 alt_frame, _ = _collect(alt, problem, places, visits, wt, w, matrices)
                 alternatives.append(alt_frame.assign(alternative=k))
@@ -527,6 +538,8 @@ def _allocate(
     time_limit_s: float,
     seed: int,
     warnings: list[str],
+    work: float = DEFAULT_WORK,
+    workers: int = 1,
 ) -> Allocation | None:
     """Teams per beat per window in proportion to what routing will ask of each beat: the
     minutes of its hotspot visits in that window (dwell + the quickest way in), weighted by
@@ -553,7 +566,7 @@ def _allocate(
     try:
         return allocate_force(
             pd.DataFrame(units), avail, checkpoints=cps, crews=crews, min_per_key_unit=0,
-            stop=Limits(DEFAULT_WORK / 10, max(1.0, time_limit_s / 10)), seed=seed,
+            stop=Limits(work / 10, max(1.0, time_limit_s / 10)), seed=seed, workers=workers,
         )  # fmt: skip
     except InfeasibleSettingsError as err:
         warnings.append(f"patrol: force allocation not possible ({err.summary}); beats are shared by nearest base")
@@ -629,6 +642,38 @@ def _team_beats(
 
 
 # --------------------------------------------------------------------------- routing problem
+def _hotspots_first(problem: RoutingProblem, visits: pd.DataFrame, stop: Limits, seed: int) -> RoutingResult:
+    """Route the hotspot visits first, then add the district presence visits around them.
+
+    Half the work routes the hotspots alone (their revisit cycles are the hard part); the plan is
+    mapped back, district visits are put into the idle time it leaves (:func:`insert_dropped`), and
+    the other half searches the whole problem from there. Dropping a red visit costs more than a
+    district visit, so the second search keeps the hotspots served. Without both kinds of visit
+    (or with a previous plan to start from) this is one search.
+    """
+    kinds = visits["kind"].to_numpy()
+    if not ((kinds == "hotspot").any() and (kinds != "hotspot").any()):
+        return solve_routing(problem, stop=stop, seed=seed)
+    n_b = problem.n_nodes - len(visits)
+    keep = np.r_[np.arange(n_b), visits.loc[kinds == "hotspot", "node"].to_numpy(dtype=np.int64)]
+    half = Limits(None if stop.work is None else stop.work / 2, None if stop.max_runtime_s is None else stop.max_runtime_s / 2)
+    first = solve_routing(problem.subset(keep), stop=half, seed=seed)
+    if not first.is_feasible():
+        return solve_routing(problem, stop=stop, seed=seed)
+    routes = tuple(
+        replace(r, stops=tuple(Stop(int(keep[s.node]), s.arrive_s, s.depart_s) for s in r.stops)) for r in first.routes
+    )
+    served = {s.node for r in routes for s in r.stops[1:-1]}
+    start = replace(first, routes=routes, dropped=tuple(n for n in range(n_b, problem.n_nodes) if n not in served))
+    start, _ = insert_dropped(problem, start, swaps=False)
+    second = solve_routing(problem, stop=half, seed=seed, hint=start)
+    if not second.is_feasible():
+        return start
+    return replace(second, solve_s=first.solve_s + second.solve_s, first_solution=f"hotspots first ({first.first_solution})",
+                   stopped_by="safety_cap" if "safety_cap" in (first.stopped_by, second.stopped_by) else second.stopped_by,
+                   changed_stops=None)  # fmt: skip
+
+
 def _cut_hotspots(hotspots: gpd.GeoDataFrame, w: TimeWindow, settings: PatrolSettings) -> list[dict[str, Any]]:
     """Hotspots graded in the patrol levels in ``w`` but beyond ``max_hotspots_per_window``."""
     if not len(hotspots):
@@ -775,6 +820,7 @@ def _window_problem(
     visits: pd.DataFrame,
     matrices: dict[str, TravelMatrix],
     settings: PatrolSettings,
+    window: str = "",
 ) -> RoutingProblem:
     """The routing problem of one window: a node per base and per required visit; teams may
     serve their beats' hotspots (a beat they cross into costs ``cross_beat_penalty_min``);
@@ -829,7 +875,7 @@ def _window_problem(
     return RoutingProblem.from_arrays(
         travel_s=travel, service_s=service, tw_start_s=tw_a, tw_end_s=tw_b, vehicles=tuple(vehicles),
         penalty=penalty, allowed=tuple(allowed), span_cost=1, distance=metres,
-        visit_cost=visit_cost if visit_cost.any() else None, place=place,
+        visit_cost=visit_cost if visit_cost.any() else None, place=place, name=f"patrol window {window}",
     )  # fmt: skip
 
 

@@ -257,49 +257,111 @@ def drop_causes(problem: RoutingProblem, result: RoutingResult) -> dict[int, tup
     return out
 
 
-def capacity_bound(problem: RoutingProblem, place_of_node: np.ndarray, targets: list[int]) -> dict[str, float | int]:
+def _break_overlap(v, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """For each interval ``[lo, hi]``: the part of the vehicle's break that lies in it wherever the break is placed."""
+    if v.break_earliest_s is None or v.break_duration_s <= 0:
+        return np.zeros_like(lo, dtype=float)
+    length = float(v.break_duration_s)
+
+    def overlap(start: float) -> np.ndarray:
+        return np.clip(np.minimum(hi, start + length) - np.maximum(lo, start), 0.0, None)
+
+    # the overlap is a trapezoid in the break's start: its least value is at an end of the range
+    return np.minimum(overlap(float(v.break_earliest_s)), overlap(float(v.break_latest_s)))
+
+
+def capacity_bound(problem: RoutingProblem, place_of_node: np.ndarray, targets: list[int]) -> dict[str, float | int | None]:
     """Team-minutes available, minutes asked for, and the most of ``targets`` (places) any plan could serve fully.
 
-    Each visit costs at least its dwell plus the quickest way in from another place (by the
-    fastest team); a place is met only when all its visits are made, each reachable in its
-    window by some team. The bound is the largest number of places whose costs fit in the
-    team-minutes (cheapest first: exact for this knapsack of unit values).
+    A place is met only when all its visits are made. Each visit ``v`` is a dwell ``d`` that
+    starts in its arrival window ``[a, b]``, so it lies inside ``[a, b + d]``, and the team needs
+    at least ``t`` (the quickest way in from another target place or a base, by the fastest
+    team) to get there from its previous target stop. For every interval ``I`` between an arrival-window start and a
+    dwell end: the visits confined to ``I`` need ``Σ (d + t)`` minus one way in per team, which
+    cannot exceed the team time in ``I`` (shifts, less the part of each break that falls in
+    ``I`` wherever it is placed). The most places whose visits satisfy every such interval is
+    a small 0-1 program, solved exactly (HiGHS through SciPy); its optimum bounds any plan.
+    Visits no team can reach in time make their place impossible.
     """
     n_b = len(problem.bases)
     travel = problem.travel_s if problem.travel_s.ndim == 3 else problem.travel_s[None]
-    fastest = travel.min(axis=0)
+    fastest = travel.min(axis=0).astype(float)
+    vehicles = problem.vehicles
     team_s = sum(
         max(0, v.shift_end_s - v.shift_start_s - (v.break_duration_s if v.break_earliest_s is not None else 0))
-        for v in problem.vehicles
+        for v in vehicles
     )
-    nodes = np.arange(problem.n_nodes)
-    cost: dict[int, float] = {}
-    demand_s = 0.0
-    for node in nodes[n_b:]:
-        p = int(place_of_node[node])
-        other = nodes[(place_of_node != p)]
-        t_in = float(fastest[other, node].min()) if len(other) else 0.0
-        c = float(problem.service_s[node]) + t_in
-        demand_s += c
-        if p not in targets:
-            continue
-        ok = any(
-            max(int(problem.tw_start_s[node]), v.shift_start_s + int(travel[k if travel.shape[0] > 1 else 0][v.start, node]))
-            <= int(problem.tw_end_s[node])
-            for k, v in enumerate(problem.vehicles)
-        )
-        cost[p] = cost.get(p, 0.0) + (c if ok else np.inf)
-    costs = sorted(cost.get(p, 0.0) for p in targets)
-    left, count = float(team_s), 0
-    for c in costs:
-        if c > left:
-            break
-        left -= c
-        count += 1
-    return {
-        "team_min": round(team_s / 60.0, 1),
-        "demand_min": round(demand_s / 60.0, 1),
-        "targets": len(targets),
-        "targets_possible": count,
-        "dosage_bound": round(count / len(targets), 4) if targets else None,
-    }
+    nodes = np.arange(n_b, problem.n_nodes)
+    out: dict[str, float | int | None] = {"team_min": round(team_s / 60.0, 1), "demand_min": 0.0,
+                                           "targets": len(targets), "targets_possible": 0, "dosage_bound": None}
+    if not len(nodes) or not targets:
+        return out
+    a = problem.tw_start_s[nodes].astype(float)
+    b = problem.tw_end_s[nodes].astype(float)
+    d = problem.service_s[nodes].astype(float)
+    places = place_of_node[nodes]
+    # the quickest way in from another target place or a base: stops at other places in between
+    # only add time (shortest paths obey the triangle inequality)
+    counted = np.isin(place_of_node, list(targets)) | (np.arange(problem.n_nodes) < n_b)
+    t_in = np.empty(len(nodes))
+    for k, node in enumerate(nodes):
+        other = np.flatnonzero(counted & (place_of_node != place_of_node[node]))
+        t_in[k] = fastest[other, node].min() if len(other) else 0.0
+    out["demand_min"] = round(float((d + t_in).sum()) / 60.0, 1)
+    reach = np.zeros(len(nodes), dtype=bool)
+    for k, v in enumerate(vehicles):
+        tk = travel[k if travel.shape[0] > 1 else 0]
+        arrive = np.maximum(a, v.shift_start_s + tk[v.start, nodes])
+        reach |= (arrive <= b) & (arrive + d + tk[nodes, v.end] <= v.shift_end_s)
+    col = {p: j for j, p in enumerate(targets)}
+    is_target = np.array([p in col for p in places])
+    possible = np.ones(len(targets), dtype=bool)
+    for p in set(places[is_target & ~reach]):
+        possible[col[p]] = False
+    # intervals between an arrival-window start and a dwell end
+    starts, ends = np.unique(a[is_target]), np.unique((b + d)[is_target])
+    lo, hi = np.meshgrid(starts, ends, indexing="ij")
+    keep = hi > lo
+    lo, hi = lo[keep], hi[keep]
+    if len(lo) > 40000:  # keep the bound cheap on very large windows (fewer intervals: still valid)
+        pick = np.linspace(0, len(lo) - 1, 40000).astype(int)
+        lo, hi = lo[pick], hi[pick]
+    cap = np.zeros(len(lo))
+    for v in vehicles:
+        cap += np.clip(np.minimum(hi, v.shift_end_s) - np.maximum(lo, v.shift_start_s), 0.0, None)
+        cap -= np.minimum(_break_overlap(v, lo, hi), np.clip(np.minimum(hi, v.shift_end_s) - np.maximum(lo, v.shift_start_s), 0.0, None))
+    cap += len(vehicles) * float(t_in.max())  # each team's first way in may lie before I
+    sel = np.flatnonzero(is_target)
+    work = np.zeros((len(lo), len(targets)))
+    inside = (a[sel][None, :] >= lo[:, None]) & ((b + d)[sel][None, :] <= hi[:, None])
+    cost = (d + t_in)[sel]
+    for j in range(len(targets)):
+        m = places[sel] == targets[j]
+        work[:, j] = (inside[:, m] * cost[m]).sum(axis=1)
+    binding = (work.sum(axis=1) > cap + 1e-9)
+    count = _max_places(work[binding], cap[binding], possible)
+    out["targets_possible"] = int(count)
+    out["dosage_bound"] = round(count / len(targets), 4)
+    return out
+
+
+def _max_places(work: np.ndarray, cap: np.ndarray, possible: np.ndarray) -> int:
+    """The most places (0-1) with ``work @ y ≤ cap`` and ``y ≤ possible``."""
+    if not possible.any():
+        return 0
+    if not len(work):
+        return int(possible.sum())
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    n = len(possible)
+    res = milp(
+        c=-np.ones(n), constraints=LinearConstraint(work, -np.inf, cap), integrality=np.ones(n),
+        bounds=Bounds(np.zeros(n), possible.astype(float)), options={"time_limit": 10.0, "presolve": True},
+    )  # fmt: skip
+    if res.status == 0 and res.x is not None:
+        return int(round(-res.fun))
+    # not solved to optimality in time: the LP relaxation, rounded down, is still a bound
+    from scipy.optimize import linprog
+
+    lp = linprog(-np.ones(n), A_ub=work, b_ub=cap, bounds=list(zip(np.zeros(n), possible.astype(float))), method="highs")
+    return int(np.floor(-lp.fun + 1e-9)) if lp.status == 0 else int(possible.sum())

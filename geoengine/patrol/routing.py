@@ -142,6 +142,26 @@ class RoutingProblem:
         """Nodes that are some vehicle's start or end."""
         return frozenset(v.start for v in self.vehicles) | frozenset(v.end for v in self.vehicles)
 
+    def subset(self, keep: Sequence[int]) -> RoutingProblem:
+        """The same problem on the nodes ``keep`` (in that order; every base must be kept):
+        node ``i`` of the new problem is node ``keep[i]`` of this one."""
+        keep = np.asarray(keep, dtype=np.int64)
+        pos = {int(n): i for i, n in enumerate(keep)}
+        missing = sorted(b for b in self.bases if b not in pos)
+        if missing:
+            raise ValueError(f"subset: bases {missing} must be kept")
+        vehicles = tuple(replace(v, start=pos[v.start], end=pos[v.end]) for v in self.vehicles)
+        travel = self.travel_s[:, keep][:, :, keep] if self.travel_s.ndim == 3 else self.travel_s[np.ix_(keep, keep)]
+        return RoutingProblem.from_arrays(
+            travel, service_s=self.service_s[keep], tw_start_s=self.tw_start_s[keep], tw_end_s=self.tw_end_s[keep],
+            vehicles=vehicles, penalty=self.penalty[keep],
+            allowed=None if self.allowed is None else [self.allowed[int(n)] for n in keep], span_cost=self.span_cost,
+            distance=None if self.distance is None else self.distance[np.ix_(keep, keep)],
+            demand=None if self.demand is None else self.demand[keep], capacity=self.capacity, name=self.name,
+            visit_cost=None if self.visit_cost is None else self.visit_cost[:, keep],
+            place=None if self.place is None else self.place[keep],
+        )  # fmt: skip
+
     def travel_of(self, vehicle: int) -> np.ndarray:
         """The ``(n, n)`` travel matrix of one vehicle."""
         return self.travel_s[vehicle] if self.travel_s.ndim == 3 else self.travel_s
