@@ -954,6 +954,8 @@ class _Audit:
         h = self.hotspots
         rc, lc = f"risk:{window}", f"level:{window}"
         k = self.settings.max_hotspots_per_window
+        if not isinstance(k, int):  # 'auto': the number routed in this window (patrol_dosage.csv)
+            k = self._routed_hotspots(window)
         if rc not in h.columns or lc not in h.columns:
             self.add("dropped_cause", f"{label}: plan.gpkg hotspots have no {rc}/{lc} columns to rank by",
                      window=window, place_id=place)  # fmt: skip
@@ -980,6 +982,13 @@ class _Audit:
             self.add("dropped_cause", f"{label}, cause cut_by_max_hotspots: with risk {my_risk:.4g} it ranks "
                      f"{ahead + 1} of the {len(graded) + 1} hotspots graded {'/'.join(levels)} in {window} "
                      f"(rule: only those ranked below the top {k} are cut)", window=window, place_id=place)  # fmt: skip
+
+    def _routed_hotspots(self, window: str) -> int:
+        path = self.run_dir / "patrol_dosage.csv"
+        if not path.is_file():
+            return 0
+        df = _read_csv(path, DOSAGE_REQUIRED)
+        return int(((df["window"].astype(str) == window) & (df["kind"].astype(str).str.strip() == "hotspot")).sum())
 
     def _node(self, mode: str, place: str) -> int:
         return self.dropped_nodes[(mode, place)]

@@ -577,7 +577,20 @@ class PatrolSettings(_Model):
         ),
     )
     hotspot_levels: tuple[Literal["red", "orange", "yellow"], ...] = ("red", "orange")
-    max_hotspots_per_window: int = Field(12, ge=1, le=500)
+    max_hotspots_per_window: int | Literal["auto"] = Field(
+        "auto",
+        description=(
+            "Hotspots routed per window (the riskiest first): a number, or 'auto' — as many as the window's "
+            "team time can serve (at most 40; the rest are listed as cut)."
+        ),
+    )
+
+    @field_validator("max_hotspots_per_window")
+    @classmethod
+    def _hotspot_count(cls, value: Any) -> Any:
+        if isinstance(value, int) and not 1 <= value <= 500:
+            raise ValueError("max_hotspots_per_window must be between 1 and 500, or 'auto'")
+        return value
     dwell_min: dict[str, float] = Field(
         default_factory=lambda: {"red": 12.0, "orange": 12.0, "yellow": 10.0},
         description="Minutes at a hotspot per visit (10–16 min is the evidence-based dose).",

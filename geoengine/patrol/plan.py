@@ -98,6 +98,7 @@ class PatrolPlan:
     team_beats: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["window", "team", "beat", "how"]))
     capacity: dict[str, dict[str, Any]] = field(default_factory=dict)
     crossings: dict[str, int] = field(default_factory=dict)
+    hotspots_routed: dict[str, int] = field(default_factory=dict)
     windows: tuple[Any, ...] = ()
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -193,6 +194,7 @@ class PatrolPlan:
             "visits_planned": int(self.stops["place_kind"].isin(["hotspot", "district"]).sum()) if len(self.stops) else 0,
             "visits_dropped": int(len(self.dropped)),
             "hotspots_cut": int(len(self.cut)),
+            "hotspots_routed": dict(self.hotspots_routed),
             "dosage_met_share": float(hot["met"].mean()) if len(hot) else None,
             "dosage_bound": self._dosage_bound(),
             "max_revisit_gap_min": float(gaps.max()) if len(gaps) else None,
@@ -356,13 +358,18 @@ def plan_patrol(
     # 4. the routing problems, then allocation by what they ask for ------------
     built: dict[str, tuple] = {}
     cut_rows: list[dict[str, Any]] = []
+    routed: dict[str, int] = {}
     for w in windows:
         wt = teams[teams["window"] == w.name].reset_index(drop=True)
         if wt.empty:
             warnings.append(f"patrol: no team works in window {w.name!r}")
             continue
-        cut_rows.extend(_cut_hotspots(hotspots, w, settings))
-        places, visits, matrices = _window_targets(network, w, wt, hotspots, bases, districts, settings)
+        n_hot = settings.max_hotspots_per_window
+        if n_hot == "auto":
+            n_hot = _auto_hotspots(network, w, wt, hotspots, bases, districts, settings)
+        routed[w.name] = int(n_hot)
+        cut_rows.extend(_cut_hotspots(hotspots, w, settings, int(n_hot)))
+        places, visits, matrices = _window_targets(network, w, wt, hotspots, bases, districts, settings, n_hot=int(n_hot))
         if places is None:
             continue
         built[w.name] = (wt, places, visits, matrices)
@@ -446,9 +453,21 @@ def plan_patrol(
         changed_stops=_changed_stops(previous, stops) if previous is not None else None,
         cut=pd.DataFrame(cut_rows, columns=list(DROPPED_COLUMNS)),
         team_beats=pd.DataFrame(beat_rows, columns=["window", "team", "beat", "how"]),
-        capacity=capacity, crossings=crossings, windows=tuple(windows),
+        capacity=capacity, crossings=crossings, windows=tuple(windows), hotspots_routed=routed,
     )  # fmt: skip
     idle = plan.team_summary()
+    cut = plan.cut
+    if len(cut) and len(idle):
+        for wname, g in idle.groupby("window", sort=False):
+            share = float(g["idle_min"].sum() / max(g["shift_min"].sum(), 1e-9))
+            n_cut = int((cut["window"] == wname).sum())
+            if share > 0.25 and n_cut:
+                n_red = int(((cut["window"] == wname) & (cut["level"] == "red")).sum())
+                warnings.append(
+                    f"patrol: in {wname} the teams are idle {share:.0%} of their shifts while {n_cut} hotspots "
+                    f"({n_red} red) are left out by max_hotspots_per_window={settings.max_hotspots_per_window} "
+                    "(dropped_visits.csv lists them): raise it (or set it to auto) to patrol more of them"
+                )
     if len(dropped) and len(idle):
         lazy = idle[(idle["idle_share"] > 0.25) & idle["window"].isin(set(dropped["window"]))]
         for r in lazy.itertuples():
@@ -456,6 +475,7 @@ def plan_patrol(
                 f"patrol: {r.team} is idle {r.idle_share:.0%} of its shift in {r.window} while "
                 f"{int((dropped['window'] == r.window).sum())} visits there are dropped (see dropped_visits.csv for why)"
             )
+    if len(warnings) != len(plan.warnings):
         plan = replace(plan, warnings=tuple(warnings))
     log.info("%s", plan.summary())
     return plan
@@ -674,22 +694,59 @@ def _hotspots_first(problem: RoutingProblem, visits: pd.DataFrame, stop: Limits,
                    changed_stops=None)  # fmt: skip
 
 
-def _cut_hotspots(hotspots: gpd.GeoDataFrame, w: TimeWindow, settings: PatrolSettings) -> list[dict[str, Any]]:
-    """Hotspots graded in the patrol levels in ``w`` but beyond ``max_hotspots_per_window``."""
+AUTO_MAX_HOTSPOTS = 40
+"""``max_hotspots_per_window: auto`` routes at most this many hotspots per window (problem size)."""
+AUTO_FILL = 0.8
+"""``auto`` adds hotspots while the minutes their visits ask for stay within this share of the team time."""
+
+
+def _auto_hotspots(
+    network: RoadNetwork, w: TimeWindow, wt: pd.DataFrame, hotspots: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame | None, settings: PatrolSettings,
+) -> int:
+    """How many of the riskiest hotspots the window's teams can serve: visits (dwell + the quickest
+    way in) of the district presence and of the hotspots in rank order, while the total stays
+    within :data:`AUTO_FILL` of the team-minutes (at least one, at most :data:`AUTO_MAX_HOTSPOTS`)."""
+    places, visits, matrices = _window_targets(network, w, wt, hotspots, bases, districts, settings, n_hot=AUTO_MAX_HOTSPOTS)
+    if places is None or not len(visits):
+        return 1
+    fastest = np.min(np.stack([m.seconds for m in matrices.values()]), axis=0)
+    np.fill_diagonal(fastest, np.inf)
+    t_in = np.nanmin(np.where(np.isfinite(fastest), fastest, np.nan), axis=0)
+    t_in = np.nan_to_num(t_in, nan=0.0)
+    cost = visits["dwell_s"].to_numpy(dtype=float) + t_in[visits["place"].to_numpy(dtype=int)]
+    per_place = pd.Series(cost, index=visits["place"].to_numpy()).groupby(level=0).sum()
+    team_s = float((wt["shift_end_s"] - wt["shift_start_s"]).sum() - wt["break_s"].where(
+        (wt["shift_end_s"] - wt["shift_start_s"]) >= BREAK_MIN_SHIFT_S, 0).sum())
+    kinds = places["place_kind"]
+    used = float(per_place.reindex(places.index[kinds == "district"]).fillna(0.0).sum())
+    n = 0
+    for i in places.index[kinds == "hotspot"]:  # in rank order
+        used += float(per_place.get(i, 0.0))
+        if used > AUTO_FILL * team_s and n >= 1:
+            break
+        n += 1
+    return max(1, n)
+
+
+def _cut_hotspots(hotspots: gpd.GeoDataFrame, w: TimeWindow, settings: PatrolSettings, n_hot: int) -> list[dict[str, Any]]:
+    """Hotspots graded in the patrol levels in ``w`` but beyond the ``n_hot`` routed."""
     if not len(hotspots):
         return []
     col_r, col_l = f"risk:{w.name}", f"level:{w.name}"
     cand = hotspots[hotspots[col_l].isin(settings.hotspot_levels)].sort_values(col_r, ascending=False, kind="stable")
-    rest = cand.iloc[settings.max_hotspots_per_window :]
+    rest = cand.iloc[n_hot:]
     if not len(rest):
         return []
-    cutoff = float(cand[col_r].iloc[settings.max_hotspots_per_window - 1])
+    cutoff = float(cand[col_r].iloc[n_hot - 1])
     return [
         {"window": w.name, "place_id": h.hotspot_id, "visit": None, "level": rest.at[i, col_l],
          "risk": round(float(rest.at[i, col_r]), 4), "beat": int(h.beat) + 1, "earliest": None, "latest": None,
          "earliest_s": None, "latest_s": None, "dwell_min": None, "cause": "cut_by_max_hotspots",
-         "reason": (f"not among the {settings.max_hotspots_per_window} riskiest hotspots of {w.name} "
-                    f"(risk {float(rest.at[i, col_r]):.3g} < {cutoff:.3g}; raise patrol.max_hotspots_per_window)"),
+         "reason": (f"not among the {n_hot} riskiest hotspots routed in {w.name} "
+                    f"(risk {float(rest.at[i, col_r]):.3g} < {cutoff:.3g}; "
+                    + ("the team time is full" if settings.max_hotspots_per_window == "auto"
+                       else "raise patrol.max_hotspots_per_window") + ")"),
          "busy_with": ""}  # fmt: skip
         for i, h in zip(rest.index, rest.itertuples())
     ]
@@ -703,6 +760,8 @@ def _window_targets(
     bases: gpd.GeoDataFrame,
     districts: gpd.GeoDataFrame | None,
     settings: PatrolSettings,
+    *,
+    n_hot: int,
 ) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame, dict[str, TravelMatrix]]:
     """The window's places (its teams' bases, the riskiest hotspots, key districts), one row
     per required visit with its arrival window and dwell, and a travel matrix per mode."""
@@ -718,7 +777,7 @@ def _window_targets(
     chosen = pd.DataFrame()
     if len(hotspots):
         cand = hotspots[hotspots[col_l].isin(settings.hotspot_levels)]
-        chosen = cand.sort_values(col_r, ascending=False, kind="stable").head(settings.max_hotspots_per_window)
+        chosen = cand.sort_values(col_r, ascending=False, kind="stable").head(n_hot)
     for h in chosen.itertuples():
         street = str(getattr(h, "name", "") or "")
         place_rows.append({"place_id": h.hotspot_id, "place_kind": "hotspot", "level": chosen.loc[h.Index, col_l],
@@ -912,6 +971,7 @@ def _collect(
     for route in result.routes:
         team = wt.iloc[route.vehicle]
         matrix = matrices[team["mode"]]
+        stand = matrix.node_points()  # a stop is at the street node its travel times start from
         veh = problem.vehicles[route.vehicle]
         travel = problem.travel_of(route.vehicle)
         times = [[st.node, int(st.arrive_s), int(st.depart_s)] for st in route.stops]
@@ -945,13 +1005,13 @@ def _collect(
             level = p["level"] if p["place_kind"] == "hotspot" else None
             beat = int(p["beat"]) + 1 if p["place_kind"] == "hotspot" else None
             rows.append(_route_row(team, w, seq, p["place_id"], p["place_kind"], p["place_name"], beat,
-                                   arrive, depart, travel_min, level, p.geometry, district=p["district"]))  # fmt: skip
+                                   arrive, depart, travel_min, level, stand[place], district=p["district"]))  # fmt: skip
             seq += 1
             prev_node = node
             if where is not None and where[0] == i:
                 q = places.iloc[int(node_place[where[1]])]
                 rows.append(_route_row(team, w, seq, "break", "break", f"meal break at {q['place_name']}", None,
-                                       brk[0], brk[1], 0.0, None, q.geometry))  # fmt: skip
+                                       brk[0], brk[1], 0.0, None, stand[int(node_place[where[1]])]))  # fmt: skip
                 seq += 1
         if path_parts:
             coords: list[tuple[float, float]] = []

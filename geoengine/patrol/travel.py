@@ -54,6 +54,13 @@ class TravelMatrix:
             self._cache["edges"] = geoms
         return self._cache["edges"]
 
+    def node_points(self) -> np.ndarray:
+        """The street node each place was snapped to, as points (where a team of this mode stands)."""
+        if "points" not in self._cache:
+            xy = self._network.nodes.loc[self.places["node"].to_numpy(), ["x", "y"]].to_numpy(dtype=float)
+            self._cache["points"] = shapely.points(xy)
+        return self._cache["points"]
+
     def path(self, i: int, j: int) -> shapely.LineString:
         """The fastest path from place ``i`` to place ``j`` along the streets."""
         nodes = self._node_ids
