@@ -1,5 +1,8 @@
 """``python -m bench SUITE|all [--quick] [--json FILE] [--limit-s S] [--instances NAME ...] [--files PATH ...]``.
 
+``python -m bench patrol [--quick] [--before REV]``: whole scenario runs; ``--before`` also runs
+them with the code at git revision REV and prints before and after side by side.
+
 ``python -m bench scaling [--quick] [--json FILE] [--plot FILE]``: how cost grows with size.
 
 ``all`` runs every suite in turn and keeps going: a suite whose module is missing, or
@@ -21,7 +24,7 @@ from typing import Any
 
 from ._common import machine, table
 
-SUITES = ("network", "risk", "coverage", "routing", "map", "batch")
+SUITES = ("network", "risk", "coverage", "routing", "map", "batch", "patrol")
 OPTIONAL = {"spopt", "pulp", "pyvrp", "playwright", "matplotlib", "dask", "distributed"}
 
 
@@ -42,7 +45,7 @@ def _run_suite(name: str, args: argparse.Namespace) -> list[dict[str, Any]] | st
     run = _load(name)
     if isinstance(run, str):
         return run
-    extra = {k: getattr(args, k) for k in ("limit_s", "instances", "files") if getattr(args, k) is not None}
+    extra = {k: getattr(args, k) for k in ("limit_s", "instances", "files", "before") if getattr(args, k) is not None}
     accepted = inspect.signature(run).parameters
     try:
         return run(quick=args.quick, **{k: v for k, v in extra.items() if k in accepted})
@@ -67,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit-s", type=float, help="Time limit per solve (suites that take it).")
     parser.add_argument("--instances", nargs="+", metavar="NAME", help="Named instances (suites that take them).")
     parser.add_argument("--files", nargs="+", type=Path, metavar="PATH", help="Instance files (suites that take them).")
+    parser.add_argument("--before", metavar="REV", help="patrol: also run the scenarios with the code at git revision REV.")
     parser.add_argument("--plot", type=Path, metavar="FILE", help="scaling: draw the log-log chart into FILE (PNG/SVG).")
     args = parser.parse_args(argv)
 

@@ -82,3 +82,56 @@ def test_plain_vrptw_serves_every_node_within_its_window() -> None:
     assert result.status == "feasible"
     visited = sorted(n for r in result.routes for n in r[1:-1])
     assert visited == [1, 2, 3] and result.objective == 40  # one loop 0-1-2-3-0
+
+
+def test_patrol_suite_is_registered_and_takes_before() -> None:
+    import inspect
+
+    from bench.__main__ import SUITES
+
+    assert "patrol" in SUITES
+    run = _load("patrol")
+    assert callable(run) and {"quick", "before"} <= set(inspect.signature(run).parameters)
+
+
+def _tiny_run_folder(folder, *, new: bool) -> None:
+    folder.mkdir()
+    routes = ["team,mode,window,seq,place_id,place_kind,dwell_min,travel_min_from_prev",
+              "car-1,car,day,0,base:A,base,0,0", "car-1,car,day,1,H1,hotspot,12,5", "car-1,car,day,2,H1,hotspot,12,0",
+              "car-1,car,day,3,break,break,30,0", "car-1,car,day,4,base:A,base,0,5",
+              "foot-1,foot,day,0,base:A,base,0,0", "foot-1,foot,day,1,base:A,base,0,0"]  # fmt: skip
+    (folder / "routes.csv").write_text("\n".join(routes) + "\n")
+    (folder / "patrol_dosage.csv").write_text("window,place_id,kind,level,required,served,largest_gap_min,met\n"
+                                              "day,H1,hotspot,red,2,2,30,True\nday,H2,hotspot,red,2,0,,False\n")  # fmt: skip
+    (folder / "dropped_visits.csv").write_text("window,place_id,visit,level,reason\nday,H2,1,red,no time\nday,H2,2,red,no time\n")
+    manifest = {"timings_s": {"patrol": 2.0, "total": 5.0}, "metrics": {"patrol": {}}}
+    if new:
+        manifest["metrics"]["patrol"] = {"dosage_met_share": 0.5, "dosage_bound": 0.8, "idle_share": 0.25,
+                                         "visits_planned": 2, "visits_dropped": 2, "dropped_reasons": {"time_used": 2}}  # fmt: skip
+        manifest["audit"] = {"violations": 1, "by_kind": {"revisit_gap": 1}}
+        manifest["reproducible"] = True
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_patrol_rows_from_a_tiny_run_folder_new_and_old(tmp_path) -> None:
+    from bench.patrol import patrol_row, side_by_side, summarize
+
+    _tiny_run_folder(tmp_path / "new", new=True)
+    _tiny_run_folder(tmp_path / "old", new=False)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text('windows:\n  - {name: day, start: "07:00", end: "08:40"}\n')  # 100 minutes
+    new = patrol_row("tiny", "after", summarize(tmp_path / "new", scenario=scenario), wall_s=5.2, peak_mb=10.0)
+    old = patrol_row("tiny", "before", summarize(tmp_path / "old", scenario=scenario), wall_s=6.0, peak_mb=None)
+    assert set(ROW_KEYS) <= set(new) and new["suite"] == "patrol"
+    assert new["objective"] == 0.5 and new["bound"] == 0.8 and new["gap"] == pytest.approx(0.375)
+    assert new["idle_share"] == 0.25 and new["audit_violations"] == 1 and new["audit_by_kind"] == {"revisit_gap": 1}
+    assert new["patrol_s"] == 2.0 and new["total_s"] == 5.0 and new["reproducible"] is True
+    # computed from the files: 1 of 2 hotspots met; busy car 12+5+12+0+30+0+5 = 64 of 100, foot 0 of 100
+    assert old["objective"] == 0.5 and old["bound"] is None and old["gap"] is None
+    assert old["idle_share"] == pytest.approx(0.68) and old["idle_from"] == "routes.csv"
+    assert old["visits_planned"] == 2 and old["visits_dropped"] == 2 and old["dropped_reasons"] == {"no time": 2}
+    assert old["audit_violations"] == "n/a" and old["reproducible"] == "n/a"  # no scenario in the manifest
+    for r in (new, old):
+        assert r["back_to_back"] == 1 and r["idle_routes"] == 1 and r["routes_rows"] == 7
+    text = side_by_side([old, new])
+    assert "tiny: before" in text and "1 / 7" in text
