@@ -31,7 +31,7 @@ def test_demo_writes_exactly_into_out(demo_run):
     assert sorted(p.name for p in out.iterdir()) == [
         "allocation.csv", "briefing.pdf", "briefing.png", "cameras_new.csv", "coverage_curve.csv", "dropped_visits.csv",
         "manifest.json", "map.html", "patrol_dosage.csv", "plan.gpkg", "report.html", "risk_by_district.csv",
-        "risk_evaluation.csv", "routes.csv",
+        "risk_evaluation.csv", "routes.csv", "team_beats.csv", "teams.csv",
     ]
     assert str(out) in res.stdout
 
@@ -84,7 +84,8 @@ def test_manifest_follows_the_contract(demo_run):
         "map": "map.html", "gpkg": "plan.gpkg", "risk_by_district": "risk_by_district.csv",
         "risk_evaluation": "risk_evaluation.csv", "cameras_new": "cameras_new.csv",
         "coverage_curve": "coverage_curve.csv", "routes": "routes.csv", "patrol_dosage": "patrol_dosage.csv",
-        "dropped_visits": "dropped_visits.csv", "allocation": "allocation.csv", "briefing_png": "briefing.png",
+        "dropped_visits": "dropped_visits.csv", "teams": "teams.csv", "team_beats": "team_beats.csv",
+        "allocation": "allocation.csv", "briefing_png": "briefing.png",
         "briefing_pdf": "briefing.pdf", "report": "report.html", "manifest": "manifest.json",
     }
 
@@ -168,13 +169,48 @@ def test_routes_csv_and_map_show_the_patrols(demo_run):
 
     out, _ = demo_run
     routes = pd.read_csv(out / "routes.csv")
-    assert list(routes.columns) == ["team", "mode", "window", "seq", "place_id", "place_kind", "lon", "lat", "arrive",
-                                    "depart", "dwell_min", "travel_min_from_prev", "risk_level"]  # fmt: skip
-    assert set(routes["place_kind"]) <= {"base", "hotspot", "checkpoint", "booth", "district"}
+    assert list(routes.columns) == ["team", "mode", "window", "seq", "place_id", "place_kind", "place_name", "beat",
+                                    "lon", "lat", "arrive", "depart", "arrive_s", "depart_s", "dwell_min",
+                                    "travel_min_from_prev", "risk_level"]  # fmt: skip
+    assert set(routes["place_kind"]) <= {"base", "hotspot", "checkpoint", "booth", "district", "break"}
+    # breaks are in the timetable: cars and e-bikes (break_min 30) take one in every window of 4 h or more
+    breaks = routes[routes["place_kind"] == "break"]
+    assert len(breaks) and (breaks["dwell_min"] == 30).all() and set(breaks["mode"]) <= {"car", "ebike"}
+    # no stop repeats the one before it (a stay is one visit, then the team leaves)
+    for _, g in routes[routes["place_kind"] != "break"].groupby(["team", "window"]):
+        ids = g.sort_values("seq")["place_id"].tolist()
+        assert all(a != b for a, b in zip(ids, ids[1:]))
     assert (routes["arrive"] <= routes["depart"]).all() or routes["window"].isin(["night", "weekend_night"]).any()
     html = (out / "map.html").read_text(encoding="utf-8")
     for name in ("Patrol beats (6)", "Checkpoints (", "Police booths (", "Routes: morning", "geoengine-clock", "Dropped visits ("):
         assert name in html, name
+
+
+def test_the_demo_plan_passes_its_own_audit_and_says_what_was_possible(demo_run):
+    """Issue 12's acceptance on the demo: the audit is clean (so every dropped visit's cause
+    passes its counterfactual check and no red visit is dropped beside an idle team), the
+    dosage bound sits beside the dosage, and no team is planned twice at once."""
+    import pandas as pd
+
+    from geoengine.audit import audit_run
+
+    out, _ = demo_run
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert m["audit"]["clean"], m["audit"]
+    assert audit_run(out).clean
+    p = m["metrics"]["patrol"]
+    assert 0 <= p["dosage_met_share"] <= p["dosage_bound"] <= 1
+    assert set(p["capacity"]) == {"morning", "afternoon", "evening", "night", "weekend_night"}
+    if p["dosage_bound"] >= 0.95:
+        assert p["dosage_met_share"] >= 0.85
+    dropped = pd.read_csv(out / "dropped_visits.csv")
+    assert set(dropped["cause"]) <= {"cut_by_max_hotspots", "no_team_on_shift", "unreachable", "no_team_allocated", "time_used"}
+    assert p["dropped_reasons"] == dropped["cause"].value_counts().to_dict()
+    teams = pd.read_csv(out / "teams.csv")
+    # weekend_night (22:00–04:00) lies over evening and night: the foot teams work it from 23:00, the cars not at all
+    wn = teams[teams["window"] == "weekend_night"]
+    assert set(wn["mode"]) == {"foot"} and (wn["shift_start"] == "23:00").all()
+    assert (teams["idle_min"] >= 0).all() and (teams["shift_min"] <= 8 * 60).all()
 
 
 def test_district_risk_table(demo_run):

@@ -87,9 +87,16 @@ def test_sf_patrol_plan_has_no_time_window_violations(sf):
     assert p["teams"] == 10 and p["beats"] == 8 and p["checkpoints"] == 6 and p["booths"] == 5
     assert p["visits_planned"] > 50
     assert p["dosage_met_share"] is not None and p["dosage_met_share"] > 0.5
-    # every dropped visit says why
+    # every dropped visit says why, with a cause the run's own audit re-checked
     assert sf.patrol.dropped["reason"].str.len().gt(10).all()
     assert sf.patrol.beats.contiguous
+    assert sf.manifest["audit"]["clean"], sf.manifest["audit"]
+    assert p["dosage_met_share"] <= p["dosage_bound"]
+    if p["dosage_bound"] >= 0.95:
+        assert p["dosage_met_share"] >= 0.9
+    # 'auto' routes as many hotspots as the team time can serve; the rest are listed
+    assert min(p["hotspots_routed"].values()) > 12
+    assert p["hotspots_cut"] == len(sf.patrol.cut)
 
 
 def test_london_month_only_crimes_and_empty_coordinates_counted():

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["METRIC_KEYS", "TIMING_KEYS", "build_manifest"]
 
-TIMING_KEYS = ("network", "layers", "risk", "coverage", "patrol", "evaluation", "export", "total")
+TIMING_KEYS = ("network", "layers", "risk", "coverage", "patrol", "evaluation", "audit", "export", "total")
 METRIC_KEYS: dict[str, tuple[str, ...]] = {
     "network": ("nodes", "edges", "street_km", "dropped_nodes"),
     "risk": ("windows", "hotspot_segments", "pai_5pct"),
@@ -29,6 +29,7 @@ METRIC_KEYS: dict[str, tuple[str, ...]] = {
     "patrol": (
         "teams", "beats", "checkpoints", "booths", "visits_planned", "visits_dropped",
         "dosage_met_share", "max_revisit_gap_min", "workload_cv", "time_window_violations",
+        "dosage_bound", "capacity", "dropped_reasons", "hotspots_cut", "idle_share",
     ),
     "evaluation": (
         "heldout_incidents", "in_camera_view_share", "within_response_share", "response_minutes", "pai_5pct",

@@ -269,11 +269,6 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _hhmm_to_s(text: str) -> int:
-    h, m = text.split(":")
-    return int(h) * 3600 + int(m) * 60
-
-
 def _clock(window: TimeWindow, offset_s: float) -> str:
     t = (window.start_min * 60 + int(round(offset_s))) % 86400
     return f"{t // 3600:02d}:{(t % 3600) // 60:02d}"
