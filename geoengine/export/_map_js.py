@@ -4,7 +4,8 @@
 under the data), one canvas renderer per pane, vector layers drawn from compact
 GeoJSON whose ``properties`` hold a style index ``s``, a tooltip ``t`` and a popup ``p``
 (HTML already escaped in Python), and the patrol clock (a window selector and a time
-slider showing where each team is at that minute and the way it came).
+slider showing where each team is at that minute and the way it came; a team on its meal
+break shows as a hollow marker and says so).
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ RUNTIME = r"""
   };
   function icon(st) {
     var size = st.size || 12;
+    if (st.shape === "pause") {  // a meal break: a white disc with two bars in the team's colour
+      var bar = "display:inline-block;width:3px;height:" + Math.round(size * 0.5) + "px;margin:0 1px;background:" + st.color;
+      var disc = "width:" + size + "px;height:" + size + "px;background:" + st.fillColor + ";border:2px solid " + st.color +
+        ";border-radius:50%;box-shadow:0 0 2px #000;box-sizing:border-box;display:flex;align-items:center;justify-content:center";
+      return L.divIcon({className: "geoengine-icon geoengine-break",
+                        html: "<div style='" + disc + "'><span style='" + bar + "'></span><span style='" + bar + "'></span></div>",
+                        iconSize: [size, size], iconAnchor: [size / 2, size / 2]});
+    }
     var css = "width:" + size + "px;height:" + size + "px;background:" + st.fillColor + ";border:2px solid " +
       (st.color || "#fff") + ";box-shadow:0 0 2px #000;box-sizing:border-box";
     if (st.shape === "diamond") { css += ";transform:rotate(45deg)"; }
@@ -110,14 +119,21 @@ CLOCK = r"""
     var s = team.s;
     if (!s.length) { return {d: 0, status: "no stops"}; }
     if (t < s[0][0]) { return {d: s[0][2], status: "not yet out (leaves " + clock(s[0][1]) + ")"}; }
+    // a meal break first: the break row lies between (or at) the stops it falls among
+    for (var b = 0; b < s.length; b++) {
+      if (s[b][4] && t >= s[b][0] && t < s[b][1]) {
+        return {d: s[b][2], on_break: true,
+                status: "on a meal break " + clock(s[b][0]) + "–" + clock(s[b][1]) + " (" + s[b][3] + ")"};
+      }
+    }
     for (var i = 0; i < s.length; i++) {
-      if (t >= s[i][0] && t <= s[i][1]) {
+      if (t >= s[i][0] && t <= s[i][1] && !s[i][4]) {
         return {d: s[i][2], status: "at " + s[i][3] + " until " + clock(s[i][1])};
       }
       if (i + 1 < s.length && t > s[i][1] && t < s[i + 1][0]) {
         var f = (t - s[i][1]) / Math.max(1, s[i + 1][0] - s[i][1]);
-        return {d: s[i][2] + f * (s[i + 1][2] - s[i][2]),
-                status: "on the way to " + s[i + 1][3] + " (arrives " + clock(s[i + 1][0]) + ")"};
+        var to = s[i + 1][4] ? "its " + s[i + 1][3] + " (starts " : s[i + 1][3] + " (arrives ";
+        return {d: s[i][2] + f * (s[i + 1][2] - s[i][2]), status: "on the way to " + to + clock(s[i + 1][0]) + ")"};
       }
     }
     return {d: s[s.length - 1][2], status: "back, route done"};
@@ -142,9 +158,12 @@ CLOCK = r"""
         group.addLayer(L.polyline(tr, {color: team.colour, weight: 5, opacity: 0.9, interactive: false}));
       }
       var head = tr[tr.length - 1];
-      group.addLayer(L.circleMarker(head, {radius: 8, color: "#ffffff", weight: 2.5, fillColor: team.colour, fillOpacity: 1})
+      // on a meal break the team's marker is hollow: a white disc ringed (dashed) in its colour
+      var mark = p.on_break ? {radius: 9, color: team.colour, weight: 3.5, dashArray: "3 2", fillColor: "#ffffff", fillOpacity: 1}
+                            : {radius: 8, color: "#ffffff", weight: 2.5, fillColor: team.colour, fillOpacity: 1};
+      group.addLayer(L.circleMarker(head, mark)
         .bindTooltip("<b>" + team.team + "</b> (" + team.mode + ") " + hhmm(w.start_min + state.minute) + ": " + p.status));
-      state.shown.push({team: team.team, status: p.status, trail: tr.length, lat: head[0], lon: head[1]});
+      state.shown.push({team: team.team, status: p.status, on_break: !!p.on_break, trail: tr.length, lat: head[0], lon: head[1]});
     }
     var label = document.querySelector(".geoengine-clock .ge-time");
     if (label) { label.textContent = hhmm(w.start_min + state.minute); }

@@ -413,6 +413,7 @@ def briefing_figure(
         elif len(routes):
             routes = routes[routes["window"] == routes["window"].iloc[0]]
         routes = routes.to_crs(crs)
+        visits = _route_visits(patrol)
         for i, row in enumerate(routes.itertuples(index=False)):
             colour = TEAM_COLOURS[i % len(TEAM_COLOURS)]
             ls = MODE_STYLE.get(str(row.mode), "solid")
@@ -420,7 +421,8 @@ def briefing_figure(
                                 alpha=0.95, zorder=9, path_effects=ROUTE_HALO)  # fmt: skip
             ax.add_collection(lc)
             route_handles.append(Line2D([], [], color=colour, linewidth=1.6, linestyle=ls,
-                                        label=_plain(_route_label(str(row.team), str(row.mode), int(row.stops)))))  # fmt: skip
+                                        label=_plain(_route_label(str(row.team), str(row.mode),
+                                                                  *visits.get((str(row.team), str(row.window)), (int(row.stops), ""))))))  # fmt: skip
         if route_handles:
             drawn.append("routes")
 
@@ -578,8 +580,25 @@ def briefing_facts(manifest: dict[str, Any]) -> tuple[list[str], list[str]]:
                      f"{_n(pat.get('checkpoints'), 'checkpoint')}, {_n(pat.get('booths'), 'booth')}")  # fmt: skip
         facts.append(f"  visits {pat.get('visits_planned') or 0:,} planned, {pat.get('visits_dropped') or 0:,} dropped "
                      f"(all windows)")  # fmt: skip
+        reasons = pat.get("dropped_reasons") or {}
+        routed = {k: v for k, v in reasons.items() if k != "cut_by_max_hotspots" and v}
+        if routed:
+            facts.append("  dropped because: " + ", ".join(f"{int(v):,} {CAUSE_SHORT.get(k, k.replace('_', ' '))}"
+                                                           for k, v in sorted(routed.items(), key=lambda kv: -kv[1])))  # fmt: skip
+        if pat.get("hotspots_cut"):
+            facts.append(f"  {int(pat['hotspots_cut']):,} hotspot-windows left out by max_hotspots_per_window")
         if pat.get("dosage_met_share") is not None:
-            facts.append(f"  hotspot dosage met: {pct(pat['dosage_met_share'])}")
+            bound = pat.get("dosage_bound")
+            facts.append(f"  dosage met {pct(pat['dosage_met_share'])}"
+                         + (f" (at most {pct(bound)} possible)" if bound is not None else ""))  # fmt: skip
+        if pat.get("idle_share") is not None:
+            facts.append(f"  teams idle {pct(pat['idle_share'])} of their shift time")
+    audit = manifest.get("audit")
+    if audit:
+        n = int(audit.get("violations") or 0)
+        facts.append("Audit: clean" if audit.get("clean") else f"Audit: {n:,} violation{'s' if n != 1 else ''} (see report.html)")
+    if "reproducible" in manifest:
+        facts.append("Reproducible: " + ("yes" if manifest.get("reproducible") else "no (a solver hit its time cap)"))
     ev = m.get("evaluation") or {}
     backtest = [f"  {label}: {pct(ev[key])}" for key, label in (("in_camera_view_share", "in camera view"),
                 ("within_response_share", "within patrol response")) if ev.get(key) is not None]  # fmt: skip
@@ -595,9 +614,28 @@ def briefing_facts(manifest: dict[str, Any]) -> tuple[list[str], list[str]]:
     return facts, notes
 
 
-def _route_label(team: str, mode: str, stops: int) -> str:
+CAUSE_SHORT = {"time_used": "team time used", "no_team_allocated": "no team allocated", "no_team_on_shift": "no team on shift",
+               "unreachable": "unreachable"}  # fmt: skip
+
+
+def _route_visits(patrol: Any) -> dict[tuple[str, str], tuple[int, str]]:
+    """Per (team, window): the visits it makes (hotspots and districts: neither bases nor its
+    meal break count as stops) and when its meal break is ("" without one)."""
+    s = getattr(patrol, "stops", None)
+    if s is None or not len(s):
+        return {}
+    out = {}
+    for (team, window), g in s.groupby(["team", "window"], sort=False):
+        n = int(g["place_kind"].isin(["hotspot", "district", "checkpoint", "booth"]).sum())
+        b = g[g["place_kind"] == "break"]
+        brk = f"break {b['arrive'].iloc[0]}–{b['depart'].iloc[0]}" if len(b) and "arrive" in b else ""
+        out[(str(team), str(window))] = (n, brk)
+    return out
+
+
+def _route_label(team: str, mode: str, stops: int, brk: str = "") -> str:
     who = team if mode.lower() in team.lower() else f"{team} ({mode})"
-    return f"{who}, {stops} stop{'' if stops == 1 else 's'}"
+    return f"{who}, {stops} stop{'' if stops == 1 else 's'}" + (f", {brk}" if brk else "")
 
 
 def _n(count: Any, noun: str) -> str:

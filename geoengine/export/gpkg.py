@@ -17,9 +17,12 @@ input layers              ``incidents``, ``districts``, ``key_sites``, ``station
 ``beats``                 patrol beats
 ``checkpoints``/``booths``  chosen posts with the reason
 ``routes``                one line per team and window
-``route_stops``           every stop with arrival/departure
+``route_stops``           every stop with arrival/departure, meal breaks included (``place_kind`` break)
 ``hotspots``              patrol hotspots
-``dropped_visits``        visits no team could make (at the hotspot or district)
+``dropped_visits``        every visit not in the plan with its ``cause`` and reason (at the hotspot or
+                          district), and the hotspots cut by ``max_hotspots_per_window``
+``teams``                 ``teams.csv``: each team's shift per window (minutes of travel, dwell,
+                          break, idle), at its base
 ========================  ==========================================================
 
 :func:`write_geojson` copies every layer into ``folder/<layer>.geojson`` in WGS84
@@ -60,8 +63,10 @@ def _plain(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _dropped_visits(patrol: Any, districts: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
-    """Dropped visits placed at their hotspot, or at their district (``district:NAME``)."""
-    d = patrol.dropped
+    """Every visit not in the plan with its checked ``cause`` (``dropped_visits.csv``): the visits
+    routing could not fit, placed at their hotspot or at their district (``district:NAME``),
+    and the hotspots cut by ``max_hotspots_per_window``, at the hotspot."""
+    d = patrol.dropped_table() if hasattr(patrol, "dropped_table") else patrol.dropped
     if not len(d):
         return None
     crs = patrol.hotspots.crs if len(patrol.hotspots) else patrol.beats.beats.crs
@@ -71,11 +76,47 @@ def _dropped_visits(patrol: Any, districts: gpd.GeoDataFrame | None) -> gpd.GeoD
     if districts is not None and len(districts) and "name" in districts:
         for name, geom in zip(districts["name"].astype(str), districts.to_crs(crs).geometry.values, strict=True):
             where.setdefault(f"district:{name}", geom.representative_point())
+    if len(patrol.stops):  # a place some team visits elsewhere in the plan (e.g. a district without polygon)
+        s = patrol.stops[patrol.stops["place_kind"] != "break"].to_crs(crs)
+        for pid, geom in zip(s["place_id"].astype(str), s.geometry.values, strict=True):
+            where.setdefault(pid, geom)
     d = d[d["place_id"].astype(str).isin(where)]
     if not len(d):
         return None
     geometry = [where[str(p)] for p in d["place_id"]]
-    return gpd.GeoDataFrame(d.reset_index(drop=True), geometry=geometry, crs=crs)
+    out = gpd.GeoDataFrame(d.reset_index(drop=True), geometry=geometry, crs=crs)
+    for c in ("visit", "beat", "earliest_s", "latest_s"):  # nullable integers: GeoPackage integers with NULL
+        if c in out:
+            out[c] = out[c].astype("float64").astype("Int64")
+    return out
+
+
+def _teams(patrol: Any, stations: gpd.GeoDataFrame | None, crs: Any) -> gpd.GeoDataFrame | None:
+    """``teams.csv`` as a layer: each team's shift per window, at its base (the route's first stop,
+    or its row of ``stations``)."""
+    t = patrol.team_summary() if hasattr(patrol, "team_summary") else None
+    if t is None or not len(t):
+        return None
+    where: dict[tuple[str, str], Any] = {}
+    s = patrol.stops
+    if len(s):
+        base = s[s["place_kind"] == "base"].sort_values("seq", kind="stable").drop_duplicates(["team", "window"])
+        base = base.to_crs(crs)
+        where.update(zip(zip(base["team"].astype(str), base["window"].astype(str)), base.geometry.values, strict=True))
+    by_team = patrol.teams.set_index(["team", "window"]) if len(patrol.teams) else None
+    geoms = []
+    for r in t.itertuples():
+        g = where.get((str(r.team), str(r.window)))
+        if g is None and stations is not None and by_team is not None and (r.team, r.window) in by_team.index:
+            k = by_team.loc[(r.team, r.window), "base"]
+            if isinstance(k, pd.Series):
+                k = k.iloc[0]
+            try:
+                g = stations.to_crs(crs).geometry.iloc[int(k)]
+            except (IndexError, TypeError, ValueError):
+                g = None
+        geoms.append(g)
+    return gpd.GeoDataFrame(t.reset_index(drop=True), geometry=geoms, crs=crs)
 
 
 def write_gpkg(
@@ -136,6 +177,8 @@ def write_gpkg(
             put(patrol.hotspots.drop(columns=["segments"], errors="ignore"), "hotspots")
         districts = layers.districts.gdf if layers is not None and layers.districts is not None else None
         put(_dropped_visits(patrol, districts), "dropped_visits")
+        stations = layers.stations.gdf if layers is not None and layers.stations is not None else None
+        put(_teams(patrol, stations, patrol.stops.crs if len(patrol.stops) else network.crs), "teams")
     return path
 
 

@@ -72,6 +72,8 @@ S_CHECKPOINT = [{"shape": "square", "size": 14, "fillColor": "#67000d", "color":
 S_BOOTH = [{"shape": "square", "size": 14, "fillColor": "#08519c", "color": "#ffffff"}]
 S_DROPPED = [{"radius": 9, "color": "#3a3a3a", "weight": 2.5, "dashArray": "3 3", "fill": True, "fillColor": "#ffffff",
               "fillOpacity": 0.6}]  # fmt: skip
+S_CUT = [{"radius": 6, "color": "#8c8c8c", "weight": 1.5, "dashArray": "2 3", "fill": True, "fillColor": "#ffffff",
+          "fillOpacity": 0.4}]  # fmt: skip
 
 
 def _esc(value: object) -> str:
@@ -329,6 +331,10 @@ def _swatch(kind: str, colour: str, label: str, *, dashed: bool = False) -> str:
         mark = f"width:10px;height:10px;background:{colour};margin:0 9px -1px 4px;transform:rotate(45deg)"
     elif kind == "heat":
         mark = "width:22px;height:11px;background:linear-gradient(90deg,#3b9cff,#7fff00,#ffd700,#ff2d00);margin:0 6px -1px 0"
+    elif kind == "pause":
+        return (f"<div><span style='display:inline-block;width:12px;height:12px;border:2px solid {colour};border-radius:50%;"
+                f"margin:0 8px -3px 3px;background:linear-gradient(90deg,#fff 30%,{colour} 30%,{colour} 45%,#fff 45%,#fff 55%,"
+                f"{colour} 55%,{colour} 70%,#fff 70%)'></span>{label}</div>")
     elif kind == "ring":
         mark = f"width:12px;height:12px;border:2px dashed {colour};border-radius:50%;margin:0 8px -2px 3px"
     else:
@@ -490,7 +496,7 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
 
     stops = patrol.stops
     if not len(stops):
-        return legend + _add_dropped(fmap, patrol)
+        return legend + _add_dropped(fmap, patrol) + _add_cut(fmap, patrol)
     teams = list(dict.fromkeys(sorted(stops["team"].astype(str))))
     colour = {t: TEAM_COLOURS[i % len(TEAM_COLOURS)] for i, t in enumerate(teams)}
     order = [w.name for w in windows if w.name in set(stops["window"])]
@@ -505,7 +511,13 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
         styles.append({"color": colour[t], "weight": 3, "opacity": 0.85})
         styles.append({"radius": 4, "color": colour[t], "weight": 1.5, "fillColor": "#ffffff", "fillOpacity": 1.0})
         styles.append({"color": colour[t], "weight": 3, "opacity": 0.9, "dashArray": "8 6"})
+    for t in teams:  # a meal break: a DOM marker (white disc, pause bars in the team's colour)
+        styles.append({"shape": "pause", "size": 16, "fillColor": "#ffffff", "color": colour[t]})
     team_ix = {t: i for i, t in enumerate(teams)}
+
+    def stop_style(team: object, kind: object) -> int:
+        k = team_ix.get(str(team), 0)
+        return 3 * len(teams) + k if str(kind) == "break" else 3 * k + 1
     for k, wname in enumerate(order):
         w_lines = lines[lines["window"] == wname] if len(lines) else lines
         geoms = list(shapely.simplify(w_lines.geometry.values, 1e-5)) if len(w_lines) else []
@@ -514,8 +526,8 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
         w_stops = _to_wgs84(stops[stops["window"] == wname])
         w_stops = w_stops[w_stops["place_kind"] != "base"]
         geoms += list(w_stops.geometry.values)
-        props += [{"s": 3 * team_ix[str(r.team)] + 1, "t": f"{_esc(r.team)}: {_esc(r.place_id)} {_esc(r.arrive)}",
-                   "p": _stop_popup(r)} for r in w_stops.itertuples()]  # fmt: skip
+        props += [{"s": stop_style(r.team, r.place_kind), "t": _stop_tooltip(r), "p": _stop_popup(r)}
+                  for r in w_stops.itertuples()]  # fmt: skip
         _Vector(f"Routes: {_esc(wname)}", _collection(geoms, props), styles=styles, show=k == 0, order="front").add_to(fmap)
         for alt in alternatives:
             a = alt[alt["window"] == wname]
@@ -532,14 +544,17 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
             pts = _to_wgs84(gpd.GeoDataFrame(a, geometry="geometry", crs=network.crs))
             pts = pts[pts["place_kind"] != "base"]
             geoms += list(pts.geometry.values)
-            props += [{"s": 3 * team_ix.get(str(r.team), 0) + 1, "t": f"{_esc(r.team)}: {_esc(r.place_id)} {_esc(r.arrive)}",
+            props += [{"s": stop_style(r.team, r.place_kind), "t": _stop_tooltip(r),
                        "p": _stop_popup(r, alternative=n)} for r in pts.itertuples()]  # fmt: skip
             name = f"Routes: {_esc(wname)}, alternative {n}" + (f" ({differs * 100:.0f} % of stops differ)" if differs == differs else "")
             _Vector(name, _collection(geoms, props), styles=styles, show=False, order="front").add_to(fmap)
 
     legend.append("<div style='margin-top:4px'><b>Teams</b> (routes per window; dashed: alternative plan)</div>")
     legend += [_swatch("line", colour[t], _esc(t)) for t in teams]
+    if (stops["place_kind"] == "break").any():
+        legend.append(_swatch("pause", "#444444", "Meal break (click: when; in the clock: on break)"))
     legend += _add_dropped(fmap, patrol)
+    legend += _add_cut(fmap, patrol)
 
     # the patrol clock: the chosen plan and each alternative, window by window
     plans = [{"label": "chosen plan", "windows": [_clock_window(wname, by_name.get(wname), stops, legs, colour) for wname in order]}]
@@ -558,20 +573,51 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
     return legend
 
 
+def _stop_tooltip(r: Any) -> str:
+    if str(r.place_kind) == "break":
+        return f"{_esc(r.team)}: meal break {_esc(r.arrive)}–{_esc(r.depart)}"
+    return f"{_esc(r.team)}: {_esc(r.place_id)} {_esc(r.arrive)}"
+
+
 def _stop_popup(r: Any, *, alternative: int | None = None) -> str:
     kind = _esc(r.place_kind)
     level = f"{_esc(r.risk_level)} " if isinstance(r.risk_level, str) and r.risk_level else ""
+    head = f"<b>{_esc(r.team)}</b> ({_esc(r.mode)}) stop {int(r.seq)}" + (f", alternative {alternative}" if alternative else "")
+    name = getattr(r, "place_name", None)
+    name = "" if name is None or (isinstance(name, float) and name != name) else str(name)
+    if str(r.place_kind) == "break":
+        return (
+            f"<b>{_esc(r.team)}</b> ({_esc(r.mode)}): meal break {_esc(r.arrive)}–{_esc(r.depart)}"
+            + (f", alternative {alternative}" if alternative else "")
+            + f"<br>{_esc(name or 'meal break')} ({_num(r.dwell_min)} min, {_esc(r.window)})"
+        )
     why = {
         "hotspot": f"a {level}hotspot: a visit of about {_num(r.dwell_min)} min deters when it recurs in time",
         "district": "key district: presence needed in this window",
         "checkpoint": "checkpoint",
         "booth": "police booth",
     }.get(str(r.place_kind), kind)
-    head = f"<b>{_esc(r.team)}</b> ({_esc(r.mode)}) stop {int(r.seq)}" + (f", alternative {alternative}" if alternative else "")
+    beat = getattr(r, "beat", None)
+    beat_text = ""
+    try:
+        if beat is not None and beat is not pd.NA and beat == beat:
+            beat_text = f", beat {int(beat)}"
+    except (TypeError, ValueError):
+        beat_text = ""
+    place = _esc(r.place_id) + (f" {_esc(name)}" if name and name != str(r.place_id) else "")
     return (
-        f"{head}<br>{_esc(r.place_id)} — {why}<br>{_esc(r.window)}: arrive {_esc(r.arrive)}, leave {_esc(r.depart)} "
+        f"{head}<br>{place}{beat_text} — {why}<br>{_esc(r.window)}: arrive {_esc(r.arrive)}, leave {_esc(r.depart)} "
         f"({_num(r.dwell_min)} min), {_num(r.travel_min_from_prev)} min from the previous stop"
     )
+
+
+CAUSE_WORDS = {
+    "time_used": "team time used",
+    "no_team_allocated": "no team allocated to its beat",
+    "no_team_on_shift": "no team on shift",
+    "unreachable": "unreachable in time",
+    "cut_by_max_hotspots": "left out by max_hotspots_per_window",
+}
 
 
 def _add_dropped(fmap: folium.Map, patrol: PatrolPlan) -> list[str]:
@@ -590,14 +636,45 @@ def _add_dropped(fmap: folium.Map, patrol: PatrolPlan) -> list[str]:
         if pid not in where:
             unplaced += len(g)
             continue
-        rows = [f"{_esc(r.window)}, visit {int(r.visit) + 1}: {_esc(r.reason)}" for r in g.head(12).itertuples()]
+        rows = [f"{_esc(r.window)}, visit {_visit_no(r.visit)} ({_esc(r.earliest)}–{_esc(r.latest)}): "
+                f"<b>{_esc(CAUSE_WORDS.get(str(getattr(r, 'cause', '')), getattr(r, 'cause', '')))}</b> — {_esc(r.reason)}"
+                for r in g.head(12).itertuples()]  # fmt: skip
         more = f"<br>… and {len(g) - 12} more" if len(g) > 12 else ""
         geoms.append(where[pid])
         props.append({"t": f"{len(g)} dropped visit{'s' if len(g) != 1 else ''} at {_esc(pid)}",
                       "p": f"<b>Dropped visits at {_esc(pid)}</b> ({len(g)})<br>" + "<br>".join(rows) + more})  # fmt: skip
     name = f"Dropped visits ({len(dropped)})" + (f", {unplaced} without a location" if unplaced else "")
     _Vector(name, _collection(geoms, props), styles=S_DROPPED, show=True, order="front").add_to(fmap)
-    return [_swatch("ring", "#3a3a3a", "Dropped visit (click: why)")]
+    return [_swatch("ring", "#3a3a3a", "Dropped visit (click: cause and why)")]
+
+
+def _visit_no(visit: Any) -> str:
+    try:
+        return str(int(visit) + 1)
+    except (TypeError, ValueError):
+        return "?"
+
+
+def _add_cut(fmap: folium.Map, patrol: PatrolPlan) -> list[str]:
+    """Hotspots left out by ``max_hotspots_per_window`` (off by default): where, and in which windows."""
+    cut = getattr(patrol, "cut", None)
+    if cut is None or not len(cut) or not len(patrol.hotspots):
+        return []
+    where = dict(zip(patrol.hotspots["hotspot_id"].astype(str), _to_wgs84(patrol.hotspots.geometry).representative_point()))
+    geoms, props = [], []
+    for pid, g in cut.groupby("place_id", sort=False):
+        if str(pid) not in where:
+            continue
+        rows = [f"{_esc(r.window)}: {_esc(r.level)}, risk {_num(r.risk, '.3g')}" for r in g.itertuples()]
+        geoms.append(where[str(pid)])
+        props.append({"t": f"{_esc(pid)}: left out in {len(g)} window{'s' if len(g) != 1 else ''}",
+                      "p": f"<b>{_esc(pid)}</b>: not planned in {len(g)} window{'s' if len(g) != 1 else ''} — not among the "
+                           f"riskiest hotspots kept (patrol.max_hotspots_per_window)<br>" + "<br>".join(rows)})  # fmt: skip
+    if not geoms:
+        return []
+    _Vector(f"Hotspots left out by max_hotspots_per_window ({len(geoms)})", _collection(geoms, props), styles=S_CUT,
+            show=False, order="front").add_to(fmap)  # fmt: skip
+    return [_swatch("ring", "#8c8c8c", "Hotspot left out by max_hotspots_per_window (layer off by default)")]
 
 
 class _Legs:
@@ -629,7 +706,8 @@ class _Legs:
         }
 
     def route(self, g: pd.DataFrame) -> dict[str, Any]:
-        """``c`` [[lat, lon]], ``d`` metres along the way at each vertex, ``s`` [[arrive_s, depart_s, metres, label]]."""
+        """``c`` [[lat, lon]], ``d`` metres along the way at each vertex, ``s`` [[arrive_s, depart_s, metres, label,
+        on_break]] (``on_break`` 1 for a meal break row)."""
         g = g.sort_values("seq")
         mode = str(g["mode"].iloc[0])
         idx, matrix = self._index[mode], self._matrix[mode]
@@ -645,8 +723,11 @@ class _Legs:
                 coords.extend(pts[1:] if pts and pts[0] == coords[-1] else pts)
             prev = i
             at.append(len(coords) - 1)
-            label = _esc(r.place_id) + (f" ({_esc(r.place_kind)})" if r.place_kind != "hotspot" else "")
-            stops.append([int(r.arrive_s), int(r.depart_s), 0.0, label])
+            if r.place_kind == "break":
+                label = _esc(getattr(r, "place_name", None) or "meal break")
+            else:
+                label = _esc(r.place_id) + (f" ({_esc(r.place_kind)})" if r.place_kind != "hotspot" else "")
+            stops.append([int(r.arrive_s), int(r.depart_s), 0.0, label, 1 if r.place_kind == "break" else 0])
         xy = np.asarray(coords)
         cum = np.r_[0.0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))] if len(xy) > 1 else np.zeros(len(xy))
         for stop, k in zip(stops, at):

@@ -66,6 +66,10 @@ METRIC_HELP: dict[str, dict[str, str]] = {
         "max_revisit_gap_min": "longest time between visits to a place in its window",
         "workload_cv": "spread of busy time between teams (std ÷ mean)",
         "time_window_violations": "stops outside their window or shift",
+        "dosage_bound": "the most dosage any plan could reach with this force (upper bound)",
+        "capacity": "per window: team-minutes, minutes asked, hotspots, the most that can be met",
+        "dropped_reasons": "dropped visits (and hotspots cut) by cause", "hotspots_cut": "hotspot-windows left out by max_hotspots_per_window",
+        "idle_share": "share of the teams' shift time spent idle", "cross_beat_visits": "visits made outside the team's allocated beats",
     },
     "evaluation": {
         "heldout_incidents": "incidents after the split date, used to score the plan",
@@ -85,6 +89,7 @@ th{background:#ecebe8}td.n{text-align:right;font-variant-numeric:tabular-nums}td
 .ok{background:#e9f5ea;border:1px solid #64a86b;padding:8px 14px}
 figure{margin:10px 0 18px}figcaption{color:#444;font-size:13px;margin-top:2px}figure svg{max-width:100%;height:auto}
 pre{background:#f6f6f4;border:1px solid #ddd;padding:10px;overflow:auto;font-size:12px}
+td.hi{background:#ffe0cc;font-weight:bold}.lead{font-size:15px;margin:6px 0 10px}
 .grid{display:flex;flex-wrap:wrap;gap:8px 28px}.muted{color:#666}.tag{display:inline-block;padding:0 6px;border:1px solid #999;border-radius:3px;font-size:12px}
 @media print{body{background:#fff}main{padding:0}h2{break-after:avoid}figure,table{break-inside:avoid}}
 """
@@ -110,18 +115,22 @@ def _fmt(value: object, key: str = "") -> str:
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
         v = float(value)
-        if key.endswith("share") or key == "gap" or key.endswith("_share_existing") or key.startswith("covered_share"):
+        if key.endswith("share") or key in ("gap", "dosage_bound") or key.endswith("_share_existing") or key.startswith("covered_share"):
             return f"{v:.1%}"
         if key.endswith("_s"):
             return f"{v:.2f} s"
         return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
     if isinstance(value, (list, tuple)):
         return _e(", ".join(str(v) for v in value))
+    if isinstance(value, dict):
+        if all(not isinstance(v, dict) for v in value.values()):
+            return _e(", ".join(f"{k}: {v}" for k, v in value.items()))
+        return _e("per window: see Patrol, Dosage reached, below")
     return _e(value)
 
 
 def _cell(value: object, key: str = "", *, null: str = "—") -> str:
-    if _is_null(value) or (isinstance(value, (list, tuple, str)) and len(value) == 0):
+    if _is_null(value) or (isinstance(value, (list, tuple, str, dict)) and len(value) == 0):
         return f'<td class="null">{_e(null)}</td>'
     numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     return f'<td class="n">{_fmt(value, key)}</td>' if numeric else f"<td>{_fmt(value, key)}</td>"
@@ -382,6 +391,8 @@ def _metric_table(name: str, block: dict[str, Any]) -> str:
     keys = list(METRIC_KEYS.get(name, ()))
     extra = [k for k, v in block.items() if k not in keys and (v is None or isinstance(v, (int, float, str, bool, list)))]
     extra = [k for k, v in ((k, block[k]) for k in extra) if not isinstance(v, list) or all(not isinstance(x, dict) for x in v)]
+    extra += [k for k, v in block.items() if k not in keys and isinstance(v, dict) and v and k in METRIC_HELP.get(name, {})
+              and all(not isinstance(x, (dict, list)) for x in v.values())]  # fmt: skip
     head = "<th>metric</th><th>value</th><th>meaning</th>"
     body = []
     for k in keys + extra:
@@ -431,17 +442,280 @@ def _coverage_tables(coverage: CoveragePlan, metrics: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _patrol_tables(patrol: Any, dosage: pd.DataFrame) -> str:
+CAUSE_WORDS: dict[str, str] = {
+    "time_used": "team time used up by other (riskier) visits",
+    "no_team_allocated": "no team allocated to its beat",
+    "no_team_on_shift": "no team on shift (or all on their break) then",
+    "unreachable": "no team can get there and back in time",
+    "cut_by_max_hotspots": "not among the max_hotspots_per_window riskiest hotspots",
+}
+"""Each ``dropped_visits.csv`` cause in plain words (the column headings of the cause table)."""
+IDLE_HIGHLIGHT = 0.25
+"""A team idle more than this share of its shift is highlighted in the shift table."""
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{100 * float(v):.0f} %"
+
+
+def _window_order(patrol: Any, manifest_windows: Sequence[str]) -> list[str]:
+    names = [w for w in manifest_windows]
+    for w in getattr(patrol, "windows", ()) or ():
+        if getattr(w, "name", None) not in names:
+            names.append(w.name)
+    for w in list(patrol.capacity) + list(patrol.teams["window"].unique() if len(patrol.teams) else []):
+        if w not in names:
+            names.append(w)
+    return names
+
+
+def capacity_table(patrol: Any, windows: Sequence[str] = ()) -> pd.DataFrame:
+    """Per window (and overall): teams, team-minutes, minutes the targets ask for, hotspots,
+    the dosage met and the most any plan could reach with this force (capacity bound)."""
+    req = patrol.requirements
+    hot = req[req["kind"] == "hotspot"] if len(req) else pd.DataFrame(columns=["window", "met"])
+    teams = patrol.teams.groupby("window").size() if len(patrol.teams) else pd.Series(dtype=int)
+    rows = []
+    for w in _window_order(patrol, windows):
+        cap = patrol.capacity.get(w) or {}
+        h = hot[hot["window"] == w]
+        if not cap and not len(h):
+            continue
+        rows.append({
+            "window": w, "teams": int(teams.get(w, 0)), "team_min": cap.get("team_min"), "demand_min": cap.get("demand_min"),
+            "hotspots": int(cap.get("targets", len(h))), "met": int(h["met"].sum()) if len(h) else 0,
+            "met_share": float(h["met"].mean()) if len(h) else None,
+            "possible": cap.get("targets_possible"), "bound": cap.get("dosage_bound"),
+        })  # fmt: skip
+    out = pd.DataFrame(rows, columns=["window", "teams", "team_min", "demand_min", "hotspots", "met", "met_share", "possible", "bound"])
+    if len(out):
+        tot_h = int(out["hotspots"].sum())
+        possible = pd.to_numeric(out["possible"], errors="coerce")
+        out.attrs["overall"] = {
+            "window": "all windows", "teams": int(patrol.teams["team"].nunique()) if len(patrol.teams) else 0,
+            "team_min": float(pd.to_numeric(out["team_min"], errors="coerce").sum()),
+            "demand_min": float(pd.to_numeric(out["demand_min"], errors="coerce").sum()),
+            "hotspots": tot_h, "met": int(out["met"].sum()),
+            "met_share": float(hot["met"].mean()) if len(hot) else None,
+            "possible": int(possible.sum()) if possible.notna().any() else None,
+            "bound": round(float(possible.sum()) / tot_h, 4) if tot_h and possible.notna().any() else None,
+        }  # fmt: skip
+    return out
+
+
+def dosage_sentence(name: str, met: float | None, bound: float | None, *, n_met: int | None = None,
+                    n: int | None = None, unit: str = "hotspots") -> str:
+    """One plain sentence: the dosage reached beside the most this force could reach, and what limits it
+    (the plan when the bound is above the dosage reached, the force when the bound itself falls short)."""
+    if met is None:
+        return f"{name}: no hotspot to visit."
+    count = f"{n_met} of {n} {unit} ({_pct(met)})" if n is not None and n_met is not None else f"{_pct(met)} of {unit}"
+    if n is not None and n_met is not None and n_met == n:
+        count = f"all {n} {unit}" if n > 1 else f"the {unit.rstrip('s')}"
+    head = f"{name}: {count} get{'s' if n == 1 and n_met == n else ''} all their visits"
+    if bound is None:
+        return head + " (no capacity bound was computed)."
+    short = met < bound - 0.005
+    if bound >= 0.995:
+        if not short:
+            return head + "."
+        return (head + f"; at most {_pct(bound)} is possible with this force, so the plan, not the force, limits it "
+                "(the bound is optimistic: it ignores the order of the visits).")  # fmt: skip
+    if not short:
+        return (head + f", the most this force can reach (at most {_pct(bound)} is possible): the force is too small "
+                "for the rest.")  # fmt: skip
+    return (head + f"; at most {_pct(bound)} is possible with this force: the force is too small for "
+            f"{_pct(1 - bound)} of them, and the plan falls {_pct(bound - met)} short of what the force could reach.")  # fmt: skip
+
+
+def _capacity_section(patrol: Any, windows: Sequence[str]) -> str:
+    t = capacity_table(patrol, windows)
+    if not len(t):
+        return ""
+    overall = t.attrs.get("overall")
+    out = ["<h3>Dosage reached and the most this force could reach</h3>"]
+    if overall:
+        out.append(f"<p class='lead'><b>{_e(_overall_sentence(overall))}</b></p>")
+    items = []
+    for r in t.itertuples():
+        line = dosage_sentence(str(r.window).capitalize() if str(r.window).islower() else str(r.window), r.met_share, r.bound,
+                               n_met=int(r.met), n=int(r.hotspots))  # fmt: skip
+        if r.team_min is not None and r.demand_min is not None and float(r.demand_min) > float(r.team_min):
+            line += (f" The visits ask for {float(r.demand_min):,.0f} minutes, more than the {float(r.team_min):,.0f} "
+                     "team-minutes on shift: hotspots come first, district visits give way.")  # fmt: skip
+        items.append(f"<li>{_e(line)}</li>")
+    out.append("<ul>" + "".join(items) + "</ul>")
+    rows = [[r["window"], r["teams"], _round(r["team_min"]), _round(r["demand_min"]), r["hotspots"],
+             f"{_pct(r['met_share'])} ({r['met']} of {r['hotspots']})",
+             "not computed" if r["bound"] is None or _is_null(r["bound"]) else
+             f"{_pct(r['bound'])} ({int(r['possible'])} of {r['hotspots']})"]
+            for r in [*t.to_dict(orient="records"), *([overall] if overall else [])]]  # fmt: skip
+    out.append(_table(rows, ["window", "teams", "team-minutes", "minutes asked", "hotspots", "dosage met", "at most possible"]))
+    out.append("<p class='muted'>team-minutes: the teams' shift minutes less their breaks; minutes asked: the dwell "
+               "of every required visit (hotspots and key districts) plus the quickest way in. <i>At most possible</i> is an upper bound: no plan "
+               "with this force meets more hotspots (a hotspot is met when it gets all its visits, on time).</p>")  # fmt: skip
+    return "\n".join(out)
+
+
+def _overall_sentence(overall: dict[str, Any]) -> str:
+    return dosage_sentence("All windows", overall["met_share"], overall["bound"], n_met=overall["met"],
+                           n=overall["hotspots"], unit="hotspot-windows")  # fmt: skip
+
+
+def _round(v: Any) -> Any:
+    return None if v is None or _is_null(v) else int(round(float(v)))
+
+
+def dropped_by_cause(table: pd.DataFrame, windows: Sequence[str] = ()) -> pd.DataFrame:
+    """Dropped visits counted per window (rows) and cause (columns, in :data:`CAUSE_WORDS` order), with totals."""
+    if not len(table):
+        return pd.DataFrame()
+    counts = table.groupby(["window", "cause"], sort=False).size().unstack(fill_value=0)
+    causes = [c for c in CAUSE_WORDS if c in counts.columns] + [c for c in counts.columns if c not in CAUSE_WORDS]
+    order = [w for w in windows if w in counts.index] + [w for w in counts.index if w not in windows]
+    counts = counts.reindex(index=order, columns=causes)
+    counts["total"] = counts.sum(axis=1)
+    counts.loc["all windows"] = counts.sum(axis=0)
+    return counts.astype(int)
+
+
+def _dropped_section(patrol: Any, windows: Sequence[str]) -> str:
+    table = patrol.dropped_table() if hasattr(patrol, "dropped_table") else patrol.dropped
+    if not len(table):
+        return "<h3>Dropped visits</h3><p class='ok'>Every required visit is in the plan.</p>"
+    if "cause" not in table:
+        table = table.assign(cause="unknown")
+    counts = dropped_by_cause(table, windows)
+    routed = int((table["cause"] != "cut_by_max_hotspots").sum())
+    cut = int((table["cause"] == "cut_by_max_hotspots").sum())
+    out = [f"<h3>Dropped visits by cause ({routed} visits the teams could not make"
+           + (f", {cut} hotspots left out by max_hotspots_per_window" if cut else "") + ")</h3>"]
+    head = ["window", *(CAUSE_WORDS.get(c, c) for c in counts.columns if c != "total"), "total"]
+    out.append(_table(([w, *map(int, r)] for w, r in zip(counts.index, counts.to_numpy(), strict=True)), head,
+                      keys=["", *[""] * (len(head) - 1)]))  # fmt: skip
+    out.append("<p class='muted'>Each cause is checked by counterfactual (e.g. <i>team time used</i>: some team could "
+               "make the visit, but only by giving up a visit worth at least as much). A hotspot left out by "
+               "max_hotspots_per_window counts once per window; the other causes count visits.</p>")  # fmt: skip
+    drops = table[table["cause"] != "cut_by_max_hotspots"]
+    if len(drops):
+        cols = ["window", "place_id", "visit", "level", "beat", "earliest", "latest", "dwell_min", "cause", "reason"]
+        out.append(f"<details><summary>Every dropped visit ({len(drops)})</summary>"
+                   + _frame_table(drops, columns=cols, max_rows=1000) + "</details>")  # fmt: skip
+    return "\n".join(out)
+
+
+def _cut_section(patrol: Any, windows: Sequence[str], *, top: int = 5) -> str:
+    cut = getattr(patrol, "cut", None)
+    if cut is None or not len(cut):
+        return ""
+    order = [w for w in windows if w in set(cut["window"])] + [w for w in dict.fromkeys(cut["window"]) if w not in windows]
+    rows = []
+    for w in order:
+        g = cut[cut["window"] == w].sort_values("risk", ascending=False, kind="stable")
+        levels = g["level"].value_counts()
+        by_level = ", ".join(f"{int(levels[lv])} {lv}" for lv in LEVELS if lv in levels)
+        riskiest = "; ".join(f"{h.place_id} ({h.level}, risk {float(h.risk):.3g}, beat {_e(_intish(h.beat))})" for h in g.head(top).itertuples())
+        rows.append([w, len(g), by_level, riskiest + (" …" if len(g) > top else "")])
+    out = [f"<h3>Hotspots left out by max_hotspots_per_window ({len(cut)} hotspot-windows)</h3>",
+           "<p>Only the riskiest hotspots of each window are given visits; these are not planned at all. "
+           "Raise <code>patrol.max_hotspots_per_window</code> where the teams have idle time.</p>",
+           _table(rows, ["window", "hotspots left out", "by level", f"the riskiest {top} of them"])]  # fmt: skip
+    out.append(f"<details><summary>Every hotspot left out ({len(cut)})</summary>"
+               + _frame_table(cut, columns=["window", "place_id", "level", "risk", "beat", "reason"], max_rows=1000) + "</details>")
+    return "\n".join(out)
+
+
+def _intish(v: Any) -> str:
+    if _is_null(v) or v is pd.NA:
+        return "—"
+    try:
+        return str(int(v))
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _teams_section(patrol: Any, windows: Sequence[str]) -> str:
+    t = patrol.team_summary() if hasattr(patrol, "team_summary") else pd.DataFrame()
+    if not len(t):
+        return ""
+    order = {w: i for i, w in enumerate(_window_order(patrol, windows))}
+    t = t.assign(_w=t["window"].map(order)).sort_values(["_w", "team"], kind="stable")
+    mins = ["shift_min", "break_min", "travel_min", "dwell_min", "patrol_min", "idle_min"]
+    head = ["team", "mode", "window", "base", "shift", "shift min", "break min", "travel min", "dwell min",
+            "patrol min", "idle min", "idle share", "visits", "note"]  # fmt: skip
+    body = []
+    n_hi = 0
+    for r in t.to_dict(orient="records"):
+        share = float(r["idle_share"] or 0.0)
+        hi = share > IDLE_HIGHLIGHT
+        n_hi += hi
+        note = r.get("shift_note")
+        cells = [f"<td>{_e(r['team'])}</td>", f"<td>{_e(r['mode'])}</td>", f"<td>{_e(r['window'])}</td>",
+                 f"<td>{_e(r['base'])}</td>", f"<td style='white-space:nowrap'>{_e(r['shift_start'])}–{_e(r['shift_end'])}</td>",
+                 *(f"<td class='n'>{int(round(float(r[c] or 0.0))):,}</td>" for c in mins),
+                 f"<td class='n{' hi' if hi else ''}'>{100 * share:.0f} %</td>", f"<td class='n'>{int(r['visits'])}</td>",
+                 f"<td>{'' if _is_null(note) or not note else _e(note)}</td>"]  # fmt: skip
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    out = [f"<h3>Shifts per team and window ({len(t)})</h3>",
+           "<p class='muted'>Minutes of each shift: break, travel, dwell at hotspots and districts, patrol (travel + dwell) "
+           f"and idle; idle share above {IDLE_HIGHLIGHT:.0%} is highlighted"
+           + (f" ({n_hi} team-window{'s' if n_hi != 1 else ''})" if n_hi else " (none)") + ". teams.csv has the same table.</p>",
+           "<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>" + "".join(body)
+           + "</tbody></table>"]  # fmt: skip
+    return "\n".join(out)
+
+
+def _checks_section(manifest: dict[str, Any]) -> str:
+    """The independent audit of the run folder and whether the plan is reproducible."""
     out = []
+    audit = manifest.get("audit")
+    if audit:
+        checked = audit.get("checked") or {}
+        what = ", ".join(f"{int(n):,} {k.replace('_', ' ')}" for k, n in checked.items() if n)
+        if audit.get("clean"):
+            out.append(f"<p class='ok'><b>Audit: clean.</b> The independent checker (<code>geoengine audit</code>) re-read the "
+                       f"run folder and found no violation{(' (checked: ' + _e(what) + ')') if what else ''}.</p>")  # fmt: skip
+        else:
+            n = int(audit.get("violations") or 0)
+            out.append(f"<div class='warn'><b>Audit: {n:,} violation{'s' if n != 1 else ''}</b> found by the independent "
+                       "checker (<code>geoengine audit RUN_FOLDER</code> lists them all).")  # fmt: skip
+            by_kind = audit.get("by_kind") or {}
+            if by_kind:
+                out.append(_table(((k.replace("_", " "), v) for k, v in by_kind.items()), ["kind", "violations"]))
+            items = audit.get("items") or []
+            if items:
+                out.append("<p>The first ones:</p><ul>" + "".join(
+                    f"<li>{_e(it.get('kind', ''))}: {_e(it.get('message', it))}</li>" if isinstance(it, dict) else f"<li>{_e(it)}</li>"
+                    for it in items[:8]) + "</ul>")  # fmt: skip
+            out.append("</div>")
+        notes = audit.get("notes") or []
+        if notes:
+            out.append("<p class='muted'>Not checked: " + "; ".join(_e(x) for x in notes) + "</p>")
+    else:
+        out.append("<p class='muted'>The run was not audited (no patrol plan, or not written to a folder).</p>")
+    if "reproducible" in manifest:
+        notes = manifest.get("reproducible_notes") or []
+        if manifest.get("reproducible"):
+            out.append("<p class='ok'><b>Reproducible: yes.</b> Every solver stopped on its deterministic work limit, so the "
+                       "same scenario and seed give the same plan on any machine.</p>")  # fmt: skip
+        else:
+            out.append("<div class='warn'><b>Reproducible: no.</b> A solver was stopped by its wall-clock safety cap, so "
+                       "a run on another machine (or under other load) may give another plan:<ul>"
+                       + "".join(f"<li>{_e(x)}</li>" for x in notes) + "</ul></div>")  # fmt: skip
+    return "\n".join(out)
+
+
+def _patrol_tables(patrol: Any, dosage: pd.DataFrame, windows: Sequence[str] = ()) -> str:
+    out = []
+    out.append(_capacity_section(patrol, windows))
+    out.append(_dropped_section(patrol, windows))
+    out.append(_cut_section(patrol, windows))
+    out.append(_teams_section(patrol, windows))
     routing = {w: r for w, r in patrol.results.items()}
     if routing:
         out.append("<h3>Routing per window</h3>")
         out.append(_table(((w, r.status, r.objective, r.solve_s) for w, r in routing.items()),
                           ["window", "status", "objective", "solve time"], keys=["", "", "", "solve_s"]))  # fmt: skip
-    wl = patrol.workload()
-    if len(wl):
-        out.append("<h3>Workload per team and window</h3>")
-        out.append(_frame_table(wl.assign(utilisation_share=wl["utilisation"]).drop(columns="utilisation")))
     if len(dosage):
         out.append(f"<h3>Dosage per {_e(dosage.attrs.get('by', 'district'))} and window (visits served ÷ required)</h3>")
         out.append(_frame_table(dosage))
@@ -454,13 +728,16 @@ def _patrol_tables(patrol: Any, dosage: pd.DataFrame) -> str:
     if len(beats):
         out.append(f"<h3>Beats ({len(beats)})</h3>")
         out.append(_frame_table(pd.DataFrame(beats.drop(columns="geometry")),
-                                columns=["beat", "name", "workload", "street_km", "risk", "area_km2", "compactness"]))  # fmt: skip
-    if len(patrol.dropped):
-        out.append(f"<h3>Dropped visits ({len(patrol.dropped)})</h3>")
-        summary = patrol.dropped.groupby(["window", "reason"], sort=False).size().reset_index(name="visits")
-        out.append(_frame_table(summary))
-        out.append("<details><summary>Every dropped visit</summary>" + _frame_table(patrol.dropped, max_rows=1000) + "</details>")
-    return "\n".join(out)
+                                columns=["name", "workload", "street_km", "risk", "area_km2", "compactness"]))  # fmt: skip
+    tb = getattr(patrol, "team_beats", None)
+    if tb is not None and len(tb) and (tb["how"] != "allocated").any():
+        out.append("<h3>Teams outside their allocated beats</h3>")
+        other = tb[tb["how"] != "allocated"].groupby(["window", "how"], sort=False).agg(
+            teams=("team", lambda s: ", ".join(dict.fromkeys(map(str, s)))), beats=("beat", "nunique")).reset_index()
+        out.append(_frame_table(other))
+        out.append("<p class='muted'>nearest: a team with no allocated beat patrols the nearest one; cross_beat: a team "
+                   "crossed into a neighbouring beat (at a penalty) for visits its own teams could not make.</p>")  # fmt: skip
+    return "\n".join(x for x in out if x)
 
 
 # --------------------------------------------------------------------------- page
@@ -493,6 +770,14 @@ def report_html(
         add("<ul class='warn'>" + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul>")
     else:
         add("<p class='ok'>The run raised no warnings.</p>")
+
+    if manifest.get("audit") or "reproducible" in manifest:
+        add("<h2 id='checks'>Checks: audit and reproducibility</h2>")
+        add(_checks_section(manifest))
+    if patrol is not None:
+        cap = capacity_table(patrol, [w.name for w in scenario.windows]).attrs.get("overall")
+        if cap:
+            add(f"<p class='lead'><b>Patrol dosage</b> — {_e(_overall_sentence(cap))} <a href='#patrol'>Per window</a></p>")
 
     add("<h2 id='scenario'>Scenario</h2>")
     add(_scenario_section(scenario, manifest))
@@ -538,7 +823,7 @@ def report_html(
         add(_coverage_tables(coverage, metrics.get("coverage") or {}))
     if patrol is not None:
         add("<h2 id='patrol'>Patrol</h2>")
-        add(_patrol_tables(patrol, dosage))
+        add(_patrol_tables(patrol, dosage, window_names))
 
     outputs = manifest.get("outputs") or {}
     if outputs:
