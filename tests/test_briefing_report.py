@@ -18,7 +18,7 @@ import yaml
 import geoengine as ge
 from geoengine.errors import InfeasibleSettingsError, ScenarioError
 from geoengine.export.briefing import PAPER_MM, briefing_figure, main_window
-from geoengine.export.report import report_html
+from geoengine.export.report import capacity_table, dosage_sentence, report_html
 
 from ._grid_city import write_grid_and_incidents
 
@@ -50,7 +50,7 @@ SCENARIO = {
 GPKG_LAYERS = {
     "streets", "risk", "risk_all_times", "incidents", "districts", "key_sites", "stations", "cameras",
     "cameras_existing", "cameras_new", "camera_views_new", "coverage_streets", "coverage_demand", "beats",
-    "checkpoints", "booths", "routes", "route_stops", "hotspots",
+    "checkpoints", "booths", "routes", "route_stops", "hotspots", "teams",
 }  # fmt: skip
 
 
@@ -241,3 +241,108 @@ def test_manifest_values_that_are_not_numbers_are_written_as_null():
 
     data = {"patrol": {"districts": [{"largest_gap_min": float("nan")}, {"largest_gap_min": 12.5}]}, "x": (float("inf"), 1)}
     assert _null_non_finite(data) == {"patrol": {"districts": [{"largest_gap_min": None}, {"largest_gap_min": 12.5}]}, "x": [None, 1]}
+
+
+# --------------------------------------------------------------------------- patrol: bound, causes, shifts, audit
+def test_dosage_sentence_says_whether_the_plan_or_the_force_limits_it():
+    plan = dosage_sentence("Night", 0.5, 1.0, n_met=4, n=8)
+    assert plan.startswith("Night: 4 of 8 hotspots (50 %) get all their visits")
+    assert "at most 100 % is possible with this force, so the plan, not the force, limits it" in plan
+    force = dosage_sentence("Night", 0.74, 0.74, n_met=74, n=100)
+    assert "the most this force can reach (at most 74 % is possible): the force is too small" in force
+    both = dosage_sentence("Night", 0.5, 0.75)
+    assert "the force is too small for 25 %" in both and "falls 25 % short" in both
+    assert dosage_sentence("Day", 1.0, 1.0, n_met=3, n=3) == "Day: all 3 hotspots get all their visits."
+    assert "no capacity bound" in dosage_sentence("Day", 0.5, None)
+
+
+def test_report_states_dosage_beside_the_bound_per_window(grid_run):
+    res, out = grid_run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Dosage reached and the most this force could reach" in page
+    table = capacity_table(res.patrol, [w.name for w in res.scenario.windows])
+    assert list(table["window"]) == [w for w in ("day", "evening") if w in res.patrol.capacity]
+    for h in ("team-minutes", "minutes asked", "dosage met", "at most possible"):
+        assert f"<th>{h}</th>" in page
+    overall = table.attrs["overall"]
+    assert overall["met_share"] == pytest.approx(res.manifest["metrics"]["patrol"]["dosage_met_share"])
+    assert overall["bound"] == pytest.approx(res.manifest["metrics"]["patrol"]["dosage_bound"])
+    for w in table["window"]:
+        assert f"<li>{w.capitalize()}: " in page
+
+
+def test_report_groups_drops_by_cause_and_lists_cut_hotspots_and_shifts(grid_run):
+    res, out = grid_run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    dropped = res.patrol.dropped_table()
+    if len(dropped):
+        assert "Dropped visits by cause" in page and "<summary>Every" in page
+    else:
+        assert "Every required visit is in the plan" in page
+    if len(res.patrol.cut):
+        assert f"Hotspots left out by max_hotspots_per_window ({len(res.patrol.cut)} hotspot-windows)" in page
+        top = res.patrol.cut.sort_values("risk", ascending=False).iloc[0]
+        assert f"{top['place_id']} ({top['level']}, risk" in page
+    teams = res.patrol.team_summary()
+    assert f"Shifts per team and window ({len(teams)})" in page
+    assert page.count("<td class='n hi'>") == int((teams["idle_share"] > 0.25).sum())
+
+
+def test_report_shows_the_audit_and_reproducibility(grid_run):
+    res, out = grid_run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    audit = res.manifest["audit"]
+    assert ("Audit: clean." in page) == bool(audit["clean"])
+    assert ("Reproducible: yes." in page) == bool(res.manifest["reproducible"])
+    manifest = json.loads(json.dumps(res.manifest))
+    manifest["audit"] = {"clean": False, "violations": 2, "by_kind": {"revisit_gap": 1, "dropped_cause": 1},
+                         "checked": {"rows": 10}, "notes": [],
+                         "items": [{"kind": "revisit_gap", "message": f"H1 {SCRIPT} revisited after 5 min"},
+                                   {"kind": "dropped_cause", "message": "H2: cause does not hold"}]}  # fmt: skip
+    manifest["reproducible"] = False
+    manifest["reproducible_notes"] = [f"routing {EVIL} stopped by its 30 s safety cap"]
+    page = report_html(scenario=res.scenario, manifest=manifest, patrol=res.patrol)
+    assert "Audit: 2 violations" in page and "<td>revisit gap</td>" in page and "H2: cause does not hold" in page
+    assert "Reproducible: no." in page and "routing &lt;img src=x onerror=alert(1)&gt; stopped" in page
+    assert EVIL not in page and "<script>" not in page
+
+
+def test_briefing_facts_give_dosage_with_its_bound():
+    from geoengine.export.briefing import briefing_facts
+
+    manifest = {"metrics": {"patrol": {"teams": 2, "beats": 1, "visits_planned": 10, "visits_dropped": 2,
+                                       "dosage_met_share": 0.5, "dosage_bound": 0.75,
+                                       "dropped_reasons": {"time_used": 2, "cut_by_max_hotspots": 4}, "hotspots_cut": 4}},
+                "audit": {"clean": True}, "reproducible": True}  # fmt: skip
+    facts, _ = briefing_facts(manifest)
+    assert "  dosage met 50.0 % (at most 75.0 % possible)" in facts
+    assert "  dropped because: 2 team time used" in facts and "Audit: clean" in facts and "Reproducible: yes" in facts
+
+
+def test_briefing_route_labels_count_visits_not_breaks(grid_run):
+    from geoengine.export.briefing import _route_visits
+
+    res, _ = grid_run
+    stops = res.patrol.stops
+    for (team, window), (n, brk) in _route_visits(res.patrol).items():
+        g = stops[(stops["team"] == team) & (stops["window"] == window)]
+        assert n == int(g["place_kind"].isin(["hotspot", "district"]).sum())
+        assert bool(brk) == bool((g["place_kind"] == "break").any())
+
+
+def test_gpkg_dropped_visits_have_their_cause_and_teams_their_shifts(grid_run):
+    import pyogrio
+
+    res, out = grid_run
+    layers = {name for name, _ in pyogrio.list_layers(out / "plan.gpkg")}
+    teams = pyogrio.read_dataframe(out / "plan.gpkg", layer="teams")
+    assert len(teams) == len(res.patrol.team_summary()) and {"shift_min", "idle_share", "break_min"} <= set(teams.columns)
+    assert teams.geometry.notna().all()
+    stops = pyogrio.read_dataframe(out / "plan.gpkg", layer="route_stops")
+    assert (stops["place_kind"] == "break").sum() == (res.patrol.stops["place_kind"] == "break").sum()
+    dropped = res.patrol.dropped_table()
+    if len(dropped):
+        assert "dropped_visits" in layers
+        d = pyogrio.read_dataframe(out / "plan.gpkg", layer="dropped_visits")
+        assert "cause" in d and set(d["cause"]) <= set(dropped["cause"])
+        assert (d["cause"] == "cut_by_max_hotspots").sum() == len(res.patrol.cut)

@@ -84,12 +84,13 @@ def city_run() -> dict[str, Any]:
                              spacing_m=20, pole_spacing_m=50, backup_key_sites=False)  # fmt: skip
     coverage = plan_coverage(city, settings=cameras, risk=risk, time_limit_s=5)
     settings = PatrolSettings(
-        teams=(TeamSettings(name="car", mode="car", count=2, base=0),), beats=2, hotspot_levels=("red",),
+        teams=(TeamSettings(name="car", mode="car", count=2, base=0, break_min=30),), beats=2, hotspot_levels=("red",),
         district_max_gap_min=None, cross_beat=True, checkpoints=1, booths=1, alternatives=2, alternative_tolerance=0.5,
     )  # fmt: skip
     patrol = plan_patrol(city, settings=settings, windows=windows, risk=risk, stations=stations,
                          districts=districts, coverage=coverage, time_limit_s=4)  # fmt: skip
     assert len(patrol.alternatives) >= 1, "the fixture needs an alternative plan to show"
+    assert (patrol.stops["place_kind"] == "break").any(), "the fixture needs meal breaks to show"
     return {"network": city, "layers": layers, "risk": risk, "coverage": coverage, "patrol": patrol, "windows": windows}
 
 
@@ -288,6 +289,53 @@ def test_each_alternative_plan_can_be_shown(opened: Page, city_map):
     assert state["plan"] == 1 and len(state["shown"]) == 2
     opened.page.select_option(".geoengine-clock .ge-plan", "0")
     assert opened.errors == [] and opened.dialogs == []
+
+
+def test_meal_breaks_show_on_the_routes_and_in_the_clock(opened: Page, city_run):
+    stops = city_run["patrol"].stops
+    breaks = stops[(stops["place_kind"] == "break") & (stops["window"] == "evening")]
+    assert len(breaks), "the evening window has meal breaks"
+    markers = """geoengine.layers['Routes: evening'].getLayers().filter(l => l.options.icon &&
+                 l.options.icon.options.className.indexOf('geoengine-break') >= 0)"""
+    assert opened.js(f"({markers}).length") == len(breaks)
+    opened.page.select_option(".geoengine-clock .ge-window", "0")  # evening, its routes shown
+    assert opened.js("document.querySelectorAll('.leaflet-marker-pane .geoengine-break').length") == len(breaks)
+    popups = opened.js(f"({markers}).map(l => l.getPopup().getContent())")
+    for b in breaks.itertuples():
+        assert any(f"meal break {b.arrive}–{b.depart}" in p and b.team in p for p in popups), (b.team, popups)
+    # in the clock: at a minute inside the break the team's marker says it is on its break
+    b = breaks.iloc[0]
+    minute = int((b["arrive_s"] + b["depart_s"]) / 2 // 60)
+    opened.page.locator(".geoengine-clock .ge-slider").fill(str(minute))
+    shown = {s["team"]: s for s in opened.js("geoengine.clock.state().shown")}
+    assert shown[b["team"]]["on_break"] and "meal break" in shown[b["team"]]["status"], shown
+    others = breaks[breaks["team"] != b["team"]]
+    for o in others.itertuples():  # another team is on its break only inside its own
+        inside = o.arrive_s <= minute * 60 < o.depart_s
+        assert shown[o.team]["on_break"] == inside
+    opened.page.locator(".geoengine-clock .ge-slider").fill(str(int(b["depart_s"] // 60) + 1))
+    after = {s["team"]: s for s in opened.js("geoengine.clock.state().shown")}
+    assert not after[b["team"]]["on_break"]
+    assert opened.errors == [] and opened.dialogs == []
+
+
+def test_stop_and_dropped_popups_name_the_place_beat_and_cause(city_run):
+    from geoengine.export.map import _stop_popup
+
+    stops = city_run["patrol"].stops
+    hot = stops[stops["place_kind"] == "hotspot"]
+    assert len(hot)
+    r = next(hot.itertuples())
+    text = _stop_popup(r)
+    assert f"beat {int(r.beat)}" in text and r.place_id in text
+    page = make_map(**city_run).get_root().render()
+    dropped = city_run["patrol"].dropped
+    if len(dropped):
+        assert "Dropped visits (" in page
+        words = {"time_used": "team time used", "no_team_allocated": "no team allocated to its beat",
+                 "no_team_on_shift": "no team on shift", "unreachable": "unreachable in time"}  # fmt: skip
+        for cause in set(dropped["cause"]):
+            assert words[cause] in page
 
 
 def test_hostile_names_show_as_text_and_run_nothing(opened: Page):

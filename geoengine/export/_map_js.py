@@ -158,8 +158,8 @@ CLOCK = r"""
         group.addLayer(L.polyline(tr, {color: team.colour, weight: 5, opacity: 0.9, interactive: false}));
       }
       var head = tr[tr.length - 1];
-      // on a meal break the team's marker is hollow: a white disc ringed (dashed) in its colour
-      var mark = p.on_break ? {radius: 9, color: team.colour, weight: 3.5, dashArray: "3 2", fillColor: "#ffffff", fillOpacity: 1}
+      // on a meal break the team's marker is a large white disc ringed (dashed) in its colour, around the break marker
+      var mark = p.on_break ? {radius: 13, color: team.colour, weight: 4, dashArray: "4 3", fillColor: "#ffffff", fillOpacity: 0.9}
                             : {radius: 8, color: "#ffffff", weight: 2.5, fillColor: team.colour, fillOpacity: 1};
       group.addLayer(L.circleMarker(head, mark)
         .bindTooltip("<b>" + team.team + "</b> (" + team.mode + ") " + hhmm(w.start_min + state.minute) + ": " + p.status));

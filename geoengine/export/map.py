@@ -637,7 +637,7 @@ def _add_dropped(fmap: folium.Map, patrol: PatrolPlan) -> list[str]:
             unplaced += len(g)
             continue
         rows = [f"{_esc(r.window)}, visit {_visit_no(r.visit)} ({_esc(r.earliest)}–{_esc(r.latest)}): "
-                f"<b>{_esc(CAUSE_WORDS.get(str(getattr(r, 'cause', '')), getattr(r, 'cause', '')))}</b> — {_esc(r.reason)}"
+                f"<b>{_esc(CAUSE_WORDS.get(str(getattr(r, 'cause', '')), getattr(r, 'cause', '')))}</b> — {_esc(_reason(r))}"
                 for r in g.head(12).itertuples()]  # fmt: skip
         more = f"<br>… and {len(g) - 12} more" if len(g) > 12 else ""
         geoms.append(where[pid])
@@ -646,6 +646,13 @@ def _add_dropped(fmap: folium.Map, patrol: PatrolPlan) -> list[str]:
     name = f"Dropped visits ({len(dropped)})" + (f", {unplaced} without a location" if unplaced else "")
     _Vector(name, _collection(geoms, props), styles=S_DROPPED, show=True, order="front").add_to(fmap)
     return [_swatch("ring", "#3a3a3a", "Dropped visit (click: cause and why)")]
+
+
+def _reason(r: Any) -> str:
+    """The reason without the cause it repeats ("team time used: car-1 could make it …" → "car-1 could make it …")."""
+    text = str(r.reason)
+    words = CAUSE_WORDS.get(str(getattr(r, "cause", "")), "")
+    return text[len(words) + 1 :].strip() if words and text.lower().startswith(words + ":") else text
 
 
 def _visit_no(visit: Any) -> str:
