@@ -124,7 +124,7 @@ patrol:
     - {{name: foot, mode: foot, count: 3, base: 0, windows: [afternoon, evening, weekend_night]}}
     - {{name: ebike, mode: ebike, count: 2, base: 1, break_min: 30}}
   beats: 6
-  max_hotspots_per_window: 8
+  max_hotspots_per_window: auto   # as many as the team time can serve
   checkpoints: 4
   checkpoint_crews: 2
   booths: 4
@@ -132,7 +132,7 @@ patrol:
 evaluation:
   split: 2026-09-01   # September is held out to score the risk surface (PAI)
 solver:
-  time_limit_s: 30
+  time_limit_s: 60   # a safety cap: every solver stops on its deterministic work first
 outputs:
   folder: {runs}
 """

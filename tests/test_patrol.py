@@ -135,7 +135,7 @@ def test_a_hotspot_no_team_can_reach_in_time_is_dropped_and_reported(city):
     risk = _risk_with_hotspots(city, [(450, 500), (50, 0)], window=short)
     settings = PatrolSettings(
         teams=(TeamSettings(name="foot", mode="foot", count=1, base=0),), beats=1, hotspot_levels=("red",),
-        district_max_gap_min=None, dwell_min={"red": 12.0},
+        district_max_gap_min=None, dwell_min={"red": 12.0}, max_hotspots_per_window=2,
     )
     plan = plan_patrol(city, settings=settings, windows=(short,), risk=risk, stations=_stations((0, 0)), time_limit_s=5)
     # on foot the far corner (900 m, ~12 min) plus a 12 min stop does not fit in 20 minutes with the near one
@@ -145,6 +145,7 @@ def test_a_hotspot_no_team_can_reach_in_time_is_dropped_and_reported(city):
     assert set(plan.dropped["place_id"]).isdisjoint(reachable) or len(reachable) == 0
     assert plan.metrics()["visits_dropped"] == len(plan.dropped)
     assert plan.metrics()["time_window_violations"] == 0
+    assert set(plan.dropped["cause"]) == {"unreachable"}
 
 
 def test_teams_stay_in_their_beats_and_beats_are_contiguous(city):

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared real data n
 
 
 @pytest.fixture(scope="module")
-def sf() -> ge.RunResult:
-    return ge.run(REPO / "scenarios" / "sf_downtown.yaml", write=False)
+def sf(tmp_path_factory) -> ge.RunResult:
+    # written, so that the run audits its own folder (manifest "audit")
+    return ge.run(REPO / "scenarios" / "sf_downtown.yaml", out_dir=tmp_path_factory.mktemp("sf") / "run")
 
 
 def test_sf_incidents_snap_to_streets(sf):

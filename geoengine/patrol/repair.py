@@ -356,11 +356,12 @@ def _max_places(work: np.ndarray, cap: np.ndarray, possible: np.ndarray) -> int:
     n = len(possible)
     res = milp(
         c=-np.ones(n), constraints=LinearConstraint(work, -np.inf, cap), integrality=np.ones(n),
-        bounds=Bounds(np.zeros(n), possible.astype(float)), options={"time_limit": 10.0, "presolve": True},
+        bounds=Bounds(np.zeros(n), possible.astype(float)),
+        options={"node_limit": 10_000, "time_limit": 120.0, "presolve": True},  # nodes: deterministic
     )  # fmt: skip
     if res.status == 0 and res.x is not None:
         return int(round(-res.fun))
-    # not solved to optimality in time: the LP relaxation, rounded down, is still a bound
+    # not solved to optimality within the node limit: the LP relaxation, rounded down, is still a bound
     from scipy.optimize import linprog
 
     lp = linprog(-np.ones(n), A_ub=work, b_ub=cap, bounds=list(zip(np.zeros(n), possible.astype(float))), method="highs")
