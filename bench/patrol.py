@@ -18,7 +18,8 @@ and team routes with no visit at all (base to base).
 
 ``--before REV``: also run the same scenarios with the code at git revision REV (a
 ``git worktree`` in ``/tmp/geoengine-before``, removed afterwards; the child process gets
-``PYTHONPATH`` set to it) and print before and after side by side. Older code writes less:
+``PYTHONPATH`` set to it; each scenario file as it was at REV, with the same data) and print
+before and after side by side. Older code writes less:
 what its folder lacks is computed from its files where possible — dosage from
 ``patrol_dosage.csv``, idle share from ``routes.csv`` (shift = window length per team and
 window, busy = Σ travel + dwell), back-to-back rows — and the current
@@ -56,10 +57,11 @@ print("BENCH " + json.dumps({"wall_s": wall, "peak_mb": resource.getrusage(resou
 
 
 # --------------------------------------------------------------------------- scenarios
-def bench_scenario(src: Path, folder: Path) -> Path:
-    """``src`` with absolute paths and no caches (every stage computed), written into ``folder``."""
+def bench_scenario(src: Path, folder: Path, *, base: Path | None = None) -> Path:
+    """``src`` with absolute paths (relative ones resolved against ``base``, default its
+    folder) and no caches (every stage computed), written into ``folder``."""
     data = yaml.safe_load(src.read_text(encoding="utf-8"))
-    base = src.resolve().parent
+    base = (base or src.parent).resolve()
 
     def absolute(value: str) -> str:
         return value if "://" in value or Path(value).is_absolute() else str((base / value).resolve())
@@ -234,6 +236,7 @@ def summarize(run_dir: Path, *, scenario: Path | None = None, audit_missing: boo
         "visits_planned": planned, "visits_dropped": dropped, "dropped_reasons": reasons,
         "audit_violations": violations, "audit_by_kind": by_kind,
         "reproducible": manifest.get("reproducible", "n/a"),
+        "reproducible_notes": manifest.get("reproducible_notes") or None,
         "routes_rows": 0 if routes is None else len(routes), "back_to_back": back_to_back(routes),
         "idle_routes": idle_routes(routes),
         "notes": notes,
@@ -251,7 +254,10 @@ def patrol_row(instance: str, code: str, summary: dict[str, Any], *, wall_s: flo
 def _measure(name: str, src: Path, tmp: Path, *, code_root: Path, code: str) -> dict[str, Any]:
     folder = tmp / f"{name}-{code.split()[0]}"
     folder.mkdir()
-    scenario = bench_scenario(src, folder)
+    own = code_root / src.relative_to(REPO)  # the scenario as it was at that revision (same data)
+    if code_root != REPO and own.is_file() and own.read_bytes() != src.read_bytes():
+        print(f"patrol: {name} {code}: runs {src.relative_to(REPO)} as it was at that revision (the file changed since)")
+    scenario = bench_scenario(own if own.is_file() else src, folder, base=src.parent)
     out = folder / "run"
     info = run_scenario(scenario, out, code_root=code_root)
     return patrol_row(name, code, summarize(out, scenario=scenario), wall_s=info["wall_s"], peak_mb=info["peak_mb"])
@@ -262,8 +268,13 @@ def _git(*args: str) -> str:
     return subprocess.run(["git", "-C", str(REPO), *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def _label(rev: str, when: str) -> str:
-    return f"{when} {_git('rev-parse', '--short', rev)}"
+def _label(rev: str, when: str, *, tree: bool = False) -> str:
+    """``before 1a2b3c4`` (REV); with ``tree``: the last commit that changed geoengine/, and
+    ``+ edits`` when the working tree's geoengine/ has uncommitted changes."""
+    if not tree:
+        return f"{when} {_git('rev-parse', '--short', rev)}"
+    dirty = bool(_git("status", "--porcelain", "--", "geoengine"))
+    return f"{when} {_git('log', '-1', '--format=%h', rev, '--', 'geoengine')}" + (" + edits" if dirty else "")
 
 
 def _fmt(value: Any) -> str:
@@ -307,7 +318,7 @@ def run(*, quick: bool = False, before: str | None = None) -> list[dict[str, Any
     for note in notes:
         print(note)
     rows: list[dict[str, Any]] = []
-    after = _label("HEAD", "after") if before else "geoengine"
+    after = _label("HEAD", "after", tree=True) if before else "geoengine"
     with tempfile.TemporaryDirectory(prefix="geoengine-bench-patrol-") as tmp_name:
         tmp = Path(tmp_name)
         if before:
