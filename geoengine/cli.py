@@ -1,11 +1,13 @@
 """The ``geoengine`` command: parse arguments, call the library, turn errors into exit codes.
 
 Exit codes: 0 success; 2 a problem with the input the user can fix (one clear line
-per problem, no traceback); 1 an internal failure (traceback only with ``--debug``).
+per problem, no traceback), including the environment: ``--out`` cannot be written, the
+disk is full; 1 an internal failure (traceback only with ``--debug``).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 import traceback
@@ -54,14 +56,39 @@ def _call(ctx: typer.Context, fn: Callable[[], Any]) -> Any:
         raise typer.Exit(130) from None
     except typer.Exit:
         raise
-    except Exception as err:  # an internal failure: a bug, not the user's input
+    except OSError as err:
+        line = _environment_error(err)
+        if line is None:
+            return _internal_error(err, debug)
+        _echo_err(f"error: {line}")
         if debug:
             traceback.print_exc()
-        _echo_err(
-            f"internal error: {type(err).__name__}: {err}\n"
-            "This is a bug in geoengine, not in your input. Rerun with --debug for the traceback and report it."
-        )
-        raise typer.Exit(EXIT_INTERNAL_ERROR) from None
+        raise typer.Exit(EXIT_USER_ERROR) from None
+    except Exception as err:  # an internal failure: a bug, not the user's input
+        return _internal_error(err, debug)
+
+
+def _internal_error(err: BaseException, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+    _echo_err(
+        f"internal error: {type(err).__name__}: {err}\n"
+        "This is a bug in geoengine, not in your input. Rerun with --debug for the traceback and report it."
+    )
+    raise typer.Exit(EXIT_INTERNAL_ERROR) from None
+
+
+def _environment_error(err: OSError) -> str | None:
+    """The one line for an OSError the user's machine caused (a full disk, no permission),
+    or None when it is an internal failure."""
+    where = err.filename if err.filename is not None else "?"
+    if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return f"disk full at {where} (free some space on that disk)"
+    if err.errno == errno.EROFS:
+        return f"cannot write {where}: read-only file system"
+    if err.errno in (errno.EACCES, errno.EPERM) and err.filename is not None:
+        return f"cannot write {where}: permission denied"
+    return None
 
 
 @app.callback()
@@ -75,10 +102,10 @@ def _main(
     logging.basicConfig(level=logging.INFO if verbose or debug else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
 
 
-def _run_and_report(scenario: Path, out: Path | None, tiles: TileSource | None, quiet: bool) -> None:
+def _run_and_report(scenario: Path, out: Path | None, tiles: TileSource | None, quiet: bool, force: bool = False) -> None:
     from .pipeline import run as run_pipeline
 
-    result = run_pipeline(scenario, out_dir=out, tiles=tiles.value if tiles else None, progress=not quiet)
+    result = run_pipeline(scenario, out_dir=out, tiles=tiles.value if tiles else None, progress=not quiet, force=force)
     if not quiet:
         typer.echo(result.summary())
 
@@ -91,18 +118,30 @@ Tiles = Annotated[
     TileSource | None,
     typer.Option(help="Add web map tiles under the run's own basemap (needs internet to show)."),
 ]
+Out = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Write the run exactly into this folder: a new one, or a previous run folder (replaced as a whole).",
+    ),
+]
+Force = Annotated[
+    bool,
+    typer.Option("--force", help="Replace --out even when it is a file or a folder that is not a geoengine run."),
+]
 
 
 @app.command()
 def run(
     ctx: typer.Context,
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Write the run exactly into this folder.")] = None,
+    out: Out = None,
     tiles: Tiles = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    force: Force = False,
 ) -> None:
     """Run a scenario and write its run folder (map.html, manifest.json, …)."""
-    _call(ctx, lambda: _run_and_report(scenario, out, tiles, quiet))
+    _call(ctx, lambda: _run_and_report(scenario, out, tiles, quiet, force))
 
 
 @app.command()
@@ -125,14 +164,45 @@ def validate(
 @app.command()
 def demo(
     ctx: typer.Context,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the run exactly into this folder.")] = None,
+    out: Out = None,
     tiles: Tiles = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    force: Force = False,
 ) -> None:
     """Run the embedded demo offline: central Helsinki with synthetic incidents."""
     from .demo import demo_scenario
 
-    _call(ctx, lambda: _run_and_report(demo_scenario(), out, tiles, quiet))
+    _call(ctx, lambda: _run_and_report(demo_scenario(), out, tiles, quiet, force))
+
+
+@app.command()
+def clean(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="A run folder, a folder of run folders, or a scenario file (its outputs folder). "
+                       "Default: ./runs and the current folder."),
+    ] = None,
+) -> None:
+    """Remove what killed runs left: hidden staging folders (.NAME.*.partial) and previous runs moved aside."""
+    from ._io import clean_folder
+
+    def _clean() -> None:
+        if folder is None:
+            folders = [Path("runs"), Path(".")] if Path("runs").is_dir() else [Path(".")]
+        elif folder.suffix.lower() in (".yaml", ".yml") and folder.is_file():
+            from .scenario import load_scenario
+
+            folders = [Path(load_scenario(folder).outputs.folder)]
+        else:
+            folders = [folder]
+        lines = [line for f in folders for line in clean_folder(f)]
+        for line in lines:
+            typer.echo(line)
+        if not lines:
+            typer.echo(f"nothing to clean in {', '.join(str(f) for f in folders)}")
+
+    _call(ctx, _clean)
 
 
 @app.command()

@@ -26,6 +26,7 @@ __all__ = [
     "LayerOutsideNetworkError",
     "NetworkSourceError",
     "OfflineError",
+    "OutputError",
     "Problem",
     "ScenarioError",
 ]
@@ -124,3 +125,8 @@ class OfflineError(GeoEngineError, ConnectionError):
 
 class InfeasibleSettingsError(GeoEngineError, ValueError):
     """The settings ask for something that cannot be satisfied."""
+
+
+class OutputError(GeoEngineError, OSError):
+    """The run folder cannot be written where asked: ``--out`` names a file or a folder
+    that is not a geoengine run, its parent is not writable, or the disk is full."""

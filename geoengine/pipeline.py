@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._io import staging_dir, write_json_atomic, write_text_atomic
+from ._io import prepare_out_dir, staging_dir, write_json_atomic, write_text_atomic
 from ._stage_cache import cached_stage
 from .coverage.plan import CoveragePlan, plan_coverage
 from .errors import InfeasibleSettingsError
@@ -98,6 +98,7 @@ def run(
     write: bool = True,
     tiles: str | None = None,
     progress: bool = False,
+    force: bool = False,
 ) -> RunResult:
     """Run a scenario end to end.
 
@@ -113,12 +114,19 @@ def run(
         ``"osm"`` adds web tiles to the map (the map also works without them).
     progress
         Show progress of long steps.
+    force
+        Replace ``out_dir`` even when it is a file or a folder that is not a geoengine
+        run (without it such an ``out_dir`` is refused before any computing). A previous
+        run folder is always replaced as a whole.
     """
     from .export import build_manifest, make_map
     from .export.gpkg import write_gpkg
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    target = Path(out_dir) if out_dir is not None else default_run_dir(scenario)
+    if write:  # --out mistakes (a file, a folder not a run, unwritable, no space) before any computing
+        prepare_out_dir(target, force=force)
     t0 = time.perf_counter()
     timings: dict[str, float | None] = {}
 
@@ -153,7 +161,6 @@ def run(
         *network.warnings, *layers.warnings, *risk_warnings,
         *(coverage.warnings if coverage else ()), *(patrol.warnings if patrol else ()),
     ]  # fmt: skip
-    target = Path(out_dir) if out_dir is not None else default_run_dir(scenario)
     outputs: dict[str, str] = {}
     manifest: dict[str, Any]
 
@@ -184,7 +191,7 @@ def run(
         return RunResult(scenario, network, layers, _manifest(), None, tuple(warnings), risk, evaluation, coverage, patrol)
 
     t = time.perf_counter()
-    with staging_dir(target) as stage:
+    with staging_dir(target, force=force) as stage:
         if scenario.outputs.map:
             subtitle = f"{scenario.description or ''} — geoengine {_version()}".strip(" —")
             fmap = make_map(
