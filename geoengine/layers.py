@@ -56,7 +56,7 @@ from .errors import (
     LayerOutsideNetworkError,
     Problem,
 )
-from .scenario import LayerSource, LayersSettings
+from .scenario import NAME_MAX_CHARS, LayerSource, LayersSettings, check_date_format
 
 if TYPE_CHECKING:
     from .network import RoadNetwork
@@ -323,9 +323,10 @@ def _resolve_columns(frame: pd.DataFrame, fields: Iterable[str], ctx: _Reader) -
             else:
                 problems.append(
                     ctx.problem(
-                        f"column {wanted!r} not found; the file has: {_listing(columns)}",
+                        f"column {wanted!r} not found: {_described(ctx, columns)}",
                         field=f"columns.{name}",
-                        hint=f"set {ctx.prefix}.columns.{name} to one of the file's columns",
+                        hint=f"set {ctx.prefix}.columns.{name} to one of the file's column names "
+                        "(a CSV names them in its first row)",
                     )
                 )
             used.add(mapping.get(name, ""))
@@ -377,7 +378,7 @@ def _read_file(ctx: _Reader) -> tuple[pd.DataFrame, bool]:
         except Exception as exc:  # noqa: BLE001 - any GDAL failure means the file cannot be read
             raise ctx.error(
                 LayerError,
-                f"cannot read the file as a GIS layer ({_short(exc)})",
+                f"cannot read {path.name} ({_size_text(path)}) as a GIS layer ({_short(exc, path)})",
                 field="path",
                 hint="give a GeoJSON, GeoPackage, Shapefile (.shp or .zip), GeoParquet or CSV file",
             ) from exc
@@ -387,14 +388,14 @@ def _read_file(ctx: _Reader) -> tuple[pd.DataFrame, bool]:
         if layer is not None and layer not in names:
             raise ctx.error(
                 LayerError,
-                f"layer {layer!r} not in the file; it has: {', '.join(names)}",
+                f"layer {layer!r} not in the file; it has: {_clipped_names(names)}",
                 field="layer",
                 hint=f"set {ctx.prefix}.layer to one of those",
             )
         if layer is None and len(names) > 1:
             raise ctx.error(
                 LayerError,
-                f"the file holds {len(names)} layers: {', '.join(names)}",
+                f"the file holds {len(names)} layers: {_clipped_names(names)}",
                 field="layer",
                 hint=f"set {ctx.prefix}.layer to the one to read",
             )
@@ -407,15 +408,28 @@ def _read_file(ctx: _Reader) -> tuple[pd.DataFrame, bool]:
     except Exception as exc:  # noqa: BLE001 - corrupt files raise anything from GDAL/Arrow/pandas
         raise ctx.error(
             LayerError,
-            f"cannot read the file ({_short(exc)})",
+            f"cannot read {path.name} ({_size_text(path)}) ({_short(exc, path)})",
             field="path",
             hint="check that the file is complete and in a supported format "
             "(GeoJSON, GeoPackage, Shapefile, zipped Shapefile, GeoParquet, CSV)",
         ) from exc
 
 
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+_QUOTED = re.compile(r"b?'[^']*'|\"[^\"]*\"")
+
+
+def _clipped_names(names: list[str]) -> str:
+    shown = [n if len(n) <= 40 else n[:39] + "…" for n in names[:10]]
+    return ", ".join(shown) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
+def _short(exc: BaseException, path: Path | None = None) -> str:
+    """The reason a reader gave, without any quoted text (it may quote the file's content)."""
+    text = " ".join(str(exc).split())
+    if path is not None:
+        text = text.replace(str(path), path.name)
+    text = _QUOTED.sub("'…'", text)
+    text = text or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "…"
 
 
@@ -438,7 +452,7 @@ def _read_csv(path: Path, ctx: _Reader) -> pd.DataFrame:
 def _table_to_gdf(frame: pd.DataFrame, cols: dict[str, str], ctx: _Reader) -> gpd.GeoDataFrame:
     """Points from lon/lat columns (or geometry from a WKT column); bad coordinates dropped."""
     source = ctx.source
-    crs = CRS.from_user_input(source.crs) if source.crs else CRS.from_epsg(4326)
+    crs = _user_crs(ctx) or CRS.from_epsg(4326)
     if "lon" in cols and "lat" in cols:
         lon_raw, lat_raw = frame[cols["lon"]], frame[cols["lat"]]
         lon = pd.to_numeric(lon_raw, errors="coerce").astype(float)
@@ -461,7 +475,8 @@ def _table_to_gdf(frame: pd.DataFrame, cols: dict[str, str], ctx: _Reader) -> gp
     else:
         raise ctx.error(
             LayerError,
-            f"no longitude/latitude columns found; the file has: {_listing(frame.columns)}",
+            f"no longitude/latitude columns found: {_described(ctx, frame.columns)}; expected a table with a "
+            "header row and lon/lat (or x/y, longitude/latitude) columns, or a GIS layer",
             field="columns.lon",
             hint=f"set {ctx.prefix}.columns.lon and {ctx.prefix}.columns.lat to the coordinate columns",
         )
@@ -498,14 +513,28 @@ def _check_degrees(
     return lon[~out], lat[~out], frame
 
 
+def _user_crs(ctx: _Reader) -> CRS | None:
+    """The layer's ``crs`` setting as a CRS (None when not set); a CRS pyproj does not know is a LayerError."""
+    if not ctx.source.crs:
+        return None
+    try:
+        return CRS.from_user_input(ctx.source.crs)
+    except Exception:  # noqa: BLE001 - pyproj raises CRSError, ValueError or TypeError
+        raise ctx.error(
+            LayerError, "not a coordinate reference system pyproj knows", field="crs",
+            hint="give an EPSG code (e.g. EPSG:4326, EPSG:32610) or leave it out",
+        ) from None
+
+
 def _set_file_crs(gdf: gpd.GeoDataFrame, ctx: _Reader) -> gpd.GeoDataFrame:
     source = ctx.source
+    user_crs = _user_crs(ctx)
     if gdf.crs is None:
-        if source.crs:
-            return gdf.set_crs(source.crs)
+        if user_crs is not None:
+            return gdf.set_crs(user_crs)
         ctx.warn("the file states no CRS; assumed EPSG:4326 (longitude/latitude)")
         return gdf.set_crs(4326)
-    if source.crs and not CRS.from_user_input(source.crs).equals(gdf.crs, ignore_axis_order=True):
+    if user_crs is not None and not user_crs.equals(gdf.crs, ignore_axis_order=True):
         ctx.warn(f"the file states its CRS ({gdf.crs.to_string()}); {ctx.prefix}.crs ({source.crs}) is ignored")
     return gdf
 
@@ -655,10 +684,22 @@ def _street_distance_warning(gdf: gpd.GeoDataFrame, network: RoadNetwork, max_m:
         )
 
 
-def _listing(columns: Iterable[Any]) -> str:
-    """The file's own columns for a message (not the geometry or our row counter)."""
-    names = [str(c) for c in columns if str(c) not in ("source_row", "geometry")]
-    return ", ".join(names) or "(no columns)"
+def _size_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return "size unknown"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
+
+
+def _described(ctx: _Reader, columns: Iterable[Any]) -> str:
+    """The file by name, size and column count for an error, never its text: a file that is
+    not the expected format would otherwise echo its first line (which may hold a secret)."""
+    n = len([c for c in columns if str(c) not in ("source_row", "geometry")])
+    return f"{ctx.path.name} ({_size_text(ctx.path)}) has {n} column{'s' if n != 1 else ''}, none of them that one"
 
 
 # --------------------------------------------------------------------------- dates
@@ -686,6 +727,10 @@ def _parse_datetimes(
         return times, precision, missing
     fmt = ctx.source.date_format
     if fmt:
+        try:
+            check_date_format(fmt)
+        except ValueError as err:
+            raise ctx.error(LayerError, str(err), field="date_format") from None
         parsed = _to_datetime(present, format=fmt)
         clock = any(code in fmt for code in ("%H", "%I", "%M", "%S", "%X", "%T", "%c", "%R"))
         day = any(code in fmt for code in ("%d", "%j", "%c", "%x", "%F", "%D", "%e"))
@@ -763,7 +808,7 @@ def _incident_times(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
     else:
         raise ctx.error(
             LayerError,
-            f"no date or time column found; the file has: {_listing(gdf.columns)}",
+            f"no date or time column found: {_described(ctx, gdf.columns)}; expected a date, time or datetime column",
             field="columns.date",
             hint=f"set {ctx.prefix}.columns.datetime (date and time in one column) or "
             f"{ctx.prefix}.columns.date (and {ctx.prefix}.columns.time)",
@@ -781,10 +826,11 @@ def _incident_times(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
     gdf = ctx.drop(gdf, missing.loc[gdf.index], "missing date")
     bad = gdf["time"].isna()
     if bad.any():
-        example = str(gdf.loc[bad, column].iloc[0])
+        row = int(gdf.loc[bad, "source_row"].iloc[0]) + 1 if "source_row" in gdf else None
         n = int(bad.sum())
         hint = f"set {ctx.prefix}.date_format (e.g. '%d/%m/%Y %H:%M')" if not ctx.source.date_format else ""
-        ctx.warn(f"{n:,} rows have a date that cannot be read (e.g. {example!r}) and were dropped" + (
+        where = f" in column {column!r}" + (f" (the first in data row {row:,})" if row is not None else "")
+        ctx.warn(f"{n:,} rows have a date that cannot be read{where} and were dropped" + (
             f"; {hint}" if hint else ""))
     return ctx.drop(gdf, bad, "unparseable date")
 
@@ -892,8 +938,7 @@ def _camera_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
         camera_type = camera_type.where(raw_type.notna(), parsed["camera_type"])
         unknown = raw_type.notna() & (camera_type == "unknown")
         if unknown.any():
-            values = ", ".join(sorted({str(v) for v in raw_type[unknown]})[:5])
-            ctx.warn(f"{int(unknown.sum()):,} cameras have an unknown camera type ({values}); "
+            ctx.warn(f"{int(unknown.sum()):,} cameras have an unknown camera type in column {cols['camera_type']!r}; "
                      "use fixed, dome or ptz")
     else:
         camera_type = parsed["camera_type"]
@@ -950,6 +995,38 @@ _ATTRIBUTES: dict[str, Callable[[gpd.GeoDataFrame, dict[str, str], _Reader], gpd
     "cameras": _camera_columns,
     "stations": _station_columns,
 }
+
+
+def _check_names(gdf: gpd.GeoDataFrame, kind: str, ctx: _Reader) -> None:
+    """Names at most :data:`~geoengine.scenario.NAME_MAX_CHARS` long; district names unique
+    (a district is known by its name in reports and ``cameras.lscp_districts``)."""
+    if "name" not in gdf.columns:
+        return
+    names = gdf["name"].astype(str)
+    rows = gdf["source_row"] if "source_row" in gdf.columns else pd.Series(np.arange(len(gdf)), index=gdf.index)
+    long = names.str.len() > NAME_MAX_CHARS
+    if long.any():
+        first = int(rows[long].iloc[0]) + 1
+        raise ctx.error(
+            LayerError,
+            f"{int(long.sum()):,} {kind.replace('_', ' ')} names are longer than {NAME_MAX_CHARS} characters "
+            f"(the first in data row {first:,}, {len(names[long].iloc[0]):,} characters)",
+            field="columns.name",
+            hint=f"shorten the names in the file, or set {ctx.prefix}.columns.name to the column of short names",
+        )
+    repeated = names[names.duplicated(keep=False)]
+    if len(repeated):
+        shown = sorted(set(repeated))
+        text = ", ".join(repr(n) for n in shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
+        if kind == "districts":
+            raise ctx.error(
+                LayerError,
+                f"{len(shown):,} district names are used by more than one polygon: {text}",
+                field="columns.name",
+                hint="give every district its own name (or merge its polygons into one multipolygon)",
+            )
+        if kind == "stations":
+            ctx.warn(f"{len(shown):,} station names are used more than once ({text}); a team base by name takes the first")
 
 
 # --------------------------------------------------------------------------- public
@@ -1042,6 +1119,7 @@ def read_layer(
         )
     if network is not None:
         _street_distance_warning(gdf, network, max_street_distance_m, ctx)
+    _check_names(gdf, kind, ctx)
 
     columns = [*_STANDARD_COLUMNS[kind], "source_row"]
     out = gpd.GeoDataFrame(gdf[columns], geometry=gdf.geometry.rename("geometry"), crs=gdf.crs)

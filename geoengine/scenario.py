@@ -20,9 +20,11 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
+    Strict,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -116,8 +118,76 @@ OutputPath = Annotated[Path, AfterValidator(_resolve)]
 """A path that need not exist yet, relative paths resolved against the scenario's folder."""
 
 
+NAME_MAX_CHARS = 200
+"""The longest name (team, window, district, station, column…) or other text setting, in characters."""
+DESCRIPTION_MAX_CHARS = 2000
+"""The longest scenario ``description``, in characters."""
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {str(value).lower()} (a yes/no value)")
+    return value
+
+
+Int = Annotated[int, Strict()]
+"""A whole number: ``true``, ``"3"`` or ``2.0`` are not taken as one."""
+Number = Annotated[float, BeforeValidator(_no_bool)]
+"""A finite number (``true`` is not 1; ``.nan`` and ``.inf`` are rejected by the models' config)."""
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_CHARS)]
+Level = Literal["red", "orange", "yellow"]
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------- checks of single values
+def _check_crs(value: str, *, metric: bool) -> str:
+    """A CRS string pyproj understands (``EPSG:32610``, a PROJ string, WKT); ``metric``: projected in metres."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    text = value.strip()
+    shown = text if len(text) <= 60 else text[:57] + "…"
+    try:
+        crs = CRS.from_user_input(text)
+    except (CRSError, ValueError, TypeError):
+        raise ValueError(f"{shown!r} is not a coordinate reference system pyproj knows (e.g. EPSG:4326, EPSG:32610)") from None
+    if metric:
+        units = {(axis.unit_name or "").lower() for axis in crs.axis_info}
+        if not crs.is_projected or not units <= {"metre", "meter", "m"}:
+            raise ValueError(
+                f"{shown!r} is not a projected CRS in metres (distances are in metres); "
+                "use the local UTM zone (e.g. EPSG:32610) or leave it out"
+            )
+    return text
+
+
+_DATE_SAMPLE = dt.datetime(2016, 3, 4, 5, 6, 7)
+
+
+def check_date_format(value: str) -> str:
+    """A ``date_format`` pandas can parse with: strptime directives (``%d/%m/%Y``), ``ISO8601`` or ``mixed``.
+
+    Raises ``ValueError`` (naming the bad directive) for formats like ``%Q`` or a stray ``%``.
+    """
+    text = value.strip()
+    if text in ("ISO8601", "mixed"):
+        return text
+    if "%" not in text:
+        raise ValueError(f"date_format {text!r} has no % directive (e.g. '%d/%m/%Y %H:%M'; or 'ISO8601', 'mixed')")
+    try:
+        dt.datetime.strptime(_DATE_SAMPLE.strftime(text), text)
+    except ValueError as err:
+        reason = str(err)
+        if "directive" in reason or "stray %" in reason:
+            raise ValueError(
+                f"date_format {text!r} is not a strptime format: {reason.split(' in format')[0]} "
+                "(use %Y %m %d %H %M %S %b %p …, e.g. '%d/%m/%Y %H:%M')"
+            ) from None
+        # other mismatches (e.g. %Z, %j with %d) are data-dependent: the rows that do not fit are dropped
+    return text
 
 
 # --------------------------------------------------------------------------- network
@@ -144,14 +214,14 @@ class Speeds(_Model):
     capped at ``car_max_kph``. Foot and e-bike speeds are flat.
     """
 
-    foot_kph: float = Field(4.5, gt=0, le=20, description="Walking patrol speed.")
-    ebike_kph: float = Field(15.0, gt=0, le=45, description="E-bike patrol speed.")
-    car_kph: dict[str, Annotated[float, Field(gt=0, le=200)]] = Field(
+    foot_kph: Number = Field(4.5, gt=0, le=20, description="Walking patrol speed.")
+    ebike_kph: Number = Field(15.0, gt=0, le=45, description="E-bike patrol speed.")
+    car_kph: dict[str, Annotated[Number, Field(gt=0, le=200)]] = Field(
         default_factory=lambda: dict(DEFAULT_CAR_KPH),
         description="Car speed by OSM highway class when the street has no maxspeed tag.",
     )
-    car_factor: float = Field(0.8, gt=0, le=1.5, description="Share of the limit a patrol car averages.")
-    car_max_kph: float = Field(80.0, gt=0, le=200)
+    car_factor: Number = Field(0.8, gt=0, le=1.5, description="Share of the limit a patrol car averages.")
+    car_max_kph: Number = Field(80.0, gt=0, le=200)
 
 
 class NetworkSettings(_Model):
@@ -164,7 +234,7 @@ class NetworkSettings(_Model):
 
     source: InputPath | None = Field(None, description="OSM PBF, OSM XML (.osm, .osm.bz2) or GraphML file.")
     place: str | None = Field(None, description="Place name for an online download with osmnx.")
-    bbox: tuple[float, float, float, float] | None = Field(
+    bbox: tuple[Number, Number, Number, Number] | None = Field(
         None, description="West, south, east, north (degrees) for an online download with osmnx."
     )
     network_type: NetworkType = Field(
@@ -172,7 +242,9 @@ class NetworkSettings(_Model):
         description="Streets to keep: 'drive' (car streets), 'walk' (walkable), 'all' (both). "
         "The largest strongly connected component is taken over this network.",
     )
-    crs: str | None = Field(None, description="Projected metric CRS; default: the local UTM zone.")
+    crs: str | None = Field(
+        None, max_length=NAME_MAX_CHARS, description="Projected metric CRS (e.g. EPSG:32610); default: the local UTM zone."
+    )
     speeds: Speeds = Field(default_factory=Speeds)
     cache: bool = Field(True, description="Cache the prepared network on disk.")
     cache_dir: OutputPath | None = Field(None, description="Cache folder; default ~/.cache/geoengine.")
@@ -186,6 +258,11 @@ class NetworkSettings(_Model):
                 + (", ".join(given) if given else "none")
             )
         return self
+
+    @field_validator("crs")
+    @classmethod
+    def _metric_crs(cls, value: str | None) -> str | None:
+        return None if value is None else _check_crs(value, metric=True)
 
     @field_validator("bbox")
     @classmethod
@@ -231,14 +308,29 @@ class LayerSource(_Model):
     layer: str | None = Field(None, description="Layer name inside a GeoPackage.")
     crs: str | None = Field(
         None,
+        max_length=NAME_MAX_CHARS,
         description="CRS of the coordinates when the file does not state one "
         "(CSV lon/lat default to EPSG:4326).",
     )
     columns: ColumnMap = Field(default_factory=ColumnMap)
-    date_format: str | None = Field(None, description="strftime format of the date column, if not ISO.")
+    date_format: str | None = Field(
+        None,
+        max_length=NAME_MAX_CHARS,
+        description="strptime format of the date column if not ISO (e.g. '%d/%m/%Y %H:%M'), or 'ISO8601' / 'mixed'.",
+    )
     dayfirst: bool = Field(False, description="Dates like 03/04/2016 mean 3 April.")
     synthetic: bool = Field(False, description="The layer is synthetic (labelled as such on maps).")
-    default_priority: float = Field(1.0, ge=0, description="Priority of rows without a priority value.")
+    default_priority: Number = Field(1.0, ge=0, description="Priority of rows without a priority value.")
+
+    @field_validator("crs")
+    @classmethod
+    def _valid_crs(cls, value: str | None) -> str | None:
+        return None if value is None else _check_crs(value, metric=False)
+
+    @field_validator("date_format")
+    @classmethod
+    def _valid_date_format(cls, value: str | None) -> str | None:
+        return None if value is None else check_date_format(value)
 
 
 class LayersSettings(_Model):
@@ -249,10 +341,10 @@ class LayersSettings(_Model):
     key_sites: LayerSource | None = None
     cameras: LayerSource | None = None
     stations: LayerSource | None = None
-    max_street_distance_m: float = Field(
+    max_street_distance_m: Number = Field(
         150.0, gt=0, description="Warn about points farther than this from any street."
     )
-    outside_area_buffer_m: float = Field(
+    outside_area_buffer_m: Number = Field(
         300.0, ge=0, description="Features farther than this from every street lie outside the network's area and are dropped."
     )
 
@@ -261,6 +353,18 @@ class LayersSettings(_Model):
 def _minutes(hhmm: str) -> int:
     hours, minutes = hhmm.split(":")
     return int(hours) * 60 + int(minutes)
+
+
+def _parse_hhmm(value: Any, what: str, *, allow_24: bool) -> str:
+    """``"HH:MM"`` from a scenario value; YAML 1.1 reads an unquoted 18:00 as the integer 1080."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 24 * 60:
+        value = f"{value // 60:02d}:{value % 60:02d}"
+    if not isinstance(value, str) or not _HHMM.match(value.strip()):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "…"
+        raise ValueError(f"{what} must be a time HH:MM between 00:00 and 24:00, got {shown}")
+    if not allow_24 and value.strip() == "24:00":
+        raise ValueError(f"{what} must be before 24:00")
+    return value.strip()
 
 
 class TimeWindow(_Model):
@@ -279,14 +383,7 @@ class TimeWindow(_Model):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _hhmm(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            # YAML 1.1 reads an unquoted 18:00 as the sexagesimal integer 1080
-            value = f"{value // 60:02d}:{value % 60:02d}"
-        if not isinstance(value, str) or not _HHMM.match(value.strip()):
-            raise ValueError(f"{info.field_name} must be a time HH:MM between 00:00 and 24:00, got {value!r}")
-        if info.field_name == "start" and value.strip() == "24:00":
-            raise ValueError("start must be before 24:00")
-        return value.strip()
+        return _parse_hhmm(value, info.field_name or "time", allow_24=info.field_name == "end")
 
     @model_validator(mode="after")
     def _not_empty(self) -> TimeWindow:
@@ -362,35 +459,37 @@ DEFAULT_HARM: dict[str, float] = {
 class RiskSettings(_Model):
     """How incidents become risk per street segment and time window (SPEC §2 RiskSurface)."""
 
-    bandwidth_m: float = Field(150.0, gt=0, le=5000, description="Network kernel bandwidth (distance along streets).")
+    bandwidth_m: Number = Field(150.0, gt=0, le=5000, description="Network kernel bandwidth (distance along streets).")
     kernel: Literal["quartic", "triangular", "uniform"] = "quartic"
-    lixel_m: float = Field(25.0, gt=0, le=1000, description="Spacing of the sample points along each street.")
-    own_segment_share: float = Field(
+    lixel_m: Number = Field(
+        25.0, ge=1, le=1000, description="Spacing of the sample points along each street (at least 1 m)."
+    )
+    own_segment_share: Number = Field(
         0.5,
         ge=0,
         le=1,
         description="Share of each incident's weight kept on its own street segment (crime repeats at places); "
         "the rest spreads along the streets by the kernel.",
     )
-    half_life_days: float | None = Field(60.0, gt=0, description="Recency half-life; null: no decay.")
+    half_life_days: Number | None = Field(60.0, gt=0, description="Recency half-life; null: no decay.")
     reference_date: dt.date | None = Field(
         None, description="Date recency is measured from; default: the last incident used (or the split)."
     )
-    category_weights: dict[str, Annotated[float, Field(ge=0)]] = Field(
+    category_weights: dict[str, Annotated[Number, Field(ge=0)]] = Field(
         default_factory=lambda: dict(DEFAULT_HARM),
         description="Harm weight by category keyword (case-insensitive, longest match wins; unknown: 1).",
     )
-    district_boost: float = Field(0.5, ge=0, description="Segments in a district: × (1 + boost × priority).")
-    key_site_boost: float = Field(0.5, ge=0, description="Segments near a key site: × (1 + boost × priority).")
-    key_site_radius_m: float = Field(100.0, ge=0)
-    level_shares: tuple[float, float, float] = Field(
+    district_boost: Number = Field(0.5, ge=0, description="Segments in a district: × (1 + boost × priority).")
+    key_site_boost: Number = Field(0.5, ge=0, description="Segments near a key site: × (1 + boost × priority).")
+    key_site_radius_m: Number = Field(100.0, ge=0)
+    level_shares: tuple[Number, Number, Number] = Field(
         (0.05, 0.10, 0.25),
         description="Shares of street length graded red, orange, yellow (by risk per km, highest first); rest blue.",
     )
-    thresholds_per_km: tuple[float, float, float] | None = Field(
+    thresholds_per_km: tuple[Number, Number, Number] | None = Field(
         None, description="Absolute risk per km for red, orange, yellow instead of level_shares."
     )
-    fdr_alpha: float = Field(0.05, gt=0, lt=1, description="False discovery rate of the Gi* hotspot test.")
+    fdr_alpha: Number = Field(0.05, gt=0, lt=1, description="False discovery rate of the Gi* hotspot test.")
 
     @field_validator("level_shares")
     @classmethod
@@ -414,10 +513,10 @@ class RollingWindows(_Model):
     each fold re-estimates risk on its training period and scores it on its test period.
     """
 
-    train_days: int = Field(56, ge=1, le=3660, description="Days of incidents each fold estimates risk from (8 weeks).")
-    test_days: int = Field(7, ge=1, le=366, description="Days each fold is scored on (1 week).")
-    step_days: int | None = Field(None, ge=1, le=366, description="Days between fold starts; default test_days.")
-    folds: int | None = Field(8, ge=1, le=520, description="Most recent folds to score; null: every fold that fits.")
+    train_days: Int = Field(56, ge=1, le=3660, description="Days of incidents each fold estimates risk from (8 weeks).")
+    test_days: Int = Field(7, ge=1, le=366, description="Days each fold is scored on (1 week).")
+    step_days: Int | None = Field(None, ge=1, le=366, description="Days between fold starts; default test_days.")
+    folds: Int | None = Field(8, ge=1, le=520, description="Most recent folds to score; null: every fold that fits.")
 
 
 class EvaluationSettings(_Model):
@@ -429,7 +528,7 @@ class EvaluationSettings(_Model):
     """
 
     split: dt.date | None = Field(None, description="Incidents on or after this date are held out.")
-    response_minutes: float = Field(
+    response_minutes: Number = Field(
         10.0, gt=0, le=120, description="A held-out incident counts as answered when a planned patrol stop at its hour is this close."
     )
     response_mode: Literal["car", "foot", "ebike"] | None = Field(
@@ -475,17 +574,17 @@ class CameraModel(_Model):
     """A camera type the plan may install."""
 
     name: str = Field(min_length=1, max_length=64)
-    range_m: float = Field(gt=0, le=500, description="Distance within which it counts as seeing a street point.")
-    fov_deg: float = Field(gt=0, le=360, description="Horizontal field of view; 360 for dome/PTZ.")
-    cost: float = Field(1.0, gt=0, description="Cost of one camera (any unit; budget_cost uses it).")
+    range_m: Number = Field(gt=0, le=500, description="Distance within which it counts as seeing a street point.")
+    fov_deg: Number = Field(gt=0, le=360, description="Horizontal field of view; 360 for dome/PTZ.")
+    cost: Number = Field(1.0, gt=0, description="Cost of one camera (any unit; budget_cost uses it).")
 
 
 class QualityTier(_Model):
     """A distance band with its coverage credit (IEC 62676-4 style: identify, recognise, observe, detect)."""
 
     name: str = Field(min_length=1, max_length=32)
-    max_range_share: float = Field(gt=0, le=1, description="Upper end of the band as a share of the camera's range.")
-    weight: float = Field(gt=0, le=1, description="Coverage credit of a point seen in this band.")
+    max_range_share: Number = Field(gt=0, le=1, description="Upper end of the band as a share of the camera's range.")
+    weight: Number = Field(gt=0, le=1, description="Coverage credit of a point seen in this band.")
 
 
 class CameraSettings(_Model):
@@ -495,10 +594,12 @@ class CameraSettings(_Model):
         (CameraModel(name="fixed", range_m=40.0, fov_deg=90.0, cost=1.0),), min_length=1
     )
     tiers: tuple[QualityTier, ...] | None = Field(None, description="Quality bands by distance; none: seen = 1.")
-    headings: int = Field(8, ge=1, le=36, description="Headings a fixed camera may choose from at each site.")
-    spacing_m: float = Field(10.0, gt=0, le=200, description="Demand points along streets every this many metres.")
-    pole_spacing_m: float = Field(30.0, gt=0, le=500, description="Candidate poles along streets.")
-    setback_m: float | None = Field(None, ge=0, le=30, description="Pole offset from the street centre; default by road class.")
+    headings: Int = Field(8, ge=1, le=36, description="Headings a fixed camera may choose from at each site.")
+    spacing_m: Number = Field(
+        10.0, ge=1, le=200, description="Demand points along streets every this many metres (at least 1 m)."
+    )
+    pole_spacing_m: Number = Field(30.0, ge=1, le=500, description="Candidate poles along streets every this many metres (at least 1 m).")
+    setback_m: Number | None = Field(None, ge=0, le=30, description="Pole offset from the street centre; default by road class.")
     intersections: bool = Field(True, description="Intersections are candidate sites.")
     sites: LayerSource | None = Field(None, description="Extra candidate sites the planner lists (points).")
     exclusion_zones: LayerSource | None = Field(None, description="Polygons where no new camera may go.")
@@ -506,23 +607,23 @@ class CameraSettings(_Model):
     objective: Literal["mclp", "lscp"] = Field(
         "mclp", description="mclp: most risk-weighted coverage for the budget; lscp: fewest cameras covering the chosen districts."
     )
-    budget_count: int | None = Field(50, ge=1, le=100_000, description="Number of new cameras (mclp).")
-    budget_cost: float | None = Field(None, gt=0, description="Total cost of new cameras (mclp).")
-    budgets: tuple[float, ...] = Field(
+    budget_count: Int | None = Field(50, ge=1, le=100_000, description="Number of new cameras (mclp).")
+    budget_cost: Number | None = Field(None, gt=0, description="Total cost of new cameras (mclp).")
+    budgets: tuple[Annotated[Number, Field(gt=0)], ...] = Field(
         (), description="Budgets for a coverage-versus-budget curve (counts, or costs when budget_cost is set)."
     )
     lscp_districts: tuple[str, ...] | None = Field(
         None, description="Districts the set cover must cover (lscp); default every district, or must_cover zones."
     )
     backup_key_sites: bool = Field(True, description="Reward a second view of key sites.")
-    backup_weight: float = Field(0.5, ge=0, le=10)
+    backup_weight: Number = Field(0.5, ge=0, le=10)
     risk_window: str = Field("max", description="Demand weight from risk: 'max' or 'mean' over windows, or a window name.")
-    street_floor_share: float = Field(
+    street_floor_share: Number = Field(
         0.1, ge=0, le=10, description="Every street point weighs at least this share of the mean risk (全域覆盖)."
     )
-    max_per_site: int = Field(1, ge=1, le=8, description="New cameras per site.")
-    existing_range_m: float = Field(40.0, gt=0, le=500, description="Range of existing cameras that do not state one.")
-    existing_fov_deg: float = Field(90.0, gt=0, le=360, description="FOV of existing fixed cameras that do not state one.")
+    max_per_site: Int = Field(1, ge=1, le=8, description="New cameras per site.")
+    existing_range_m: Number = Field(40.0, gt=0, le=500, description="Range of existing cameras that do not state one.")
+    existing_fov_deg: Number = Field(90.0, gt=0, le=360, description="FOV of existing fixed cameras that do not state one.")
     solver: Literal["scip", "greedy"] = "scip"
 
     @field_validator("models")
@@ -552,23 +653,44 @@ class TeamSettings(_Model):
 
     name: str = Field(min_length=1, max_length=64)
     mode: Mode = "car"
-    count: int = Field(1, ge=1, le=200, description="Number of alike teams (named name-1, name-2…).")
-    base: str | int | None = Field(
+    count: Int = Field(1, ge=1, le=200, description="Number of alike teams (named name-1, name-2…).")
+    base: Name | Int | None = Field(
         None, description="Name (or row number) of its station in the stations layer; default: the first station."
     )
-    windows: tuple[str, ...] | None = Field(None, description="Windows it works in; default every window.")
-    shift_start: str | None = Field(None, description="HH:MM; default the window's start.")
-    shift_end: str | None = Field(None, description="HH:MM; default the window's end.")
-    break_min: int = Field(0, ge=0, le=120, description="Meal break length (taken mid-shift when the window is long).")
+    windows: tuple[Name, ...] | None = Field(None, description="Windows it works in; default every window.")
+    shift_start: str | None = Field(None, description="HH:MM (00:00–23:59); default the window's start.")
+    shift_end: str | None = Field(
+        None, description="HH:MM (00:00–24:00); earlier than shift_start wraps past midnight; default the window's end."
+    )
+    break_min: Int = Field(0, ge=0, le=120, description="Meal break length (taken mid-shift when the window is long).")
     volunteer: bool = False
+
+    @field_validator("shift_start", "shift_end", mode="before")
+    @classmethod
+    def _shift_hhmm(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        return _parse_hhmm(value, info.field_name or "shift", allow_24=info.field_name == "shift_end")
+
+    @model_validator(mode="after")
+    def _shift_not_empty(self) -> TeamSettings:
+        if self.shift_start is not None and self.shift_end is not None:
+            if _minutes(self.shift_start) % (24 * 60) == _minutes(self.shift_end) % (24 * 60):
+                raise ValueError(
+                    f"team {self.name!r}: shift_start and shift_end are both {self.shift_start}: the shift is empty "
+                    "(give a shift end after its start, or leave both out to work whole windows)"
+                )
+        if self.windows is not None and not self.windows:
+            raise ValueError(f"team {self.name!r}: windows is empty, so the team never works (leave it out for every window)")
+        return self
 
 
 class PatrolSettings(_Model):
     """Beats, posts and routes (SPEC §3 Patrol)."""
 
     teams: tuple[TeamSettings, ...] = Field(min_length=1)
-    beats: int = Field(6, ge=1, le=500, description="Number of patrol beats (网格化巡逻).")
-    beat_tolerance: float = Field(0.15, gt=0, le=1)
+    beats: Int = Field(6, ge=1, le=500, description="Number of patrol beats (网格化巡逻).")
+    beat_tolerance: Number = Field(0.15, gt=0, le=1)
     cross_beat: Literal["never", "when_needed", "always"] = Field(
         "when_needed",
         description=(
@@ -577,7 +699,7 @@ class PatrolSettings(_Model):
         ),
     )
     hotspot_levels: tuple[Literal["red", "orange", "yellow"], ...] = ("red", "orange")
-    max_hotspots_per_window: int | Literal["auto"] = Field(
+    max_hotspots_per_window: Int | Literal["auto"] = Field(
         "auto",
         description=(
             "Hotspots routed per window (the riskiest first): a number, or 'auto' — as many as the window's "
@@ -591,36 +713,36 @@ class PatrolSettings(_Model):
         if isinstance(value, int) and not 1 <= value <= 500:
             raise ValueError("max_hotspots_per_window must be between 1 and 500, or 'auto'")
         return value
-    dwell_min: dict[str, float] = Field(
+    dwell_min: dict[Level, Annotated[Number, Field(gt=0, le=24 * 60)]] = Field(
         default_factory=lambda: {"red": 12.0, "orange": 12.0, "yellow": 10.0},
         description="Minutes at a hotspot per visit (10–16 min is the evidence-based dose).",
     )
-    max_gap_min: dict[str, float] = Field(
+    max_gap_min: dict[Level, Annotated[Number, Field(gt=0, le=7 * 24 * 60)]] = Field(
         default_factory=lambda: {"red": 60.0, "orange": 120.0, "yellow": 240.0},
         description="Longest time between visits to a hotspot of this level in its window.",
     )
-    district_max_gap_min: float | None = Field(120.0, gt=0, description="Presence in each key district at least this often.")
-    min_revisit_gap_min: float = Field(
+    district_max_gap_min: Number | None = Field(120.0, gt=0, description="Presence in each key district at least this often.")
+    min_revisit_gap_min: Number = Field(
         30.0, ge=0, le=24 * 60,
         description="Shortest time between two visits to one hotspot (arrival to arrival): leave, come back later.",
     )
-    cross_beat_penalty_min: float = Field(
+    cross_beat_penalty_min: Number = Field(
         30.0, ge=0, le=24 * 60,
         description="Cost, in minutes of travel, of a visit outside the team's own beats (cross_beat: when_needed).",
     )
-    checkpoints: int = Field(0, ge=0, le=200)
+    checkpoints: Int = Field(0, ge=0, le=200)
     checkpoint_method: Literal["intercept", "cut_cover"] = "intercept"
-    checkpoint_crews: int = Field(0, ge=0, le=200, description="Checkpoint crews available per window.")
-    booths: int = Field(0, ge=0, le=500)
-    booth_minutes: float = Field(5.0, gt=0, le=60)
+    checkpoint_crews: Int = Field(0, ge=0, le=200, description="Checkpoint crews available per window.")
+    booths: Int = Field(0, ge=0, le=500)
+    booth_minutes: Number = Field(5.0, gt=0, le=60)
     booth_mode: Mode = "foot"
-    camera_discount: float = Field(
+    camera_discount: Number = Field(
         0.5, ge=0, le=1, description="Share of a hotspot's patrol demand removed where cameras watch it."
     )
-    alternatives: int = Field(1, ge=1, le=10, description="Equally good plans to return (different seeds).")
-    alternative_tolerance: float = Field(0.05, ge=0, le=1)
+    alternatives: Int = Field(1, ge=1, le=10, description="Equally good plans to return (different seeds).")
+    alternative_tolerance: Number = Field(0.05, ge=0, le=1)
     previous_run: OutputPath | None = Field(None, description="A previous run folder to re-plan from.")
-    change_penalty_min: float = Field(10.0, ge=0, description="Cost of changing a previous assignment, in minutes.")
+    change_penalty_min: Number = Field(10.0, ge=0, description="Cost of changing a previous assignment, in minutes.")
 
     @field_validator("cross_beat", mode="before")
     @classmethod
@@ -655,19 +777,19 @@ class SolverSettings(_Model):
     listed in the manifest (``reproducible: false``, ``reproducible_notes``).
     """
 
-    work: float = Field(
+    work: Number = Field(
         DEFAULT_WORK, gt=0, le=24 * 3600,
         description="Deterministic work per planning stage (camera siting, patrol posts, force allocation, routes), in "
         "work units: one unit is about one second of one unloaded core (OR-Tools routing: 60 solutions; SCIP: 200 "
         "nodes; CP-SAT: one deterministic second). Split between a stage's solves like the time limit. More work: "
         "better plans, longer runs; the result never depends on the machine's speed.",
     )  # fmt: skip
-    time_limit_s: float = Field(
+    time_limit_s: Number = Field(
         30.0, gt=0, le=24 * 3600,
         description="Wall-clock safety cap per planning stage, in seconds (split like work). A solve stopped by it "
         "is not reproducible and the manifest says so; keep it about 3x the time the work takes.",
     )  # fmt: skip
-    workers: int = Field(
+    workers: Int = Field(
         1, ge=1, le=256,
         description="Threads of the force-allocation solver (CP-SAT; more than one runs its deterministic "
         "interleaved search). Routing and SCIP always run on one thread.",
@@ -694,7 +816,7 @@ class Scenario(_Model):
 
     name: str = Field(min_length=1, max_length=120, description="Short name, used in run folder names.")
     description: str = ""
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed of every stochastic step.")
+    seed: Int = Field(0, ge=0, le=2**31 - 1, description="Random seed of every stochastic step.")
     network: NetworkSettings
     layers: LayersSettings = Field(default_factory=LayersSettings)
     windows: tuple[TimeWindow, ...] = Field(
@@ -723,13 +845,16 @@ class Scenario(_Model):
         return value
 
     @model_validator(mode="after")
-    def _briefing_window_exists(self) -> Scenario:
-        names = [w.name for w in self.windows]
-        if self.outputs.briefing_window is not None and self.outputs.briefing_window not in names:
-            raise ValueError(
-                f"outputs.briefing_window {self.outputs.briefing_window!r} is not a window; windows: {', '.join(names)}"
-            )
+    def _cross_field_checks(self) -> Scenario:
+        problems = _cross_field_problems(self)
+        if problems:
+            raise _Problems(problems)
         return self
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Settings that validate but make a stage empty or nearly so (``days: []``, a tiny half-life…)."""
+        return scenario_warnings(self)
 
     @property
     def path(self) -> Path | None:
@@ -751,10 +876,257 @@ class Scenario(_Model):
         return {k: getattr(self.layers, k) for k in kinds if getattr(self.layers, k) is not None}
 
 
+# --------------------------------------------------------------------------- cross-field checks
+class _Problems(ValueError):
+    """Several problems found by one model check, each ``(field, message, hint)``; the
+    loader reports each with its own field path."""
+
+    def __init__(self, problems: list[tuple[str, str, str | None]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{f}: {m}" if f else m for f, m, _ in problems))
+
+
+MEMORY_BUDGET_GIB = 4.0
+"""Memory the camera and risk stages may use by the scenario-time estimate (GiB); the
+environment variable ``GEOENGINE_MEMORY_BUDGET_GIB`` changes it."""
+
+_KM_PER_MB = {".pbf": 150.0, ".bz2": 2500.0, ".osm": 250.0, ".xml": 250.0, ".graphml": 30.0}
+"""Street kilometres per megabyte of a network source file, by suffix (typical city extracts)."""
+_STREET_M_PER_M2 = 0.025
+"""Street metres per square metre in a dense city centre (25 km per km²)."""
+_BYTES_PER_DEMAND_POINT = 250.0
+_BYTES_PER_VIEW_PAIR = 48.0
+_BYTES_PER_LIXEL = 200.0
+
+
+def memory_budget_bytes() -> float:
+    """The memory budget of :data:`MEMORY_BUDGET_GIB` (or ``GEOENGINE_MEMORY_BUDGET_GIB``), in bytes."""
+    import os
+
+    try:
+        gib = float(os.environ.get("GEOENGINE_MEMORY_BUDGET_GIB", MEMORY_BUDGET_GIB))
+    except ValueError:
+        gib = MEMORY_BUDGET_GIB
+    if not (gib > 0 and gib < 1e6):
+        gib = MEMORY_BUDGET_GIB
+    return gib * 2**30
+
+
+def estimated_street_km(network: NetworkSettings) -> float | None:
+    """Street length the network will have, estimated without reading it: from the source
+    file's size (typical kilometres per megabyte by format) or the bbox's area; None for a place."""
+    import math
+
+    if network.source is not None:
+        try:
+            size_mb = network.source.stat().st_size / 1e6
+        except OSError:
+            return None
+        suffix = network.source.suffix.lower()
+        return size_mb * _KM_PER_MB.get(suffix, _KM_PER_MB[".pbf"])
+    if network.bbox is not None:
+        west, south, east, north = network.bbox
+        km_x = (east - west) * 111.32 * math.cos(math.radians((south + north) / 2))
+        km_y = (north - south) * 110.57
+        return max(km_x * km_y, 0.0) * _STREET_M_PER_M2 * 1000.0
+    return None
+
+
+def estimated_memory(scenario: Scenario, street_km: float | None = None) -> dict[str, float]:
+    """Estimated peak bytes of the camera stage (demand points × the candidate views that see
+    them) and of the risk stage (sample points every ``lixel_m``), for a network of
+    ``street_km`` (default :func:`estimated_street_km`). Empty when the size is unknown."""
+    import math
+
+    km = estimated_street_km(scenario.network) if street_km is None else street_km
+    if km is None or not km > 0:
+        return {}
+    length_m = km * 1000.0
+    out: dict[str, float] = {}
+    out["risk"] = length_m / scenario.risk.lixel_m * (_BYTES_PER_LIXEL + 8.0 * len(scenario.windows))
+    cam = scenario.cameras
+    if cam is not None:
+        points = length_m / cam.spacing_m
+        sites = length_m / cam.pole_spacing_m + (length_m / 80.0 if cam.intersections else 0.0)
+        pairs = 0.0
+        for model in cam.models:
+            views = 1 if model.fov_deg >= 360 else cam.headings
+            seen_m = _STREET_M_PER_M2 * math.pi * model.range_m**2 * model.fov_deg / 360.0
+            pairs += sites * cam.max_per_site * views * min(points, seen_m / cam.spacing_m + 1.0)
+        out["cameras"] = points * _BYTES_PER_DEMAND_POINT + pairs * _BYTES_PER_VIEW_PAIR
+    return out
+
+
+def _resource_problems(sc: Scenario) -> list[tuple[str, str, str | None]]:
+    estimate = estimated_memory(sc)
+    if not estimate:
+        return []
+    budget = memory_budget_bytes()
+    km = estimated_street_km(sc.network) or 0.0
+    problems = []
+    gib = 2**30
+    if estimate.get("risk", 0.0) > budget:
+        problems.append((
+            "risk.lixel_m",
+            f"lixel_m {sc.risk.lixel_m:g} m on about {km:,.0f} km of streets needs about "
+            f"{estimate['risk'] / gib:,.1f} GiB, above the memory budget of {budget / gib:g} GiB",
+            "raise risk.lixel_m (25 m is the default) or set GEOENGINE_MEMORY_BUDGET_GIB",
+        ))  # fmt: skip
+    if estimate.get("cameras", 0.0) > budget and sc.cameras is not None:
+        problems.append((
+            "cameras.spacing_m",
+            f"spacing_m {sc.cameras.spacing_m:g} m and pole_spacing_m {sc.cameras.pole_spacing_m:g} m on about "
+            f"{km:,.0f} km of streets need about {estimate['cameras'] / gib:,.1f} GiB (demand points × candidate "
+            f"views), above the memory budget of {budget / gib:g} GiB",
+            "raise cameras.spacing_m (default 10) or cameras.pole_spacing_m (default 30), lower cameras.headings, "
+            "or set GEOENGINE_MEMORY_BUDGET_GIB",
+        ))  # fmt: skip
+    return problems
+
+
+def _shift_overlaps_window(shift_start: str | None, shift_end: str | None, w: TimeWindow) -> bool:
+    """Whether a daily shift has any time inside the window (as geoengine.patrol.shifts plans it)."""
+    if shift_start is None and shift_end is None:
+        return True
+    day = 24 * 60
+    ss = w.start_min if shift_start is None else _minutes(shift_start)
+    se = w.end_min if shift_end is None else _minutes(shift_end)
+    se = se if se > ss else se + day
+    return any(min(se + k, w.end_min) > max(ss + k, w.start_min) for k in (-day, 0, day))
+
+
+def _long_texts(value: Any, path: str, out: list[tuple[str, str, str | None]]) -> None:
+    """Every text setting longer than :data:`NAME_MAX_CHARS` (paths excepted)."""
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            if path == "" and name == "description":
+                text = value.description  # type: ignore[attr-defined]
+                if len(text) > DESCRIPTION_MAX_CHARS:
+                    out.append(("description", f"{len(text):,} characters; at most {DESCRIPTION_MAX_CHARS:,}", None))
+                continue
+            _long_texts(getattr(value, name), f"{path}.{name}" if path else name, out)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and len(key) > NAME_MAX_CHARS:
+                out.append((path, f"a key of {len(key):,} characters; at most {NAME_MAX_CHARS}", None))
+            _long_texts(item, f"{path}.{key}" if isinstance(key, str) and len(key) <= NAME_MAX_CHARS else path, out)
+    elif isinstance(value, (tuple, list)):
+        for i, item in enumerate(value):
+            _long_texts(item, f"{path}.{i}", out)
+    elif isinstance(value, str) and len(value) > NAME_MAX_CHARS:
+        out.append((path, f"{len(value):,} characters; names and other text settings have at most {NAME_MAX_CHARS}", "shorten it"))
+
+
+def _dupes(names: list[str]) -> list[str]:
+    return sorted({n for n in names if names.count(n) > 1})
+
+
+def _cross_field_problems(sc: Scenario) -> list[tuple[str, str, str | None]]:
+    """Mistakes that only show when fields are read together (each ``(field, message, hint)``)."""
+    problems: list[tuple[str, str, str | None]] = []
+    _long_texts(sc, "", problems)
+    windows = {w.name: w for w in sc.windows}
+    listed = ", ".join(windows)
+    if sc.outputs.briefing_window is not None and sc.outputs.briefing_window not in windows:
+        problems.append(("outputs.briefing_window", f"{sc.outputs.briefing_window!r} is not a window; windows: {listed}", None))
+    if sc.cameras is not None:
+        rw = sc.cameras.risk_window
+        if rw not in ("max", "mean") and rw not in windows:
+            problems.append(("cameras.risk_window", f"{rw!r} is neither 'max', 'mean' nor a window; windows: {listed}", None))
+        if sc.cameras.lscp_districts is not None:
+            for name in _dupes(list(sc.cameras.lscp_districts)):
+                problems.append(("cameras.lscp_districts", f"district {name!r} is listed twice", None))
+    if sc.patrol is not None:
+        p = sc.patrol
+        teams = [t.name for t in p.teams]
+        for name in _dupes(teams):
+            where = [str(i) for i, t in enumerate(p.teams) if t.name == name]
+            problems.append((
+                f"patrol.teams.{where[1]}.name",
+                f"team name {name!r} is used by teams {' and '.join(where)} (they would be merged)",
+                "give every team entry its own name; count: N makes N alike teams",
+            ))  # fmt: skip
+        dwell = max(p.dwell_min.get(level, 12.0) for level in (*p.hotspot_levels, "orange"))
+        for i, w in enumerate(sc.windows):
+            if w.duration_min < dwell:
+                problems.append((
+                    f"windows.{i}",
+                    f"window {w.name!r} lasts {w.duration_min} min, shorter than one patrol visit ({dwell:g} min dwell)",
+                    "lengthen the window or shorten patrol.dwell_min",
+                ))  # fmt: skip
+        for i, t in enumerate(p.teams):
+            unknown = [n for n in (t.windows or ()) if n not in windows]
+            if unknown:
+                problems.append((
+                    f"patrol.teams.{i}.windows",
+                    f"team {t.name!r}: no window {', '.join(repr(n) for n in unknown)}; windows: {listed}", None,
+                ))  # fmt: skip
+                continue
+            mine = [w for w in sc.windows if t.windows is None or w.name in t.windows]
+            if mine and not any(_shift_overlaps_window(t.shift_start, t.shift_end, w) for w in mine):
+                shift = f"{t.shift_start or 'window start'}–{t.shift_end or 'window end'}"
+                problems.append((
+                    f"patrol.teams.{i}.shift_start",
+                    f"team {t.name!r}: its shift {shift} lies in none of its windows ({', '.join(w.name for w in mine)})",
+                    "move the shift into a window or list the windows it works in",
+                ))  # fmt: skip
+    problems.extend(_resource_problems(sc))
+    return problems
+
+
+HALF_LIFE_WARN_DAYS = 0.7
+"""Below this half-life an incident a week old weighs less than 1/1000 of the newest one."""
+
+
+def scenario_warnings(sc: Scenario) -> tuple[str, ...]:
+    """Settings that validate but leave a stage (nearly) empty; :attr:`Scenario.warnings`."""
+    out = []
+    for i, w in enumerate(sc.windows):
+        if w.days is not None and not w.days:
+            out.append(
+                f"windows.{i}: window {w.name!r} has days: [] and never occurs: it gets no risk, "
+                "no incidents and no patrols (leave days out for every day)"
+            )
+    hl = sc.risk.half_life_days
+    if hl is not None and hl < HALF_LIFE_WARN_DAYS:
+        out.append(
+            f"risk.half_life_days: {hl:g} days gives an incident a week old {0.5 ** (7 / hl):.1g} of the newest one's "
+            "weight, so almost all risk comes from the last incidents (null turns recency off)"
+        )
+    return tuple(out)
+
+
+def rolling_fold_warnings(sc: Scenario, first: dt.date, last: dt.date) -> tuple[str, ...]:
+    """Warnings when the rolling folds cannot fit the incidents' period ``first``–``last``
+    (call with the dates of the loaded incidents: the scenario alone does not know them)."""
+    r = sc.evaluation.rolling
+    if r is None:
+        return ()
+    days = (last - first).days + 1
+    need = r.train_days + r.test_days
+    if days < need:
+        return (
+            f"evaluation.rolling: the incidents span {days} days ({first} to {last}), fewer than one fold needs "
+            f"(train_days {r.train_days} + test_days {r.test_days} = {need}): no fold is scored",
+        )
+    step = r.step_days or r.test_days
+    fits = 1 + (days - need) // step
+    if r.folds is not None and fits < r.folds:
+        return (f"evaluation.rolling: only {fits} of {r.folds} folds fit the incidents' {days} days",)
+    return ()
+
+
 def _problems_from_validation(err: ValidationError, file: str) -> list[Problem]:
     problems = []
     for item in err.errors(include_url=False):
         loc = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        found = (item.get("ctx") or {}).get("error")
+        if isinstance(found, _Problems):
+            prefix = ".".join(str(p) for p in item["loc"])
+            for field, message, hint in found.problems:
+                where = ".".join(x for x in (prefix, field) if x) or "(top level)"
+                problems.append(Problem(message, file, where, hint))
+            continue
         msg = item["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
@@ -777,15 +1149,151 @@ def parse_scenario(data: Any, *, base_dir: str | Path, file: str = "<scenario>")
             hint="start from scenarios/demo.yaml",
         )
     try:
-        return Scenario.model_validate(data, context={"base_dir": Path(base_dir)})
+        scenario = Scenario.model_validate(data, context={"base_dir": Path(base_dir)})
+        problems = _sweep_problems(data, scenario, base_dir=Path(base_dir), file=file) if scenario.sweep else []
     except ValidationError as err:
         problems = _problems_from_validation(err, file)
+    except (TypeError, ValueError, OverflowError, RecursionError) as err:  # odd YAML values pydantic does not wrap
+        raise ScenarioError.single(f"cannot read the scenario: {_clip(str(err))}", file=file) from None
+    if problems:
         raise ScenarioError(
             f"{file}: {len(problems)} problem{'s' if len(problems) != 1 else ''} in the scenario",
             problems=problems,
         ) from None
-    except (TypeError, ValueError, OverflowError) as err:  # odd YAML values pydantic does not wrap
-        raise ScenarioError.single(f"cannot read the scenario: {err}", file=file) from None
+    return scenario
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _set_sweep_path(data: dict[str, Any], path: str, value: Any) -> str | None:
+    """Set a dotted ``path`` in scenario data as ``geoengine batch`` does; the problem, or None."""
+    import copy
+
+    parts = path.split(".")
+    node: Any = data
+    for i, part in enumerate(parts):
+        where = ".".join(parts[: i + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                return f"{where} is not an item of the list (it has {len(node)})"
+            key: Any = int(part)
+        elif isinstance(node, dict):
+            key = part
+        else:
+            return f"{'.'.join(parts[:i])} holds a value, not fields"
+        if i == len(parts) - 1:
+            node[key] = copy.deepcopy(value)
+        else:
+            if isinstance(node, dict) and node.get(key) is None:
+                node[key] = {}
+            node = node[key]
+    return None
+
+
+def sweep_variants(data: dict[str, Any], sweep: SweepSettings, base_name: str) -> list[tuple[str, dict[str, Any] | None, dict[str, Any], str | None]]:
+    """The sweep's runs as ``(label, data, parameters, problem)``: each run's scenario data
+    (``sweep`` removed, ``name`` set to ``<base name>-<label>``), or None with the problem
+    when a parameter path does not fit the scenario. The same expansion as ``geoengine batch``."""
+    import copy
+    import itertools
+
+    base = {k: v for k, v in data.items() if k != "sweep"}
+    params = sweep.parameters
+    names = list(params)
+    short = [n.split(".")[-1] for n in names]
+    labels = [s if short.count(s) == 1 else n for s, n in zip(short, names)]
+    if sweep.mode == "grid":
+        combos = list(itertools.product(*(list(enumerate(v)) for v in params.values())))
+    else:
+        combos = [tuple((i, v[i]) for v in params.values()) for i in range(len(next(iter(params.values()))))]
+    out = []
+    for combo in combos:
+        variant = copy.deepcopy(base)
+        chosen: dict[str, Any] = {}
+        problem = None
+        for name, (_, value) in zip(names, combo):
+            problem = _set_sweep_path(variant, name, value)
+            if problem is not None:
+                problem = f"sweep parameter {name!r}: {problem}"
+                break
+            chosen[name] = value
+        label = "_".join(f"{lab}={_sweep_value_label(v, i)}" for lab, (i, v) in zip(labels, combo))
+        variant["name"] = f"{base_name}-{label}"[:120]
+        out.append((label, None if problem else variant, chosen, problem))
+    return out
+
+
+def _sweep_slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._=-]+", "-", text).strip("-").lower() or "run"
+
+
+def _sweep_value_label(value: Any, index: int) -> str:
+    if isinstance(value, (dict, list, tuple)):
+        return str(index + 1)
+    return _sweep_slug(str(value))
+
+
+_SWEEP_PROBLEMS_SHOWN = 20
+
+
+def _sweep_problems(data: dict[str, Any], scenario: Scenario, *, base_dir: Path, file: str) -> list[Problem]:
+    """Every sweep run validated like a scenario of its own, and run names unique."""
+    assert scenario.sweep is not None
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for label, variant, _, problem in sweep_variants(data, scenario.sweep, scenario.name):
+        where = f"{file} [sweep {_clip(label, 80)}]"
+        if problem is not None:
+            path = problem.split("'")[1] if problem.count("'") >= 2 else ""
+            problems.append(Problem(problem, file, f"sweep.parameters.{path}" if path else "sweep.parameters"))
+        else:
+            assert variant is not None
+            try:
+                Scenario.model_validate(variant, context={"base_dir": base_dir})
+            except ValidationError as err:
+                problems.extend(_problems_from_validation(err, where))
+            key = _sweep_slug(variant["name"])
+            if key in seen:
+                problems.append(Problem(
+                    f"two sweep runs get the same name {variant['name']!r} ({_clip(seen[key], 60)} and {_clip(label, 60)})",
+                    file, "sweep.parameters", "use values that differ in letters or digits, or a shorter scenario name",
+                ))  # fmt: skip
+            seen.setdefault(key, label)
+        if len(problems) >= _SWEEP_PROBLEMS_SHOWN:
+            problems.append(Problem("more sweep runs have problems; fix these first", file, "sweep"))
+            break
+    # one problem per distinct message and field (a path beyond a list fails every run alike)
+    unique: list[Problem] = []
+    for p in problems:
+        if not any(q.message == p.message and q.field == p.field for q in unique):
+            unique.append(p)
+    return unique
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            try:
+                hash(key)
+            except TypeError:
+                continue  # SafeLoader reports unhashable keys itself
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                shown = _clip(repr(key), 60)
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {shown} (first on line {seen[key]})", key_node.start_mark
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -809,7 +1317,7 @@ def load_scenario(path: str | Path) -> Scenario:
     except UnicodeDecodeError as err:
         raise ScenarioError.single(f"not UTF-8 text ({err.reason})", file=path) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else None

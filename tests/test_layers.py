@@ -183,7 +183,9 @@ def test_mapped_column_missing_names_file_field_and_columns(tmp_path: Path) -> N
     assert fields == {"layers.incidents.columns.time", "layers.incidents.columns.category"}
     problem = err.value.problems[0]
     assert problem.file == str(path)
-    assert "lon, lat, date, time, category" in problem.message
+    # the file by name, size and column count, never its text (issue 13: no echo of file contents)
+    assert "inc.csv" in problem.message and "bytes" in problem.message and "5 columns" in problem.message
+    assert "lon, lat" not in problem.message
 
 
 def test_auto_detects_common_names_case_insensitively(tmp_path: Path) -> None:
@@ -267,7 +269,8 @@ def test_bad_dates_and_coordinates_are_dropped_and_counted(tmp_path: Path) -> No
         "missing date": 1,
         "unparseable date": 1,
     }
-    assert any("cannot be read" in w and "not a date" in w for w in layer.warnings)
+    # the row, not the value (issue 13: no echo of file contents)
+    assert any("cannot be read" in w and "data row 1)" in w and "not a date" not in w for w in layer.warnings)
     assert list(layer.gdf["source_row"]) == [4, 5]
     assert "4 dropped" in layer.summary() and "unparseable date: 1" in layer.summary()
 
