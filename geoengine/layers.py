@@ -323,7 +323,7 @@ def _resolve_columns(frame: pd.DataFrame, fields: Iterable[str], ctx: _Reader) -
             else:
                 problems.append(
                     ctx.problem(
-                        f"column {wanted!r} not found: {_described(ctx, columns)}",
+                        f"column {wanted!r} not found in {_described(ctx, columns)}",
                         field=f"columns.{name}",
                         hint=f"set {ctx.prefix}.columns.{name} to one of the file's column names "
                         "(a CSV names them in its first row)",
@@ -475,7 +475,7 @@ def _table_to_gdf(frame: pd.DataFrame, cols: dict[str, str], ctx: _Reader) -> gp
     else:
         raise ctx.error(
             LayerError,
-            f"no longitude/latitude columns found: {_described(ctx, frame.columns)}; expected a table with a "
+            f"no longitude/latitude columns found in {_described(ctx, frame.columns)}; expected a table with a "
             "header row and lon/lat (or x/y, longitude/latitude) columns, or a GIS layer",
             field="columns.lon",
             hint=f"set {ctx.prefix}.columns.lon and {ctx.prefix}.columns.lat to the coordinate columns",
@@ -699,7 +699,7 @@ def _described(ctx: _Reader, columns: Iterable[Any]) -> str:
     """The file by name, size and column count for an error, never its text: a file that is
     not the expected format would otherwise echo its first line (which may hold a secret)."""
     n = len([c for c in columns if str(c) not in ("source_row", "geometry")])
-    return f"{ctx.path.name} ({_size_text(ctx.path)}) has {n} column{'s' if n != 1 else ''}, none of them that one"
+    return f"{ctx.path.name} ({_size_text(ctx.path)}, {n} column{'s' if n != 1 else ''})"
 
 
 # --------------------------------------------------------------------------- dates
@@ -808,7 +808,7 @@ def _incident_times(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
     else:
         raise ctx.error(
             LayerError,
-            f"no date or time column found: {_described(ctx, gdf.columns)}; expected a date, time or datetime column",
+            f"no date or time column found in {_described(ctx, gdf.columns)}; expected a date, time or datetime column",
             field="columns.date",
             hint=f"set {ctx.prefix}.columns.datetime (date and time in one column) or "
             f"{ctx.prefix}.columns.date (and {ctx.prefix}.columns.time)",

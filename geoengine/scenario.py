@@ -1116,10 +1116,28 @@ def rolling_fold_warnings(sc: Scenario, first: dt.date, last: dt.date) -> tuple[
     return ()
 
 
+_UNION_TAGS = {"int", "str", "float", "bool", "none", "constrained-str", "constrained-int", "constrained-float"}
+
+
+def _field_path(loc: tuple[Any, ...]) -> tuple[str, bool]:
+    """A dotted field path from a pydantic location without union member tags; and
+    whether the error is about a mapping's key."""
+    parts = []
+    key = False
+    for part in loc:
+        text = str(part)
+        if text == "[key]":
+            key = True
+        elif isinstance(part, int) or not (text in _UNION_TAGS or "[" in text):
+            parts.append(text)
+    return ".".join(parts), key
+
+
 def _problems_from_validation(err: ValidationError, file: str) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     for item in err.errors(include_url=False):
-        loc = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        path, is_key = _field_path(item["loc"])
+        loc = path or "(top level)"
         found = (item.get("ctx") or {}).get("error")
         if isinstance(found, _Problems):
             prefix = ".".join(str(p) for p in item["loc"])
@@ -1128,6 +1146,10 @@ def _problems_from_validation(err: ValidationError, file: str) -> list[Problem]:
                 problems.append(Problem(message, file, where, hint))
             continue
         msg = item["msg"]
+        if item["type"] == "int_type":
+            given = item.get("input")
+            shown = str(given).lower() if isinstance(given, bool) else _clip(repr(given), 40)
+            msg = f"expected a whole number, got {shown}"
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         hint = None
@@ -1136,6 +1158,13 @@ def _problems_from_validation(err: ValidationError, file: str) -> list[Problem]:
             hint = "check the spelling; see scenarios/schema.json for the fields allowed here"
         elif item["type"] == "missing":
             hint = "add this field"
+        if is_key:
+            msg = f"the key: {msg}"
+        same = next((i for i, p in enumerate(problems) if p.field == loc and p.file == file), None)
+        if same is not None and len(item["loc"]) > len(path.split(".")):  # one field, several union members
+            old = problems[same]
+            problems[same] = Problem(f"{old.message}, or {msg}", file, loc, old.hint or hint)
+            continue
         problems.append(Problem(msg, file, loc, hint))
     return problems
 
