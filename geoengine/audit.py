@@ -453,6 +453,7 @@ class _Audit:
         self.rows: list[_Row] = []
         self.hotspots: pd.DataFrame | None = None
         self.place_xy: dict[str, tuple[float, float]] = {}
+        self.place_xy_mode: dict[tuple[str, str], tuple[float, float]] = {}  # where a team of that mode stood
         self.dropped_nodes: dict[tuple[str, str], int] = {}
         self._gap_cache: dict[tuple[str, str], list[tuple[float, float]]] = {}
         self.allowed_beats: dict[tuple[str, str], set[int]] | None = None
@@ -504,6 +505,7 @@ class _Audit:
         for r in self.rows:
             if r.kind in ("hotspot", "district"):
                 self.place_xy.setdefault(r.place_id, r.xy)
+                self.place_xy_mode.setdefault((r.mode, r.place_id), r.xy)
 
     def _load_teams(self) -> None:
         names = _team_names(self.settings)
@@ -860,7 +862,9 @@ class _Audit:
                     need[t.mode].add(place)
         for mode, places in need.items():
             located = sorted(p for p in places if p in self.place_xy)
-            nodes = self.travel.snap(mode, np.array([self.place_xy[p] for p in located]))
+            # a place is where a team of this mode stood there, else where any team did, else the hotspot
+            xy = [self.place_xy_mode.get((mode, p), self.place_xy[p]) for p in located]
+            nodes = self.travel.snap(mode, np.array(xy))
             for p, n in zip(located, nodes, strict=True):
                 self.dropped_nodes[(mode, p)] = int(n)
             self.travel.prepare(mode, nodes)

@@ -194,6 +194,12 @@ def insert_dropped(
                         break
                     if done:
                         break
+        # a swap can open a gap for a visit tried before it: try the rest again until none fits
+        while still:
+            left = [n for n in sorted(still, key=lambda n: (-int(problem.penalty[n]), n)) if not place_one(n)]
+            if len(left) == len(still):
+                break
+            still = left
     served = {s.node for r in routes for s in r.stops[1:-1]}
     new_dropped = tuple(sorted(n for n in set(result.dropped) | set(still) if n not in served))
     moved = {n for n, _ in placed if n in served}
