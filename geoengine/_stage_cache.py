@@ -5,13 +5,21 @@ those depend on are the same: :func:`cached_stage` keys a stage's result by the 
 of everything it reads (input file hashes, the settings of the stage and the stages
 before it, the engine version and source code), so a later run with the same inputs reads it back
 instead of computing it again. The network itself is cached by
-:func:`geoengine.network.load_network`; results that hold the network are pickled with a
-reference to it and given back the current run's network when read.
+:func:`geoengine.network.load_network`; results that hold the network store a reference
+to it and are given back the current run's network when read.
+
+Entries are data only (:mod:`geoengine._serial`: Parquet tables, ``.npy`` arrays read
+without pickle, a JSON header with the entry's full key and content hashes), one zip
+file per entry: ``stages/<kind>-<key>.zip``. An entry made for another key, whose
+hashes do not match its bytes, or that does not parse, is rebuilt with a warning,
+never used. The folder is the network cache's (:func:`geoengine.network.cache_folder`:
+``network.cache_dir`` only when it lies inside the scenario's own folder, else
+``$XDG_CACHE_HOME/geoengine`` or ``~/.cache/geoengine``).
 
 Safe when several processes build the same entry at once: the builder holds an
 exclusive lock file (``fcntl.flock``) while it builds, the others wait and then read
 its result; the entry is written to a temporary name and renamed, so a reader never
-sees half a file. Any unreadable entry is rebuilt; a failure to write is only logged.
+sees half a file. A failure to write is only logged.
 """
 
 from __future__ import annotations
@@ -19,15 +27,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import io
 import json
 import logging
-import pickle
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._io import sha256_text, write_bytes_atomic
+from . import _serial
+from ._io import sha256_text
 
 if TYPE_CHECKING:
     from .layers import Layers
@@ -36,7 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-FORMAT = 1
+FORMAT = 2  # 2: data-only entries (geoengine._serial), no pickle
 
 
 def _layer_part(scenario: Scenario, layers: Layers, kind: str) -> Any:
@@ -105,26 +112,6 @@ def stage_key(kind: str, scenario: Scenario, network: RoadNetwork, layers: Layer
     return sha256_text(json.dumps({"stage": kind, **base}, sort_keys=True, default=str))
 
 
-class _Pickler(pickle.Pickler):
-    def __init__(self, fh: Any, network: Any) -> None:
-        super().__init__(fh, protocol=pickle.HIGHEST_PROTOCOL)
-        self._network = network
-
-    def persistent_id(self, obj: Any) -> str | None:  # noqa: D102
-        return "network" if obj is self._network else None
-
-
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, fh: Any, network: Any) -> None:
-        super().__init__(fh)
-        self._network = network
-
-    def persistent_load(self, pid: Any) -> Any:  # noqa: D102
-        if pid == "network":
-            return self._network
-        raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
-
-
 @contextlib.contextmanager
 def _lock(path: Path) -> Iterator[None]:
     """An exclusive lock on ``path`` (no-op where ``fcntl`` is unavailable)."""
@@ -142,56 +129,60 @@ def _lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _read(path: Path, network: Any) -> tuple[bool, Any]:
+def _read(path: Path, kind: str, key: str, network: Any) -> tuple[bool, Any]:
     if not path.exists():
         return False, None
     try:
-        with open(path, "rb") as fh:
-            return True, _Unpickler(fh, network).load()
-    except Exception as exc:  # noqa: BLE001 - a broken entry is rebuilt
-        log.warning("ignoring unreadable stage cache %s (%s); rebuilding", path, exc)
+        meta, files = _serial.read_entry(path, kind=f"stage:{kind}", key=key)
+        return True, _serial.decode(meta, files, network=network)
+    except _serial.CacheEntryError as exc:
+        log.warning("ignoring the %s stage cache %s (%s); rebuilding", kind, path, exc)
         return False, None
 
 
-def _write(path: Path, value: Any, network: Any) -> None:
+def _write(path: Path, kind: str, key: str, value: Any, network: Any) -> None:
     try:
-        buf = io.BytesIO()
-        _Pickler(buf, network).dump(value)
-    except Exception as exc:  # noqa: BLE001 - a result that cannot be pickled is simply not cached
-        log.warning("stage result not cached (%s)", exc)
+        meta, files = _serial.encode(value, network=network)
+    except Exception as exc:  # noqa: BLE001 - a result that cannot be written as data is simply not cached
+        log.warning("%s stage result not cached (%s)", kind, exc)
         return
     try:
-        write_bytes_atomic(path, buf.getvalue())
+        _serial.write_entry(path, kind=f"stage:{kind}", key=key, meta=meta, files=files)
     except OSError as exc:
         log.warning("could not write the stage cache %s: %s", path, exc)
+
+
+def stage_folder(scenario: Scenario) -> Path:
+    """Where the stage cache of ``scenario`` lives: ``stages/`` in its network cache folder."""
+    from .network import cache_folder
+
+    return cache_folder(scenario.network, scenario_dir=scenario.base_dir) / "stages"
 
 
 def cached_stage(kind: str, scenario: Scenario, network: RoadNetwork, layers: Layers, build: Callable[[], T]) -> T:
     """``build()``, or its result from the disk cache when a run with the same inputs made it.
 
     Used only when the scenario caches its network (``network.cache``); the cache lives
-    beside the network cache (``network.cache_dir`` or ``~/.cache/geoengine``), in ``stages/``.
+    in ``stages/`` beside the network cache (:func:`stage_folder`).
     """
     if not scenario.network.cache:
         return build()
-    from .network import default_cache_dir
-
-    folder = (Path(scenario.network.cache_dir) if scenario.network.cache_dir else default_cache_dir()) / "stages"
+    folder = stage_folder(scenario)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return build()
-    key = stage_key(kind, scenario, network, layers)[:32]
-    path = folder / f"{kind}-{key}.pkl"
-    hit, value = _read(path, network)
+    key = stage_key(kind, scenario, network, layers)
+    path = folder / f"{kind}-{key[:32]}.zip"
+    hit, value = _read(path, kind, key, network)
     if hit:
         log.info("%s from the stage cache %s", kind, path)
         return value
-    with _lock(folder / f"{kind}-{key}.lock"):
-        hit, value = _read(path, network)  # another process may have built it while we waited
+    with _lock(folder / f"{kind}-{key[:32]}.lock"):
+        hit, value = _read(path, kind, key, network)  # another process may have built it while we waited
         if hit:
             log.info("%s from the stage cache %s", kind, path)
             return value
         value = build()
-        _write(path, value, network)
+        _write(path, kind, key, value, network)
     return value

@@ -6,6 +6,7 @@ import math
 import pickle
 import socket
 import time
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,6 +26,7 @@ from geoengine.errors import (
 from geoengine.network import (
     RoadNetwork,
     cache_path,
+    default_cache_dir,
     load_network,
     network_from_bbox,
     network_from_graphml,
@@ -518,36 +520,39 @@ def test_connection_errors_become_offline_error(monkeypatch: pytest.MonkeyPatch)
 # --------------------------------------------------------------------------- load_network + cache
 def test_load_network_caches_and_rebuilds_corrupt_cache(helsinki_pbf: Path, tmp_path: Path) -> None:
     settings = NetworkSettings(source=helsinki_pbf, network_type="drive", cache_dir=tmp_path / "cache")
-    target = cache_path(settings)
+    target = cache_path(settings, scenario_dir=tmp_path)  # a cache_dir inside the scenario's folder is used
     assert tmp_path in target.parents and not target.exists()
-    first = load_network(settings)
+    first = load_network(settings, scenario_dir=tmp_path)
     assert not first.stats.from_cache and target.exists()
     assert not list(target.parent.glob("*.tmp"))
-    second = load_network(settings)
+    second = load_network(settings, scenario_dir=tmp_path)
     assert second.stats.from_cache
     assert second.stats.nodes == first.stats.nodes and second.stats.edges == first.stats.edges
     pd.testing.assert_frame_equal(pd.DataFrame(first.edges), pd.DataFrame(second.edges))
-    assert second.snap(second.nodes.geometry.iloc[:3])["distance_m"].max() < 1e-6  # trees rebuilt after unpickling
+    assert second.snap(second.nodes.geometry.iloc[:3])["distance_m"].max() < 1e-6  # trees rebuilt after reading
     # other options → another cache file
     other = NetworkSettings(source=helsinki_pbf, network_type="drive", cache_dir=tmp_path / "cache",
                             speeds=Speeds(foot_kph=5.0))  # fmt: skip
-    assert cache_path(other) != target
+    assert cache_path(other, scenario_dir=tmp_path) != target
     # a corrupt cache file is ignored and rebuilt
-    target.write_bytes(b"not a pickle")
-    third = load_network(settings)
+    target.write_bytes(b"not a cache entry")
+    third = load_network(settings, scenario_dir=tmp_path)
     assert not third.stats.from_cache and third.stats.nodes == first.stats.nodes
-    with open(target, "rb") as fh:
-        assert isinstance(pickle.load(fh), RoadNetwork)
+    assert zipfile.is_zipfile(target) and load_network(settings, scenario_dir=tmp_path).stats.from_cache
+    # a cache_dir outside the scenario's folder is not used: the user's cache folder is
+    elsewhere = cache_path(settings, scenario_dir=tmp_path / "scenario")
+    assert elsewhere.parent == default_cache_dir()
 
 
 def test_load_network_without_cache_dispatches_on_suffix(tmp_path: Path, helsinki_drive: RoadNetwork) -> None:
     path = save_graphml(helsinki_drive, tmp_path / "h.graphml")
     net = load_network(NetworkSettings(source=path, cache=False))
     assert net.source.kind == "graphml" and net.stats.nodes == helsinki_drive.stats.nodes
-    assert not list(tmp_path.glob("network-*.pkl"))
+    assert not list(tmp_path.glob("network-*"))
 
 
 def test_pickle_round_trip(helsinki_drive: RoadNetwork) -> None:
+    """In memory only (e.g. Dask moving a network between processes); the disk cache never pickles."""
     helsinki_drive.snap(helsinki_drive.nodes.geometry.iloc[:2])  # builds a tree in the private cache
     back = pickle.loads(pickle.dumps(helsinki_drive))
     assert back.stats == helsinki_drive.stats and back.crs.equals(helsinki_drive.crs)
@@ -585,7 +590,7 @@ def test_jingan_all_keeps_more(jingan_drive: RoadNetwork, shared_data: Path) -> 
 @pytest.mark.parametrize("name", ["city_of_london.osm.pbf", "baltimore.osm.pbf"])
 def test_shared_pbf_loads(name: str, tmp_path: Path, shared_data: Path) -> None:
     path = shared_data / "osm" / name
-    net = load_network(NetworkSettings(source=path, network_type="drive", cache_dir=tmp_path))
+    net = load_network(NetworkSettings(source=path, network_type="drive"), cache_dir=tmp_path)
     s = net.stats
     assert s.nodes > 500 and s.edges > 1000 and s.street_km > 30
     assert s.car_scc_nodes == s.nodes
