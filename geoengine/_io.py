@@ -101,6 +101,7 @@ def _host() -> str:
 
 def _sibling(target: Path, kind: str) -> Path:
     """A fresh hidden sibling name of ``target`` owned by this process."""
+    target = Path(os.path.abspath(target))  # `--out .` has a name and a parent
     return target.parent / f".{target.name}.{_host()}.{os.getpid()}.{secrets.token_hex(4)}.{kind}"
 
 
@@ -169,16 +170,23 @@ def prepare_out_dir(target: str | Path, *, force: bool = False) -> list[str]:
     Nothing is created except the leftovers' removal (not even ``target``'s parent).
     """
     target = Path(target)
+    real = Path(os.path.abspath(target))
     kind = _kind_of(target)
     if kind is not None and not force:
         raise _refuse(target, kind)
-    anchor = _nearest_existing(target.parent)
+    if kind is not None and _holds_precious(real):
+        raise OutputError.single(
+            f"--out {target} holds the current folder (or is your home or the root folder); "
+            "refusing to replace it even with --force",
+            hint="choose another --out",
+        )
+    anchor = _nearest_existing(real.parent)
     if not anchor.is_dir():
         raise OutputError.single(f"cannot write {target}: {anchor} is a file, not a folder", hint="choose another --out")
     if not os.access(anchor, os.W_OK | os.X_OK):
         raise OutputError.single(f"cannot write {target}: {anchor} is not writable", hint="choose a folder you can write to with --out")
-    cleaned = clean_leftovers_of(target) if anchor == Path(os.path.abspath(target.parent)) else []
-    probe = _sibling(Path(anchor) / target.name, "probe")
+    cleaned = clean_leftovers_of(real) if anchor == real.parent else []
+    probe = _sibling(anchor / real.name, "probe")
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -194,6 +202,17 @@ def prepare_out_dir(target: str | Path, *, force: bool = False) -> list[str]:
         except OSError:
             pass
     return cleaned
+
+
+def _holds_precious(real: Path) -> bool:
+    """``--force`` never replaces the root, the home folder or a folder holding the current one."""
+    if real == real.parent or real == Path(os.path.abspath(Path.home())):
+        return True
+    try:
+        Path(os.path.abspath(Path.cwd())).relative_to(real)
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 def _owner_alive(match: re.Match[str]) -> str | None:
@@ -268,7 +287,7 @@ def clean_leftovers_of(target: str | Path) -> list[str]:
     """Remove what killed runs into ``target`` left beside it (staging folders, probes, a
     previous run being removed) and put back a previous run that was moved aside when
     ``target`` itself is missing. Leftovers of a live process are kept."""
-    target = Path(target)
+    target = Path(os.path.abspath(target))
     return _clean(_leftovers(target.parent, target.name))
 
 
@@ -316,9 +335,10 @@ def staging_dir(target: str | Path, *, force: bool = False) -> Iterator[Path]:
     cannot be written becomes :class:`~geoengine.errors.OutputError` (exit 2).
     """
     target = Path(target)
+    real = Path(os.path.abspath(target))
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        stage = _sibling(target, "partial")
+        real.parent.mkdir(parents=True, exist_ok=True)
+        stage = _sibling(real, "partial")
         stage.mkdir(mode=0o777 & ~_umask())
     except OSError as err:
         raise cannot_write(target, err) from None
@@ -337,7 +357,7 @@ def staging_dir(target: str | Path, *, force: bool = False) -> Iterator[Path]:
                 raise cannot_write(target, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))) from err
             raise
         try:
-            _swap_in(stage, target, force=force)
+            _swap_in(stage, real, force=force)
         except OSError as err:
             if isinstance(err, OutputError):
                 raise

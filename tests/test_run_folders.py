@@ -197,6 +197,20 @@ def test_force_replaces_a_file_and_a_folder_that_is_not_a_run(inputs: Path, tmp_
     prepare_out_dir(empty)
 
 
+def test_force_never_replaces_the_folder_you_are_in(
+    inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_computing: None
+) -> None:
+    here = tmp_path / "work"
+    (here / "sub").mkdir(parents=True)
+    (here / "scenario-notes.txt").write_text("x", encoding="utf-8")
+    monkeypatch.chdir(here / "sub")
+    for out in (str(here), "..", str(Path.home())):
+        res = invoke("run", str(scenario(inputs, "b", districts=False)), "--out", out, "--force")
+        assert res.exit_code == 2, res.output
+        assert "refusing to replace it even with --force" in res.output
+    assert (here / "scenario-notes.txt").exists()
+
+
 def test_full_disk_while_writing_is_exit_2_and_keeps_the_previous_run(
     inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
