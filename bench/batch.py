@@ -78,7 +78,7 @@ def _one(workers: int, *, quick: bool, net_cache: Path, walls: dict[int, float])
     with tempfile.TemporaryDirectory(prefix="geoengine-bench-batch-") as tmp:
         folder = Path(tmp)
         (folder / "cache").mkdir()
-        for f in net_cache.glob("network-*.pkl"):
+        for f in net_cache.glob("network-*.zip"):
             shutil.copy2(f, folder / "cache" / f.name)
         scenario = demo_sweep(folder, quick=quick, cache_dir=folder / "cache")
         t0 = time.perf_counter()

@@ -247,7 +247,7 @@ class NetworkSettings(_Model):
     )
     speeds: Speeds = Field(default_factory=Speeds)
     cache: bool = Field(True, description="Cache the prepared network on disk.")
-    cache_dir: OutputPath | None = Field(None, description="Cache folder; default ~/.cache/geoengine.")
+    cache_dir: OutputPath | None = Field(None, description="Cache folder, used only when it lies inside this scenario file's own folder tree (otherwise, with a warning, the default: $XDG_CACHE_HOME/geoengine or ~/.cache/geoengine).")
 
     @model_validator(mode="after")
     def _one_source(self) -> NetworkSettings:
