@@ -130,7 +130,12 @@ def read_entry(path: Path, *, kind: str, key: str) -> tuple[Any, dict[str, bytes
         data = Path(path).read_bytes()
     except OSError as exc:
         raise CacheEntryError(f"cannot read ({exc.strerror or exc})") from None
-    return unpack_entry(data, kind=kind, key=key)
+    try:
+        return unpack_entry(data, kind=kind, key=key)
+    except CacheEntryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever does not parse (deep nesting, odd zips) is refused
+        raise CacheEntryError(f"not a cache entry ({type(exc).__name__}: {exc})") from None
 
 
 def write_entry(path: Path, *, kind: str, key: str, meta: Any, files: dict[str, bytes]) -> Path:
