@@ -239,3 +239,17 @@ def test_same_place_visits_never_follow_each_other():
     res = solve_routing(p, stop=Limits(work=1, max_runtime_s=30))
     nodes = [s.node for s in res.routes[0].stops]
     assert res.dropped == () and all({a, b} != {1, 2} for a, b in zip(nodes, nodes[1:]))
+
+
+def test_a_previous_run_whose_routes_csv_is_not_a_table_is_an_input_error(tmp_path):
+    from geoengine.errors import GeoEngineError
+    from geoengine.patrol.plan import _previous_routes
+
+    (tmp_path / "routes.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00SECRET=hunter2\x00\xff\xfe")
+    settings = PatrolSettings(teams=(TeamSettings(name="t"),), previous_run=tmp_path, district_max_gap_min=None)
+    with pytest.raises(GeoEngineError) as err:
+        _previous_routes(settings)
+    assert "routes.csv" in str(err.value) and "hunter2" not in str(err.value)
+    (tmp_path / "routes.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(GeoEngineError, match="lacks the columns team"):
+        _previous_routes(settings)

@@ -500,7 +500,23 @@ def _previous_routes(settings: PatrolSettings) -> pd.DataFrame | None:
             "the previous run has no routes.csv", file=path, field="patrol.previous_run",
             hint="give the folder of a finished run that planned patrols",
         )
-    return pd.read_csv(path)
+    from ..errors import LayerError
+
+    expected = "a routes.csv written by geoengine (team, window, place_id, place_kind, seq columns)"
+    try:
+        table = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:  # not a CSV (binary, broken quoting)
+        raise LayerError.single(
+            f"routes.csv cannot be read as a table ({path.stat().st_size:,} bytes; {type(err).__name__})",
+            file=path, field="patrol.previous_run", hint=f"expected {expected}",
+        ) from None
+    missing = [c for c in ("team", "window", "place_id", "place_kind", "seq") if c not in table.columns]
+    if missing:
+        raise LayerError.single(
+            f"routes.csv lacks the columns {', '.join(missing)} ({path.stat().st_size:,} bytes, {len(table.columns)} columns)",
+            file=path, field="patrol.previous_run", hint=f"expected {expected}",
+        )
+    return table
 
 
 def _changed_stops(previous: pd.DataFrame, stops: gpd.GeoDataFrame) -> int:
