@@ -1119,7 +1119,7 @@ def audit_run(
         raise RunFolderError.single("has no routes.csv although the scenario plans patrols", file=run_dir,
                                     hint="rerun the scenario; a run folder is complete once its manifest is there")  # fmt: skip
     if network is None:
-        network = load_network(scenario.network)
+        network = load_network(scenario.network, scenario_dir=scenario.base_dir)
     audit = _Audit(run_dir, scenario, network)
     audit.load()
     audit.snap_rows()

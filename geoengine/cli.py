@@ -157,6 +157,8 @@ def validate(
         layers = ", ".join(sc.layer_sources()) or "none"
         windows = ", ".join(w.name for w in sc.windows)
         typer.echo(f"ok: {scenario} — scenario {sc.name!r}; layers: {layers}; windows: {windows}")
+        for w in sc.warnings:
+            typer.echo(f"warning: {w}", err=True)
 
     _call(ctx, _validate)
 

@@ -131,7 +131,7 @@ def run(
     timings: dict[str, float | None] = {}
 
     t = time.perf_counter()
-    network = load_network(scenario.network, progress=progress)
+    network = load_network(scenario.network, progress=progress, scenario_dir=scenario.base_dir)
     timings["network"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -158,7 +158,7 @@ def run(
     timings["evaluation"] = time.perf_counter() - t if backtest is not None else None
 
     warnings = [
-        *network.warnings, *layers.warnings, *risk_warnings,
+        *scenario.warnings, *_period_warnings(scenario, layers), *network.warnings, *layers.warnings, *risk_warnings,
         *(coverage.warnings if coverage else ()), *(patrol.warnings if patrol else ()),
     ]  # fmt: skip
     outputs: dict[str, str] = {}
@@ -249,6 +249,19 @@ def run(
         write_json_atomic(stage / "manifest.json", manifest)
     log.info("run %s written to %s", scenario.name, target)
     return RunResult(scenario, network, layers, manifest, target, tuple(warnings), risk, evaluation, coverage, patrol)
+
+
+def _period_warnings(scenario: Scenario, layers: Layers) -> tuple[str, ...]:
+    """Rolling folds that cannot fit the incidents' period (the scenario alone cannot know it)."""
+    from .scenario import rolling_fold_warnings
+
+    inc = layers.incidents
+    if inc is None or scenario.evaluation.rolling is None or "time" not in inc.gdf or not len(inc.gdf):
+        return ()
+    times = inc.gdf["time"].dropna()
+    if not len(times):
+        return ()
+    return tuple(rolling_fold_warnings(scenario, times.min().date(), times.max().date()))
 
 
 def _null_non_finite(value: Any) -> Any:

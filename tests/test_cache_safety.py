@@ -363,8 +363,6 @@ def test_a_damaged_stage_entry_is_rebuilt(cached, tmp_path, caplog):
     assert any("ignoring the coverage stage cache" in m for m in msgs)
 
 
-@pytest.mark.xfail(reason="geoengine/pipeline.py should call load_network(scenario.network, ..., "
-                   "scenario_dir=scenario.base_dir); until then the current folder stands for the scenario's", strict=False)
 def test_the_pipeline_tells_the_network_cache_the_scenario_folder(cached, tmp_path, monkeypatch):
     path, _ = cached
     monkeypatch.chdir(tmp_path)  # run from elsewhere: the scenario's own cache folder is still the one used
