@@ -15,6 +15,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .audit import AuditReport, audit_run
 from .batch import BatchResult, run_batch
 from .compare import RunComparison, compare_runs
 from .errors import (
@@ -26,6 +27,7 @@ from .errors import (
     LayerOutsideNetworkError,
     NetworkSourceError,
     OfflineError,
+    OutputError,
     Problem,
     ScenarioError,
 )
@@ -45,6 +47,7 @@ from .pipeline import RunResult, run
 from .scenario import Scenario, TimeWindow, load_scenario
 
 __all__ = [
+    "AuditReport",
     "BatchResult",
     "CRSMismatchError",
     "GeoEngineError",
@@ -56,6 +59,7 @@ __all__ = [
     "Layers",
     "NetworkSourceError",
     "OfflineError",
+    "OutputError",
     "Problem",
     "RoadNetwork",
     "RunComparison",
@@ -64,6 +68,7 @@ __all__ = [
     "ScenarioError",
     "TimeWindow",
     "__version__",
+    "audit_run",
     "backtest_plan",
     "compare_runs",
     "load_layers",

@@ -178,3 +178,11 @@ def test_bad_corrupt_network_file(tmp_path):
     assert res.exit_code == 2, res.output
     assert "city.osm.pbf" in res.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_python_dash_m_geoengine_is_the_cli():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "geoengine", "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "audit" in out.stdout and "validate" in out.stdout
