@@ -51,6 +51,7 @@ from scipy import stats
 from scipy.sparse.csgraph import dijkstra
 
 from .errors import InfeasibleSettingsError
+from .risk_model import RiskModel, blend_terms, select_model
 from .scenario import ALL_DAY, DAYS, RiskSettings, TimeWindow
 
 if TYPE_CHECKING:
@@ -436,6 +437,9 @@ class RiskSurface:
     reference_date: dt.date | None
     unknown_categories: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    model: RiskModel | None = None  # how the surface was estimated (chosen parameters, CV scores)
+    kde_per_km: np.ndarray | None = field(default=None, repr=False)  # (S, W+1) KDE alone, last column all times
+    requested_settings: RiskSettings | None = field(default=None, repr=False)  # as given (auto unresolved)
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -499,6 +503,8 @@ class RiskSurface:
             f"bandwidth {self.settings.bandwidth_m:g} m ({self.settings.kernel}), half-life "
             + (f"{self.settings.half_life_days:g} days" if self.settings.half_life_days else "none"),
         ]
+        if self.model is not None:
+            lines.append(f"model: {self.model.describe()}")
         for w, c in self.level_counts().items():
             lines.append(f"  {w:<14} " + ", ".join(f"{lv} {n}" for lv, n in c.items()))
         lines.append(f"hotspot segments (Gi*, FDR {self.settings.fdr_alpha:g}): {self.hotspot_segments()}")
@@ -626,31 +632,46 @@ def estimate_risk(
 
     eff = _effective_time(times, precision)
     reference = settings.reference_date or (eff.max().date() if len(eff) else None)
-    if settings.half_life_days and len(eff):
-        age_days = (pd.Timestamp(reference) + pd.Timedelta(days=1) - eff).dt.total_seconds().to_numpy() / 86400.0
-        recency = 0.5 ** (np.maximum(age_days, 0.0) / settings.half_life_days)
-    else:
-        recency = np.ones(len(inc))
     categories = inc["category"].astype(str).reset_index(drop=True) if "category" in inc else pd.Series("unknown", index=range(len(inc)))
     harm, unknown = harm_weights(categories, settings.category_weights)
     if unknown:
         shown = ", ".join(unknown[:12]) + (f" and {len(unknown) - 12} more" if len(unknown) > 12 else "")
         warnings.append(f"risk: {len(unknown)} incident categories have no harm weight and count 1: {shown}")
     base = inc["weight"].to_numpy(dtype=float) if "weight" in inc else np.ones(len(inc))
-    w = a * (recency * harm * base)[:, None]
-
     seg, off = _incident_positions(network, streets, inc.geometry.reset_index(drop=True))
-    dens = _density_at_samples(streets, seg, off, w, bandwidth_m=settings.bandwidth_m, kernel=settings.kernel)
-    per_seg = np.zeros((len(streets.length), w.shape[1]))
-    np.add.at(per_seg, streets.sample_seg, dens)
-    per_seg /= streets.seg_samples[:, None]  # weighted incidents per metre
-    # weighted incident counts on each segment (unsmoothed): kept partly on the segment
-    # itself, and what the hotspot test is run on (the kernel's smoothing alone would
-    # make neighbours alike)
-    counts = np.zeros_like(per_seg)
-    np.add.at(counts, seg, w)
-    beta = settings.own_segment_share
-    per_seg = (1.0 - beta) * per_seg + beta * counts / streets.length[:, None]
+
+    # the model: explicit settings, or bandwidth / half-life / blend chosen on held-out months
+    model = select_model(streets, seg, harm * base, eff, settings, kernel=settings.kernel)
+    if model.half_life_days and len(eff):
+        age_days = (pd.Timestamp(reference) + pd.Timedelta(days=1) - eff).dt.total_seconds().to_numpy() / 86400.0
+        recency = 0.5 ** (np.maximum(age_days, 0.0) / model.half_life_days)
+    else:
+        recency = np.ones(len(inc))
+    w = a * (harm * base)[:, None]  # long-term weights per window
+    n_cols = w.shape[1]
+    decays = model.half_life_days is not None
+    dens_w = np.c_[w, w * recency[:, None]] if decays else w
+    dens = _density_at_samples(streets, seg, off, dens_w, bandwidth_m=model.bandwidth_m, kernel=settings.kernel)
+    kde = np.zeros((len(streets.length), dens_w.shape[1]))
+    np.add.at(kde, streets.sample_seg, dens)
+    kde /= streets.seg_samples[:, None]  # weighted incidents per metre
+    # weighted incident counts on each segment (unsmoothed)
+    counts_all = np.zeros_like(kde)
+    np.add.at(counts_all, seg, dens_w)
+    counts_long, counts_recent = counts_all[:, :n_cols], counts_all[:, n_cols:] if decays else counts_all
+    kde_long, kde_recent = kde[:, :n_cols], kde[:, n_cols:] if decays else kde
+    per_seg, kde_alone = blend_terms(
+        counts_long / streets.length[:, None], kde_long, counts_recent / streets.length[:, None], kde_recent,
+        streets.length, model.weights, model.own_segment_share,
+    )  # fmt: skip
+    # the hotspot test runs on the own-segment counts weighted as the blend weights them
+    # (recency for the recent term): the kernel's smoothing alone would make neighbours alike
+    counts = (1.0 - model.weights["recent"]) * counts_long + model.weights["recent"] * counts_recent
+    resolved = settings.model_copy(
+        update={"bandwidth_m": model.bandwidth_m, "half_life_days": model.half_life_days}
+    )
+    settings_in = settings
+    settings = resolved
 
     priority = _priority(segments, districts, key_sites, settings)
     segments = segments.assign(priority=priority)
@@ -696,6 +717,9 @@ def estimate_risk(
         reference_date=reference,
         unknown_categories=tuple(unknown),
         warnings=tuple(warnings),
+        model=model,
+        kde_per_km=kde_alone * 1000.0,
+        requested_settings=settings_in,
     )
     log.info("%s", surface.summary())
     return surface
@@ -704,18 +728,57 @@ def estimate_risk(
 # --------------------------------------------------------------------------- evaluation
 @dataclass(frozen=True)
 class RiskEvaluation:
-    """Hit rate and PAI of the risk surface and of a naive baseline on held-out incidents.
+    """Hit rate, PAI and PEI of the risk surface and of baselines on held-out incidents.
 
     ``table`` has one row per (window, method, share): ``hit_rate`` (share of held-out
     incident weight on the selected streets), ``length_share`` (share of street length
-    selected, the top-ranked segments until ``share`` is reached) and ``pai`` =
-    hit_rate / length_share. Window ``"*"`` is all times of day. Methods: ``risk``
-    (the surface's crime density) and ``baseline`` (previous-period counts per metre).
+    selected, the top-ranked segments until ``share`` is reached), ``pai`` =
+    hit_rate / length_share and ``pei`` = pai / the best PAI any ranking reaches on these
+    held-out incidents (the ``oracle``: segments ranked by held-out incidents per metre).
+    Window ``"*"`` is all times of day. Methods: ``risk`` (the surface's crime density:
+    the chosen model), ``kde`` (the network kernel density alone, same bandwidth, no
+    decay), ``counts`` (counts per metre of the whole training period), ``baseline``
+    (counts per metre of the period just before the held-out one, of the same length)
+    and ``oracle``.
     """
 
     table: pd.DataFrame
     heldout_incidents: int
     baseline_days: float
+    methods: tuple[str, ...] = ("risk", "kde", "counts", "baseline")
+
+    def pei(self, share: float = 0.05, *, window: str = "*", method: str = "risk") -> float | None:
+        t = self.table
+        row = t[(t["window"] == window) & (t["method"] == method) & np.isclose(t["share"], share)]
+        return None if row.empty or pd.isna(row["pei"].iloc[0]) else float(row["pei"].iloc[0])
+
+    def metrics(self, windows: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+        """``metrics.risk`` blocks: PAI and PEI at each share for every method, overall and per window."""
+
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 4)
+
+        shares = sorted(set(self.table["share"].round(6))) if len(self.table) else []
+        methods = [m for m in self.methods if (self.table["method"] == m).any()]
+
+        def block(window: str) -> dict[str, Any]:
+            return {
+                measure: {
+                    f"{int(round(s * 100))}pct": {m: r(fn(s, window=window, method=m)) for m in methods}
+                    for s in shares
+                }
+                for measure, fn in (("pai", self.pai), ("pei", self.pei))
+            }
+
+        overall = block("*")
+        out: dict[str, Any] = {"pai": overall["pai"], "pei": overall["pei"]}
+        out["by_window"] = {w: block(w) for w in windows}
+        beaten = [
+            f"{k.replace('pct', ' %')}" for k, v in overall["pai"].items()
+            if v.get("counts") is not None and v.get("risk") is not None and v["counts"] > v["risk"]
+        ]  # fmt: skip
+        out["counts_beat_model_at"] = beaten
+        return out
 
     def pai(self, share: float = 0.05, *, window: str = "*", method: str = "risk") -> float | None:
         t = self.table
@@ -790,6 +853,7 @@ def evaluate_risk(
     held_w = weights_on_segments(held)
     baseline_days = 0.0
     base_w = np.zeros_like(held_w)
+    count_w = np.zeros_like(held_w)
     if history is not None and len(history) and len(held):
         hist = _incident_frame(history)
         if hist.crs is not None and not net.crs.equals(hist.crs):
@@ -798,19 +862,31 @@ def evaluate_risk(
         h_end = pd.to_datetime(held["time"]).max()
         baseline_days = max((h_end - h_start).total_seconds() / 86400.0, 7.0)
         t = pd.to_datetime(hist["time"])
+        before = (t < h_start).to_numpy()
+        count_w = weights_on_segments(hist[before])
         recent = (t >= h_start - pd.Timedelta(days=baseline_days)) & (t < h_start)
         base_w = weights_on_segments(hist[recent.to_numpy()])
 
+    kde_seg = None
+    if surface.kde_per_km is not None:
+        kde_seg = pd.DataFrame(surface.kde_per_km, index=surface.segments.index).reindex(streets.segment_id).to_numpy()
     rows = []
     for k, name in enumerate(names):
         crime = (surface.overall if name == "*" else surface.table[surface.table["window"] == name]).set_index(
             "segment_id"
         )["crime_per_km"].reindex(streets.segment_id).to_numpy()
+        methods: list[tuple[str, np.ndarray]] = [("risk", crime)]
+        if kde_seg is not None:
+            methods.append(("kde", kde_seg[:, k]))
+        if history is not None:
+            methods += [("counts", count_w[:, k] / length), ("baseline", base_w[:, k] / length)]
+        methods.append(("oracle", held_w[:, k] / length))
         for share in shares:
-            for method, values in (("risk", crime), ("baseline", base_w[:, k] / length)):
-                if method == "baseline" and history is None:
-                    continue
+            best_hit, best_got = _hits(held_w[:, k] / length, length, held_w[:, k], share)
+            best = best_hit / best_got if best_got > 0 and best_hit == best_hit else np.nan
+            for method, values in methods:
                 hit, got = _hits(values, length, held_w[:, k], share)
+                pai = hit / got if got > 0 and hit == hit else np.nan
                 rows.append(
                     {
                         "window": name,
@@ -819,7 +895,8 @@ def evaluate_risk(
                         "incidents": float(held_w[:, k].sum()),
                         "hit_rate": hit,
                         "length_share": got,
-                        "pai": hit / got if got > 0 and hit == hit else np.nan,
+                        "pai": pai,
+                        "pei": pai / best if best and best == best and pai == pai else np.nan,
                     }
                 )
     return RiskEvaluation(table=pd.DataFrame(rows), heldout_incidents=len(held), baseline_days=baseline_days)

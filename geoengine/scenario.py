@@ -456,10 +456,60 @@ DEFAULT_HARM: dict[str, float] = {
 }
 
 
+class RiskBlend(_Model):
+    """Weights of the three terms of the risk surface (normalised to sum to 1)."""
+
+    counts: Number = Field(0.0, ge=0, description="Own-segment incident counts per metre (long-term, no decay).")
+    kde: Number = Field(0.0, ge=0, description="Network kernel density at bandwidth_m (long-term, no decay).")
+    recent: Number = Field(
+        0.0, ge=0, description="Recency-weighted (half_life_days) counts and kernel density: the near-repeat term."
+    )
+
+    @model_validator(mode="after")
+    def _some(self) -> RiskBlend:
+        if self.counts + self.kde + self.recent <= 0:
+            raise ValueError("blend: at least one of counts, kde, recent must be positive")
+        return self
+
+
+class ModelSelection(_Model):
+    """Rolling-origin cross-validation that picks auto bandwidth, half-life and blend.
+
+    Only the estimation period is used (incidents before ``evaluation.split``): the
+    months of it are folds — estimate on months 1..k, score month k+1 — for the last
+    ``folds`` months; each candidate is scored by PAI at ``selection_coverage`` of the
+    street length (the planner's coverage) or by the held-out log-likelihood.
+    """
+
+    folds: Int = Field(3, ge=1, le=24, description="Most recent months of the estimation period scored as folds.")
+    score: Literal["pai", "loglik"] = Field(
+        "pai", description="pai: PAI at selection_coverage; loglik: mean log-likelihood of the fold's incidents."
+    )
+    selection_coverage: Number = Field(
+        0.05, gt=0, lt=1, description="Share of street length the PAI score is taken at (the planner's coverage)."
+    )
+    bandwidths_m: tuple[Annotated[Number, Field(gt=0, le=5000)], ...] = Field(
+        (75.0, 150.0, 300.0), min_length=1, description="Bandwidths tried when bandwidth_m is auto."
+    )
+    half_lives_days: tuple[Annotated[Number, Field(gt=0)], ...] = Field(
+        (30.0, 90.0, 365.0), min_length=1, description="Half-lives tried when half_life_days is auto."
+    )
+    weight_step: Number = Field(
+        0.1, gt=0, le=1, description="Step of the simplex grid of blend weights tried when blend is auto."
+    )
+    min_fold_incidents: Int = Field(
+        10, ge=1, description="A fold needs this many incidents in its test month (and in its training months)."
+    )
+
+
 class RiskSettings(_Model):
     """How incidents become risk per street segment and time window (SPEC §2 RiskSurface)."""
 
-    bandwidth_m: Number = Field(150.0, gt=0, le=5000, description="Network kernel bandwidth (distance along streets).")
+    bandwidth_m: Annotated[Number, Field(gt=0, le=5000)] | Literal["auto"] = Field(
+        "auto",
+        description="Network kernel bandwidth (distance along streets); auto: chosen by rolling-origin "
+        "cross-validation on the estimation period among model_selection.bandwidths_m.",
+    )
     kernel: Literal["quartic", "triangular", "uniform"] = "quartic"
     lixel_m: Number = Field(
         25.0, ge=1, le=1000, description="Spacing of the sample points along each street (at least 1 m)."
@@ -468,10 +518,23 @@ class RiskSettings(_Model):
         0.5,
         ge=0,
         le=1,
-        description="Share of each incident's weight kept on its own street segment (crime repeats at places); "
-        "the rest spreads along the streets by the kernel.",
+        description="Share of the recent term kept on each incident's own street segment (crime repeats at "
+        "places); the rest spreads along the streets by the kernel.",
     )
-    half_life_days: Number | None = Field(60.0, gt=0, description="Recency half-life; null: no decay.")
+    half_life_days: Annotated[Number, Field(gt=0)] | Literal["auto"] | None = Field(
+        "auto",
+        description="Half-life of the recent (near-repeat) term; null: no decay; auto: chosen by "
+        "cross-validation among model_selection.half_lives_days.",
+    )
+    blend: Literal["auto"] | RiskBlend = Field(
+        "auto",
+        description="Weights of the three terms of the surface (own-segment counts, network KDE, recent term); "
+        "auto: chosen by cross-validation. Without it, an explicit own_segment_share keeps the single "
+        "recency-weighted term of earlier versions (blend recent 1).",
+    )
+    model_selection: ModelSelection = Field(
+        default_factory=lambda: ModelSelection(), description="How auto bandwidth, half-life and blend are chosen."
+    )
     reference_date: dt.date | None = Field(
         None, description="Date recency is measured from; default: the last incident used (or the split)."
     )
@@ -1088,7 +1151,7 @@ def scenario_warnings(sc: Scenario) -> tuple[str, ...]:
                 "no incidents and no patrols (leave days out for every day)"
             )
     hl = sc.risk.half_life_days
-    if hl is not None and hl < HALF_LIFE_WARN_DAYS:
+    if isinstance(hl, (int, float)) and hl < HALF_LIFE_WARN_DAYS:
         out.append(
             f"risk.half_life_days: {hl:g} days gives an incident a week old {0.5 ** (7 / hl):.1g} of the newest one's "
             "weight, so almost all risk comes from the last incidents (null turns recency off)"
