@@ -65,6 +65,7 @@ class RiskModel:
     score: str = "pai"
     coverage: float = 0.05
     cv_score: float | None = None
+    best_cv_score: float | None = None  # the highest CV score; the chosen one is within one standard error of it
     folds: tuple[dict[str, Any], ...] = ()
     cv: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
     note: str = ""
@@ -103,6 +104,8 @@ class RiskModel:
             "score": self.score,
             "selection_coverage": self.coverage,
             "cv_score": None if self.cv_score is None else round(self.cv_score, 4),
+            "best_cv_score": None if self.best_cv_score is None else round(self.best_cv_score, 4),
+            "rule": "the simplest (most counts-heavy) candidate within one standard error of the best, fold by fold",
             "candidates": len(self.cv),
             "folds": list(self.folds),
             "best_candidates": best,
@@ -314,7 +317,19 @@ def select_model(
     cv = pd.DataFrame(rows)
     if cv["score"].notna().sum() == 0:
         return fallback("cross-validation folds gave no score: earlier defaults used")
-    best = cv.loc[cv["score"].fillna(-math.inf).idxmax()]
+    top = cv.loc[cv["score"].fillna(-math.inf).idxmax()]
+    best = top
+    fold_cols = [f"fold_{f + 1}" for f in range(n_f)]
+    if n_f >= 2 and len(cv) > 1:
+        # one-standard-error rule: the first candidate (counts-heavy first, the simplest)
+        # whose paired shortfall against the best, fold by fold, is within one standard error
+        diff = top[fold_cols].to_numpy(dtype=float)[None, :] - cv[fold_cols].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            se = np.nanstd(diff, axis=1, ddof=1) / np.sqrt(np.isfinite(diff).sum(axis=1))
+            ok = np.nanmean(diff, axis=1) <= np.nan_to_num(se, nan=0.0)
+        simplest = cv.assign(_ok=ok).sort_values(["w_counts", "w_recent"], ascending=[False, True], kind="stable")
+        simplest = simplest[simplest["_ok"]]
+        best = cv.loc[simplest.index[0]] if len(simplest) else top
     weights = {"counts": float(best["w_counts"]), "kde": float(best["w_kde"]), "recent": float(best["w_recent"])}
     hl_best = None if pd.isna(best["half_life_days"]) else float(best["half_life_days"])
     if weights["recent"] == 0 and auto_hl:
@@ -328,6 +343,7 @@ def select_model(
         score=ms.score,
         coverage=float(ms.selection_coverage),
         cv_score=float(best["score"]),
+        best_cv_score=float(top["score"]),
         folds=tuple(fold_info),
         cv=cv,
     )
