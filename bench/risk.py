@@ -1,12 +1,21 @@
-"""Suite ``risk``: cost of the network kernel density step and of the whole risk stage.
+"""Suite ``risk``: held-out accuracy of the chosen model, and the cost of the risk stage.
 
-Baltimore (the largest shared network; Helsinki when ../shared is absent) with 10k
-and 100k synthetic incidents, a scaling series (1×, 2×, 4× incidents) and synthetic
-square street grids of growing size, to show how the cost grows.
+Accuracy (needs ../shared/data): SF Chinatown 2016 (split 2016-09-01), SF 2012 H2
+(4 categories, on the SF downtown network, split 2012-11-01) and the City of London
+(split 2017-03-01): PAI and PEI at 1 / 5 / 10 % of street length for the chosen
+model, the network KDE alone, training-period counts per metre and last-period counts,
+and the acceptance checks of issue 14.
+
+Cost: Baltimore (the largest shared network; Helsinki when ../shared is absent) with
+10k–100k synthetic incidents — the density step, the risk stage with explicit settings
+(bandwidth 150 m, half-life 60 days: the stage before model selection) and with
+``auto`` (rolling-origin model selection) and their ratio; synthetic square street
+grids of growing size, to show how the cost grows.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -45,6 +54,81 @@ def grid_network(n: int, *, block_m: float = 100.0) -> Any:
     return make(n, block_m=block_m, crs=GRID_CRS)
 
 
+DATASETS = (
+    # name, scenario, incidents file (None: the scenario's), columns, split
+    ("SF Chinatown 2016", "sf_downtown.yaml", None, None, "2016-09-01"),
+    ("SF 2012 H2", "sf_downtown.yaml", "incidents/sf_2012h2_4categories.csv",
+     {"date": "Date", "time": None, "category": "Category", "description": "Descript", "lon": "lon", "lat": "lat"}, "2012-11-01"),
+    ("City of London", "london.yaml", None, None, "2017-03-01"),
+)  # fmt: skip
+METHODS = (("risk", "model"), ("kde", "KDE alone"), ("counts", "counts"), ("baseline", "last-period counts"))
+
+
+def _dataset(scenario: str, incidents: str | None, columns: dict[str, Any] | None) -> tuple[Any, Any, Any]:
+    from geoengine.layers import load_layers
+    from geoengine.network import load_network
+    from geoengine.scenario import load_scenario
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / scenario)
+    network = load_network(sc.network, scenario_dir=sc.base_dir)
+    src = sc.layers.incidents
+    if incidents is not None:
+        src = src.model_copy(update={"path": SHARED / incidents, "columns": src.columns.model_copy(update=columns or {})})
+    layers = load_layers(sc.layers.model_copy(update={"incidents": src, "cameras": None}), network=network)
+    stations = getattr(layers, "stations", None)
+    return sc, network, layers.incidents.gdf, (stations.gdf if stations is not None else None)
+
+
+def accuracy_rows() -> list[dict[str, Any]]:
+    """PAI / PEI at 1, 5, 10 % per dataset and method, and the acceptance checks (issue 14)."""
+    import datetime as dt
+    import inspect
+    import time
+
+    from geoengine.risk import estimate_risk, evaluate_risk, split_incidents
+
+    if not (SHARED / "incidents" / "sf_chinatown_2016.csv").exists():
+        return [row("risk", "accuracy", "skipped: ../shared/data absent", wall_s=0.0)]
+    rows, pai5, pai1 = [], {}, {}
+    for name, scenario, incidents, columns, split in DATASETS:
+        sc, network, inc, stations = _dataset(scenario, incidents, columns)
+        est, held = split_incidents(inc, dt.date.fromisoformat(split))
+        extra = {"stations": stations} if "stations" in inspect.signature(estimate_risk).parameters else {}
+        t = time.perf_counter()
+        surface = estimate_risk(network, est, windows=sc.windows, settings=sc.risk, **extra)
+        wall = time.perf_counter() - t
+        ev = evaluate_risk(surface, held, history=est)
+        for method, label in METHODS:
+            cells = {f"pai_{int(s * 100)}": _r(ev.pai(s, method=method)) for s in (0.01, 0.05, 0.10)}
+            cells |= {f"pei_{int(s * 100)}": _r(ev.pei(s, method=method)) for s in (0.01, 0.05, 0.10)}
+            rows.append(row("risk", name, label, wall_s=wall if method == "risk" else 0.0, heldout=len(held), **cells,
+                            model=surface.model.describe() if method == "risk" else None))  # fmt: skip
+        # the same selection with every incident weighing 1 (no harm table, stacks kept): like for like with counts
+        fields = type(sc.risk).model_fields
+        flat = sc.risk.model_copy(update={k: v for k, v in (("category_weights", {}), ("harm", "default"),
+                                  ("stacked", "keep"), ("exclude_non_crime", False)) if k in fields})  # fmt: skip
+        ev_flat = evaluate_risk(estimate_risk(network, est, windows=sc.windows, settings=flat, **extra), held, history=est)
+        cells = {f"pai_{int(s * 100)}": _r(ev_flat.pai(s)) for s in (0.01, 0.05, 0.10)}
+        cells |= {f"pei_{int(s * 100)}": _r(ev_flat.pei(s)) for s in (0.01, 0.05, 0.10)}
+        rows.append(row("risk", name, "model, every incident weight 1", wall_s=0.0, heldout=len(held), **cells))
+        pai5[name] = (ev.pai(0.05), ev.pai(0.05, method="counts"))
+        pai1[name] = (ev.pai(0.01), ev.pai(0.01, method="counts"))
+    every = all(m >= c for m, c in pai5.values())
+    mean_m, mean_c = (sum(v[i] for v in pai5.values()) / len(pai5) for i in (0, 1))
+    wins1 = sum(m >= c for m, c in pai1.values())
+    rows.append(row("risk", "acceptance", "PAI@5 % model ≥ counts on every dataset", wall_s=0.0, met=every,
+                    value=", ".join(f"{k} {m:.2f}/{c:.2f}" for k, (m, c) in pai5.items())))  # fmt: skip
+    rows.append(row("risk", "acceptance", "mean PAI@5 % model ≥ 1.1 × counts", wall_s=0.0, met=mean_m >= 1.1 * mean_c,
+                    value=f"{mean_m:.2f} / {mean_c:.2f} = {mean_m / mean_c:.3f}"))  # fmt: skip
+    rows.append(row("risk", "acceptance", "PAI@1 % model ≥ counts on 2 of 3", wall_s=0.0, met=wins1 >= 2,
+                    value=f"{wins1} of {len(pai1)}"))  # fmt: skip
+    return rows
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 2)
+
+
 def run(*, quick: bool = False) -> list[dict[str, Any]]:
     from geoengine.demo import helsinki_pbf
     from geoengine.network import network_from_pbf
@@ -59,17 +143,22 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
         TimeWindow(name=n, start=s, end=e)
         for n, s, e in (("morning", "07:00", "12:00"), ("afternoon", "12:00", "18:00"), ("evening", "18:00", "23:00"), ("night", "23:00", "07:00"))
     )
-    settings = RiskSettings()
-    rows = []
-    sizes = [10_000, 20_000, 40_000] + ([] if quick else [100_000])
+    explicit = RiskSettings(bandwidth_m=150.0, half_life_days=60.0, own_segment_share=0.5)
+    auto = RiskSettings()
+    rows = accuracy_rows()
+    sizes = [10_000, 40_000] + ([] if quick else [100_000])
     for n in sizes:
         inc = synthetic_incidents(network, n)
         _, wall, peak = measure(lambda: network_kernel_density(network, inc.geometry, bandwidth_m=150.0))
         rows.append(row("risk", f"{name} {n // 1000}k incidents", "density", wall_s=wall, peak_mb=peak,
                         segments=len(network.segments()), incidents=n))  # fmt: skip
-        _, wall, peak = measure(lambda: estimate_risk(network, inc, windows=windows, settings=settings))
-        rows.append(row("risk", f"{name} {n // 1000}k incidents", "estimate_risk (4 windows)", wall_s=wall,
+        _, wall, peak = measure(lambda: estimate_risk(network, inc, windows=windows, settings=explicit))
+        rows.append(row("risk", f"{name} {n // 1000}k incidents", "estimate_risk explicit (4 windows)", wall_s=wall,
                         peak_mb=peak, segments=len(network.segments()), incidents=n))  # fmt: skip
+        surface, wall_auto, peak = measure(lambda: estimate_risk(network, inc, windows=windows, settings=auto))
+        rows.append(row("risk", f"{name} {n // 1000}k incidents", "estimate_risk auto (model selection)", wall_s=wall_auto,
+                        peak_mb=peak, segments=len(network.segments()), incidents=n, candidates=len(surface.model.cv),
+                        cost_ratio=round(wall_auto / wall, 2)))  # fmt: skip
     for side in [20, 40] + ([] if quick else [80]):
         grid = grid_network(side)
         inc = synthetic_incidents(grid, 10_000)

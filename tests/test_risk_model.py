@@ -112,3 +112,19 @@ def test_explicit_settings_skip_the_search(grid):
     part = estimate_risk(grid, inc, settings=RiskSettings(bandwidth_m=90, half_life_days=45, **FLAT))
     assert part.model.searched == ("blend",)
     assert set(part.model.cv["bandwidth_m"]) == {90.0} and set(part.model.cv["half_life_days"]) == {45.0}
+
+
+def test_report_backtest_chart_and_where_counts_beat_the_model():
+    from geoengine.export.report import _svg, backtest_sentences, chart_backtest
+
+    metrics = {
+        "pai": {"1pct": {"risk": 21.2, "kde": 16.0, "counts": 25.7, "baseline": 25.0},
+                "5pct": {"risk": 13.1, "kde": 11.0, "counts": 12.3, "baseline": 12.0}},
+        "pei": {"1pct": {"risk": 0.6, "kde": 0.5, "counts": 0.8, "baseline": 0.7},
+                "5pct": {"risk": 0.8, "kde": 0.7, "counts": 0.75, "baseline": 0.7}},
+    }  # fmt: skip
+    text = backtest_sentences(metrics)
+    assert text[0] == "At 1 % of street length training-period counts per metre beat the model: PAI 25.70 against 21.20."
+    assert "beat" not in text[1]
+    assert _svg(chart_backtest(metrics), salt="t").startswith("<svg")
+    assert chart_backtest({}) is None

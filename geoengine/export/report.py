@@ -333,6 +333,83 @@ def chart_risk_by_window(risk: RiskSurface) -> Figure:
     return fig
 
 
+BACKTEST_METHODS: dict[str, tuple[str, str]] = {
+    "risk": ("model", "#5b6f8a"),
+    "kde": ("KDE alone", "#bdbdbd"),
+    "counts": ("counts (training period)", "#fd8d3c"),
+    "baseline": ("counts (last period)", "#fecc5c"),
+}
+
+
+def chart_backtest(metrics: dict[str, Any]) -> Figure | None:
+    """PAI and PEI at 1 / 5 / 10 % of street length for the model and the baselines."""
+    pai, pei = metrics.get("pai") or {}, metrics.get("pei") or {}
+    if not pai:
+        return None
+    shares = list(pai)
+    methods = [m for m in BACKTEST_METHODS if any(pai[k].get(m) is not None for k in shares)]
+    panels = [("PAI (higher is better)", pai)] + ([("PEI (1 = the best any ranking reaches)", pei)] if pei else [])
+    fig = Figure(figsize=(4.2 * len(panels), 2.8))
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    width = 0.8 / max(len(methods), 1)
+    for ax, (title, block) in zip(axes, panels, strict=True):
+        for j, m in enumerate(methods):
+            values = [block.get(k, {}).get(m) for k in shares]
+            ax.bar(np.arange(len(shares)) + (j - (len(methods) - 1) / 2) * width,
+                   [np.nan if v is None else v for v in values], width, label=BACKTEST_METHODS[m][0],
+                   color=BACKTEST_METHODS[m][1], edgecolor="black", linewidth=0.5)  # fmt: skip
+        ax.set_xticks(range(len(shares)), [k.replace("pct", " %") for k in shares], fontsize=8)
+        ax.set_xlabel("share of street length", fontsize=8)
+        ax.set_title(title, fontsize=9)
+        _style(ax)
+    axes[-1].legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def backtest_sentences(metrics: dict[str, Any]) -> list[str]:
+    """Plain sentences: where counts beat the model (or the model beats them), coverage by coverage."""
+    out = []
+    for key, v in (metrics.get("pai") or {}).items():
+        model = v.get("risk")
+        ref = "counts" if v.get("counts") is not None else "baseline"
+        other = v.get(ref)
+        if model is None or other is None:
+            continue
+        label = "training-period counts per metre" if ref == "counts" else "last period's counts per metre"
+        share = key.replace("pct", " %")
+        if other > model:
+            out.append(f"At {share} of street length {label} beat the model: PAI {other:.2f} against {model:.2f}.")
+        else:
+            out.append(f"At {share} of street length the model reaches PAI {model:.2f} against {other:.2f} for {label}.")
+    return out
+
+
+def _backtest_section(risk: RiskSurface, metrics: dict[str, Any]) -> str:
+    out = []
+    model = getattr(risk, "model", None)
+    if model is not None:
+        out.append(f"<p>Risk model: {_e(model.describe())}.</p>")
+    pai = metrics.get("pai") or {}
+    if not pai:
+        return "\n".join(out)
+    out.append("<h3>Held-out accuracy (backtest)</h3>")
+    fig = chart_backtest(metrics)
+    if fig is not None:
+        out.append(_figure("PAI and PEI on the held-out incidents at 1, 5 and 10 % of street length", fig, salt="backtest"))
+    sentences = backtest_sentences(metrics)
+    if sentences:
+        out.append("<p>" + " ".join(_e(x) for x in sentences) + "</p>")
+    pei = metrics.get("pei") or {}
+    methods = [m for m in BACKTEST_METHODS if any(v.get(m) is not None for v in pai.values())]
+    rows = [[k.replace("pct", " %"), *(pai[k].get(m) for m in methods), *((pei.get(k) or {}).get(m) for m in methods if pei)]
+            for k in pai]  # fmt: skip
+    header = ["street length share", *(f"PAI {BACKTEST_METHODS[m][0]}" for m in methods)]
+    header += [f"PEI {BACKTEST_METHODS[m][0]}" for m in methods] if pei else []
+    out.append(_table(rows, header))
+    return "\n".join(out)
+
+
 # --------------------------------------------------------------------------- sections
 def _scenario_section(scenario: Scenario, manifest: dict[str, Any]) -> str:
     rows = [
@@ -408,11 +485,7 @@ def _risk_tables(risk: RiskSurface, metrics: dict[str, Any], district_risk: pd.D
     out.append(_table(([w, *(c[lv] for lv in LEVELS), metrics.get("pai_5pct_by_window", {}).get(w),
                         metrics.get("baseline_pai_5pct_by_window", {}).get(w)] for w, c in levels.items()),
                       ["window", *LEVELS, "PAI 5 %", "baseline PAI 5 %"]))  # fmt: skip
-    pai = metrics.get("pai") or {}
-    if pai:
-        out.append("<h3>Held-out accuracy (PAI: higher is better; baseline = last period's counts)</h3>")
-        out.append(_table(((k.replace("pct", " %"), v.get("risk"), v.get("baseline")) for k, v in pai.items()),
-                          ["street length share", "PAI risk surface", "PAI baseline"]))  # fmt: skip
+    out.append(_backtest_section(risk, metrics))
     if district_risk is not None and len(district_risk):
         out.append("<h3>Risk by district and window</h3>")
         out.append(_frame_table(district_risk))
