@@ -51,6 +51,8 @@ from scipy import stats
 from scipy.sparse.csgraph import dijkstra
 
 from .errors import InfeasibleSettingsError
+from .harm import incident_harm
+from .quality import IncidentQuality, check_incidents
 from .risk_model import RiskModel, blend_terms, select_model
 from .scenario import ALL_DAY, DAYS, RiskSettings, TimeWindow
 
@@ -440,6 +442,7 @@ class RiskSurface:
     model: RiskModel | None = None  # how the surface was estimated (chosen parameters, CV scores)
     kde_per_km: np.ndarray | None = field(default=None, repr=False)  # (S, W+1) KDE alone, last column all times
     requested_settings: RiskSettings | None = field(default=None, repr=False)  # as given (auto unresolved)
+    quality: IncidentQuality | None = field(default=None, repr=False)  # incident data quality (geoengine.quality)
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -594,6 +597,7 @@ def estimate_risk(
     settings: RiskSettings | None = None,
     districts: gpd.GeoDataFrame | None = None,
     key_sites: gpd.GeoDataFrame | None = None,
+    stations: gpd.GeoDataFrame | None = None,
 ) -> RiskSurface:
     """Risk per street segment and time window from incidents (see the module docstring).
 
@@ -610,6 +614,9 @@ def estimate_risk(
         Bandwidth, kernel, recency, harm weights, priority boosts, grading, FDR.
     districts, key_sites
         Optional priority layers (``priority`` column, default 1).
+    stations
+        Optional stations layer: stacked incident coordinates near one are named after it
+        (:func:`geoengine.quality.check_incidents`).
     """
     settings = settings or RiskSettings()
     windows = tuple(windows)
@@ -633,11 +640,14 @@ def estimate_risk(
     eff = _effective_time(times, precision)
     reference = settings.reference_date or (eff.max().date() if len(eff) else None)
     categories = inc["category"].astype(str).reset_index(drop=True) if "category" in inc else pd.Series("unknown", index=range(len(inc)))
-    harm, unknown = harm_weights(categories, settings.category_weights)
-    if unknown:
-        shown = ", ".join(unknown[:12]) + (f" and {len(unknown) - 12} more" if len(unknown) > 12 else "")
-        warnings.append(f"risk: {len(unknown)} incident categories have no harm weight and count 1: {shown}")
+    harm_result = incident_harm(categories, settings)  # the scenario's harm table (geoengine.harm)
+    harm, unknown = harm_result.weights, sorted(harm_result.unknown)
+    warnings.extend(harm_result.warnings())
     base = inc["weight"].to_numpy(dtype=float) if "weight" in inc else np.ones(len(inc))
+    quality = check_incidents(inc, settings=settings, network=network, stations=stations, districts=districts,
+                              period=(None, settings.reference_date), harm=harm_result)  # fmt: skip
+    base = base * quality.weight  # stacked coordinates: risk.stacked (downweight, drop, keep)
+    warnings.extend(quality.warnings)
     seg, off = _incident_positions(network, streets, inc.geometry.reset_index(drop=True))
 
     # the model: explicit settings, or bandwidth / half-life / blend chosen on held-out months
@@ -720,6 +730,7 @@ def estimate_risk(
         model=model,
         kde_per_km=kde_alone * 1000.0,
         requested_settings=settings_in,
+        quality=quality,
     )
     log.info("%s", surface.summary())
     return surface

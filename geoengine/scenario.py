@@ -553,6 +553,39 @@ class RiskSettings(_Model):
         None, description="Absolute risk per km for red, orange, yellow instead of level_shares."
     )
     fdr_alpha: Number = Field(0.05, gt=0, lt=1, description="False discovery rate of the Gi* hotspot test.")
+    harm: Literal["default", "sfpd", "uk", "cn"] | InputPath = Field(
+        "default",
+        description="Harm table weighting incident categories: default (keywords: robbery and assault 3, theft 2, "
+        "disorder 1), sfpd (SFPD categories), uk (police.uk crime types), cn (公安 categories: 抢劫, 抢夺, 盗窃 ...), "
+        "or a CSV file with columns category, weight, non_crime (0/1). category_weights, when given, are added on top.",
+    )
+    exclude_non_crime: bool = Field(
+        True, description="Non-crime records of the harm table (missing person, recovered vehicle, warrants ...) weigh 0."
+    )
+    stacked: Literal["downweight", "drop", "keep"] = Field(
+        "downweight",
+        description="Incidents stacked on one coordinate at a station, a district centroid or a geocoder default "
+        "(many categories): downweight (the point counts as the median incidents per point of the other points), "
+        "drop, or keep. Stacks that look like a real place (few categories, police.uk map points) are reported and kept.",
+    )
+    stack_min_incidents: Int = Field(
+        10, ge=2, le=1_000_000, description="A point is stacked when it holds at least this many incidents ..."
+    )
+    stack_min_share: Number = Field(
+        0.02, ge=0, le=1, description="... and at least this share of all incidents (0: the count alone decides)."
+    )
+
+    @field_validator("harm")
+    @classmethod
+    def _harm_file(cls, value: str | Path) -> str | Path:
+        if isinstance(value, Path):
+            from .harm import HarmTableError, load_harm_table
+
+            try:
+                load_harm_table(value)
+            except HarmTableError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("level_shares")
     @classmethod
