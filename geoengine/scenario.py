@@ -720,6 +720,10 @@ class CameraSettings(_Model):
     max_per_site: Int = Field(1, ge=1, le=8, description="New cameras per site.")
     existing_range_m: Number = Field(40.0, gt=0, le=500, description="Range of existing cameras that do not state one.")
     existing_fov_deg: Number = Field(90.0, gt=0, le=360, description="FOV of existing fixed cameras that do not state one.")
+    max_camera_street_m: Number = Field(
+        100.0, gt=0, le=10_000,
+        description="An existing camera farther than this from any street is reported and gets no credit for street demand.",
+    )  # fmt: skip
     solver: Literal["scip", "greedy"] = "scip"
 
     @field_validator("models")

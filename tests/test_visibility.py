@@ -461,3 +461,74 @@ def test_no_sites_or_no_demand_give_empty_matrices() -> None:
     assert empty.matrix.shape == (0, 8) and empty.matrix.nnz == 0
     credit, views, notes = existing_credit(sites_at(), demand_at((0, 1)))
     assert credit.tolist() == [0.0] and views.tolist() == [0] and notes == []
+
+
+# --------------------------------------------------------------------------- existing cameras mounted on façades
+def test_camera_drawn_inside_a_building_is_mounted_on_the_facade_facing_the_street() -> None:
+    from geoengine.coverage.visibility import existing_pairs, mount_cameras, resolve_existing
+
+    # a block north of Main Street (y = 0), its south wall at y = 5, its back (north) wall at y = 25
+    block = buildings_of(B(10, 5, 40, 25))
+    net = make_network(block)
+    # street points in front of the block, and points north of it (behind the block)
+    demand = demand_at((25, 0), (30, 0), (25, 35), (20, 35), (20, 0))
+    cams = gpd.GeoDataFrame(
+        {"camera_type": ["dome", "fixed", "dome"]},
+        # 3 m inside the south wall; 3 m inside the back wall (its nearest street is still Main
+        # Street, in front); far from every street
+        geometry=[P(25, 8), P(20, 22), P(400, 400)],
+        crs=CRS,
+    )
+    before = existing_pairs(resolve_existing(cams, network=net)[0], demand, buildings=block)
+    assert not (before["camera"] < 2).any()  # inside the building they see nothing
+
+    mounted, notes = mount_cameras(cams, buildings=block, network=net, max_street_m=100)
+    assert mounted["moved"].tolist() == [True, True, False]
+    xy = shapely.get_coordinates(mounted.geometry.to_numpy()) - [X0, Y0]
+    # the camera 3 m inside the south wall: to the nearest point of that wall, just outside it
+    assert xy[0] == pytest.approx([25, 5 - 0.1], abs=1e-6)
+    # the one at the back wall does not go to the back wall (it faces no street): to the front
+    assert xy[1] == pytest.approx([20, 5 - 0.1], abs=1e-6)
+    assert mounted["moved_m"].tolist()[:2] == pytest.approx([3.1, 17.1], abs=0.01)
+    assert mounted["orig_x"].tolist()[:2] == pytest.approx([X0 + 25, X0 + 20])
+    assert mounted["orig_y"].tolist()[:2] == pytest.approx([Y0 + 8, Y0 + 22])
+    assert not shapely.within(mounted.geometry.to_numpy(), block.geometry.iloc[0]).any()
+    assert mounted["street_credit"].tolist() == [True, True, False]
+    assert any("2 existing cameras mapped inside" in n for n in notes)
+    assert any("1 existing cameras are more than 100 m from any street" in n for n in notes)
+
+    resolved, _ = resolve_existing(mounted, network=net)
+    assert resolved["heading_deg"].iloc[1] == pytest.approx(180.0)  # the fixed one faces the street
+    assert resolved["assumed"].tolist() == ["fov,range", "heading,fov,range", "fov,range"]
+    after = existing_pairs(resolved, demand, buildings=block)
+    seen = {(int(c), int(d)) for c, d in zip(after["camera"], after["demand"], strict=True)}
+    # the dome sees the street in front, not the points behind its building
+    assert {(0, 0), (0, 1), (0, 4)} <= seen and not {(0, 2), (0, 3)} & seen
+    assert (1, 4) in seen and not {(1, 2), (1, 3)} & seen  # the fixed one: the street straight in front
+    # a camera too far from any street gets no street credit, even with a long range
+    far = resolved.iloc[[2]].assign(range_m=1000.0)
+    assert len(existing_pairs(far, demand, buildings=block)) == 0
+    assert len(existing_pairs(far.assign(street_credit=True), demand, buildings=block)) > 0
+
+
+def test_helsinki_cameras_inside_buildings_are_mounted_and_counted(helsinki: RoadNetwork) -> None:
+    from geoengine.coverage.visibility import ON_FOOTPRINT_M, mount_cameras
+    from geoengine.demo import osm_cameras
+
+    cams = osm_cameras().to_crs(helsinki.crs)
+    polys = shapely.make_valid(helsinki.buildings.geometry.to_numpy())
+    tree = shapely.STRtree(polys)
+    inside = np.unique(tree.query(cams.geometry.to_numpy(), predicate="dwithin", distance=ON_FOOTPRINT_M)[0])
+    mounted, notes = mount_cameras(cams, buildings=helsinki.buildings, network=helsinki)
+    moved = int(mounted["moved"].sum())
+    print(f"\nHelsinki: {len(cams)} cameras, {len(inside)} inside or on a footprint, {moved} moved; " + "; ".join(notes))
+    assert 0 < moved <= len(inside)
+    assert any(f"{moved} existing cameras mapped inside" in n for n in notes)
+    assert set(np.flatnonzero(mounted["moved"])) <= set(inside)
+    # a moved camera is outside every footprint, within a few centimetres of one
+    pts = mounted.geometry.to_numpy()[mounted["moved"].to_numpy()]
+    assert not shapely.within(pts[:, None], polys[None, :]).any()
+    assert (shapely.distance(pts, shapely.union_all(polys)) <= 0.1 + 1e-6).all()
+    # the ones left inside stand over a street that runs through their building (a passage)
+    left = len(inside) - moved
+    assert left == 0 or any(f"{left} existing cameras inside a building" in n for n in notes)

@@ -31,7 +31,9 @@ from .candidates import candidate_sites
 from .demand import combine_demand, key_site_demand, street_demand
 from .problem import CoverageProblem, LocationResult, coverage_curve, solve_lscp, solve_mclp
 from ..stop import DEFAULT_WORK, Limits, record_safety_caps
-from .visibility import existing_credit, view_polygons, visibility
+from .visibility import (
+    bearing_deg, existing_ids, existing_pairs, mount_cameras, pairs_credit, resolve_existing, view_polygons, visibility,
+)
 
 if TYPE_CHECKING:
     from ..network import RoadNetwork
@@ -67,6 +69,8 @@ class CoveragePlan:
     warnings: tuple[str, ...] = ()
     safety_caps: tuple[str, ...] = ()
     """One note per solve of this plan stopped by its wall-clock safety cap (empty: reproducible)."""
+    pairs: pd.DataFrame | None = None
+    """Which camera sees which demand point (see :meth:`coverage_pairs`)."""
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ shares
@@ -119,6 +123,13 @@ class CoveragePlan:
         status = np.where(segs["seen_existing"] > 0.5, "existing", np.where(segs["seen"] > 0.5, "new", "uncovered"))
         return gpd.GeoDataFrame(segs.assign(status=status), geometry="geometry", crs=network.crs)
 
+    def coverage_pairs(self) -> gpd.GeoDataFrame:
+        """Which camera covers which demand point: ``demand_id``, ``camera_id`` (the stable id of
+        ``cameras_existing`` / ``cameras_new``), ``camera_kind`` (existing / new), ``distance_m``,
+        ``bearing_deg`` (camera to point, clockwise from north) and ``credit``; the geometry is
+        the sight line from the camera to the point."""
+        return _pairs_frame(self)
+
     def metrics(self) -> dict[str, Any]:
         """The ``metrics.coverage`` block of the manifest."""
         r = self.result
@@ -144,6 +155,9 @@ class CoveragePlan:
             "candidate_orientations": int(self.stats["orientations"]),
             "matrix_s": round(float(self.stats["matrix_s"]), 3),
             "blocked_sight_lines": int(self.stats["blocked_pairs"]),
+            "cameras_moved_to_facade": int(self.stats.get("cameras_moved", 0)),
+            "cameras_far_from_street": int(self.stats.get("cameras_far_from_street", 0)),
+            "cameras_assumed_heading": int(self.stats.get("cameras_assumed_heading", 0)),
         }
         if "level" in self.demand:
             out["by_level"] = {
@@ -301,11 +315,17 @@ def plan_coverage(
     views0 = np.zeros(len(demand), dtype=int)
     if cameras is not None and len(cameras):
         cams_existing = cameras.to_crs(network.crs).reset_index(drop=True)
-        credit0, views0, notes = existing_credit(
-            cams_existing, demand, buildings=buildings, default_range_m=settings.existing_range_m,
-            default_fov_deg=settings.existing_fov_deg, network=network, tiers=tiers,
+        cams_existing, notes = mount_cameras(
+            cams_existing, buildings=buildings, network=network, max_street_m=settings.max_camera_street_m
+        )
+        cams_existing, more = resolve_existing(
+            cams_existing, default_range_m=settings.existing_range_m, default_fov_deg=settings.existing_fov_deg,
+            network=network,
         )  # fmt: skip
-        warnings.extend(f"coverage: {n}" for n in notes)
+        cams_existing.insert(0, "camera_id", existing_ids(cams_existing))
+        pairs0 = existing_pairs(cams_existing, demand, buildings=buildings, tiers=tiers)
+        credit0, views0 = pairs_credit(pairs0, len(demand))
+        warnings.extend(f"coverage: {n}" for n in (*notes, *more))
     matrix_s = time.perf_counter() - t0
 
     backup = (demand["kind"] == "key_site").to_numpy() if settings.backup_key_sites else None
@@ -384,15 +404,19 @@ def plan_coverage(
         result.selected, matrix, demand, sites, settings, col_model_a, col_site_a, col_heading_a, buildings
     )
     views_existing = None
+    pairs = _new_pairs(result.selected, matrix, demand, sites, settings, col_model_a, col_site_a, col_heading_a)
     if cams_existing is not None:
-        fov = cams_existing.get("fov_deg", pd.Series(np.nan, index=cams_existing.index)).to_numpy(dtype=float)
-        rng = cams_existing.get("range_m", pd.Series(np.nan, index=cams_existing.index)).to_numpy(dtype=float)
-        heading = cams_existing.get("heading_deg", pd.Series(np.nan, index=cams_existing.index)).to_numpy(dtype=float)
-        fov = np.where(np.isnan(fov), np.where(np.isnan(heading), 360.0, settings.existing_fov_deg), fov)
-        rng = np.where(np.isnan(rng), settings.existing_range_m, rng)
         views_existing = view_polygons(
-            cams_existing.geometry, np.nan_to_num(heading), fov_deg=fov, range_m=rng, buildings=buildings
-        )
+            cams_existing.geometry, cams_existing["heading_deg"].to_numpy(dtype=float),
+            fov_deg=cams_existing["fov_deg"].to_numpy(dtype=float), range_m=cams_existing["range_m"].to_numpy(dtype=float),
+            buildings=buildings,
+        )  # fmt: skip
+        ids = cams_existing["camera_id"].to_numpy()
+        pairs = pd.concat(
+            [pairs0.assign(camera_id=ids[pairs0["camera"].to_numpy(dtype=np.int64)], camera_kind="existing"), pairs],
+            ignore_index=True,
+        )  # fmt: skip
+        cams_existing = _existing_adds(cams_existing, pairs, demand, settings)
     stats = {
         "sites": len(sites),
         "orientations": int(useful.size),
@@ -401,11 +425,15 @@ def plan_coverage(
         "blocked_pairs": blocked,
         "matrix_s": matrix_s,
         "nonzeros": int(matrix.nnz),
+        "cameras_moved": 0 if cams_existing is None else int(cams_existing["moved"].sum()),
+        "cameras_far_from_street": 0 if cams_existing is None else int((~cams_existing["street_credit"]).sum()),
+        "cameras_assumed_heading": 0 if cams_existing is None
+        else int(cams_existing["assumed"].str.contains("heading").sum()),
     }
     plan = CoveragePlan(
         cameras_new=cams_new, cameras_existing=cams_existing, demand=demand, sites=sites, result=result,
         curve=curve, views_new=views_new, views_existing=views_existing, settings=settings, stats=stats,
-        warnings=tuple(warnings), safety_caps=tuple(caps),
+        warnings=tuple(warnings), safety_caps=tuple(caps), pairs=pairs,
     )  # fmt: skip
     log.info("%s", plan.summary())
     return plan
@@ -447,7 +475,7 @@ def _new_cameras(
     crs = sites.crs
     if len(selected) == 0:
         empty = gpd.GeoDataFrame(
-            {c: [] for c in ("site_id", "source", "model", "heading_deg", "fov_deg", "range_m", "cost", "added_weight", "added_share", "reason")},
+            {c: [] for c in ("camera_id", "site_id", "source", "model", "heading_deg", "fov_deg", "range_m", "cost", "added_weight", "added_share", "reason")},
             geometry=[], crs=crs,
         )  # fmt: skip
         return empty, gpd.GeoSeries([], crs=crs)
@@ -475,6 +503,7 @@ def _new_cameras(
         site = sites.iloc[int(col_site[col])]
         rows.append(
             {
+                "camera_id": new_camera_id(site.get("site_id", int(col_site[col])), model.name, float(col_heading[col])),
                 "site_id": site.get("site_id", int(col_site[col])),
                 "source": site.get("source", ""),
                 "model": model.name,
@@ -495,3 +524,92 @@ def _new_cameras(
         fov_deg=cams["fov_deg"].to_numpy(dtype=float), range_m=cams["range_m"].to_numpy(dtype=float), buildings=buildings,
     )  # fmt: skip
     return cams, views
+
+
+# --------------------------------------------------------------------------- traceable coverage
+def new_camera_id(site_id: Any, model: str, heading_deg: float) -> str:
+    """The stable id of a new camera: its site, model and heading (``N<site>-<model>-<heading>``, ``all`` for 360°)."""
+    head = "all" if heading_deg != heading_deg else f"{heading_deg:03.0f}"
+    return f"N{site_id}-{'_'.join(str(model).split())}-{head}"
+
+
+def _new_pairs(
+    selected: np.ndarray,
+    matrix: sp.csr_matrix,
+    demand: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    settings: CameraSettings,
+    col_model: np.ndarray,
+    col_site: np.ndarray,
+    col_heading: np.ndarray,
+) -> pd.DataFrame:
+    """The (demand point, new camera) pairs of the plan, with distance and bearing."""
+    selected = np.asarray(selected, dtype=np.int64)
+    sub = matrix[:, selected].tocoo()
+    d, k = sub.row.astype(np.int64), sub.col.astype(np.int64)
+    site_row = col_site[selected[k]]
+    sxy = shapely.get_coordinates(sites.geometry.to_numpy()[site_row]) if len(d) else np.empty((0, 2))
+    dxy = shapely.get_coordinates(demand.geometry.to_numpy()[d]) if len(d) else np.empty((0, 2))
+    delta = dxy - sxy
+    site_ids = sites["site_id"].to_numpy() if "site_id" in sites else np.arange(len(sites))
+    ids = np.array(
+        [new_camera_id(site_ids[col_site[c]], settings.models[int(col_model[c])].name, float(col_heading[c])) for c in selected],
+        dtype=object,
+    )  # fmt: skip
+    return pd.DataFrame(
+        {
+            "camera": k, "demand": d, "distance_m": np.hypot(delta[:, 0], delta[:, 1]),
+            "bearing_deg": bearing_deg(delta[:, 0], delta[:, 1]), "credit": sub.data.astype(float),
+            "camera_id": ids[k] if len(k) else np.empty(0, dtype=object), "camera_kind": "new",
+        }
+    )  # fmt: skip
+
+
+def _existing_adds(cams: gpd.GeoDataFrame, pairs: pd.DataFrame, demand: gpd.GeoDataFrame, settings: CameraSettings) -> gpd.GeoDataFrame:
+    """Per existing camera what it sees (``sees_points``, ``sees_street_m``), what no other camera
+    sees (``alone_points``, ``alone_weight_share`` of all demand weight) and ``adds`` in words."""
+    n = len(cams)
+    ex = pairs[pairs["camera_kind"] == "existing"]
+    cam = ex["camera"].to_numpy(dtype=np.int64)
+    d = ex["demand"].to_numpy(dtype=np.int64)
+    seen_by = np.bincount(pairs["demand"].to_numpy(dtype=np.int64), minlength=len(demand))
+    is_street = (demand["kind"] == "street").to_numpy()
+    weight = demand["weight"].to_numpy(dtype=float)
+    alone = seen_by[d] == 1
+    sees = np.bincount(cam, minlength=n)
+    street_m = np.bincount(cam, weights=is_street[d].astype(float), minlength=n) * settings.spacing_m
+    alone_n = np.bincount(cam[alone], minlength=n)
+    total = float(weight.sum()) or 1.0
+    alone_w = np.bincount(cam[alone], weights=weight[d[alone]], minlength=n) / total
+    adds = [
+        f"sees {s:,} demand points (~{m:,.0f} m of street), {a:,} seen by no other camera ({w:.2%} of the risk weight)"
+        if s else "sees no demand point"
+        for s, m, a, w in zip(sees, street_m, alone_n, alone_w, strict=True)
+    ]
+    return cams.assign(sees_points=sees, sees_street_m=street_m, alone_points=alone_n, alone_weight_share=alone_w, adds=adds)
+
+
+def _pairs_frame(plan: CoveragePlan) -> gpd.GeoDataFrame:
+    crs = plan.demand.crs
+    cols = ["demand_id", "camera_id", "camera_kind", "distance_m", "bearing_deg", "credit"]
+    p = plan.pairs
+    if p is None or not len(p):
+        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=crs)
+    d = p["demand"].to_numpy(dtype=np.int64)
+    dpts = plan.demand.geometry.to_numpy()[d]
+    cam_pts = np.empty(len(p), dtype=object)
+    ex = (p["camera_kind"] == "existing").to_numpy()
+    if ex.any() and plan.cameras_existing is not None:
+        cam_pts[ex] = plan.cameras_existing.geometry.to_numpy()[p["camera"].to_numpy(dtype=np.int64)[ex]]
+    if (~ex).any():
+        where = dict(zip(plan.cameras_new["camera_id"], plan.cameras_new.geometry.to_numpy(), strict=True))
+        cam_pts[~ex] = [where[c] for c in p["camera_id"].to_numpy()[~ex]]
+    lines = shapely.shortest_line(cam_pts.astype(object), dpts)
+    out = pd.DataFrame(
+        {
+            "demand_id": plan.demand["demand_id"].to_numpy()[d], "camera_id": p["camera_id"].to_numpy(),
+            "camera_kind": p["camera_kind"].to_numpy(), "distance_m": p["distance_m"].to_numpy(dtype=float).round(3),
+            "bearing_deg": p["bearing_deg"].to_numpy(dtype=float).round(3), "credit": p["credit"].to_numpy(dtype=float),
+        }
+    )  # fmt: skip
+    return gpd.GeoDataFrame(out, geometry=lines, crs=crs)

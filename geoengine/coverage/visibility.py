@@ -3,7 +3,10 @@
 :func:`visibility` builds the sparse coverage matrix of candidate orientations (site ×
 heading) against demand points; :func:`existing_credit` does the same for the cameras
 that already exist (each with its own heading, field of view and range) and reduces it
-to the best credit and the number of views per demand point; :func:`view_polygons`
+to the best credit and the number of views per demand point (:func:`mount_cameras` first
+moves cameras mapped inside a building to its façade facing the street,
+:func:`resolve_existing` states every camera's heading, range and field of view and which
+were assumed, :func:`existing_pairs` says which camera sees which point); :func:`view_polygons`
 draws what a camera sees (its wedge cut by building shadows) for maps.
 
 Geometry rules (all in a projected metric CRS):
@@ -46,7 +49,12 @@ __all__ = [
     "Visibility",
     "bearing_deg",
     "existing_credit",
+    "existing_ids",
+    "existing_pairs",
     "in_fov",
+    "mount_cameras",
+    "pairs_credit",
+    "resolve_existing",
     "tier_credit",
     "view_polygons",
     "visibility",
@@ -381,6 +389,280 @@ def _street_headings(points: np.ndarray, network: object) -> np.ndarray:
     return out
 
 
+# --------------------------------------------------------------------------- existing cameras: mount, assumptions, pairs
+FACADE_OFFSET_M = 0.1
+"""How far outside its footprint a camera moved to a façade is placed (the wall itself is skipped
+by ``ignore_own_building_m``, so it still cannot see through its building)."""
+ON_FOOTPRINT_M = 0.01
+"""A camera this close to a footprint's outline is on it (a wall mount drawn on the wall)."""
+
+
+def _unit(dx: float, dy: float) -> tuple[float, float] | None:
+    n = float(np.hypot(dx, dy))
+    return None if n < 1e-9 else (dx / n, dy / n)
+
+
+def mount_cameras(
+    cameras: gpd.GeoDataFrame,
+    *,
+    buildings: gpd.GeoDataFrame | None,
+    network: object | None,
+    max_street_m: float = 100.0,
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Move existing cameras mapped inside (or on) a building footprint to the façade facing the street.
+
+    OSM maps wall and façade cameras inside the building outline; by the line-of-sight rule
+    they would see nothing. A camera inside or on a footprint (within
+    :data:`ON_FOOTPRINT_M`) goes to the nearest façade point facing the street: the nearest
+    point of its building's outline when the line from there to its own nearest street crosses
+    no building, else the point where the line from the camera to its nearest street leaves
+    the buildings; it is placed :data:`FACADE_OFFSET_M` outside the wall.
+
+    Returns ``(cameras, notes)``: a copy with the moved geometry and the columns ``orig_x``,
+    ``orig_y`` (the position as mapped), ``moved`` (bool), ``moved_m``, ``street_m`` (distance
+    from the mount to the nearest street, NaN without a network) and ``street_credit`` (False
+    when ``street_m`` > ``max_street_m``: the camera earns no credit for street demand).
+    """
+    if not max_street_m > 0:
+        raise ValueError(f"max_street_m must be > 0, got {max_street_m!r}")
+    notes: list[str] = []
+    out = cameras.copy()
+    pts = np.asarray(out.geometry.to_numpy(), dtype=object)
+    xy = _point_xy(pts, "the cameras layer") if len(pts) else np.empty((0, 2))
+    n = len(pts)
+    moved = np.zeros(n, dtype=bool)
+    passage = 0
+    new_xy = xy.copy()
+    blockers = _Blockers(buildings)
+    if n and len(blockers) and network is not None:
+        cam_i, b_i = blockers.tree.query(pts, predicate="dwithin", distance=ON_FOOTPRINT_M)  # type: ignore[union-attr]
+        inside = np.unique(cam_i)
+        if len(inside):
+            snap = network.snap(pts[inside])  # type: ignore[attr-defined]
+            street = snap["snapped"].to_numpy()
+            for k, c in enumerate(inside):
+                s = street[k]
+                if s is None or shapely.is_empty(s):
+                    continue
+                p = pts[c]
+                own = shapely.union_all(blockers.polys[b_i[cam_i == c]])
+                sxy = shapely.get_coordinates(s)[0]
+                if blockers.containing(np.array([s]))[0] >= 0 or float(np.hypot(*(sxy - xy[c]))) < 1e-6:
+                    passage += 1  # its nearest street runs through the building (a passage): it watches that
+                    continue
+                mount = _facade_point(p, xy[c], own, sxy, blockers, network)
+                if mount is not None:
+                    new_xy[c] = mount
+                    moved[c] = True
+    out["orig_x"] = xy[:, 0] if n else np.empty(0)
+    out["orig_y"] = xy[:, 1] if n else np.empty(0)
+    out["moved"] = moved
+    out["moved_m"] = np.round(np.hypot(*(new_xy - xy).T), 2) if n else np.empty(0)
+    if passage:
+        notes.append(
+            f"{passage} existing cameras inside a building whose nearest street runs through it (a passage) "
+            "were left where they were mapped"
+        )
+    if moved.any():
+        out.loc[moved, out.geometry.name] = shapely.points(new_xy[moved])
+        notes.append(
+            f"{int(moved.sum())} existing cameras mapped inside or on a building footprint were moved to the "
+            f"façade facing the street (median {float(np.median(out['moved_m'][moved])):.1f} m; "
+            "orig_x/orig_y keep where they were mapped)"
+        )
+    street_m = np.full(n, np.nan)
+    if n and network is not None:
+        street_m = network.snap(out.geometry.to_numpy())["distance_m"].to_numpy(dtype=float)  # type: ignore[attr-defined]
+    out["street_m"] = np.round(street_m, 2)
+    far = street_m > max_street_m
+    out["street_credit"] = ~far
+    if far.any():
+        notes.append(
+            f"{int(far.sum())} existing cameras are more than {max_street_m:g} m from any street "
+            "(cameras.max_camera_street_m): they get no credit for street demand"
+        )
+        logger.warning(notes[-1])
+    return out, notes
+
+
+def _facade_point(
+    p: shapely.Point, pxy: np.ndarray, own: shapely.Geometry, sxy: np.ndarray, blockers: _Blockers, network: object
+) -> np.ndarray | None:
+    """The mount of a camera at ``p`` inside or on ``own`` (its buildings) whose nearest street point is ``sxy``."""
+    options: list[tuple[float, np.ndarray]] = []
+    fallback = None  # the nearest outline point, when no façade point is seen to face the street
+    # (a) the nearest point of the outline, when the street it faces is in sight from there
+    q = shapely.get_coordinates(shapely.shortest_line(shapely.boundary(own), p))[0]
+    outward = (q - pxy) if shapely.contains(own, p) else (pxy - q)
+    d = _unit(*outward) or _unit(*(sxy - pxy))
+    if d is not None:
+        cand = q + FACADE_OFFSET_M * np.array(d)
+        if blockers.containing(shapely.points(cand[None, :]))[0] < 0:
+            fallback = cand
+            snap = network.snap(shapely.points(cand[None, :]))  # type: ignore[attr-defined]
+            s2 = snap["snapped"].to_numpy()[0]
+            if s2 is not None and not shapely.is_empty(s2):
+                s2xy = shapely.get_coordinates(s2)[0]
+                free = float(np.hypot(*(s2xy - cand))) < 1e-6 or not blockers.blocked(
+                    cand[None, :], s2xy[None, :], skip_start_m=0.0
+                )[0]  # fmt: skip
+                if free:
+                    options.append((float(np.hypot(*(cand - pxy))), cand))
+    # (b) where the line to the nearest street leaves the buildings
+    seg = shapely.LineString([pxy, sxy])
+    near = blockers.polys[blockers.tree.query(seg, predicate="intersects")]  # type: ignore[union-attr]
+    rest = shapely.difference(seg, shapely.union_all(near)) if len(near) else seg
+    u = _unit(*(sxy - pxy))
+    if u is not None:
+        starts = []
+        for g in shapely.get_parts(rest):
+            if shapely.is_empty(g) or shapely.get_type_id(g) != 1:
+                continue
+            along = shapely.line_locate_point(seg, shapely.points(shapely.get_coordinates(g)[[0, -1]]))
+            lo, hi = float(along.min()), float(along.max())
+            if hi - lo > FACADE_OFFSET_M:
+                starts.append(lo)
+        for lo in sorted(starts):
+            cand = pxy + (lo + FACADE_OFFSET_M) * np.array(u)
+            if blockers.containing(shapely.points(cand[None, :]))[0] < 0:
+                options.append((float(np.hypot(*(cand - pxy))), cand))
+                break
+    if not options:
+        return fallback
+    return min(options, key=lambda o: o[0])[1]
+
+
+ASSUMED_FIELDS = ("heading", "fov", "range")
+
+
+def resolve_existing(
+    cameras: gpd.GeoDataFrame,
+    *,
+    default_range_m: float = 40.0,
+    default_fov_deg: float = 90.0,
+    network: object | None = None,
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Every existing camera's ``heading_deg``, ``fov_deg`` and ``range_m``, stated or assumed.
+
+    ``fov_deg`` NaN → 360 for dome/PTZ, else ``default_fov_deg``; ``range_m`` NaN →
+    ``default_range_m``; a camera with a field of view under 360° and no heading faces the
+    nearest street of ``network`` (along it when it stands on it; without a network, or
+    with no street found, it counts as seeing all round: ``fov_deg`` 360). The column
+    ``assumed`` lists which of ``heading``, ``fov``, ``range`` were assumed (comma-separated,
+    empty when all were stated); cameras that already carry ``assumed`` keep it (idempotent).
+    """
+    notes: list[str] = []
+    out = cameras.copy()
+    n = len(out)
+    ctype = _column(out, "camera_type", "unknown").fillna("unknown").astype(str).str.lower().to_numpy()
+    heading = pd.to_numeric(_column(out, "heading_deg", np.nan), errors="coerce").to_numpy(dtype=float).copy()
+    fov = pd.to_numeric(_column(out, "fov_deg", np.nan), errors="coerce").to_numpy(dtype=float).copy()
+    rng = pd.to_numeric(_column(out, "range_m", np.nan), errors="coerce").to_numpy(dtype=float).copy()
+    prior = out["assumed"].fillna("").astype(str).to_numpy() if "assumed" in out else np.full(n, "")
+    a_fov = np.isnan(fov) | (fov <= 0)
+    a_rng = np.isnan(rng) | (rng <= 0)
+    all_round_type = np.isin(ctype, ("dome", "ptz"))
+    fov = np.where(a_fov, np.where(all_round_type, 360.0, default_fov_deg), np.minimum(fov, 360.0))
+    rng = np.where(a_rng, default_range_m, rng)
+    heading = np.mod(heading, 360.0)
+    need = (fov < 360) & np.isnan(heading)
+    if need.any():
+        if network is not None and len(out):
+            guessed = _street_headings(out.geometry.to_numpy()[need], network)
+            heading[need] = guessed
+            lost = np.isnan(guessed)
+            if lost.any():
+                fov[np.flatnonzero(need)[lost]] = 360.0
+            notes.append(f"{int(need.sum())} existing cameras have no heading: assumed to face the nearest street")
+        else:
+            fov[need] = 360.0
+            notes.append(f"{int(need.sum())} existing cameras have no heading and no street network was given: counted as seeing all round")
+            logger.warning(notes[-1])
+    assumed = []
+    for i in range(n):
+        names = set(filter(None, prior[i].split(",")))
+        names |= {f for f, a in zip(ASSUMED_FIELDS, (need[i], a_fov[i] or (need[i] and fov[i] >= 360), a_rng[i]), strict=True) if a}
+        assumed.append(",".join(f for f in ASSUMED_FIELDS if f in names))
+    out["camera_type"] = ctype
+    out["heading_deg"] = np.where(fov >= 360, np.nan, heading)
+    out["fov_deg"] = fov
+    out["range_m"] = rng
+    out["assumed"] = assumed
+    return out, notes
+
+
+def existing_ids(cameras: gpd.GeoDataFrame) -> np.ndarray:
+    """Stable ids of existing cameras: ``E<row>`` in the layer's order (``camera_id`` when given)."""
+    if "camera_id" in cameras and cameras["camera_id"].notna().all() and cameras["camera_id"].astype(str).is_unique:
+        return cameras["camera_id"].astype(str).to_numpy()
+    return np.array([f"E{i:04d}" for i in range(len(cameras))], dtype=object)
+
+
+def existing_pairs(
+    cameras: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    tiers: list[tuple[float, float]] | None = None,
+    ignore_own_building_m: float = 1.0,
+) -> pd.DataFrame:
+    """Which existing camera sees which demand point: ``camera`` (row position), ``demand``
+    (row position), ``distance_m``, ``bearing_deg`` (camera to point) and ``credit``.
+
+    ``cameras`` must carry ``heading_deg``, ``fov_deg`` and ``range_m`` (see
+    :func:`resolve_existing`; NaN heading = all round); a ``street_credit`` column of False
+    gives that camera no pairs with street demand (``kind`` = street).
+    """
+    cols = {"camera": np.empty(0, np.int64), "demand": np.empty(0, np.int64), "distance_m": np.empty(0),
+            "bearing_deg": np.empty(0), "credit": np.empty(0)}  # fmt: skip
+    if len(cameras) == 0 or len(demand) == 0:
+        return pd.DataFrame(cols)
+    _check_tiers(tiers)
+    crs = _crs_of(cameras, "the cameras layer")
+    _same_crs(crs, demand, "the demand points")
+    _same_crs(crs, buildings, "the buildings")
+    pts = cameras.geometry.to_numpy()
+    cxy = _point_xy(pts, "the cameras layer")
+    heading = pd.to_numeric(cameras["heading_deg"], errors="coerce").to_numpy(dtype=float)
+    fov = pd.to_numeric(cameras["fov_deg"], errors="coerce").to_numpy(dtype=float)
+    rng = pd.to_numeric(cameras["range_m"], errors="coerce").to_numpy(dtype=float)
+    street_ok = _column(cameras, "street_credit", True).fillna(True).astype(bool).to_numpy()
+    is_street = (_column(demand, "kind", "street").astype(str) == "street").to_numpy()
+    demand_pts = demand.geometry.to_numpy()
+    demand_xy = _point_xy(demand_pts, "the demand points")
+    blockers = _Blockers(buildings)
+    own = blockers.containing(demand_pts) if len(blockers) else None
+    tree = shapely.STRtree(demand_pts)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for s, d in _pairs_within(pts, tree, rng):
+        keep = street_ok[s] | ~is_street[d]
+        s, d = s[keep], d[keep]
+        dxy = demand_xy[d] - cxy[s]
+        dist = np.hypot(dxy[:, 0], dxy[:, 1])
+        bearing = bearing_deg(dxy[:, 0], dxy[:, 1])
+        c = tier_credit(dist, rng[s], tiers)
+        ok = (c > 0) & (in_fov(bearing, heading[s], fov[s]) | (dist < 1e-9))
+        s, d, c, dist, bearing = s[ok], d[ok], c[ok], dist[ok], bearing[ok]
+        blocked = blockers.blocked(cxy[s], demand_xy[d], skip_start_m=ignore_own_building_m,
+                                   own_building=None if own is None else own[d])  # fmt: skip
+        seen = ~blocked
+        parts.append((s[seen], d[seen], dist[seen], bearing[seen], c[seen]))
+    if parts:
+        for k, name in enumerate(cols):
+            cols[name] = np.concatenate([p[k] for p in parts])
+    return pd.DataFrame(cols)
+
+
+def pairs_credit(pairs: pd.DataFrame, n_demand: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per demand point, the best credit of its pairs (0 when none) and how many cameras see it."""
+    credit = np.zeros(n_demand)
+    views = np.zeros(n_demand, dtype=np.int64)
+    d = pairs["demand"].to_numpy(dtype=np.int64)
+    np.maximum.at(credit, d, pairs["credit"].to_numpy(dtype=float))
+    np.add.at(views, d, 1)
+    return credit, views
+
+
 def existing_credit(
     cameras: gpd.GeoDataFrame,
     demand: gpd.GeoDataFrame,
@@ -416,46 +698,9 @@ def existing_credit(
     _same_crs(crs, demand, "the demand points")
     _same_crs(crs, buildings, "the buildings")
 
-    pts = cameras.geometry.to_numpy()
-    cxy = _point_xy(pts, "the cameras layer")
-    ctype = _column(cameras, "camera_type", "unknown").fillna("unknown").astype(str).str.lower().to_numpy()
-    heading = pd.to_numeric(_column(cameras, "heading_deg", np.nan), errors="coerce").to_numpy(dtype=float)
-    fov = pd.to_numeric(_column(cameras, "fov_deg", np.nan), errors="coerce").to_numpy(dtype=float)
-    rng = pd.to_numeric(_column(cameras, "range_m", np.nan), errors="coerce").to_numpy(dtype=float)
-    all_round_type = np.isin(ctype, ("dome", "ptz"))
-    fov = np.where(np.isnan(fov) | (fov <= 0), np.where(all_round_type, 360.0, default_fov_deg), np.minimum(fov, 360.0))
-    rng = np.where(np.isnan(rng) | (rng <= 0), default_range_m, rng)
-    heading = np.mod(heading, 360.0)
-    need = (fov < 360) & np.isnan(heading)
-    if need.any():
-        if network is not None:
-            guessed = _street_headings(pts[need], network)
-            heading[need] = guessed
-            lost = np.isnan(guessed)
-            if lost.any():
-                fov[np.flatnonzero(need)[lost]] = 360.0
-            notes.append(f"{int(need.sum())} existing cameras have no heading: assumed to face the nearest street")
-        else:
-            fov[need] = 360.0
-            notes.append(f"{int(need.sum())} existing cameras have no heading and no street network was given: counted as seeing all round")
-            logger.warning(notes[-1])
-
-    demand_pts = demand.geometry.to_numpy()
-    demand_xy = _point_xy(demand_pts, "the demand points")
-    blockers = _Blockers(buildings)
-    own = blockers.containing(demand_pts) if len(blockers) else None
-    tree = shapely.STRtree(demand_pts)
-    for s, d in _pairs_within(pts, tree, rng):
-        dxy = demand_xy[d] - cxy[s]
-        dist = np.hypot(dxy[:, 0], dxy[:, 1])
-        c = tier_credit(dist, rng[s], tiers)
-        ok = (c > 0) & (in_fov(bearing_deg(dxy[:, 0], dxy[:, 1]), heading[s], fov[s]) | (dist < 1e-9))
-        s, d, c = s[ok], d[ok], c[ok]
-        blocked = blockers.blocked(cxy[s], demand_xy[d], skip_start_m=ignore_own_building_m,
-                                   own_building=None if own is None else own[d])  # fmt: skip
-        s, d, c = s[~blocked], d[~blocked], c[~blocked]
-        np.maximum.at(credit, d, c)
-        np.add.at(views, d, 1)
+    resolved, notes = resolve_existing(cameras, default_range_m=default_range_m, default_fov_deg=default_fov_deg, network=network)
+    pairs = existing_pairs(resolved, demand, buildings=buildings, tiers=tiers, ignore_own_building_m=ignore_own_building_m)
+    credit, views = pairs_credit(pairs, n_demand)
     logger.info(
         "existing cameras: %d see %d of %d demand points", len(cameras), int((views > 0).sum()), n_demand
     )

@@ -8,10 +8,15 @@ Layers (each written when the run has it, each with the network's metric CRS):
 ``risk_all_times``        one feature per segment, risk over all times of day
 input layers              ``incidents``, ``districts``, ``key_sites``, ``stations``,
                           ``cameras`` as read (after cleaning)
-``cameras_existing``      existing cameras as the plan used them (assumed headings)
-``cameras_new``           new cameras with model, heading and why
-``camera_views_new``      their view polygons, clipped by buildings
-``camera_views_existing`` the existing cameras' views
+``cameras_existing``      existing cameras as the plan used them: stable ``camera_id``, ``heading_deg``,
+                          ``range_m``, ``fov_deg`` with ``assumed`` saying which were assumed, the
+                          façade mount (``moved``, ``orig_x``/``orig_y`` where it was mapped),
+                          ``street_m``/``street_credit`` and what it adds (``adds``)
+``cameras_new``           new cameras with stable ``camera_id``, model, heading and why
+``camera_views_new``      their view polygons, clipped by buildings (with ``camera_id``)
+``camera_views_existing`` the existing cameras' views (with ``camera_id``)
+``coverage_pairs``        which camera covers which demand point: ``demand_id``, ``camera_id``,
+                          ``camera_kind``, ``distance_m``, ``bearing_deg``, ``credit``; the sight line
 ``coverage_streets``      per segment: share seen before/after the new cameras
 ``coverage_demand``       demand points with their credit before/after
 ``beats``                 patrol beats
@@ -154,18 +159,24 @@ def write_gpkg(
         if len(coverage.cameras_new):
             put(
                 gpd.GeoDataFrame(
-                    coverage.cameras_new[["site_id", "model", "heading_deg"]].reset_index(drop=True),
+                    coverage.cameras_new[[c for c in ("camera_id", "site_id", "model", "heading_deg") if c in coverage.cameras_new]].reset_index(drop=True),
                     geometry=coverage.views_new.reset_index(drop=True).values, crs=coverage.cameras_new.crs,
                 ),
                 "camera_views_new",
             )
         if coverage.views_existing is not None and len(coverage.views_existing):
             put(
-                gpd.GeoDataFrame(geometry=coverage.views_existing.reset_index(drop=True).values, crs=coverage.views_existing.crs),
+                gpd.GeoDataFrame(
+                    {"camera_id": coverage.cameras_existing["camera_id"].to_numpy()}
+                    if coverage.cameras_existing is not None and "camera_id" in coverage.cameras_existing else None,
+                    geometry=coverage.views_existing.reset_index(drop=True).values, crs=coverage.views_existing.crs,
+                ),
                 "camera_views_existing",
             )
         put(coverage.street_coverage(network).reset_index(), "coverage_streets")
         put(coverage.demand, "coverage_demand")
+        if hasattr(coverage, "coverage_pairs"):
+            put(coverage.coverage_pairs(), "coverage_pairs")
     if patrol is not None:
         put(patrol.beats.beats, "beats")
         for name, posts in (("checkpoints", patrol.checkpoints), ("booths", patrol.booths)):
