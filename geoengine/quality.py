@@ -327,9 +327,12 @@ def check_incidents(
     far: int | None = None
     if network is not None and ok.any():
         uniq = located.drop_duplicates(["px", "py"])
-        pts = gpd.GeoSeries(shapely.points(uniq["px"] * _GRID_M, uniq["py"] * _GRID_M), crs=network.crs)
-        dist = np.asarray(network.snap(pts)["distance_m"], dtype=float)
-        far_keys = uniq.loc[dist > far_m, ["px", "py"]]
+        # a street within far_m of each distinct point (a bounded search, not a full snap)
+        tree = shapely.STRtree(np.asarray(network.edges.geometry.values))
+        near = tree.query_nearest(geoms[uniq.index.to_numpy()], max_distance=far_m, all_matches=False)[0]
+        is_far = np.ones(len(uniq), dtype=bool)
+        is_far[near] = False
+        far_keys = uniq.loc[is_far, ["px", "py"]]
         if len(far_keys):
             far = int(located.merge(far_keys, on=["px", "py"]).shape[0])
         else:
