@@ -295,7 +295,7 @@ def make_map(
 
         RiskLayer(risk).add_to(fmap)
     if layers is not None:
-        legend += _add_layers(fmap, layers)
+        legend += _add_layers(fmap, layers, coverage)
     if coverage is not None:
         legend += _add_coverage(fmap, network, coverage)
     if patrol is not None:
@@ -370,7 +370,7 @@ def _add_incidents(fmap: folium.Map, layers: Layers, *, shown: bool) -> None:
     _Heat(data, name=label, radius=14, blur=16, min_opacity=0.25, max_zoom=18, max=0.125, show=shown).add_to(fmap)
 
 
-def _add_layers(fmap: folium.Map, layers: Layers) -> list[str]:
+def _add_layers(fmap: folium.Map, layers: Layers, coverage: CoveragePlan | None = None) -> list[str]:
     legend = []
     if layers.districts is not None and len(layers.districts.gdf):
         d = _to_wgs84(layers.districts.gdf)
@@ -392,7 +392,16 @@ def _add_layers(fmap: folium.Map, layers: Layers) -> list[str]:
         props = [{"t": _esc(n), "p": f"<b>{_esc(n)}</b><br>police station / patrol base"} for n in st["name"]]
         _Vector("Police stations / bases", _collection(st.geometry.representative_point(), props), styles=S_STATION).add_to(fmap)
         legend.append(_swatch("diamond", "#1f1f7a", "Police station / base"))
-    if layers.cameras is not None and len(layers.cameras.gdf):
+    planned = coverage.cameras_existing if coverage is not None else None
+    if planned is not None and "adds" in planned and layers.cameras is not None and len(planned) == len(layers.cameras.gdf):
+        cams = _to_wgs84(planned)  # as the plan used them: on the façade, with assumed heading, range, FOV
+        props = [{"p": _existing_popup(row)} for row in cams.itertuples(index=False)]
+        _Vector(
+            f"Existing cameras ({len(cams)})", _collection(cams.geometry.representative_point(), props), styles=S_CAMERA,
+            order="front", show=len(cams) <= 100,
+        ).add_to(fmap)  # fmt: skip
+        legend.append(_swatch("dot", "#2c7bb6", "Existing camera (click: what it adds)"))
+    elif layers.cameras is not None and len(layers.cameras.gdf):
         cams = _to_wgs84(layers.cameras.gdf)
         props = []
         for row in cams.itertuples(index=False):
@@ -410,6 +419,24 @@ def _add_layers(fmap: folium.Map, layers: Layers) -> list[str]:
         ).add_to(fmap)  # fmt: skip
         legend.append(_swatch("dot", "#2c7bb6", "Existing camera"))
     return legend
+
+
+def _existing_popup(row: Any) -> str:
+    """An existing camera as planned: id, type, heading/FOV/range (which assumed), mount, what it adds."""
+    assumed = set(str(getattr(row, "assumed", "") or "").split(","))
+    heading = getattr(row, "heading_deg", np.nan)
+    mark = lambda f: " (assumed)" if f in assumed else ""  # noqa: E731
+    look = "all round" if heading != heading else f"heading {heading:.0f}°{mark('heading')}"
+    text = (
+        f"<b>Existing camera {_esc(getattr(row, 'camera_id', ''))}</b> {_esc(getattr(row, 'name', '') or '')}"
+        f"<br>{_esc(getattr(row, 'camera_type', ''))}, {look}, {_num(getattr(row, 'fov_deg', np.nan))}° field of view"
+        f"{mark('fov')}, {_num(getattr(row, 'range_m', np.nan))} m{mark('range')}"
+    )
+    if bool(getattr(row, "moved", False)):
+        text += f"<br>mapped inside a building: mounted on its façade facing the street ({_num(row.moved_m)} m away)"
+    if not bool(getattr(row, "street_credit", True)):
+        text += f"<br>{_num(getattr(row, 'street_m', np.nan))} m from the nearest street: no street credit"
+    return text + f"<br>adds: {_esc(getattr(row, 'adds', ''))}"
 
 
 def _has_buildings(network: RoadNetwork) -> bool:
@@ -454,7 +481,7 @@ def _add_coverage(fmap: folium.Map, network: RoadNetwork, coverage: CoveragePlan
             props.append(
                 {
                     "t": f"New camera #{rank}",
-                    "p": f"<b>New camera #{rank}</b> ({_esc(row.model)}, {heading}, {_num(row.fov_deg)}° field of view, "
+                    "p": f"<b>New camera #{rank}</b> {_esc(getattr(row, 'camera_id', ''))} ({_esc(row.model)}, {heading}, {_num(row.fov_deg)}° field of view, "
                     f"{_num(row.range_m)} m)<br>site: {_esc(row.source)}"
                     + f"<br>why: {_esc(row.reason)}"
                     + (f" (its share of the risk coverage the new cameras add: {share * 100:.1f} %)" if share == share else ""),
