@@ -12,11 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geoengine.coverage import _ortools
+from geoengine.coverage import problem as problem_mod
 from geoengine.coverage.greedy import greedy_mclp, mclp_value, swap_improve
 from geoengine.coverage.problem import (
     CoverageProblem,
     LocationResult,
     coverage_curve,
+    lagrangian_mclp_bound,
     solve_lscp,
     solve_mclp,
     solve_pmedian,
@@ -101,7 +103,8 @@ def test_greedy_is_trapped_but_scip_finds_the_optimum(trap: CoverageProblem) -> 
         assert res.objective == pytest.approx(8.0)
         assert res.status == "optimal" and res.gap == 0.0
         assert res.bound == pytest.approx(8.0)
-        assert res.problem_kind == "mclp" and res.method == "scip"
+        # with the warm start the swap reaches 8 and the Lagrangian bound proves it: no MIP needed
+        assert res.problem_kind == "mclp" and res.method == ("greedy+swap" if warm else "scip")
         assert res.credit.tolist() == [1, 1, 1, 1, 0]
         assert res.views.tolist() == [1, 1, 1, 1, 0]
 
@@ -310,19 +313,23 @@ def test_pmedian_tiny() -> None:
 
 
 def test_no_mip_solution_falls_back_to_greedy_and_says_so(trap: CoverageProblem, monkeypatch) -> None:
+    monkeypatch.setattr(problem_mod, "_SKIP_MIP_WHEN_PROVEN", False)
+
     def nothing(model, **kwargs):
         return _ortools.MipSolution("no_solution", None, None, 9.0, 0.01, "scip")
 
     monkeypatch.setattr(_ortools, "solve_mip", nothing)
     res = solve_mclp(trap, budget_count=2)
     assert res.status == "greedy" and res.method == "scip→greedy"
-    # SCIP's 9 is beaten by the singleton-gain bound: 4.5 + 4 (best two sites alone)
-    assert res.objective == pytest.approx(8.0) and res.bound == pytest.approx(8.5)
-    assert res.gap == pytest.approx(0.5 / 8.5)
+    # SCIP's 9 is beaten by the singleton-gain bound (4.5 + 4 = 8.5) and that by the Lagrangian (8)
+    assert res.objective == pytest.approx(8.0) and res.bound == pytest.approx(8.0)
+    assert res.gap == pytest.approx(0.0)
     assert "greedy answer returned" in res.summary()
 
 
 def test_bound_without_solver_bound_is_still_valid(monkeypatch) -> None:
+    monkeypatch.setattr(problem_mod, "_SKIP_MIP_WHEN_PROVEN", False)
+
     def nothing(model, **kwargs):
         return _ortools.MipSolution("no_solution", None, None, None, 0.01, "scip")
 
@@ -392,7 +399,7 @@ def test_from_cost_matrix_is_inclusive_and_ignores_unreachable() -> None:
 
 def test_summary_is_one_short_table(trap: CoverageProblem) -> None:
     text = solve_mclp(trap, budget_count=2, stop=STOP).summary()
-    for word in ("mclp", "scip", "optimal", "objective", "bound", "gap", "selected", "solve_s", "build_s"):
+    for word in ("mclp", "method", "optimal", "objective", "bound", "gap", "selected", "solve_s", "build_s"):
         assert word in text
     assert len(text.splitlines()) <= 12
     assert isinstance(solve_mclp(trap, budget_count=2, stop=STOP), LocationResult)
@@ -514,3 +521,71 @@ def test_sf_pmedian(sf) -> None:
     assert res.mean_distance == pytest.approx(known["PMedian"]["weighted_mean_distance_m"], abs=1e-3)
     assert res.mean_distance == pytest.approx(2982.127, abs=1e-3)
     assert sorted(names[j] for j in res.selected) == known["PMedian"]["sites"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Lagrangian bound
+
+
+def _brute_mclp(a: np.ndarray, w: np.ndarray, k: int, groups: np.ndarray | None) -> float:
+    best = 0.0
+    for r in range(k + 1):
+        for s in itertools.combinations(range(a.shape[1]), r):
+            if groups is not None and len(set(groups[list(s)])) < len(s):
+                continue
+            best = max(best, float(w @ (a[:, list(s)].max(axis=1) if s else np.zeros(a.shape[0]))))
+    return best
+
+
+def _lp_bound(problem: CoverageProblem, **budget) -> float:
+    red, row_map = problem.reduced()
+    lp = problem_mod._build_mclp(red, backup_weight=0.0, relax=True, **budget)
+    sol = _ortools.solve_mip(lp.model, backend="glop", time_limit_s=30)
+    return sol.bound + problem_mod._dropped_constant(problem, row_map, 0.0)
+
+
+def test_lagrangian_bound_is_valid_and_no_worse_than_the_trivial_one() -> None:
+    rng = np.random.default_rng(7)
+    for trial in range(25):
+        n, m = int(rng.integers(4, 12)), int(rng.integers(3, 9))
+        a = (rng.random((n, m)) < 0.35).astype(float)
+        w = rng.random(n) * 3
+        groups = np.arange(m) // 2 if trial % 2 else None
+        p = CoverageProblem.from_coverage_matrix(a, w, groups=groups)
+        k = int(rng.integers(1, 4))
+        truth = _brute_mclp(a, w, k, groups)
+        bound = lagrangian_mclp_bound(p, budget_count=k)
+        red, _ = p.reduced()
+        trivial = problem_mod._simple_bound(red, budget_count=k, budget_cost=None, backup_weight=0.0)
+        assert truth - 1e-9 <= bound <= trivial + 1e-9
+        assert bound >= _lp_bound(p, budget_count=k, budget_cost=None) - 1e-6 * max(1.0, bound)
+
+
+def test_lagrangian_bound_equals_the_lp_bound_on_an_integral_instance() -> None:
+    # the trap: LP optimum 8 = the integer optimum ({c1, c2}); greedy alone finds 6.5
+    p = CoverageProblem.from_coverage_matrix(GREEDY_TRAP, TRAP_W)
+    lp = _lp_bound(p, budget_count=2, budget_cost=None)
+    assert lp == pytest.approx(8.0)
+    assert lagrangian_mclp_bound(p, budget_count=2, lower=8.0) == pytest.approx(lp, rel=1e-6)
+    # without the optimum as the step target (greedy's 6.5 steers the steps) it still gets there
+    assert lagrangian_mclp_bound(p, budget_count=2) == pytest.approx(lp, rel=1e-3)
+
+
+def test_lagrangian_bound_with_costs_and_backup_is_valid() -> None:
+    costs = np.array([1.0, 3.0, 3.0, 1.0, 1.0])
+    p = CoverageProblem.from_coverage_matrix(GREEDY_TRAP, TRAP_W, costs=costs)
+    for budget in (2.0, 5.0, 6.0):
+        truth, _ = brute_force(GREEDY_TRAP, TRAP_W, cost_budget=budget, costs=costs)
+        assert lagrangian_mclp_bound(p, budget_cost=budget) >= truth - 1e-9
+        assert lagrangian_mclp_bound(p, budget_cost=budget, budget_count=2) >= min(truth, 8.0) - 1e-9
+    a = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    key = CoverageProblem.from_coverage_matrix(a, np.array([5.0, 1.0]), backup=np.array([True, False]))
+    assert lagrangian_mclp_bound(key, budget_count=2, backup_weight=1.0) >= 10.0 - 1e-9  # {c0, c1}: 5 + 5·1
+
+
+def test_solve_reports_the_bound_method_and_proves_the_trap() -> None:
+    p = CoverageProblem.from_coverage_matrix(GREEDY_TRAP, TRAP_W)
+    res = solve_mclp(p, budget_count=2, stop=STOP)
+    assert res.status == "optimal" and res.bound == pytest.approx(8.0) and res.bound_method
+    again = solve_mclp(p, budget_count=2, stop=STOP)
+    assert again.selected.tolist() == res.selected.tolist() and again.bound == res.bound

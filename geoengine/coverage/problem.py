@@ -35,6 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from geoengine.coverage import _ortools
+from geoengine.coverage._lagrange import lagrangian_bound
 from geoengine.coverage.greedy import (
     credit_and_views,
     drop_redundant,
@@ -58,6 +59,7 @@ __all__ = [
     "CoverageProblem",
     "LocationResult",
     "coverage_curve",
+    "lagrangian_mclp_bound",
     "solve_lscp",
     "solve_mclp",
     "solve_pmedian",
@@ -68,6 +70,8 @@ log = logging.getLogger(__name__)
 _SOLVERS = ("scip", "greedy")
 _LP_BOUND_MAX_NNZ = 3_000_000
 """Above this many non-zeros the greedy solver skips its LP-relaxation bound."""
+_SKIP_MIP_WHEN_PROVEN = True
+"""When the bound proves the greedy + swap answer optimal, no MIP is built (tests turn it off)."""
 _LP_FIRST_NNZ = 200_000
 """From this many model non-zeros, the SCIP solver first gets GLOP's LP bound (SCIP's may come late)."""
 
@@ -365,6 +369,9 @@ class LocationResult:
     mean_distance: float | None = None
     message: str = ""
     stopped_by: str = "complete"
+    bound_method: str = ""
+    bound_s: float = 0.0
+    fixed: int = 0
 
     @property
     def n_selected(self) -> int:
@@ -383,6 +390,7 @@ class LocationResult:
             ("objective", num(self.objective)),
             ("bound", num(self.bound)),
             ("gap", "—" if self.gap is None else f"{100 * self.gap:.3f} %"),
+            *([("bound by", f"{self.bound_method} ({self.bound_s:.3f} s, {self.fixed} columns fixed)")] if self.bound_method else []),
             ("selected", str(self.n_selected)),
         ]
         if self.mean_distance is not None:
@@ -425,24 +433,37 @@ class _MclpModel:
         return np.concatenate([x, y, z])
 
 
-def _build_mclp(
-    red: CoverageProblem,
-    *,
-    budget_count: int | None,
-    budget_cost: float | None,
-    backup_weight: float,
-    relax: bool = False,
-) -> _MclpModel:
-    """Tiered MCLP with optional backup and group rows, as one CSR constraint matrix.
+@dataclass(frozen=True, eq=False)
+class _MclpRows:
+    """The coverage rows of the MCLP: tier rows ``y_t ≤ Σ x_j`` and backup rows ``(2 − ev)·z ≤ Σ x_j``."""
 
-    Variables: ``x_j`` (binary, candidates), ``y_t`` (continuous [0, 1], one per (row, credit
-    level above existing)), ``z_i`` (binary, second view of a backup row). Rows:
-    ``y_t − Σ_{j: a_ij ≥ q_t} x_j ≤ 0``; ``(2 − ev_i)·z_i − Σ_{j: a_ij > 0} x_j ≤ 0``;
-    budgets; ``Σ_{j ∈ g} x_j ≤ max_per_group`` for groups larger than the limit.
-    Objective: ``Σ_t w_i (q_t − q_{t−1}) y_t + backup_weight Σ w_i z_i + constant``.
-    """
+    tier_row: np.ndarray
+    tier_q: np.ndarray
+    q_prev: np.ndarray
+    ent_row: np.ndarray
+    ent_col: np.ndarray
+    z_row: np.ndarray
+    z_ent_row: np.ndarray  # numbered after the tier rows
+    z_ent_col: np.ndarray
+    const: float
+
+    def lagrange_data(self, red: CoverageProblem, backup_weight: float) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+        """``T`` (binary rows × candidates), row values ``c`` and coefficients ``d`` (see _lagrange)."""
+        n_t, n_z = self.tier_row.size, self.z_row.size
+        rows = np.concatenate([self.ent_row, self.z_ent_row])
+        cols = np.concatenate([self.ent_col, self.z_ent_col])
+        t = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n_t + n_z, red.n_candidates))
+        t.sum_duplicates()
+        t.data[:] = 1.0
+        w = red.weights
+        c = np.concatenate([w[self.tier_row] * (self.tier_q - self.q_prev), backup_weight * w[self.z_row]])
+        d = np.concatenate([np.ones(n_t), (2.0 - red.existing_views[self.z_row]).astype(float)])
+        return t, c, d
+
+
+def _mclp_rows(red: CoverageProblem, backup_weight: float) -> _MclpRows:
     a = red.coverage
-    n, m = a.shape
+    n = a.shape[0]
     w, ex, ev = red.weights, red.existing, red.existing_views
     rows = np.repeat(np.arange(n), np.diff(a.indptr))
     cols, vals = a.indices, a.data
@@ -478,6 +499,32 @@ def _build_mclp(
     zsel = np.repeat(zr_start, zr_len) + (np.arange(int(zr_len.sum())) - np.repeat(np.cumsum(zr_len) - zr_len, zr_len))
     z_ent_row = n_t + np.repeat(np.arange(n_z), zr_len)
     z_ent_col = cols[zsel]
+    return _MclpRows(tier_row, tier_q, q_prev, ent_row, ent_col, z_row, z_ent_row, z_ent_col, const)
+
+
+def _build_mclp(
+    red: CoverageProblem,
+    *,
+    budget_count: int | None,
+    budget_cost: float | None,
+    backup_weight: float,
+    relax: bool = False,
+) -> _MclpModel:
+    """Tiered MCLP with optional backup and group rows, as one CSR constraint matrix.
+
+    Variables: ``x_j`` (binary, candidates), ``y_t`` (continuous [0, 1], one per (row, credit
+    level above existing)), ``z_i`` (binary, second view of a backup row). Rows:
+    ``y_t − Σ_{j: a_ij ≥ q_t} x_j ≤ 0``; ``(2 − ev_i)·z_i − Σ_{j: a_ij > 0} x_j ≤ 0``;
+    budgets; ``Σ_{j ∈ g} x_j ≤ max_per_group`` for groups larger than the limit.
+    Objective: ``Σ_t w_i (q_t − q_{t−1}) y_t + backup_weight Σ w_i z_i + constant``.
+    """
+    a = red.coverage
+    n, m = a.shape
+    w, ev = red.weights, red.existing_views
+    s = _mclp_rows(red, backup_weight)
+    tier_row, tier_q, q_prev, ent_row, ent_col = s.tier_row, s.tier_q, s.q_prev, s.ent_row, s.ent_col
+    z_row, z_ent_row, z_ent_col, const = s.z_row, s.z_ent_row, s.z_ent_col, s.const
+    n_t, n_z = tier_row.size, z_row.size
     # assemble: tier rows, z rows, budget rows, group rows
     i_parts = [np.arange(n_t), ent_row, n_t + np.arange(n_z), z_ent_row]
     j_parts = [m + np.arange(n_t), ent_col, m + n_t + np.arange(n_z), z_ent_col]
@@ -632,6 +679,8 @@ def _solve_mclp_reduced(
     simple = _simple_bound(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight)
     simple += dropped_const
 
+    info = {"bound_method": "simple", "bound_s": 0.0, "fixed": 0}
+
     def finish(selected, status, method, bound, solve_s, build_s, message="") -> LocationResult:
         selected = np.sort(np.asarray(selected, dtype=np.int64))
         credit, views = credit_and_views(problem, selected)
@@ -640,6 +689,9 @@ def _solve_mclp_reduced(
         report_stop("camera siting" if kind != "backup" else "camera siting (backup)", ending, stop, time.perf_counter() - t0,
                     f"{method}, budget {budget_count if budget_count is not None else budget_cost}")  # fmt: skip
         gap = None
+        if bound is not None:
+            if bound - objective <= 1e-9 * max(1.0, abs(bound)):  # float noise of a proven optimum
+                bound = objective
         if status == "optimal":
             gap = 0.0
         elif bound is not None:
@@ -648,8 +700,15 @@ def _solve_mclp_reduced(
             arr.flags.writeable = False
         return LocationResult(
             selected, objective, bound, gap, status, solve_s, build_s, method, kind, credit, views, message=message,
-            stopped_by=ending,
+            stopped_by=ending, bound_method=str(info["bound_method"]), bound_s=float(info["bound_s"]),
+            fixed=int(info["fixed"]),
         )
+
+    def tighten(current: float, value: float | None, name: str) -> float:
+        if value is not None and value < current:
+            info["bound_method"] = name
+            return value
+        return current
 
     heuristic = None
     if solver == "greedy" or warm_start:
@@ -667,69 +726,141 @@ def _solve_mclp_reduced(
         )
         log.debug("greedy+swap: %d sites in %.3f s", heuristic.size, time.perf_counter() - th)
 
+    # Lagrangian bound of the coverage rows, and reduced-cost fixing (fixed iteration count)
+    tl = time.perf_counter()
+    incumbent = heuristic if heuristic is not None else greedy_mclp(
+        red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight
+    )
+    m = red.n_candidates
+    inc_value = mclp_value(red, incumbent, backup_weight=backup_weight)
+    keep = np.ones(m, dtype=bool)
+    if red.n_demand and m:
+        rows_s = _mclp_rows(red, backup_weight)
+        t_mat, c_row, d_row = rows_s.lagrange_data(red, backup_weight)
+        lag = lagrangian_bound(
+            t_mat, c_row, d_row, red.groups, red.max_per_group, budget_count=budget_count, budget_cost=budget_cost,
+            costs=red.costs, lower=inc_value - rows_s.const, deadline=deadline,
+        )  # fmt: skip
+        endings.append(lag.stopped_by)
+        simple = tighten(simple, lag.bound + rows_s.const + dropped_const, "lagrangian")
+        keep = ~lag.fix_zero
+        keep[incumbent] = True
+        log.debug("Lagrangian bound %.6g in %d iterations, %.3f s; %d of %d columns fixed to 0",
+                  lag.bound + rows_s.const + dropped_const, lag.iterations, lag.seconds, int((~keep).sum()), m)  # fmt: skip
+    info["bound_s"] = time.perf_counter() - tl
+    info["fixed"] = int((~keep).sum())
+    inc_total = inc_value + dropped_const
+    if _SKIP_MIP_WHEN_PROVEN and simple - inc_total <= 1e-9 * max(1.0, abs(simple)):  # the bound proves it optimal
+        endings.append("complete")
+        status = "optimal" if solver != "greedy" else "greedy"
+        return finish(incumbent, status, "greedy+swap" if heuristic is not None else "greedy", simple,
+                      time.perf_counter() - t0, 0.0)
+
+    # the core: columns not fixed, rows that can still gain
+    core_cols = np.flatnonzero(keep)
+    if core_cols.size < m:
+        core_full = CoverageProblem(
+            red.coverage[:, core_cols], red.weights, red.costs[core_cols], red.groups[core_cols], red.max_per_group,
+            red.existing, red.existing_views, red.backup,
+        )  # fmt: skip
+        core, core_map = core_full.reduced()
+        offset = dropped_const + _dropped_constant(core_full, core_map, backup_weight)
+        model = None  # the shared model holds every column
+    else:
+        core, offset = red, dropped_const
+    to_core = np.full(m, -1, dtype=np.int64)
+    to_core[core_cols] = np.arange(core_cols.size)
+    heuristic_core = None if heuristic is None else to_core[heuristic]
+
     if solver == "greedy":
         t_solve = time.perf_counter() - t0
         bound = simple
         build_s = 0.0
-        lp_done = False
         # with a work limit the LP bound is always computed (deterministic); the cap only guards it
-        if red.coverage.nnz <= _LP_BOUND_MAX_NNZ and (stop.deterministic or time.perf_counter() < deadline):
+        if core.coverage.nnz <= _LP_BOUND_MAX_NNZ and (stop.deterministic or time.perf_counter() < deadline):
             tb = time.perf_counter()
-            lp = _build_mclp(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, relax=True)
+            lp = _build_mclp(core, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, relax=True)
             build_s = time.perf_counter() - tb
             lp_limit = max(0.1, deadline - time.perf_counter())
             sol = _ortools.solve_mip(lp.model, backend="glop", time_limit_s=lp_limit)
             endings.append("safety_cap" if sol.bound is None and sol.solve_s >= 0.97 * lp_limit else "complete")
             if sol.bound is not None:
-                bound = min(bound, sol.bound + dropped_const)
-                lp_done = True
+                bound = tighten(bound, sol.bound + offset, "lp")
             t_solve = time.perf_counter() - t0 - build_s
-        return finish(heuristic, "greedy", "greedy+swap", bound, t_solve, build_s,
-                      "" if lp_done else "bound from singleton gains (LP relaxation too large or not solved in time)")
+        return finish(heuristic, "greedy", "greedy+swap", bound, t_solve, build_s)
 
     tb = time.perf_counter()
     if model is None:
-        model = _build_mclp(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight)
+        model = _build_mclp(core, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight)
     build_s = time.perf_counter() - tb
     overrides = {}
     if model.count_row is not None and budget_count is not None:
         overrides[model.count_row] = float(budget_count)
     if model.cost_row is not None and budget_cost is not None:
         overrides[model.cost_row] = float(budget_cost)
-    hint = model.hint(red, heuristic) if heuristic is not None else None
-    if model.model.nnz >= _LP_FIRST_NNZ and red.coverage.nnz <= _LP_BOUND_MAX_NNZ:
+    hint = model.hint(core, heuristic_core) if heuristic_core is not None else None
+    if model.model.nnz >= _LP_FIRST_NNZ and core.coverage.nnz <= _LP_BOUND_MAX_NNZ:
         # SCIP's own root LP is slow on big models (no bound after 30 s on 1M non-zeros where
         # GLOP needs 2 s): spend up to a fifth of the time on GLOP's LP bound first.
         tl = time.perf_counter()
-        lp = _build_mclp(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, relax=True)
+        lp = _build_mclp(core, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, relax=True)
         lp_limit = max(0.1, 0.2 * (deadline - tl))
         lp_sol = _ortools.solve_mip(lp.model, backend="glop", time_limit_s=lp_limit)
         endings.append("safety_cap" if lp_sol.bound is None and lp_sol.solve_s >= 0.97 * lp_limit else "complete")
         if lp_sol.bound is not None:
-            simple = min(simple, lp_sol.bound + dropped_const)
+            simple = tighten(simple, lp_sol.bound + offset, "lp")
         log.debug("LP bound %s in %.3f s", lp_sol.bound, time.perf_counter() - tl)
     remaining = max(0.1 * stop.cap_s, deadline - time.perf_counter())
     sol = _ortools.solve_mip(model.model, backend="scip", time_limit_s=remaining, seed=seed, hint=hint, row_ub=overrides,
                              **stop.scip_limits())  # fmt: skip
     endings.append(_mip_ending(stop, sol, remaining))
-    bound = simple if sol.bound is None else min(simple, sol.bound + dropped_const)
+    bound = simple if sol.bound is None else tighten(simple, sol.bound + offset, "scip")
     if sol.values is None:
         if sol.status == "infeasible":  # pragma: no cover - x = 0 is always feasible
             return finish(np.zeros(0), "infeasible", "scip", None, sol.solve_s, build_s, "the MIP is infeasible")
-        fallback = heuristic if heuristic is not None else greedy_mclp(
-            red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight
-        )
         log.warning("SCIP found no solution in %.1f s; returning the greedy answer", sol.solve_s)
-        return finish(fallback, "greedy", "scip→greedy", bound, sol.solve_s, build_s,
+        return finish(incumbent, "greedy", "scip→greedy", bound, sol.solve_s, build_s,
                       f"SCIP found no solution ({sol.status}) within its limits; greedy answer returned")
-    chosen = np.flatnonzero(sol.values[: model.n_x] > 0.5)
+    chosen = core_cols[np.flatnonzero(sol.values[: model.n_x] > 0.5)]
     message = ""
+    status = sol.status
     if heuristic is not None:
         if mclp_value(red, heuristic, backup_weight=backup_weight) > mclp_value(
             red, chosen, backup_weight=backup_weight
         ) + 1e-9 * max(1.0, float(red.weights.sum())):
             chosen, message = heuristic, "the greedy+swap answer beat SCIP's incumbent and is returned"
-    return finish(chosen, sol.status, "scip", bound, sol.solve_s, build_s, message)
+            if status == "optimal":  # pragma: no cover - SCIP's optimum cannot be beaten
+                status = "feasible"
+    return finish(chosen, status, "scip", bound, sol.solve_s, build_s, message)
+
+
+def lagrangian_mclp_bound(
+    problem: CoverageProblem,
+    *,
+    budget_count: int | None = None,
+    budget_cost: float | None = None,
+    backup_weight: float = 0.0,
+    lower: float | None = None,
+    iterations: int | None = None,
+) -> float:
+    """The Lagrangian upper bound of the MCLP optimum (coverage rows relaxed; see ``_lagrange``).
+
+    ``lower``: the value of a known solution (default: the greedy one), which steers the steps.
+    Deterministic (a fixed number of subgradient iterations)."""
+    _check_budgets(budget_count, budget_cost, required=True)
+    red, row_map = problem.reduced()
+    const = _dropped_constant(problem, row_map, backup_weight)
+    rows_s = _mclp_rows(red, backup_weight)
+    if red.n_demand == 0 or red.n_candidates == 0:
+        return const + rows_s.const
+    if lower is None:
+        inc = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight)
+        lower = mclp_value(red, inc, backup_weight=backup_weight) + const
+    t_mat, c_row, d_row = rows_s.lagrange_data(red, backup_weight)
+    kw = {} if iterations is None else {"iterations": int(iterations)}
+    lag = lagrangian_bound(t_mat, c_row, d_row, red.groups, red.max_per_group, budget_count=budget_count,
+                           budget_cost=budget_cost, costs=red.costs, lower=lower - const - rows_s.const, **kw)  # fmt: skip
+    return lag.bound + rows_s.const + const
 
 
 def _simple_bound(

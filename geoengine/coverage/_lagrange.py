@@ -1,0 +1,211 @@
+"""Lagrangian relaxation bound of the maximal covering problem (numpy / scipy only).
+
+The MCLP in its row form (tiers and backup views alike)::
+
+    max  Σ_t c_t y_t                       y_t ∈ [0, 1]
+    s.t. d_t y_t ≤ Σ_j T_tj x_j            (coverage rows, T binary)
+         Σ_{j ∈ g} x_j ≤ K                 (one orientation per site group)
+         Σ_j x_j ≤ p  and / or  Σ_j cost_j x_j ≤ B,   x binary
+
+Relaxing the coverage rows with multipliers ``λ_t ≥ 0`` gives
+
+    L(λ) = Σ_t max(0, c_t − d_t λ_t) + max_x { r·x : groups, budget },   r = Tᵀλ,
+
+an upper bound for every ``λ``. With a count budget (or equal costs) the inner problem is a
+sort: the ``K`` best orientations per group by reduced value ``r``, then the ``p`` best of
+those (a matroid, so ``min_λ L(λ)`` equals the LP bound). With unequal costs the groups are
+dropped and the inner problem is the fractional knapsack (still a valid bound, maybe weaker).
+
+``min_λ L`` is approached by subgradient steps (Polyak step towards the incumbent's value, the
+step factor halved after a run of non-improving steps) for a fixed number of iterations:
+deterministic, no clock involved (the caller's deadline is only a safety cap).
+
+The best multipliers also give **reduced-cost fixing**: forcing ``x_j = 1`` costs the inner
+problem at least ``loss_j`` (the value it displaces), so when ``L(λ) − loss_j`` is below the
+incumbent's value no solution with ``x_j = 1`` beats the incumbent and ``x_j = 0`` can be
+fixed (count budgets, one orientation per group).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["LagrangeResult", "lagrangian_bound"]
+
+DEFAULT_ITERATIONS = 600
+"""Subgradient iterations at most (fixed: the bound is the same on any machine at any load)."""
+_THETA0, _DEFLECT, _STALL, _SHRINK, _TARGET = 1.0, 0.6, 20, 0.7, 0.5
+"""Step factor, deflection (share of the previous direction), non-improving steps before the factor
+shrinks, the shrink, and the Polyak target's place between the best bound and the incumbent. Tuned
+on Helsinki p = 200 and the 72 × 72 grid: within 0.03 % of the LP bound in 600 steps."""
+_PROGRESS, _PATIENCE = 1e-6, 60
+"""Stop when the bound has not improved by a relative 1e-6 in 60 steps."""
+
+
+@dataclass(frozen=True, eq=False)
+class LagrangeResult:
+    """``bound``: the best ``L(λ)`` (without any constant); ``fix_zero``: columns provably 0 in
+    every solution better than ``lower`` (all False when fixing does not apply)."""
+
+    bound: float
+    multipliers: np.ndarray
+    fix_zero: np.ndarray
+    iterations: int
+    seconds: float
+    stopped_by: str  # "complete" (converged / iterations done) or "safety_cap"
+
+
+def _effective_count(m: int, budget_count: int | None, costs: np.ndarray, budget_cost: float | None) -> int | None:
+    """The count budget the inner problem uses: ``p``, or ``B / cost`` when all costs are equal."""
+    p = None if budget_count is None else int(budget_count)
+    if budget_cost is not None:
+        if m == 0 or np.all(costs == costs[0]):
+            q = int(np.floor(budget_cost / costs[0] + 1e-9)) if m else 0
+            p = q if p is None else min(p, q)
+        else:
+            return None if p is None else -1  # -1: unequal costs (knapsack inner problem)
+    return p
+
+
+def lagrangian_bound(
+    t_matrix: sp.csr_matrix,
+    c: np.ndarray,
+    d: np.ndarray,
+    groups: np.ndarray,
+    max_per_group: int,
+    *,
+    budget_count: int | None,
+    budget_cost: float | None,
+    costs: np.ndarray,
+    lower: float,
+    iterations: int = DEFAULT_ITERATIONS,
+    deadline: float | None = None,
+) -> LagrangeResult:
+    """Subgradient optimisation of the Lagrangian dual (see the module docstring).
+
+    ``t_matrix`` (rows × columns, binary), ``c`` row values ≥ 0, ``d`` row coefficients > 0,
+    ``groups`` one id per column, ``lower`` the value of a known solution (same units, no
+    constant: it sets the step and the fixing threshold).
+    """
+    t0 = time.perf_counter()
+    tc = sp.csc_matrix(t_matrix, dtype=float)
+    tt = sp.csr_matrix(tc.T)
+    n_t, m = tc.shape
+    c = np.asarray(c, dtype=float)
+    d = np.asarray(d, dtype=float)
+    costs = np.asarray(costs, dtype=float)
+    p = _effective_count(m, budget_count, costs, budget_cost)
+    knapsack = p == -1
+    if p is not None and p < 0 and not knapsack:  # pragma: no cover - defensive
+        p = 0
+    _, ginv = np.unique(groups, return_inverse=True)
+    ginv = ginv.ravel()
+    n_g = int(ginv.max()) + 1 if m else 0
+    order_g = np.argsort(ginv, kind="stable")
+    starts = np.flatnonzero(np.r_[True, ginv[order_g][1:] != ginv[order_g][:-1]]) if m else np.zeros(0, int)
+    k = int(max_per_group)
+    ratio_order = None
+
+    def inner_count(r: np.ndarray, count: int | None) -> tuple[float, np.ndarray, np.ndarray]:
+        """``max r·x`` over the groups and a count budget: a sort."""
+        if k == 1:
+            rs = r[order_g]
+            best = np.maximum.reduceat(rs, starts)
+            # first column reaching the group's best (deterministic tie-break)
+            hit = rs == np.repeat(best, np.diff(np.r_[starts, m]))
+            first = np.maximum.reduceat(np.where(hit, -np.arange(m), -m), starts)
+            cand = order_g[-first]
+            val = best
+        else:
+            o = np.lexsort((-r, ginv))
+            rank = np.arange(m) - np.repeat(starts, np.diff(np.r_[starts, m]))
+            top = o[rank < k]
+            cand, val = top, r[top]
+        pos = val > 0
+        cand, val = cand[pos], val[pos]
+        if count is not None and cand.size > count:
+            sel = np.argpartition(-val, count - 1)[:count] if count > 0 else np.zeros(0, np.int64)
+            cand, val = cand[sel], val[sel]
+        return float(val.sum()), cand, np.ones(cand.size)
+
+    def inner(r: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Value, chosen columns and their (fractional) amounts of (a relaxation of) ``max r·x``."""
+        if m == 0:
+            return 0.0, np.zeros(0, np.int64), np.zeros(0)
+        if not knapsack:
+            return inner_count(r, p)
+        # unequal costs: the fractional knapsack without groups, and (with a count budget too)
+        # the groups with the count alone; each is a relaxation, the smaller one is kept
+        pos = np.flatnonzero(r > 0)
+        o = pos[np.argsort(-r[pos] / costs[pos], kind="stable")]
+        cc = costs[o]
+        room = np.clip(budget_cost - (np.cumsum(cc) - cc), 0.0, None)
+        frac = np.minimum(1.0, room / cc)
+        keep = frac > 0
+        best = (float(r[o[keep]] @ frac[keep]), o[keep], frac[keep])
+        if budget_count is not None:
+            other = inner_count(r, int(budget_count))
+            if other[0] < best[0]:
+                best = other
+        return best
+
+    theta0, alpha, stall_n, shrink, tgt = _THETA0, _DEFLECT, _STALL, _SHRINK, _TARGET
+    lam = np.where(d > 0, c / np.where(d > 0, d, 1.0), 0.0)  # start: L = the singleton-gain bound
+    best_l, best_lam = float(c.sum()), np.zeros(n_t)  # λ = 0: every row at its best
+    theta, stall, it = theta0, 0, 0
+    ending = "complete"
+    gap_floor = 1e-9 * max(1.0, abs(lower), float(c.sum()))
+    gd = np.zeros(n_t)
+    last_progress = 0
+    for it in range(1, iterations + 1):
+        r = tt @ lam
+        slack = c - d * lam
+        val, sel, frac = inner(r)
+        value = float(np.clip(slack, 0.0, None).sum()) + val
+        if value < best_l - 1e-12 * max(1.0, abs(best_l)):
+            if value < best_l - _PROGRESS * abs(best_l):
+                last_progress = it
+            best_l, best_lam, stall = value, lam.copy(), 0
+        else:
+            stall += 1
+            if stall >= stall_n:
+                theta, stall = theta * shrink, 0
+        if best_l - lower <= gap_floor or theta < 1e-6 or it - last_progress > _PATIENCE:
+            break
+        g = (tc[:, sel] @ frac if sel.size else np.zeros(n_t)) - d * (slack > 0)
+        gd = (1 - alpha) * g + alpha * gd
+        gg = gd.copy()
+        gg[(lam <= 0) & (gg > 0)] = 0.0  # projected: λ stays ≥ 0
+        norm = float(gg @ gg)
+        if norm <= 0:
+            break
+        target = lower if tgt <= 0 else max(lower, best_l - tgt * (best_l - lower))
+        step = theta * max(value - target, gap_floor) / norm
+        lam = np.clip(lam - step * gg, 0.0, None)
+        if deadline is not None and time.perf_counter() > deadline:
+            ending = "safety_cap"
+            break
+    fix = np.zeros(m, dtype=bool)
+    if m and not knapsack and k == 1 and np.isfinite(best_l):
+        r = tt @ best_lam
+        _, sel, _ = inner(r)
+        rs = r[order_g]
+        gbest = np.maximum.reduceat(rs, starts)
+        group_of = ginv
+        chosen_group = np.zeros(n_g, dtype=bool)
+        chosen_group[ginv[sel]] = True
+        full = p is not None and sel.size >= p
+        thr = float(r[sel].min()) if full and sel.size else 0.0
+        gb = np.empty(n_g)
+        gb[ginv[order_g[starts]]] = gbest
+        loss = np.where(chosen_group[group_of], gb[group_of] - r, thr - r)
+        loss = np.maximum(loss, 0.0)
+        fix = best_l - loss < lower - gap_floor
+        fix[sel] = False
+    best_lam.flags.writeable = False
+    fix.flags.writeable = False
+    return LagrangeResult(float(best_l), best_lam, fix, it, time.perf_counter() - t0, ending)
