@@ -720,6 +720,11 @@ class CameraSettings(_Model):
     max_per_site: Int = Field(1, ge=1, le=8, description="New cameras per site.")
     existing_range_m: Number = Field(40.0, gt=0, le=500, description="Range of existing cameras that do not state one.")
     existing_fov_deg: Number = Field(90.0, gt=0, le=360, description="FOV of existing fixed cameras that do not state one.")
+    key_site_tier: str | None = Field(
+        None, description="Quality tier (a name in tiers, e.g. recognise) every key site asks for, unless its layer row "
+        "has a tier: a view credits it only when its distance is within that tier's band.",
+    )
+    street_tier: str | None = Field(None, description="Quality tier (a name in tiers, e.g. observe) every street point asks for.")
     max_camera_street_m: Number = Field(
         100.0, gt=0, le=10_000,
         description="An existing camera farther than this from any street is reported and gets no credit for street demand.",
@@ -742,6 +747,17 @@ class CameraSettings(_Model):
             if shares != sorted(shares) or len(set(shares)) != len(shares) or shares[-1] != 1.0:
                 raise ValueError("tiers must have increasing max_range_share ending at 1.0")
         return value
+
+    @model_validator(mode="after")
+    def _asked_tiers_exist(self) -> CameraSettings:
+        names = [t.name for t in self.tiers or ()]
+        for key in ("key_site_tier", "street_tier"):
+            asked = getattr(self, key)
+            if asked is not None and asked not in names:
+                raise ValueError(
+                    f"{key} {asked!r} is not a tier" + (f" (tiers: {', '.join(names)})" if names else "; define tiers first")
+                )
+        return self
 
 
 # --------------------------------------------------------------------------- patrol

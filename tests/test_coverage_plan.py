@@ -265,3 +265,39 @@ def test_helsinki_coverage_pairs_agree_with_an_independent_shapely_check(helsink
                 checked += 1
                 missing += (cid, did) not in listed
     assert checked > 100 and missing == 0
+
+
+# --------------------------------------------------------------------------- quality tiers asked for
+def test_a_key_site_asking_for_recognise_needs_a_camera_near_enough(city):
+    from geoengine.scenario import QualityTier
+
+    tiers = (
+        QualityTier(name="identify", max_range_share=0.25, weight=1.0),
+        QualityTier(name="recognise", max_range_share=0.5, weight=0.8),
+        QualityTier(name="observe", max_range_share=1.0, weight=0.5),
+    )
+    # a key site (an entrance) on the street 40 m east of the intersection (100, 0), where an
+    # existing dome (range 60) stands: 40 / 60 = 0.67 of its range is "observe" distance
+    site = gpd.GeoDataFrame({"name": ["Bank entrance"], "priority": [500.0]}, geometry=[shapely.Point(X0 + 140, Y0)], crs=CRS)
+    dome = gpd.GeoDataFrame({"camera_type": ["dome"], "range_m": [60.0]}, geometry=[shapely.Point(X0 + 100, Y0)], crs=CRS)
+    plain = SETTINGS.model_copy(update={"tiers": tiers, "budget_count": 1})
+    asked = SETTINGS.model_copy(update={"tiers": tiers, "budget_count": 1, "key_site_tier": "recognise"})
+
+    def key_point(plan):
+        return plan.demand[plan.demand["kind"] == "key_site"].iloc[0]
+
+    without = plan_coverage(city, settings=plain, cameras=dome, key_sites=site, time_limit_s=20)
+    assert key_point(without)["credit_existing"] == pytest.approx(0.5)  # observe-tier credit
+    plan = plan_coverage(city, settings=asked, cameras=dome, key_sites=site, time_limit_s=20)
+    k = key_point(plan)
+    assert k["tier"] == "recognise" and k["tier_share"] == 0.5
+    assert k["credit_existing"] == 0.0  # seen only at observe distance: not credited
+    assert k["credit"] == 1.0  # the plan adds a camera near enough
+    pairs = plan.coverage_pairs()
+    mine = pairs[pairs["demand_id"] == k["demand_id"]]
+    assert set(mine["camera_kind"]) == {"new"}
+    new = plan.cameras_new.set_index("camera_id").loc[mine["camera_id"]]
+    assert (mine["distance_m"].to_numpy() <= 0.5 * new["range_m"].to_numpy() + 1e-9).all()
+    # an unknown tier name is a settings error
+    with pytest.raises(ValueError, match="not a tier"):
+        CameraSettings(tiers=tiers, key_site_tier="watch")

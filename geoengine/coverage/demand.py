@@ -37,6 +37,8 @@ __all__ = ["DEMAND_COLUMNS", "combine_demand", "key_site_demand", "points_along"
 logger = logging.getLogger(__name__)
 
 DEMAND_COLUMNS: tuple[str, ...] = ("demand_id", "kind", "segment_id", "weight", "key_site", "geometry")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("tier",)
+"""Kept by :func:`combine_demand` when some frame has them: ``tier``, the quality tier a point asks for."""
 
 
 def points_along(lines: np.ndarray, spacing_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -185,6 +187,9 @@ def key_site_demand(
     weight = np.concatenate([outline_w, pt_w])[order]
     site = site[order]
     out = _frame("key_site", np.full(len(points), -1), weight, names[site], points, crs)
+    if "tier" in key_sites:  # the quality tier the site asks for (e.g. recognise at an entrance)
+        tier = key_sites["tier"].astype(object).to_numpy()
+        out["tier"] = [None if t is None or t != t or not str(t).strip() else str(t).strip() for t in tier[site]]
     logger.debug("key-site demand: %d points on %d sites", len(out), n_sites)
     return out
 
@@ -203,7 +208,10 @@ def combine_demand(*frames: gpd.GeoDataFrame, must_cover: gpd.GeoDataFrame | Non
         if f.crs is None or not pyproj.CRS(f.crs).equals(crs):
             raise CRSMismatchError.single("demand frames are in different CRSs", field="crs",
                                           hint="reproject them to the network's CRS")  # fmt: skip
-    out = pd.concat([f[list(DEMAND_COLUMNS)] for f in frames], ignore_index=True)
+    extra = [c for c in OPTIONAL_COLUMNS if any(c in f for f in frames)]
+    out = pd.concat([f.reindex(columns=[*DEMAND_COLUMNS, *extra]) for f in frames], ignore_index=True)
+    for c in extra:
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
     out["demand_id"] = np.arange(len(out), dtype=np.int64)
     flag = np.zeros(len(out), dtype=bool)

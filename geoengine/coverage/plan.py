@@ -271,6 +271,7 @@ def plan_coverage(
         demand["level"] = seg_level.reindex(demand["segment_id"]).to_numpy()
     if districts is not None and len(districts):
         demand["district"] = _in_polygons(demand.geometry, districts).to_numpy()
+    demand = _asked_tiers(demand, settings)
 
     # candidates and visibility --------------------------------------------------
     t0 = time.perf_counter()
@@ -613,3 +614,24 @@ def _pairs_frame(plan: CoveragePlan) -> gpd.GeoDataFrame:
         }
     )  # fmt: skip
     return gpd.GeoDataFrame(out, geometry=lines, crs=crs)
+
+
+def _asked_tiers(demand: gpd.GeoDataFrame, settings: CameraSettings) -> gpd.GeoDataFrame:
+    """The quality tier each demand point asks for (``tier``: the key-site layer's, else
+    ``key_site_tier`` / ``street_tier``) and its band as a share of range (``tier_share``)."""
+    tier = demand["tier"].to_numpy(dtype=object).copy() if "tier" in demand else np.full(len(demand), None, dtype=object)
+    kind = demand["kind"].to_numpy()
+    for k, asked in (("key_site", settings.key_site_tier), ("street", settings.street_tier)):
+        if asked is not None:
+            tier[(kind == k) & np.array([t is None for t in tier], dtype=bool)] = asked
+    if all(t is None for t in tier):
+        return demand
+    bands = {t.name: float(t.max_range_share) for t in settings.tiers or ()}
+    unknown = sorted({str(t) for t in tier if t is not None and t not in bands})
+    if unknown:
+        raise InfeasibleSettingsError.single(
+            f"demand asks for unknown quality tiers {', '.join(map(repr, unknown))}", field="cameras.tiers",
+            hint=f"tiers are: {', '.join(bands) or '(none: define cameras.tiers)'}",
+        )  # fmt: skip
+    share = np.array([np.nan if t is None else bands[t] for t in tier], dtype=float)
+    return demand.assign(tier=tier, tier_share=share)

@@ -54,6 +54,7 @@ __all__ = [
     "in_fov",
     "mount_cameras",
     "pairs_credit",
+    "required_tier_credit",
     "resolve_existing",
     "tier_credit",
     "view_polygons",
@@ -151,6 +152,24 @@ def tier_credit(dist_m: np.ndarray, range_m: np.ndarray | float, tiers: Sequence
     ok = idx < len(share)
     out[ok] = weight[idx[ok]]
     return out
+
+
+def required_tier_credit(credit: np.ndarray, dist_m: np.ndarray, range_m: np.ndarray | float, need_share: np.ndarray | None) -> np.ndarray:
+    """Credit for points that ask for a quality tier: full (1) when the distance is within the
+    tier's band (``need_share`` × range), else 0; points with a NaN ``need_share`` keep ``credit``."""
+    if need_share is None:
+        return credit
+    need = np.asarray(need_share, dtype=float)
+    rel = np.asarray(dist_m, dtype=float) / np.asarray(range_m, dtype=float)
+    return np.where(np.isnan(need), credit, np.where(rel <= need + 1e-12, 1.0, 0.0))
+
+
+def _need_share(demand: gpd.GeoDataFrame) -> np.ndarray | None:
+    """Per demand point the band (share of range) of the tier it asks for (``tier_share``), NaN for none."""
+    if "tier_share" not in demand:
+        return None
+    need = pd.to_numeric(demand["tier_share"], errors="coerce").to_numpy(dtype=float)
+    return None if np.isnan(need).all() else need
 
 
 def _crs_of(gdf: gpd.GeoDataFrame | gpd.GeoSeries, what: str) -> pyproj.CRS:
@@ -311,6 +330,7 @@ def visibility(
     demand_xy = _point_xy(demand_pts, "the demand points")
     blockers = _Blockers(buildings)
     own = blockers.containing(demand_pts) if len(blockers) else None
+    need = _need_share(demand)
 
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
@@ -323,6 +343,8 @@ def visibility(
             dxy = demand_xy[d] - site_xy[s]
             dist = np.hypot(dxy[:, 0], dxy[:, 1])
             credit = tier_credit(dist, range_m, tiers)
+            if need is not None:
+                credit = required_tier_credit(credit, dist, range_m, need[d])
             ok = credit > 0
             s, d, dxy, dist, credit = s[ok], d[ok], dxy[ok], dist[ok], credit[ok]
             if all_round:
@@ -633,6 +655,7 @@ def existing_pairs(
     blockers = _Blockers(buildings)
     own = blockers.containing(demand_pts) if len(blockers) else None
     tree = shapely.STRtree(demand_pts)
+    need = _need_share(demand)
     parts: list[tuple[np.ndarray, ...]] = []
     for s, d in _pairs_within(pts, tree, rng):
         keep = street_ok[s] | ~is_street[d]
@@ -641,6 +664,8 @@ def existing_pairs(
         dist = np.hypot(dxy[:, 0], dxy[:, 1])
         bearing = bearing_deg(dxy[:, 0], dxy[:, 1])
         c = tier_credit(dist, rng[s], tiers)
+        if need is not None:
+            c = required_tier_credit(c, dist, rng[s], need[d])
         ok = (c > 0) & (in_fov(bearing, heading[s], fov[s]) | (dist < 1e-9))
         s, d, c, dist, bearing = s[ok], d[ok], c[ok], dist[ok], bearing[ok]
         blocked = blockers.blocked(cxy[s], demand_xy[d], skip_start_m=ignore_own_building_m,
