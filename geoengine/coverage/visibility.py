@@ -20,6 +20,8 @@ Geometry rules (all in a projected metric CRS):
   camera mounted on a wall is not blocked by its own building (it still cannot see
   through it); the last :data:`END_TOLERANCE_M` at the point end are not checked, so a
   point on a wall (a key-site outline) is seen from its side;
+- a demand point that asks for a quality tier (a ``tier_share`` column: the tier's band
+  as a share of range) is credited 1 by a view within that band and 0 by one beyond it;
 - a demand point inside a building (a key site mapped as a point within its
   building, a street through a building passage) is not blocked by that building: a
   camera sees it when it sees the building's wall on its sight line.
