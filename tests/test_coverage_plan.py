@@ -136,8 +136,12 @@ def test_a_curve_over_camera_counts_read_from_a_scenario(city):
     # scenarios store budgets as numbers (1.0, 2.0, …); as counts they must be whole
     settings = CameraSettings.model_validate({**SETTINGS.model_dump(), "budgets": [2, 1, 3]})
     plan = plan_coverage(city, settings=settings, time_limit_s=20)
-    assert list(plan.curve["budget"]) == [1, 2, 3]
-    assert list(plan.curve["cameras"]) == [1, 2, 3]
+    # the main budget (4) joins the curve: its point is the main plan itself (one solve, one answer)
+    assert list(plan.curve["budget"]) == [1, 2, 3, 4]
+    assert list(plan.curve["cameras"]) == [1, 2, 3, 4]
+    main = plan.curve[plan.curve["budget"] == 4].iloc[0]
+    assert main["objective"] == pytest.approx(plan.result.objective, rel=1e-9)
+    assert main["status"] == plan.result.status
     shares = plan.curve["covered_weight_share"].to_numpy()
     assert np.all(np.diff(shares) >= -1e-9)  # more cameras never cover less
     with pytest.raises(InfeasibleSettingsError, match="whole numbers") as err:
