@@ -78,6 +78,16 @@ def code_hash() -> str:
     return digest.hexdigest()
 
 
+def _harm_file(scenario: Scenario) -> str | None:
+    """SHA-256 of a harm table given as a file (``risk.harm: FILE``), so editing it rebuilds the risk stage."""
+    from ._io import sha256_file
+
+    harm = getattr(scenario.risk, "harm", None)
+    if isinstance(harm, (str, Path)) and str(harm) not in ("default", "sfpd", "uk", "cn") and Path(harm).is_file():
+        return sha256_file(harm)
+    return None
+
+
 def stage_key(kind: str, scenario: Scenario, network: RoadNetwork, layers: Layers) -> str:
     """The content hash a stage's result is cached under (``risk`` or ``coverage``)."""
     from . import __version__
@@ -90,9 +100,10 @@ def stage_key(kind: str, scenario: Scenario, network: RoadNetwork, layers: Layer
             "sha256": network.source.sha256 or network.source.description,
             "settings": scenario.network.model_dump(mode="json", exclude={"cache", "cache_dir", "source"}),
         },
-        "layers": {k: _layer_part(scenario, layers, k) for k in ("incidents", "districts", "key_sites")},
+        "layers": {k: _layer_part(scenario, layers, k) for k in ("incidents", "districts", "key_sites", "stations")},
         "windows": [w.model_dump(mode="json") for w in scenario.windows],
         "risk": scenario.risk.model_dump(mode="json"),
+        "harm_file": _harm_file(scenario),
         "split": scenario.evaluation.split.isoformat() if scenario.evaluation.split else None,
         "layer_limits": scenario.layers.model_dump(mode="json", include={"max_street_distance_m", "outside_area_buffer_m"}),
     }

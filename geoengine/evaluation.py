@@ -257,9 +257,11 @@ def rolling_backtest(
     key_sites: gpd.GeoDataFrame | None = None,
     coverage: CoveragePlan | None = None,
     patrol: Any = None,
+    risk_settings: Any = None,
 ) -> pd.DataFrame:
     """One row per rolling fold: periods, incidents, PAI at 5 % of a surface re-estimated on
-    the fold's training period, and the run plan's camera and patrol shares on the test
+    the fold's training period (with ``risk_settings``: the run's resolved model, so a fold
+    does not repeat the model selection), and the run plan's camera and patrol shares on the test
     period when the plan did not see it (test start on or after the split)."""
     from .risk import estimate_risk, evaluate_risk
 
@@ -285,7 +287,8 @@ def rolling_backtest(
             "test_incidents": len(te), "pai_5pct": None, "in_camera_view_share": None, "within_response_share": None,
         }  # fmt: skip
         if len(tr) and len(te):
-            surface = estimate_risk(network, tr, windows=scenario.windows, settings=scenario.risk, districts=districts, key_sites=key_sites)
+            surface = estimate_risk(network, tr, windows=scenario.windows, settings=risk_settings or scenario.risk,
+                                    districts=districts, key_sites=key_sites)  # fmt: skip
             pai = evaluate_risk(surface, te, history=tr).pai(0.05)
             row["pai_5pct"] = None if pai is None else round(pai, 4)
             if split is not None and t_start >= split:
@@ -325,7 +328,7 @@ def evaluate_run(
             network, incidents, scenario=scenario,
             districts=layers.districts.gdf if layers.districts is not None else None,
             key_sites=layers.key_sites.gdf if layers.key_sites is not None else None,
-            coverage=coverage, patrol=patrol,
+            coverage=coverage, patrol=patrol, risk_settings=None if risk is None else risk.settings,
         )  # fmt: skip
     if settings.split is None or not len(heldout):
         if not len(folds):

@@ -395,6 +395,7 @@ def _risk_stage(
         settings=scenario.risk,
         districts=layers.districts.gdf if layers.districts is not None else None,
         key_sites=layers.key_sites.gdf if layers.key_sites is not None else None,
+        stations=layers.stations.gdf if layers.stations is not None else None,
     )
     warnings = list(risk.warnings)
     evaluation = None
@@ -420,6 +421,8 @@ def _metrics(risk: RiskSurface | None, evaluation: RiskEvaluation | None) -> dic
         "unknown_categories": list(risk.unknown_categories),
     }
     out: dict[str, dict[str, Any]] = {"risk": block}
+    if getattr(risk, "quality", None) is not None:
+        out["incident_quality"] = risk.quality.metrics()
     if evaluation is not None:
 
         def r(v: float | None) -> float | None:
@@ -436,7 +439,11 @@ def _metrics(risk: RiskSurface | None, evaluation: RiskEvaluation | None) -> dic
             for s in (0.01, 0.05, 0.10)
         }
         block["heldout_incidents"] = evaluation.heldout_incidents
+        if hasattr(evaluation, "metrics"):  # PAI and PEI at 1/5/10 % for the model, KDE alone and counts
+            block.update(evaluation.metrics(risk.window_names))
         out["evaluation"] = {"heldout_incidents": evaluation.heldout_incidents, "pai_5pct": block["pai_5pct"]}
+    if getattr(risk, "model", None) is not None:
+        block["model"] = risk.model.as_dict()
     return out
 
 
