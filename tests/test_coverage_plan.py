@@ -149,6 +149,32 @@ def test_a_curve_over_camera_counts_read_from_a_scenario(city):
     assert err.value.problems[0].field == "cameras.budgets"
 
 
+
+def test_sf_main_plan_is_its_curve_point_and_every_point_has_its_own_bound(shared_data):
+    from pathlib import Path
+
+    import yaml
+
+    from geoengine.network import network_from_xml
+
+    repo = Path(__file__).resolve().parents[1]
+    network = network_from_xml(shared_data / "osm" / "sf_downtown_2017.osm.bz2")
+    cams = yaml.safe_load((repo / "scenarios" / "sf_downtown.yaml").read_text(encoding="utf-8"))["cameras"]
+    settings = CameraSettings.model_validate(cams)  # budget_cost 100, curve 25 / 50 / 100 / 200
+    plan = plan_coverage(network, settings=settings, time_limit_s=90, seed=0)
+    curve = plan.curve.set_index("budget")
+    point = curve.loc[float(settings.budget_cost)]
+    assert point["cameras"] == len(plan.cameras_new) == plan.result.n_selected
+    assert point["objective"] == pytest.approx(plan.result.objective, rel=1e-6)  # the curve is rounded
+    assert point["bound"] == pytest.approx(plan.result.bound, rel=1e-6)
+    # no two points share a bound unless both are optimal
+    rows = list(curve.itertuples())
+    for i, a in enumerate(rows):
+        for b in rows[i + 1 :]:
+            if not (a.status == "optimal" and b.status == "optimal"):
+                assert a.bound != pytest.approx(b.bound, rel=1e-9), (a.Index, b.Index)
+    assert (curve["gap"] < 0.05).all()
+
 # --------------------------------------------------------------------------- traceable coverage
 def test_coverage_pairs_are_written_with_stable_camera_ids(city, tmp_path):
     import pyogrio
