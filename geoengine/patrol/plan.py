@@ -688,8 +688,8 @@ def _hotspots_first(problem: RoutingProblem, visits: pd.DataFrame, stop: Limits,
     """Route the hotspot visits first, then add the district presence visits around them.
 
     Half the work routes the hotspots alone (their revisit cycles are the hard part); the plan is
-    mapped back, district visits are put into the idle time it leaves (:func:`insert_dropped`), and
-    the other half searches the whole problem from there. Dropping a red visit costs more than a
+    mapped back and the other half searches the whole problem from it, adding the district
+    visits (the caller's repair then fills what idle time is left). Dropping a red visit costs more than a
     district visit, so the second search keeps the hotspots served. Without both kinds of visit
     (or with a previous plan to start from) this is one search.
     """
@@ -707,10 +707,11 @@ def _hotspots_first(problem: RoutingProblem, visits: pd.DataFrame, stop: Limits,
     )
     served = {s.node for r in routes for s in r.stops[1:-1]}
     start = replace(first, routes=routes, dropped=tuple(n for n in range(n_b, problem.n_nodes) if n not in served))
-    start, _ = insert_dropped(problem, start, swaps=False)
+    # the hint is the solver's own plan of the hotspots (a plan of the whole problem with the
+    # district visits not yet made), so OR-Tools reads it back without a search of its own
     second = solve_routing(problem, stop=half, seed=seed, hint=start)
     if not second.is_feasible():
-        return start
+        return insert_dropped(problem, start, swaps=False)[0]
     return replace(second, solve_s=first.solve_s + second.solve_s, first_solution=f"hotspots first ({first.first_solution})",
                    stopped_by="safety_cap" if "safety_cap" in (first.stopped_by, second.stopped_by) else second.stopped_by,
                    changed_stops=None)  # fmt: skip
