@@ -22,6 +22,13 @@ and LP iterations, counted swap passes — and a wall-clock safety cap) and a se
 a frozen :class:`LocationResult` with status, objective, bound, gap and ``stopped_by``. MCLP and LSCP always run on
 :meth:`CoverageProblem.reduced` and report per original demand row. OR-Tools is used only through
 :mod:`geoengine.coverage._ortools`.
+
+Every MCLP solve computes the Lagrangian bound of :mod:`geoengine.coverage._lagrange` (coverage
+rows relaxed, groups kept; a fixed number of subgradient steps), fixes to 0 the columns its
+multipliers exclude from any plan better than greedy + swap, and runs SCIP on the remaining core
+(no MIP at all when the bound already proves greedy + swap optimal). ``bound`` is the best of
+SCIP's, GLOP's LP (on the core), the Lagrangian and the singleton-gain bound; ``bound_method``,
+``bound_s`` and ``fixed`` say which won, how long the Lagrangian took and how many columns it fixed.
 """
 
 from __future__ import annotations
@@ -845,7 +852,7 @@ def lagrangian_mclp_bound(
 ) -> float:
     """The Lagrangian upper bound of the MCLP optimum (coverage rows relaxed; see ``_lagrange``).
 
-    ``lower``: the value of a known solution (default: the greedy one), which steers the steps.
+    ``lower``: the value of a known solution (default: greedy + swap's), which steers the steps.
     Deterministic (a fixed number of subgradient iterations)."""
     _check_budgets(budget_count, budget_cost, required=True)
     red, row_map = problem.reduced()
@@ -853,8 +860,9 @@ def lagrangian_mclp_bound(
     rows_s = _mclp_rows(red, backup_weight)
     if red.n_demand == 0 or red.n_candidates == 0:
         return const + rows_s.const
-    if lower is None:
+    if lower is None:  # greedy + swap, as in a solve
         inc = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight)
+        inc, _ = swap_improve_ending(red, inc, budget_cost=budget_cost, backup_weight=backup_weight)
         lower = mclp_value(red, inc, backup_weight=backup_weight) + const
     t_mat, c_row, d_row = rows_s.lagrange_data(red, backup_weight)
     kw = {} if iterations is None else {"iterations": int(iterations)}
@@ -915,7 +923,8 @@ def coverage_curve(
 
     The reduced problem and the MIP are built once (only the budget row changes); each solve is
     warm-started from the previous answer when the budget grows (nested greedy), else from
-    scratch. ``stop`` applies to each budget.
+    scratch, then improved by its own swaps; every budget gets its own bound (Lagrangian, LP,
+    SCIP: never one shared between budgets). ``stop`` applies to each budget.
     """
     if by not in ("count", "cost"):
         raise ValueError(f"by must be 'count' or 'cost', got {by!r}")
