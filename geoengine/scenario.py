@@ -1154,6 +1154,16 @@ def _cross_field_problems(sc: Scenario) -> list[tuple[str, str, str | None]]:
                 problems.append(("cameras.lscp_districts", f"district {name!r} is listed twice", None))
     if sc.patrol is not None:
         p = sc.patrol
+        if sc.layers.incidents is None:
+            problems.append((
+                "patrol", "patrol planning needs incidents to find hotspots, and the scenario has no incidents layer",
+                "add layers.incidents, or remove the patrol section",
+            ))  # fmt: skip
+        if sc.layers.stations is None:
+            problems.append((
+                "layers.stations", "patrol teams need a base, and the scenario has no stations layer",
+                "add layers.stations (police stations or team bases), or remove the patrol section",
+            ))  # fmt: skip
         teams = [t.name for t in p.teams]
         for name in _dupes(teams):
             where = [str(i) for i, t in enumerate(p.teams) if t.name == name]

@@ -341,8 +341,6 @@ def test_the_unmutated_tiny_scenario_validates(tiny_inputs):
     assert res.exit_code == 0, res.output
 
 
-@pytest.mark.xfail(strict=True, reason="validate does not yet refuse a patrol section without an incidents layer "
-                   "(run then fails: 'patrol planning needs incidents to find hotspots'); found by the test above")
 def test_validate_refuses_patrols_without_incidents(tiny_inputs):
     data = copy.deepcopy(TINY)
     del data["layers"]["incidents"]
