@@ -23,7 +23,8 @@ deterministic, no clock involved (the caller's deadline is only a safety cap).
 The best multipliers also give **reduced-cost fixing**: forcing ``x_j = 1`` costs the inner
 problem at least ``loss_j`` (the value it displaces), so when ``L(λ) − loss_j`` is below the
 incumbent's value no solution with ``x_j = 1`` beats the incumbent and ``x_j = 0`` can be
-fixed (count budgets, one orientation per group).
+fixed (count budgets, one orientation per group). The inner solution at the best multipliers
+(``primal``) is a plan of its own: repaired and improved by swaps it often beats greedy + swap.
 """
 
 from __future__ import annotations
@@ -57,6 +58,17 @@ class LagrangeResult:
     iterations: int
     seconds: float
     stopped_by: str  # "complete" (converged / iterations done) or "safety_cap"
+    primal: np.ndarray = None  # type: ignore[assignment]  # the inner solution at the best multipliers
+    loss: np.ndarray | None = None  # what forcing each column in costs L (None: no fixing)
+    tolerance: float = 0.0
+
+    def fix_zero_below(self, lower: float) -> np.ndarray:
+        """Columns that cannot be 1 in any solution worth at least ``lower`` (no constant)."""
+        if self.loss is None:
+            return np.zeros(self.fix_zero.size, dtype=bool)
+        fix = self.bound - self.loss < lower - self.tolerance
+        fix.flags.writeable = False
+        return fix
 
 
 def _effective_count(m: int, budget_count: int | None, costs: np.ndarray, budget_cost: float | None) -> int | None:
@@ -189,23 +201,27 @@ def lagrangian_bound(
         if deadline is not None and time.perf_counter() > deadline:
             ending = "safety_cap"
             break
-    fix = np.zeros(m, dtype=bool)
-    if m and not knapsack and k == 1 and np.isfinite(best_l):
+    loss = None
+    primal = np.zeros(0, dtype=np.int64)
+    if m and np.isfinite(best_l):
         r = tt @ best_lam
-        _, sel, _ = inner(r)
-        rs = r[order_g]
-        gbest = np.maximum.reduceat(rs, starts)
-        group_of = ginv
-        chosen_group = np.zeros(n_g, dtype=bool)
-        chosen_group[ginv[sel]] = True
-        full = p is not None and sel.size >= p
-        thr = float(r[sel].min()) if full and sel.size else 0.0
-        gb = np.empty(n_g)
-        gb[ginv[order_g[starts]]] = gbest
-        loss = np.where(chosen_group[group_of], gb[group_of] - r, thr - r)
-        loss = np.maximum(loss, 0.0)
-        fix = best_l - loss < lower - gap_floor
-        fix[sel] = False
+        _, sel, frac = inner(r)
+        primal = np.sort(sel[frac >= 1.0 - 1e-12]).astype(np.int64)  # the inner problem's (integral) part
+        if not knapsack and k == 1:
+            rs = r[order_g]
+            gbest = np.maximum.reduceat(rs, starts)
+            chosen_group = np.zeros(n_g, dtype=bool)
+            chosen_group[ginv[sel]] = True
+            full = p is not None and sel.size >= p
+            thr = float(r[sel].min()) if full and sel.size else 0.0
+            gb = np.empty(n_g)
+            gb[ginv[order_g[starts]]] = gbest
+            loss = np.maximum(np.where(chosen_group[ginv], gb[ginv] - r, thr - r), 0.0)
+            loss[sel] = 0.0
+            loss.flags.writeable = False
     best_lam.flags.writeable = False
-    fix.flags.writeable = False
-    return LagrangeResult(float(best_l), best_lam, fix, it, time.perf_counter() - t0, ending)
+    primal.flags.writeable = False
+    res = LagrangeResult(float(best_l), best_lam, np.zeros(m, dtype=bool), it, time.perf_counter() - t0, ending,
+                         primal, loss, gap_floor)  # fmt: skip
+    object.__setattr__(res, "fix_zero", res.fix_zero_below(lower))
+    return res

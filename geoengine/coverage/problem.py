@@ -79,6 +79,11 @@ _LP_BOUND_MAX_NNZ = 3_000_000
 """Above this many non-zeros the greedy solver skips its LP-relaxation bound."""
 _SKIP_MIP_WHEN_PROVEN = True
 """When the bound proves the greedy + swap answer optimal, no MIP is built (tests turn it off)."""
+_SKIP_MIP_GAP = 0.005
+_SKIP_MIP_MIN_NNZ = 500_000
+"""From this many core non-zeros, a greedy + swap plan the bound proves within 0.5 % is returned
+without SCIP: SCIP's root solve there takes longer than its safety cap under load (the 72 × 72
+grid: 60 s, no better plan, no better bound) and would make the answer depend on the machine."""
 _LP_FIRST_NNZ = 200_000
 """From this many model non-zeros, the SCIP solver first gets GLOP's LP bound (SCIP's may come late)."""
 
@@ -740,6 +745,7 @@ def _solve_mclp_reduced(
     )
     m = red.n_candidates
     inc_value = mclp_value(red, incumbent, backup_weight=backup_weight)
+    heuristic_name = "greedy+swap" if heuristic is not None else "greedy"
     keep = np.ones(m, dtype=bool)
     if red.n_demand and m:
         rows_s = _mclp_rows(red, backup_weight)
@@ -750,7 +756,22 @@ def _solve_mclp_reduced(
         )  # fmt: skip
         endings.append(lag.stopped_by)
         simple = tighten(simple, lag.bound + rows_s.const + dropped_const, "lagrangian")
-        keep = ~lag.fix_zero
+        if heuristic is not None and _feasible(red, lag.primal, budget_count, budget_cost):
+            # the Lagrangian plan (the inner solution at the best multipliers), filled and swapped
+            lag_plan = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost,
+                                   backup_weight=backup_weight, start=lag.primal)  # fmt: skip
+            lag_plan, lag_end = swap_improve_ending(red, lag_plan, budget_cost=budget_cost, backup_weight=backup_weight,
+                                                    deadline=time.perf_counter() + 0.25 * max(0.0, deadline - time.perf_counter()))  # fmt: skip
+            endings.append("safety_cap" if lag_end == "safety_cap" else "complete")
+            lag_plan = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost,
+                                   backup_weight=backup_weight, start=lag_plan)  # fmt: skip
+            lag_value = mclp_value(red, lag_plan, backup_weight=backup_weight)
+            if lag_value > inc_value + 1e-9 * max(1.0, abs(inc_value)):
+                log.debug("the Lagrangian plan %.6g beats greedy + swap %.6g", lag_value, inc_value)
+                heuristic = incumbent = lag_plan
+                inc_value = lag_value
+                heuristic_name = "lagrangian+swap"
+        keep = ~lag.fix_zero_below(inc_value - rows_s.const)
         keep[incumbent] = True
         log.debug("Lagrangian bound %.6g in %d iterations, %.3f s; %d of %d columns fixed to 0",
                   lag.bound + rows_s.const + dropped_const, lag.iterations, lag.seconds, int((~keep).sum()), m)  # fmt: skip
@@ -760,7 +781,7 @@ def _solve_mclp_reduced(
     if _SKIP_MIP_WHEN_PROVEN and simple - inc_total <= 1e-9 * max(1.0, abs(simple)):  # the bound proves it optimal
         endings.append("complete")
         status = "optimal" if solver != "greedy" else "greedy"
-        return finish(incumbent, status, "greedy+swap" if heuristic is not None else "greedy", simple,
+        return finish(incumbent, status, heuristic_name, simple,
                       time.perf_counter() - t0, 0.0)
 
     # the core: columns not fixed, rows that can still gain
@@ -779,6 +800,16 @@ def _solve_mclp_reduced(
     to_core[core_cols] = np.arange(core_cols.size)
     heuristic_core = None if heuristic is None else to_core[heuristic]
 
+    proven_gap = (simple - inc_total) / simple if simple > 0 else 0.0
+    if (solver == "scip" and heuristic is not None and core.coverage.nnz >= _SKIP_MIP_MIN_NNZ
+            and proven_gap <= _SKIP_MIP_GAP):
+        # SCIP's root on a model this large is not bounded by the work limit (the safety cap
+        # decides, so the answer would depend on the load) and the bound already proves the plan
+        endings.append("complete")
+        return finish(heuristic, "feasible", heuristic_name, simple, time.perf_counter() - t0, 0.0,
+                      f"the {info['bound_method']} bound proves the {heuristic_name} plan within {100 * proven_gap:.3f} %; "
+                      f"SCIP not run on a core of {core.coverage.nnz:,} non-zeros")
+
     if solver == "greedy":
         t_solve = time.perf_counter() - t0
         bound = simple
@@ -794,7 +825,7 @@ def _solve_mclp_reduced(
             if sol.bound is not None:
                 bound = tighten(bound, sol.bound + offset, "lp")
             t_solve = time.perf_counter() - t0 - build_s
-        return finish(heuristic, "greedy", "greedy+swap", bound, t_solve, build_s)
+        return finish(heuristic, "greedy", heuristic_name, bound, t_solve, build_s)
 
     tb = time.perf_counter()
     if model is None:
@@ -835,7 +866,7 @@ def _solve_mclp_reduced(
         if mclp_value(red, heuristic, backup_weight=backup_weight) > mclp_value(
             red, chosen, backup_weight=backup_weight
         ) + 1e-9 * max(1.0, float(red.weights.sum())):
-            chosen, message = heuristic, "the greedy+swap answer beat SCIP's incumbent and is returned"
+            chosen, message = heuristic, f"the {heuristic_name} answer beat SCIP's incumbent and is returned"
             if status == "optimal":  # pragma: no cover - SCIP's optimum cannot be beaten
                 status = "feasible"
     return finish(chosen, status, "scip", bound, sol.solve_s, build_s, message)
@@ -869,6 +900,16 @@ def lagrangian_mclp_bound(
     lag = lagrangian_bound(t_mat, c_row, d_row, red.groups, red.max_per_group, budget_count=budget_count,
                            budget_cost=budget_cost, costs=red.costs, lower=lower - const - rows_s.const, **kw)  # fmt: skip
     return lag.bound + rows_s.const + const
+
+
+def _feasible(red: CoverageProblem, selected: np.ndarray, budget_count: int | None, budget_cost: float | None) -> bool:
+    """``selected`` keeps the count and cost budgets and the per-group limit."""
+    if budget_count is not None and selected.size > budget_count:
+        return False
+    if budget_cost is not None and float(red.costs[selected].sum()) > budget_cost + 1e-9:
+        return False
+    _, per_group = np.unique(red.groups[selected], return_counts=True)
+    return bool(per_group.size == 0 or per_group.max() <= red.max_per_group)
 
 
 def _simple_bound(
