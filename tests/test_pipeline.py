@@ -141,7 +141,8 @@ def test_briefing_and_report_of_the_demo(demo_run):
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'src="http' not in page and 'href="http' not in page and "<script" not in page
     assert "Mannerheimintie commercial district" in page and "covered_weight_share" in page
-    assert page.count("<svg") == 4
+    # charts: coverage against budget, dosage per district, workload per team, risk by window, backtest PAI/PEI
+    assert page.count("<svg") == 5
 
 
 def test_map_shows_cameras_views_and_street_coverage(demo_run):

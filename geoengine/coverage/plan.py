@@ -291,7 +291,7 @@ def plan_coverage(
         )
     tiers = [(t.max_range_share, t.weight) for t in settings.tiers] if settings.tiers else None
     blocks, col_model, col_site, col_heading = [], [], [], []
-    pairs = blocked = 0
+    checked = blocked = 0
     for k, model in enumerate(settings.models):
         vis = visibility(
             sites, demand, range_m=model.range_m, fov_deg=model.fov_deg, headings=settings.headings,
@@ -301,7 +301,7 @@ def plan_coverage(
         col_model.append(np.full(len(vis.orient_site), k))
         col_site.append(vis.orient_site)
         col_heading.append(vis.orient_heading)
-        pairs += vis.pairs_checked
+        checked += vis.pairs_checked
         blocked += vis.blocked_pairs
     matrix = sp.hstack(blocks, format="csc")
     useful = np.diff(matrix.indptr) > 0  # orientations that see nothing are not candidates
@@ -433,7 +433,7 @@ def plan_coverage(
         "sites": len(sites),
         "orientations": int(useful.size),
         "useful_orientations": matrix.shape[1],
-        "pairs_checked": pairs,
+        "pairs_checked": checked,
         "blocked_pairs": blocked,
         "matrix_s": matrix_s,
         "nonzeros": int(matrix.nnz),
