@@ -58,9 +58,10 @@ class LagrangeResult:
     iterations: int
     seconds: float
     stopped_by: str  # "complete" (converged / iterations done) or "safety_cap"
-    primal: np.ndarray = None  # type: ignore[assignment]  # the inner solution at the best multipliers
+    primal: np.ndarray = None  # type: ignore[assignment]  # the best integral inner solution met (a plan)
     loss: np.ndarray | None = None  # what forcing each column in costs L (None: no fixing)
     tolerance: float = 0.0
+    plans: tuple = ()  # feasible plans to start from: the inner solution at the best λ, the best one met
 
     def fix_zero_below(self, lower: float) -> np.ndarray:
         """Columns that cannot be 1 in any solution worth at least ``lower`` (no constant)."""
@@ -173,6 +174,14 @@ def lagrangian_bound(
     gap_floor = 1e-9 * max(1.0, abs(lower), float(c.sum()))
     gd = np.zeros(n_t)
     last_progress = 0
+    best_plan, best_plan_value = np.zeros(0, dtype=np.int64), -np.inf
+
+    def feasible(sel: np.ndarray) -> bool:
+        if budget_count is not None and sel.size > budget_count:
+            return False
+        if budget_cost is not None and float(costs[sel].sum()) > budget_cost + 1e-9:
+            return False
+        return not knapsack or sel.size == 0 or int(np.bincount(ginv[sel]).max()) <= k
     for it in range(1, iterations + 1):
         r = tt @ lam
         slack = c - d * lam
@@ -188,7 +197,13 @@ def lagrangian_bound(
                 theta, stall = theta * shrink, 0
         if best_l - lower <= gap_floor or theta < 1e-6 or it - last_progress > _PATIENCE:
             break
-        g = (tc[:, sel] @ frac if sel.size else np.zeros(n_t)) - d * (slack > 0)
+        cover = tc[:, sel] @ frac if sel.size else np.zeros(n_t)
+        whole = sel[frac >= 1.0 - 1e-12]
+        if whole.size == sel.size and feasible(sel):  # an integral inner solution is a plan: keep the best
+            plan_value = float(c @ (cover >= d - 1e-9))
+            if plan_value > best_plan_value:
+                best_plan, best_plan_value = sel.copy(), plan_value
+        g = cover - d * (slack > 0)
         gd = (1 - alpha) * g + alpha * gd
         gg = gd.copy()
         gg[(lam <= 0) & (gg > 0)] = 0.0  # projected: λ stays ≥ 0
@@ -203,10 +218,15 @@ def lagrangian_bound(
             break
     loss = None
     primal = np.zeros(0, dtype=np.int64)
+    plans: list[np.ndarray] = []
     if m and np.isfinite(best_l):
         r = tt @ best_lam
         _, sel, frac = inner(r)
         primal = np.sort(sel[frac >= 1.0 - 1e-12]).astype(np.int64)  # the inner problem's (integral) part
+        plans = [primal] if feasible(primal) else []
+        met = np.sort(best_plan).astype(np.int64)  # the best plan met on the way
+        if met.size and not (plans and np.array_equal(met, primal)):
+            plans.append(met)
         if not knapsack and k == 1:
             rs = r[order_g]
             gbest = np.maximum.reduceat(rs, starts)
@@ -222,6 +242,6 @@ def lagrangian_bound(
     best_lam.flags.writeable = False
     primal.flags.writeable = False
     res = LagrangeResult(float(best_l), best_lam, np.zeros(m, dtype=bool), it, time.perf_counter() - t0, ending,
-                         primal, loss, gap_floor)  # fmt: skip
+                         primal, loss, gap_floor, tuple(plans))  # fmt: skip
     object.__setattr__(res, "fix_zero", res.fix_zero_below(lower))
     return res

@@ -756,10 +756,12 @@ def _solve_mclp_reduced(
         )  # fmt: skip
         endings.append(lag.stopped_by)
         simple = tighten(simple, lag.bound + rows_s.const + dropped_const, "lagrangian")
-        if heuristic is not None and _feasible(red, lag.primal, budget_count, budget_cost):
-            # the Lagrangian plan (the inner solution at the best multipliers), filled and swapped
+        for start_plan in lag.plans if heuristic is not None else ():
+            if not _feasible(red, start_plan, budget_count, budget_cost):
+                continue
+            # a Lagrangian plan (an inner solution of the relaxation), filled and swapped
             lag_plan = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost,
-                                   backup_weight=backup_weight, start=lag.primal)  # fmt: skip
+                                   backup_weight=backup_weight, start=start_plan)  # fmt: skip
             lag_plan, lag_end = swap_improve_ending(red, lag_plan, budget_cost=budget_cost, backup_weight=backup_weight,
                                                     deadline=time.perf_counter() + 0.25 * max(0.0, deadline - time.perf_counter()))  # fmt: skip
             endings.append("safety_cap" if lag_end == "safety_cap" else "complete")
@@ -767,7 +769,7 @@ def _solve_mclp_reduced(
                                    backup_weight=backup_weight, start=lag_plan)  # fmt: skip
             lag_value = mclp_value(red, lag_plan, backup_weight=backup_weight)
             if lag_value > inc_value + 1e-9 * max(1.0, abs(inc_value)):
-                log.debug("the Lagrangian plan %.6g beats greedy + swap %.6g", lag_value, inc_value)
+                log.debug("a Lagrangian plan %.6g beats %.6g", lag_value, inc_value)
                 heuristic = incumbent = lag_plan
                 inc_value = lag_value
                 heuristic_name = "lagrangian+swap"
