@@ -455,6 +455,12 @@ def test_scip_is_optimal_and_between_greedy_and_its_bound(case) -> None:
     assert exact.bound is not None and exact.objective <= exact.bound + tol
     if greedy.bound is not None:  # the LP bound is a valid upper bound
         assert greedy.bound >= truth - tol
+    # the Lagrangian bound too (tiers, backup views, groups, costs), and no weaker than the trivial one
+    lag = lagrangian_mclp_bound(p, **kw)
+    assert lag >= truth - tol
+    red0, map0 = p.reduced()
+    trivial = problem_mod._simple_bound(red0, budget_count=count, budget_cost=cost_budget, backup_weight=bw)
+    assert lag <= trivial + problem_mod._dropped_constant(p, map0, bw) + tol
     # the selection is feasible and its reported value is right
     sel = exact.selected
     assert sel.size <= count and np.bincount(groups[sel], minlength=4).max(initial=0) <= mpg
