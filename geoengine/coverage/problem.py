@@ -817,7 +817,9 @@ def _solve_mclp_reduced(
         bound = simple
         build_s = 0.0
         # with a work limit the LP bound is always computed (deterministic); the cap only guards it
-        if core.coverage.nnz <= _LP_BOUND_MAX_NNZ and (stop.deterministic or time.perf_counter() < deadline):
+        # from _SKIP_MIP_MIN_NNZ non-zeros the Lagrangian stands in for GLOP's LP (within 0.03 % of it;
+        # GLOP's time there is not bounded by any work count: 4-50 s on Helsinki)
+        if core.coverage.nnz < min(_LP_BOUND_MAX_NNZ, _SKIP_MIP_MIN_NNZ) and (stop.deterministic or time.perf_counter() < deadline):
             tb = time.perf_counter()
             lp = _build_mclp(core, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, relax=True)
             build_s = time.perf_counter() - tb
@@ -839,7 +841,7 @@ def _solve_mclp_reduced(
     if model.cost_row is not None and budget_cost is not None:
         overrides[model.cost_row] = float(budget_cost)
     hint = model.hint(core, heuristic_core) if heuristic_core is not None else None
-    if model.model.nnz >= _LP_FIRST_NNZ and core.coverage.nnz <= _LP_BOUND_MAX_NNZ:
+    if model.model.nnz >= _LP_FIRST_NNZ and core.coverage.nnz < min(_LP_BOUND_MAX_NNZ, _SKIP_MIP_MIN_NNZ):
         # SCIP's own root LP is slow on big models (no bound after 30 s on 1M non-zeros where
         # GLOP needs 2 s): spend up to a fifth of the time on GLOP's LP bound first.
         tl = time.perf_counter()
