@@ -141,7 +141,7 @@ def test_briefing_and_report_of_the_demo(demo_run):
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'src="http' not in page and 'href="http' not in page and "<script" not in page
     assert "Mannerheimintie commercial district" in page and "covered_weight_share" in page
-    # charts: coverage against budget, dosage per district, workload per team, risk by window, backtest PAI/PEI
+    # its inline charts (coverage, dosage against its bound, dosage per district, risk by window, …)
     assert page.count("<svg") == 5
 
 
