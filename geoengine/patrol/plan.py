@@ -479,7 +479,9 @@ def plan_patrol(
         for r in lazy.itertuples():
             warnings.append(
                 f"patrol: {r.team} is idle {r.idle_share:.0%} of its shift in {r.window} while "
-                f"{int((dropped['window'] == r.window).sum())} visits there are dropped (see dropped_visits.csv for why)"
+                + (lambda n: f"{n} visit{'s' if n != 1 else ''} there {'are' if n != 1 else 'is'} dropped")(
+                    int((dropped["window"] == r.window).sum()))
+                + " (dropped_visits.csv says why no idle team could make them)"
             )
     if len(warnings) != len(plan.warnings):
         plan = replace(plan, warnings=tuple(warnings))
