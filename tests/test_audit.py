@@ -57,6 +57,8 @@ SCENARIO = {
         "beats": 2,
         "max_hotspots_per_window": 3,
     },
+    # a patrol section needs these layers to validate; the audit itself reads only the run folder
+    "layers": {"incidents": {"path": "incidents.csv"}, "stations": {"path": "stations.geojson"}},
 }
 
 
@@ -193,6 +195,12 @@ def _write_hotspots(folder: Path) -> None:
 def city(tmp_path_factory: pytest.TempPathFactory) -> tuple[ge.Scenario, ge.RoadNetwork, Path]:
     folder = tmp_path_factory.mktemp("audit-city")
     save_graphml(grid_network(6, block_m=BLOCK_M), folder / "grid.graphml")
+    lon, lat = _TO_LL.transform(*_xy("H1"))
+    (folder / "incidents.csv").write_text(f"date,time,category,lon,lat\n2026-01-05,20:00,robbery,{lon},{lat}\n", encoding="utf-8")
+    blon, blat = _TO_LL.transform(X0, Y0)
+    (folder / "stations.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "Base"}, "geometry": {"type": "Point", "coordinates": [blon, blat]}}]}),
+        encoding="utf-8")  # fmt: skip
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump(SCENARIO, sort_keys=False), encoding="utf-8")
     scenario = ge.load_scenario(path)
