@@ -451,7 +451,6 @@ def _read_csv(path: Path, ctx: _Reader) -> pd.DataFrame:
 # --------------------------------------------------------------------------- geometry
 def _table_to_gdf(frame: pd.DataFrame, cols: dict[str, str], ctx: _Reader) -> gpd.GeoDataFrame:
     """Points from lon/lat columns (or geometry from a WKT column); bad coordinates dropped."""
-    source = ctx.source
     crs = _user_crs(ctx) or CRS.from_epsg(4326)
     if "lon" in cols and "lat" in cols:
         lon_raw, lat_raw = frame[cols["lon"]], frame[cols["lat"]]

@@ -121,7 +121,6 @@ def lagrangian_bound(
     order_g = np.argsort(ginv, kind="stable")
     starts = np.flatnonzero(np.r_[True, ginv[order_g][1:] != ginv[order_g][:-1]]) if m else np.zeros(0, int)
     k = int(max_per_group)
-    ratio_order = None
 
     def inner_count(r: np.ndarray, count: int | None) -> tuple[float, np.ndarray, np.ndarray]:
         """``max r·x`` over the groups and a count budget: a sort."""
