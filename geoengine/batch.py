@@ -25,10 +25,8 @@ machines every worker must see the same files at the same paths (shared storage)
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import glob
-import itertools
 import json
 import logging
 import os
@@ -172,42 +170,8 @@ def find_scenarios(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def _set_path(data: dict[str, Any], path: str, value: Any, file: str) -> None:
-    parts = path.split(".")
-    node: Any = data
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        where = ".".join(parts[: i + 1])
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise ScenarioError.single(
-                    f"sweep parameter {path!r}: {where} is not an item of the list (it has {len(node)})",
-                    file=file, field=f"sweep.parameters.{path}",
-                )  # fmt: skip
-            key: Any = int(part)
-        elif isinstance(node, dict):
-            key = part
-        else:
-            raise ScenarioError.single(
-                f"sweep parameter {path!r}: {'.'.join(parts[:i])} holds a value, not fields",
-                file=file, field=f"sweep.parameters.{path}",
-            )  # fmt: skip
-        if last:
-            node[key] = copy.deepcopy(value)
-        else:
-            if isinstance(node, dict) and node.get(key) is None:
-                node[key] = {}
-            node = node[key]
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._=-]+", "-", text).strip("-").lower() or "run"
-
-
-def _value_label(value: Any, index: int) -> str:
-    if isinstance(value, (dict, list, tuple)):
-        return str(index + 1)
-    return _slug(str(value))
 
 
 def expand_scenario(path: str | Path) -> list[tuple[str, Any, dict[str, Any]]]:
@@ -215,31 +179,18 @@ def expand_scenario(path: str | Path) -> list[tuple[str, Any, dict[str, Any]]]:
     the scenario itself when it has no ``sweep``. Raises the scenario's own errors."""
     import yaml
 
-    from .scenario import load_scenario, parse_scenario
+    from .scenario import load_scenario, parse_scenario, sweep_variants
 
     path = Path(path)
     base = load_scenario(path)
     if base.sweep is None:
         return [(base.name, base, {})]
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data.pop("sweep", None)
-    params = base.sweep.parameters
-    names = list(params)
-    short = [n.split(".")[-1] for n in names]
-    labels = [s if short.count(s) == 1 else n for s, n in zip(short, names)]
-    if base.sweep.mode == "grid":
-        combos = list(itertools.product(*(list(enumerate(v)) for v in params.values())))
-    else:
-        combos = [tuple((i, v[i]) for v in params.values()) for i in range(len(next(iter(params.values()))))]
     runs = []
-    for combo in combos:
-        variant = copy.deepcopy(data)
-        chosen: dict[str, Any] = {}
-        for name, (i, value) in zip(names, combo):
-            _set_path(variant, name, value, str(path))
-            chosen[name] = value
-        label = "_".join(f"{lab}={_value_label(v, i)}" for lab, (i, v) in zip(labels, combo))
-        variant["name"] = f"{base.name}-{label}"[:120]
+    # one expansion for validate and batch (scenario.sweep_variants); load_scenario has checked every path
+    for label, variant, chosen, problem in sweep_variants(data, base.sweep, base.name):
+        if problem is not None or variant is None:
+            raise ScenarioError.single(problem or "sweep run cannot be built", file=path, field="sweep.parameters")
         sc = parse_scenario(variant, base_dir=path.resolve().parent, file=f"{path} [sweep {label}]")
         sc._path = path.resolve()
         sc._sha256 = sha256_text(json.dumps(variant, sort_keys=True, default=str))

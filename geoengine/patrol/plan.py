@@ -620,14 +620,19 @@ def _allocate(
 _LEVEL_WEIGHT = {"red": 3.0, "orange": 2.0, "yellow": 1.0, "district": 2.0}
 
 
+def _quickest_way_in(matrices: dict[str, TravelMatrix]) -> np.ndarray:
+    """Per place: the quickest travel into it from any other place, by the fastest mode (seconds; 0 if none)."""
+    fastest = np.min(np.stack([m.seconds for m in matrices.values()]), axis=0)
+    np.fill_diagonal(fastest, np.inf)
+    t_in = np.nanmin(np.where(np.isfinite(fastest), fastest, np.nan), axis=0)
+    return np.nan_to_num(t_in, nan=0.0)
+
+
 def _beat_demand(places: gpd.GeoDataFrame, visits: pd.DataFrame, matrices: dict[str, TravelMatrix]) -> pd.Series:
     """Per beat: Σ over its hotspot visits of (dwell + quickest way in, minutes) × level weight."""
     if not len(visits):
         return pd.Series(dtype=float)
-    fastest = np.min(np.stack([m.seconds for m in matrices.values()]), axis=0)
-    np.fill_diagonal(fastest, np.inf)
-    t_in = np.where(np.isfinite(fastest), fastest, np.nan)
-    t_in = np.nan_to_num(np.nanmin(t_in, axis=0), nan=0.0)
+    t_in = _quickest_way_in(matrices)
     v = visits[visits["kind"] == "hotspot"]
     minutes = (v["dwell_s"].to_numpy(dtype=float) + t_in[v["place"].to_numpy(dtype=int)]) / 60.0
     weight = v["level"].map(_LEVEL_WEIGHT).fillna(1.0).to_numpy()
@@ -737,10 +742,7 @@ def _auto_hotspots(
     places, visits, matrices = _window_targets(network, w, wt, hotspots, bases, districts, settings, n_hot=AUTO_MAX_HOTSPOTS)
     if places is None or not len(visits):
         return 1
-    fastest = np.min(np.stack([m.seconds for m in matrices.values()]), axis=0)
-    np.fill_diagonal(fastest, np.inf)
-    t_in = np.nanmin(np.where(np.isfinite(fastest), fastest, np.nan), axis=0)
-    t_in = np.nan_to_num(t_in, nan=0.0)
+    t_in = _quickest_way_in(matrices)
     cost = visits["dwell_s"].to_numpy(dtype=float) + t_in[visits["place"].to_numpy(dtype=int)]
     per_place = pd.Series(cost, index=visits["place"].to_numpy()).groupby(level=0).sum()
     team_s = float((wt["shift_end_s"] - wt["shift_start_s"]).sum() - wt["break_s"].where(
