@@ -1,6 +1,12 @@
 """Suite ``patrol``: whole scenario runs, scored as a shift commander would read the plan.
 
-``python -m bench patrol [--quick] [--before REV] [--json FILE]``
+``python -m bench patrol [--quick] [--before REV] [--json FILE]``; ``python -m bench patrol --district``
+
+``--district``: the district scenario of :mod:`bench._district` (Baltimore's streets, synthetic
+incidents, 18 beats, 50 teams in 3 shifts, 15 checkpoints, 20 booths; needs ``../shared/data``)
+end to end in a fresh process, one row per stage (network, layers, risk, coverage, patrol,
+evaluation, export) with its wall time and peak memory (the stage's growth of the process's
+peak resident set) and a row for the whole run.
 
 Each scenario runs end to end (``geoengine.run(scenario, out_dir=…)``, its own settings;
 the network and stage caches are off so every run computes every stage) in a fresh Python
@@ -42,7 +48,10 @@ import yaml
 from ._common import SHARED, row
 
 REPO = Path(__file__).resolve().parents[1]
-SCENARIOS = {"demo": REPO / "scenarios" / "demo.yaml", "sf_downtown": REPO / "scenarios" / "sf_downtown.yaml"}
+SCENARIOS = {
+    "demo": REPO / "scenarios" / "demo.yaml",
+    "sf_downtown": REPO / "scenarios" / "sf_downtown.yaml",
+}
 BEFORE_DIR = Path(tempfile.gettempdir()) / "geoengine-before"
 
 _CHILD = """
@@ -56,6 +65,42 @@ print("BENCH " + json.dumps({"wall_s": wall, "peak_mb": resource.getrusage(resou
 """
 
 
+_DISTRICT_CHILD = """
+import json, re, sys, time
+from pathlib import Path
+import geoengine
+from geoengine import pipeline
+
+def _kb(field):
+    m = re.search(rf"^{field}:\\s+(\\d+)\\s+kB", Path("/proc/self/status").read_text(), flags=re.M)
+    return int(m.group(1)) if m else 0
+
+stages = []
+def wrap(name, label):
+    fn = getattr(pipeline, name)
+    def inner(*a, **k):
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # reset the peak resident set
+        except OSError:
+            pass
+        before, t = _kb("VmRSS"), time.perf_counter()
+        out = fn(*a, **k)
+        stages.append({"stage": label, "wall_s": time.perf_counter() - t, "peak_mb": (_kb("VmHWM") - before) / 1024,
+                       "rss_mb": _kb("VmRSS") / 1024})
+        return out
+    setattr(pipeline, name, inner)
+
+for name, label in (("load_network", "network"), ("load_layers", "layers"), ("_risk_stage", "risk"),
+                    ("_coverage_stage", "coverage"), ("_patrol_stage", "patrol"), ("evaluate_run", "evaluation")):
+    wrap(name, label)
+t0 = time.perf_counter()
+geoengine.run(sys.argv[1], out_dir=sys.argv[2])
+wall = time.perf_counter() - t0
+print("BENCH " + json.dumps({"wall_s": wall, "peak_mb": _kb("VmHWM") / 1024, "stages": stages,
+                             "geoengine": geoengine.__file__}))
+"""
+
+
 # --------------------------------------------------------------------------- scenarios
 def bench_scenario(src: Path, folder: Path, *, base: Path | None = None) -> Path:
     """``src`` with absolute paths (relative ones resolved against ``base``, default its
@@ -64,7 +109,11 @@ def bench_scenario(src: Path, folder: Path, *, base: Path | None = None) -> Path
     base = (base or src.parent).resolve()
 
     def absolute(value: str) -> str:
-        return value if "://" in value or Path(value).is_absolute() else str((base / value).resolve())
+        return (
+            value
+            if "://" in value or Path(value).is_absolute()
+            else str((base / value).resolve())
+        )
 
     net = data.setdefault("network", {})
     if isinstance(net.get("source"), str):
@@ -97,17 +146,26 @@ def _scenarios(quick: bool) -> tuple[list[tuple[str, Path]], list[str]]:
 
 
 # --------------------------------------------------------------------------- one run
-def run_scenario(scenario: Path, out_dir: Path, *, code_root: Path = REPO) -> dict[str, Any]:
+def run_scenario(
+    scenario: Path, out_dir: Path, *, code_root: Path = REPO, child: str = _CHILD
+) -> dict[str, Any]:
     """Run ``scenario`` into ``out_dir`` in a fresh process with the code at ``code_root``."""
-    env = dict(os.environ, PYTHONPATH=str(code_root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(scenario), str(out_dir)], check=False, cwd=out_dir.parent,
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(code_root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    proc = subprocess.run([sys.executable, "-c", child, str(scenario), str(out_dir)], check=False, cwd=out_dir.parent,
                           env=env, capture_output=True, text=True)  # fmt: skip
     if proc.returncode != 0:
-        raise RuntimeError(f"run of {scenario.name} with the code at {code_root} failed:\n{proc.stderr[-4000:]}")
+        raise RuntimeError(
+            f"run of {scenario.name} with the code at {code_root} failed:\n{proc.stderr[-4000:]}"
+        )
     line = [x for x in proc.stdout.splitlines() if x.startswith("BENCH ")][-1]
-    info = json.loads(line[len("BENCH "):])
+    info = json.loads(line[len("BENCH ") :])
     if Path(info["geoengine"]).resolve().parents[1] != code_root.resolve():
-        raise RuntimeError(f"the child imported {info['geoengine']}, not the code at {code_root}")
+        raise RuntimeError(
+            f"the child imported {info['geoengine']}, not the code at {code_root}"
+        )
     return info
 
 
@@ -129,14 +187,23 @@ def back_to_back(routes: Any) -> int:
     r = routes.sort_values(["team", "window", "seq"], kind="stable")
     prev = r.groupby(["team", "window"], sort=False)["place_id"].shift()
     travel = r["travel_min_from_prev"].fillna(0) if "travel_min_from_prev" in r else 0
-    return int(((r["place_id"] == prev) & (travel == 0) & r["place_kind"].isin(VISIT_KINDS)).sum())
+    return int(
+        (
+            (r["place_id"] == prev) & (travel == 0) & r["place_kind"].isin(VISIT_KINDS)
+        ).sum()
+    )
 
 
 def idle_routes(routes: Any) -> int:
     """Team routes (team and window) in ``routes.csv`` with no visit: base to base, the whole shift idle."""
     if routes is None or not len(routes):
         return 0
-    visits = routes["place_kind"].isin(VISIT_KINDS).groupby([routes["team"], routes["window"]]).sum()
+    visits = (
+        routes["place_kind"]
+        .isin(VISIT_KINDS)
+        .groupby([routes["team"], routes["window"]])
+        .sum()
+    )
     return int((visits == 0).sum())
 
 
@@ -151,7 +218,13 @@ def idle_from_routes(routes: Any, window_min: dict[str, float]) -> float | None:
         if length is None:
             continue
         shift += length
-        busy += min(length, float(g["travel_min_from_prev"].fillna(0).sum() + g["dwell_min"].fillna(0).sum()))
+        busy += min(
+            length,
+            float(
+                g["travel_min_from_prev"].fillna(0).sum()
+                + g["dwell_min"].fillna(0).sum()
+            ),
+        )
     return round((shift - busy) / shift, 4) if shift > 0 else None
 
 
@@ -180,7 +253,9 @@ def _audit_old(run_dir: Path) -> tuple[int | str, dict[str, int] | str, str | No
     return len(report.violations), report.by_kind(), note
 
 
-def summarize(run_dir: Path, *, scenario: Path | None = None, audit_missing: bool = True) -> dict[str, Any]:
+def summarize(
+    run_dir: Path, *, scenario: Path | None = None, audit_missing: bool = True
+) -> dict[str, Any]:
     """The suite's columns for one run folder (see the module docstring)."""
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     timings = manifest.get("timings_s") or {}
@@ -193,18 +268,30 @@ def summarize(run_dir: Path, *, scenario: Path | None = None, audit_missing: boo
         d = _csv(run_dir / "patrol_dosage.csv")
         if d is not None and len(d):
             hot = d[d["kind"] == "hotspot"] if "kind" in d else d
-            dosage = round(float(hot["met"].astype(str).str.lower().eq("true").mean()), 4) if len(hot) else None
+            dosage = (
+                round(float(hot["met"].astype(str).str.lower().eq("true").mean()), 4)
+                if len(hot)
+                else None
+            )
 
     idle = patrol.get("idle_share")
     idle_from = "metrics"
     if idle is None:
         teams = _csv(run_dir / "teams.csv")
         if teams is not None and len(teams) and teams["shift_min"].sum() > 0:
-            idle, idle_from = round(float(teams["idle_min"].sum() / teams["shift_min"].sum()), 4), "teams.csv"
+            idle, idle_from = (
+                round(float(teams["idle_min"].sum() / teams["shift_min"].sum()), 4),
+                "teams.csv",
+            )
         else:
-            idle, idle_from = idle_from_routes(routes, _window_minutes(scenario)), "routes.csv"
+            idle, idle_from = (
+                idle_from_routes(routes, _window_minutes(scenario)),
+                "routes.csv",
+            )
             if idle is not None:
-                notes.append("idle share from routes.csv (shift = window length; no break rows in old files)")
+                notes.append(
+                    "idle share from routes.csv (shift = window length; no break rows in old files)"
+                )
 
     planned = patrol.get("visits_planned")
     if planned is None and routes is not None:
@@ -215,7 +302,11 @@ def summarize(run_dir: Path, *, scenario: Path | None = None, audit_missing: boo
         dv = _csv(run_dir / "dropped_visits.csv")
         if dv is not None:
             col = "cause" if "cause" in dv else "reason" if "reason" in dv else None
-            reasons = {str(k): int(n) for k, n in dv[col].value_counts().items()} if col else None
+            reasons = (
+                {str(k): int(n) for k, n in dv[col].value_counts().items()}
+                if col
+                else None
+            )
             if dropped is None:
                 dropped = len(dv)
 
@@ -243,7 +334,14 @@ def summarize(run_dir: Path, *, scenario: Path | None = None, audit_missing: boo
     }  # fmt: skip
 
 
-def patrol_row(instance: str, code: str, summary: dict[str, Any], *, wall_s: float, peak_mb: float | None) -> dict[str, Any]:
+def patrol_row(
+    instance: str,
+    code: str,
+    summary: dict[str, Any],
+    *,
+    wall_s: float,
+    peak_mb: float | None,
+) -> dict[str, Any]:
     """One JSON row: objective = dosage met, bound = the capacity bound on it."""
     obj, bound = summary.get("dosage_met_share"), summary.get("dosage_bound")
     gap = round((bound - obj) / bound, 4) if obj is not None and bound else None
@@ -251,21 +349,35 @@ def patrol_row(instance: str, code: str, summary: dict[str, Any], *, wall_s: flo
                **{k: v for k, v in summary.items() if k not in ("dosage_met_share", "dosage_bound")})  # fmt: skip
 
 
-def _measure(name: str, src: Path, tmp: Path, *, code_root: Path, code: str) -> dict[str, Any]:
+def _measure(
+    name: str, src: Path, tmp: Path, *, code_root: Path, code: str
+) -> dict[str, Any]:
     folder = tmp / f"{name}-{code.split()[0]}"
     folder.mkdir()
-    own = code_root / src.relative_to(REPO)  # the scenario as it was at that revision (same data)
+    own = code_root / src.relative_to(
+        REPO
+    )  # the scenario as it was at that revision (same data)
     if code_root != REPO and own.is_file() and own.read_bytes() != src.read_bytes():
-        print(f"patrol: {name} {code}: runs {src.relative_to(REPO)} as it was at that revision (the file changed since)")
+        print(
+            f"patrol: {name} {code}: runs {src.relative_to(REPO)} as it was at that revision (the file changed since)"
+        )
     scenario = bench_scenario(own if own.is_file() else src, folder, base=src.parent)
     out = folder / "run"
     info = run_scenario(scenario, out, code_root=code_root)
-    return patrol_row(name, code, summarize(out, scenario=scenario), wall_s=info["wall_s"], peak_mb=info["peak_mb"])
+    return patrol_row(
+        name,
+        code,
+        summarize(out, scenario=scenario),
+        wall_s=info["wall_s"],
+        peak_mb=info["peak_mb"],
+    )
 
 
 # --------------------------------------------------------------------------- before / after
 def _git(*args: str) -> str:
-    return subprocess.run(["git", "-C", str(REPO), *args], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(REPO), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def _label(rev: str, when: str, *, tree: bool = False) -> str:
@@ -274,7 +386,9 @@ def _label(rev: str, when: str, *, tree: bool = False) -> str:
     if not tree:
         return f"{when} {_git('rev-parse', '--short', rev)}"
     dirty = bool(_git("status", "--porcelain", "--", "geoengine"))
-    return f"{when} {_git('log', '-1', '--format=%h', rev, '--', 'geoengine')}" + (" + edits" if dirty else "")
+    return f"{when} {_git('log', '-1', '--format=%h', rev, '--', 'geoengine')}" + (
+        " + edits" if dirty else ""
+    )
 
 
 def _fmt(value: Any) -> str:
@@ -304,16 +418,65 @@ def side_by_side(rows: list[dict[str, Any]]) -> str:
     lines = [head]
     for label, key in SIDE_BY_SIDE:
         if key is None:
-            lines.append([label, *(f"{r['back_to_back']} / {r['routes_rows']}" for r in rows)])
+            lines.append(
+                [label, *(f"{r['back_to_back']} / {r['routes_rows']}" for r in rows)]
+            )
         else:
             lines.append([label, *(_fmt(r.get(key)) for r in rows)])
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    out = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
+    out = [
+        "  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines
+    ]
     out.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(out)
 
 
-def run(*, quick: bool = False, before: str | None = None) -> list[dict[str, Any]]:
+def run_district(folder: Path | None = None) -> list[dict[str, Any]]:
+    """The district scenario end to end: one row per stage (wall time, peak memory) and one for the run."""
+    from . import _district
+
+    if not _district.PBF.is_file():
+        print(f"patrol --district: {_district.PBF} not found; skipped")
+        return []
+    with tempfile.TemporaryDirectory(prefix="geoengine-bench-district-") as tmp_name:
+        work = folder or Path(tmp_name)
+        scenario = _district.write_district(work)
+        out = work / "run"
+        info = run_scenario(scenario, out, child=_DISTRICT_CHILD)
+        summary = summarize(out, scenario=scenario)
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    timings = manifest.get("timings_s") or {}
+    rows = [row("patrol-district", "baltimore", s["stage"], wall_s=s["wall_s"], peak_mb=s["peak_mb"],
+                rss_after_mb=round(s["rss_mb"], 1)) for s in info["stages"]]  # fmt: skip
+    for stage in ("audit", "export"):
+        if timings.get(stage) is not None:
+            rows.append(
+                row("patrol-district", "baltimore", stage, wall_s=float(timings[stage]))
+            )
+    rows.append(
+        patrol_row(
+            "baltimore",
+            "whole run",
+            summary,
+            wall_s=info["wall_s"],
+            peak_mb=info["peak_mb"],
+        )
+    )
+    rows[-1].update(
+        suite="patrol-district",
+        teams=_district.n_teams(),
+        beats=18,
+        checkpoints=15,
+        booths=20,
+    )
+    return rows
+
+
+def run(
+    *, quick: bool = False, before: str | None = None, district: bool = False
+) -> list[dict[str, Any]]:
+    if district:
+        return run_district()
     chosen, notes = _scenarios(quick)
     for note in notes:
         print(note)
@@ -328,11 +491,15 @@ def run(*, quick: bool = False, before: str | None = None) -> list[dict[str, Any
             _git("worktree", "add", "--detach", str(BEFORE_DIR), before)
             try:
                 for name, src in chosen:
-                    rows.append(_measure(name, src, tmp, code_root=BEFORE_DIR, code=old))
+                    rows.append(
+                        _measure(name, src, tmp, code_root=BEFORE_DIR, code=old)
+                    )
                     rows.append(_measure(name, src, tmp, code_root=REPO, code=after))
             finally:
                 _git("worktree", "remove", "--force", str(BEFORE_DIR))
-            print(f"\npatrol before ({before}) and after (HEAD), side by side:\n{side_by_side(rows)}")
+            print(
+                f"\npatrol before ({before}) and after (HEAD), side by side:\n{side_by_side(rows)}"
+            )
         else:
             for name, src in chosen:
                 rows.append(_measure(name, src, tmp, code_root=REPO, code=after))

@@ -116,6 +116,10 @@ class RoutingProblem:
         Optional ``(n,)`` place label per node (``-1`` = none): two nodes with the same
         label ≥ 0 may not follow each other directly (a revisit of a hotspot is a return
         after going elsewhere, not a longer stay).
+    vehicle_fixed_cost
+        Cost of using a vehicle at all (same units as travel; 0 = none, the patrol planner's
+        setting: a given fleet whose idle teams stay home for free). Where vehicles cost
+        (a VRPTW fleet), a fixed cost makes the search minimise the fleet first.
     """
 
     travel_s: np.ndarray
@@ -132,6 +136,7 @@ class RoutingProblem:
     name: str = ""
     visit_cost: np.ndarray | None = None
     place: np.ndarray | None = None
+    vehicle_fixed_cost: int = 0
 
     @property
     def n_nodes(self) -> int:
@@ -159,7 +164,7 @@ class RoutingProblem:
             distance=None if self.distance is None else self.distance[np.ix_(keep, keep)],
             demand=None if self.demand is None else self.demand[keep], capacity=self.capacity, name=self.name,
             visit_cost=None if self.visit_cost is None else self.visit_cost[:, keep],
-            place=None if self.place is None else self.place[keep],
+            place=None if self.place is None else self.place[keep], vehicle_fixed_cost=self.vehicle_fixed_cost,
         )  # fmt: skip
 
     def travel_of(self, vehicle: int) -> np.ndarray:
@@ -184,6 +189,7 @@ class RoutingProblem:
         name: str = "",
         visit_cost: Any = None,
         place: Any = None,
+        vehicle_fixed_cost: int = 0,
     ) -> RoutingProblem:
         """Validate plain arrays and build the problem; raise ``ValueError`` listing every problem.
 
@@ -261,6 +267,8 @@ class RoutingProblem:
                 problems.append("capacity: must be ≥ 0")
         if int(span_cost) < 0:
             problems.append("span_cost: must be ≥ 0")
+        if int(vehicle_fixed_cost) < 0:
+            problems.append("vehicle_fixed_cost: must be ≥ 0")
         vcost = None
         if visit_cost is not None:
             vcost = _int_array("visit_cost", visit_cost, problems, (2,))
@@ -280,7 +288,8 @@ class RoutingProblem:
         if problems:
             raise ValueError(f"invalid routing problem ({len(problems)} problems):\n  - " + "\n  - ".join(problems))
         return cls(travel, service, tw_start, tw_end, vehicles, pen, allowed, int(span_cost), dist, dem,
-                   None if capacity is None else int(capacity), name, vcost, place_arr)  # fmt: skip
+                   None if capacity is None else int(capacity), name, vcost, place_arr,
+                   int(vehicle_fixed_cost))  # fmt: skip
 
 
 @dataclass(frozen=True)

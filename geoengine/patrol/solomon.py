@@ -48,11 +48,13 @@ class SolomonInstance:
         diff = self.xy[:, None, :] - self.xy[None, :, :]
         return np.sqrt((diff**2).sum(axis=-1))
 
-    def to_problem(self, *, n_vehicles: int | None = None, drop_penalty: int | None = None) -> RoutingProblem:
+    def to_problem(self, *, n_vehicles: int | None = None, drop_penalty: int | None = None,
+                   vehicle_fixed_cost: int = 0) -> RoutingProblem:  # fmt: skip
         """The scaled integer routing problem (see the module notes).
 
         ``drop_penalty`` (scaled units) makes customers optional at that cost; ``None`` =
-        every customer mandatory (the benchmark's rule).
+        every customer mandatory (the benchmark's rule). ``vehicle_fixed_cost`` (scaled units)
+        is the cost of each vehicle used (0: distance only, the distance benchmark's rule).
         """
         dist = self.distance()
         travel = np.ceil(dist * SCALE - 1e-9).astype(np.int64)
@@ -72,6 +74,7 @@ class SolomonInstance:
             demand=self.demand.astype(np.int64),
             capacity=self.capacity,
             name=self.name,
+            vehicle_fixed_cost=vehicle_fixed_cost,
         )
 
 
@@ -138,7 +141,9 @@ class BestKnown:
 
 def read_best_known(path: str | Path) -> dict[str, BestKnown]:
     """Read ``BKS.json``: for each instance name (upper case), the distance-only record when
-    there is one (key ``NAME_distance``), else the classic vehicles-then-distance record."""
+    there is one (key ``NAME_distance``), else the classic vehicles-then-distance record.
+    Records as ``{"solved_with_vehicles", "best_known_cost"}`` (Solomon, VROOM's files) or
+    ``{"vehicles", "distance"}`` (Gehring–Homberger, SINTEF TOP)."""
     raw = json.loads(Path(path).read_text(encoding="utf-8"))
     out: dict[str, BestKnown] = {}
     for key, rec in raw.items():
@@ -146,5 +151,7 @@ def read_best_known(path: str | Path) -> dict[str, BestKnown]:
         name = (key[: -len("_distance")] if distance_only else key).upper()
         if name in out and out[name].distance_only and not distance_only:
             continue
-        out[name] = BestKnown(name, int(rec["solved_with_vehicles"]), float(rec["best_known_cost"]), distance_only)
+        vehicles = rec["solved_with_vehicles"] if "solved_with_vehicles" in rec else rec["vehicles"]
+        distance = rec["best_known_cost"] if "best_known_cost" in rec else rec["distance"]
+        out[name] = BestKnown(name, int(vehicles), float(distance), distance_only)
     return out
