@@ -45,7 +45,10 @@ def _run_suite(name: str, args: argparse.Namespace) -> list[dict[str, Any]] | st
     run = _load(name)
     if isinstance(run, str):
         return run
-    extra = {k: getattr(args, k) for k in ("limit_s", "instances", "files", "before") if getattr(args, k) is not None}
+    extra = {k: getattr(args, k) for k in ("limit_s", "instances", "files", "before", "suite_name", "work")
+             if getattr(args, k) is not None}
+    if args.district:
+        extra["district"] = True
     accepted = inspect.signature(run).parameters
     try:
         return run(quick=args.quick, **{k: v for k, v in extra.items() if k in accepted})
@@ -71,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", nargs="+", metavar="NAME", help="Named instances (suites that take them).")
     parser.add_argument("--files", nargs="+", type=Path, metavar="PATH", help="Instance files (suites that take them).")
     parser.add_argument("--before", metavar="REV", help="patrol: also run the scenarios with the code at git revision REV.")
+    parser.add_argument("--district", action="store_true", help="patrol: the district scenario, per-stage time and memory.")
+    parser.add_argument("--suite", dest="suite_name", metavar="NAME", help="routing: solomon (default) or gh200.")
+    parser.add_argument("--work", type=float, help="routing: deterministic work units per solve (both solvers).")
     parser.add_argument("--plot", type=Path, metavar="FILE", help="scaling: draw the log-log chart into FILE (PNG/SVG).")
     args = parser.parse_args(argv)
 
