@@ -38,6 +38,15 @@ while the cap is well above the time the solutions take (the default cap is 3x).
 
 Every solve reports status, objective, how it stopped and no bound (routing search proves
 none).
+
+Where the time goes at 200 customers (Gehring–Homberger R1_2_2 and C2_2_2, 2-core VM, issue 18):
+building the model takes 0.01 s (travel and time are numpy matrices registered once with
+``RegisterTransitMatrix`` / ``RegisterUnaryTransitVector``: no Python call per arc in the
+search); a first solution 0.04-0.07 s by savings or parallel cheapest insertion, while path
+cheapest arc found none on R1_2_2 in 60 s (``"auto"`` tries insertion first); the rest is local
+search: guided local search makes 16-22 solutions a second (each accepted move), iterated
+local search 80-87 (each local optimum). So the search's neighbourhood scans decide the time,
+and a work unit buys guided local search about five times the CPU of iterated local search.
 """
 
 from __future__ import annotations
