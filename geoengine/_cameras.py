@@ -16,10 +16,15 @@ from typing import Any
 
 __all__ = [
     "COMPASS_DEG",
+    "OWNERS",
+    "QUALITIES",
     "normalise_camera_type",
+    "parse_connected",
     "parse_direction",
     "parse_hstore",
     "parse_osm_camera_tags",
+    "parse_owner",
+    "parse_quality",
 ]
 
 _POINTS_16 = ("N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW")
@@ -165,3 +170,55 @@ def parse_osm_camera_tags(tags: str | Mapping[str, Any] | None) -> dict[str, Any
         "mount": None if mount is None else str(mount).strip(),
         "zone": None if zone is None else str(zone).strip(),
     }
+
+
+# --------------------------------------------------------------------------- one network: owner, connection, quality
+OWNERS = ("police", "social", "unknown")
+"""Who runs an existing camera: the police (公安), a business, residents or a street office (社会), or unknown."""
+_OWNER_ALIASES: dict[str, str] = {
+    **{k: "police" for k in ("police", "public security", "gongan", "公安", "law enforcement", "government", "public",
+                              "city", "municipal", "state", "council")},
+    **{k: "social" for k in ("social", "社会", "private", "business", "commercial", "shop", "store", "company",
+                              "residential", "resident", "community", "street office", "other")},
+    **{k: "unknown" for k in ("unknown", "?", "n/a", "na", "none")},
+}
+QUALITIES = ("SD", "HD", "unknown")
+"""Image quality of an existing camera: SD (analogue, CIF/D1, ≤ 576 lines) or HD (720p and up)."""
+_QUALITY_ALIASES: dict[str, str] = {
+    **{k: "SD" for k in ("sd", "analog", "analogue", "cif", "d1", "480p", "576p", "480", "576", "standard", "low")},
+    **{k: "HD" for k in ("hd", "fhd", "uhd", "720p", "1080p", "720", "1080", "2k", "4k", "2mp", "3mp", "4mp", "5mp",
+                         "8mp", "ip", "high", "full hd")},
+    **{k: "unknown" for k in ("unknown", "?", "n/a", "na", "none")},
+}
+_TRUE = ("true", "yes", "y", "1", "t", "connected", "on")
+_FALSE = ("false", "no", "n", "0", "f", "not connected", "unconnected", "off")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or not str(value).strip()
+
+
+def parse_owner(value: Any) -> str | None:
+    """``police`` / ``social`` / ``unknown`` (``None`` when the text is not understood; blank → unknown)."""
+    if _blank(value):
+        return "unknown"
+    return _OWNER_ALIASES.get(" ".join(str(value).strip().lower().replace("_", " ").split()))
+
+
+def parse_quality(value: Any) -> str | None:
+    """``SD`` / ``HD`` / ``unknown`` (``None`` when the text is not understood; blank → unknown)."""
+    if _blank(value):
+        return "unknown"
+    return _QUALITY_ALIASES.get(" ".join(str(value).strip().lower().replace("_", " ").split()))
+
+
+def parse_connected(value: Any) -> bool | None:
+    """True / False from booleans, 0/1 and yes/no words; ``None`` for blank or not understood."""
+    if isinstance(value, bool):
+        return value
+    if _blank(value):
+        return None
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    text = " ".join(str(value).strip().lower().split())
+    return True if text in _TRUE else False if text in _FALSE else None

@@ -10,9 +10,10 @@ kind         geometry                    columns
 incidents    Point                       time, time_precision, category, description,
                                          weight
 districts    Polygon / MultiPolygon      name, priority
-key_sites    Point / Polygon             name, category, priority
+key_sites    Point / Polygon             name, category, priority, tier
 cameras      Point                       name, camera_type, heading_deg, fov_deg,
-                                         range_m, mount, zone
+                                         range_m, mount, zone, owner, connected,
+                                         quality
 stations     Point (polygons → a point   name
              inside them)
 ===========  ==========================  =============================================
@@ -46,7 +47,16 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from ._cameras import ALL_ROUND_TYPES, normalise_camera_type, parse_direction, parse_hstore, parse_osm_camera_tags
+from ._cameras import (
+    ALL_ROUND_TYPES,
+    normalise_camera_type,
+    parse_connected,
+    parse_direction,
+    parse_hstore,
+    parse_osm_camera_tags,
+    parse_owner,
+    parse_quality,
+)
 from ._io import sha256_file
 from .errors import (
     CRSMismatchError,
@@ -95,8 +105,8 @@ _GEOMETRY_WORDS = {
 _STANDARD_COLUMNS: dict[str, tuple[str, ...]] = {
     "incidents": ("time", "time_precision", "category", "description", "weight"),
     "districts": ("name", "priority"),
-    "key_sites": ("name", "category", "priority"),
-    "cameras": ("name", "camera_type", "heading_deg", "fov_deg", "range_m", "mount", "zone"),
+    "key_sites": ("name", "category", "priority", "tier"),
+    "cameras": ("name", "camera_type", "heading_deg", "fov_deg", "range_m", "mount", "zone", "owner", "connected", "quality"),
     "stations": ("name",),
 }
 
@@ -148,13 +158,17 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
     "osm_tags": ("other tags", "tags", "osm tags"),
     "mount": ("camera mount", "mount"),
     "zone": ("surveillance zone", "zone"),
+    "owner": ("owner", "camera owner", "operator type", "ownership"),
+    "connected": ("connected", "networked", "linked", "connected to police"),
+    "quality": ("quality", "image quality", "resolution", "camera quality"),
+    "tier": ("tier", "quality tier", "dori", "dori tier"),
 }
 # which fields each kind looks for (lon/lat/wkt only matter for tables)
 _FIELDS: dict[str, tuple[str, ...]] = {
     "incidents": ("datetime", "date", "time", "category", "description", "weight"),
     "districts": ("name", "priority"),
-    "key_sites": ("name", "category", "priority"),
-    "cameras": ("name", "camera_type", "heading", "fov", "range", "osm_tags", "mount", "zone"),
+    "key_sites": ("name", "category", "priority", "tier"),
+    "cameras": ("name", "camera_type", "heading", "fov", "range", "osm_tags", "mount", "zone", "owner", "connected", "quality"),
     "stations": ("name",),
 }
 _KIND_LABEL = {
@@ -889,10 +903,17 @@ def _district_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader)
 
 
 def _key_site_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -> gpd.GeoDataFrame:
+    tier = _strings(gdf, cols.get("tier"), None)  # a cameras.tiers name (checked against the tiers by the plan)
+    long = tier.notna() & (tier.astype(str).str.len() > 32)
+    if long.any():
+        ctx.warn(f"{int(long.sum()):,} key sites have a tier longer than 32 characters in column {cols['tier']!r}; "
+                 "no tier asked for them")  # fmt: skip
+        tier = tier.where(~long, None)
     return gdf.assign(
         name=_strings(gdf, cols.get("name"), _default_names(gdf, "key_sites")),
         category=_strings(gdf, cols.get("category"), "unknown"),
         priority=_priorities(gdf, cols, ctx),
+        tier=tier.astype(object).where(tier.notna(), None),
     )
 
 
@@ -974,6 +995,7 @@ def _camera_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
     default_names = tag_names.where(tag_names.notna(), default_names)
     n_heading = int(heading.notna().sum())
     logger.info("%s: %d of %d cameras have a heading", ctx.prefix, n_heading, len(gdf))
+    owner, connected, quality = _network_columns(gdf, cols, ctx)
     return gdf.assign(
         name=_strings(gdf, cols.get("name"), default_names),
         camera_type=camera_type.astype(object),
@@ -984,7 +1006,35 @@ def _camera_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
                        parsed["mount"].where(parsed["mount"].notna(), "unknown")),
         zone=_strings(gdf, cols.get("zone") if cols.get("zone") not in plain.values() else None,
                       parsed["zone"].where(parsed["zone"].notna(), "unknown")),
+        owner=owner,
+        connected=connected,
+        quality=quality,
     )
+
+
+def _network_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``owner`` (police / social / unknown), ``connected`` (default: all but social cameras) and
+    ``quality`` (SD / HD / unknown) of existing cameras; values not understood are warned about
+    together and take the default."""
+    index = gdf.index
+    values: dict[str, pd.Series] = {}
+    for key, parse, default in (("owner", parse_owner, "unknown"), ("quality", parse_quality, "unknown")):
+        raw = gdf[cols[key]] if key in cols else pd.Series(None, index=index, dtype=object)
+        parsed = raw.map(parse)
+        bad = parsed.isna()
+        if bad.any():
+            ctx.warn(f"{int(bad.sum()):,} cameras have {'an' if key == 'owner' else 'a'} {key} that is not understood in column {cols[key]!r} "
+                     f"(use {'police, social or unknown' if key == 'owner' else 'SD or HD'}); set to {default}")  # fmt: skip
+        values[key] = parsed.where(~bad, default).astype(object)
+    raw = gdf[cols["connected"]] if "connected" in cols else pd.Series(None, index=index, dtype=object)
+    parsed = raw.map(parse_connected)
+    bad = parsed.isna() & _text(raw.astype(object)).notna()
+    if bad.any():
+        ctx.warn(f"{int(bad.sum()):,} cameras have a connected value that is neither true nor false in column "
+                 f"{cols['connected']!r}; social cameras count as not connected, others as connected")  # fmt: skip
+    default = values["owner"] != "social"
+    connected = parsed.where(parsed.notna(), default).astype(bool)
+    return values["owner"], connected, values["quality"]
 
 
 _ATTRIBUTES: dict[str, Callable[[gpd.GeoDataFrame, dict[str, str], _Reader], gpd.GeoDataFrame]] = {
@@ -1123,7 +1173,7 @@ def read_layer(
     columns = [*_STANDARD_COLUMNS[kind], "source_row"]
     out = gpd.GeoDataFrame(gdf[columns], geometry=gdf.geometry.rename("geometry"), crs=gdf.crs)
     out = out.reset_index(drop=True)
-    for column in ("name", "category", "description", "camera_type", "mount", "zone", "time_precision"):
+    for column in ("name", "category", "description", "camera_type", "mount", "zone", "time_precision", "owner", "quality", "tier"):
         if column in out.columns:
             out[column] = out[column].astype(object)
     rows_used = len(out)

@@ -216,6 +216,11 @@ def run(
             if len(coverage.curve):
                 write_text_atomic(stage / "coverage_curve.csv", coverage.curve.to_csv(index=False))
                 outputs["coverage_curve"] = "coverage_curve.csv"
+            write_text_atomic(stage / "coverage_districts.csv", coverage.district_table().to_csv(index=False))
+            outputs["coverage_districts"] = "coverage_districts.csv"
+            if len(coverage.actions()):
+                write_text_atomic(stage / "camera_actions.csv", coverage.actions().to_csv(index=False))
+                outputs["camera_actions"] = "camera_actions.csv"
         if patrol is not None:
             write_text_atomic(stage / "routes.csv", patrol.routes_table().to_csv(index=False))
             outputs["routes"] = "routes.csv"

@@ -299,6 +299,10 @@ class ColumnMap(_Model):
     range: str | None = Field(None, description="Camera range in metres.")
     camera_type: str | None = None
     osm_tags: str | None = Field(None, description="Column with OSM tags as 'k'=>'v' pairs (GDAL other_tags).")
+    owner: str | None = Field(None, description="Camera owner column: police, social or unknown.")
+    connected: str | None = Field(None, description="Camera column: is its feed connected to the police network (true/false).")
+    quality: str | None = Field(None, description="Camera image quality column: SD or HD.")
+    tier: str | None = Field(None, description="Key-site column: the quality tier (a cameras.tiers name) the site asks for.")
 
 
 class LayerSource(_Model):
@@ -729,6 +733,15 @@ class CameraSettings(_Model):
         100.0, gt=0, le=10_000,
         description="An existing camera farther than this from any street is reported and gets no credit for street demand.",
     )  # fmt: skip
+    connect_cost: Number | None = Field(
+        None, gt=0, description="Cost (budget_cost units) of connecting one existing unconnected camera (e.g. a social "
+        "one) to the network: its view then counts. None: connecting is not an option.",
+    )  # fmt: skip
+    upgrade_cost: Number | None = Field(
+        None, gt=0, description="Cost of upgrading one existing SD camera to HD (its range grows by "
+        "upgrade_range_factor). None: upgrading is not an option.",
+    )  # fmt: skip
+    upgrade_range_factor: Number = Field(1.5, gt=1, le=4, description="An upgraded camera's range: its SD range times this.")
     solver: Literal["scip", "greedy"] = "scip"
 
     @field_validator("models")
@@ -757,6 +770,16 @@ class CameraSettings(_Model):
                 raise ValueError(
                     f"{key} {asked!r} is not a tier" + (f" (tiers: {', '.join(names)})" if names else "; define tiers first")
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _actions_need_cost_budget(self) -> CameraSettings:
+        priced = [k for k in ("connect_cost", "upgrade_cost") if getattr(self, k) is not None]
+        if priced and self.objective == "mclp" and self.budget_cost is None:
+            raise ValueError(
+                f"{' and '.join(priced)} {'are' if len(priced) > 1 else 'is'} spent from budget_cost, which is not set: "
+                "give budget_cost (and budget_count: null, or budget_count counts every action)"
+            )
         return self
 
 

@@ -29,7 +29,8 @@ def demo_run(tmp_path_factory):
 def test_demo_writes_exactly_into_out(demo_run):
     out, res = demo_run
     assert sorted(p.name for p in out.iterdir()) == [
-        "allocation.csv", "briefing.pdf", "briefing.png", "cameras_new.csv", "coverage_curve.csv", "dropped_visits.csv",
+        "allocation.csv", "briefing.pdf", "briefing.png", "cameras_new.csv", "coverage_curve.csv", "coverage_districts.csv",
+        "dropped_visits.csv",
         "manifest.json", "map.html", "patrol_dosage.csv", "plan.gpkg", "report.html", "risk_by_district.csv",
         "risk_evaluation.csv", "routes.csv", "team_beats.csv", "teams.csv",
     ]
@@ -83,7 +84,7 @@ def test_manifest_follows_the_contract(demo_run):
     assert m["outputs"] == {
         "map": "map.html", "gpkg": "plan.gpkg", "risk_by_district": "risk_by_district.csv",
         "risk_evaluation": "risk_evaluation.csv", "cameras_new": "cameras_new.csv",
-        "coverage_curve": "coverage_curve.csv", "routes": "routes.csv", "patrol_dosage": "patrol_dosage.csv",
+        "coverage_curve": "coverage_curve.csv", "coverage_districts": "coverage_districts.csv", "routes": "routes.csv", "patrol_dosage": "patrol_dosage.csv",
         "dropped_visits": "dropped_visits.csv", "teams": "teams.csv", "team_beats": "team_beats.csv",
         "allocation": "allocation.csv", "briefing_png": "briefing.png",
         "briefing_pdf": "briefing.pdf", "report": "report.html", "manifest": "manifest.json",

@@ -15,6 +15,7 @@ and the solver's bound and gap.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,10 +30,11 @@ from ..errors import InfeasibleSettingsError
 from ..scenario import CameraSettings
 from .candidates import candidate_sites
 from .demand import combine_demand, key_site_demand, street_demand
+from .network import NetworkActions, network_actions, network_columns
 from .problem import CoverageProblem, LocationResult, coverage_curve, solve_lscp, solve_mclp
 from ..stop import DEFAULT_WORK, Limits, record_safety_caps
 from .visibility import (
-    bearing_deg, existing_ids, existing_pairs, mount_cameras, pairs_credit, resolve_existing, view_polygons, visibility,
+    bearing_deg, existing_ids, mount_cameras, resolve_existing, view_polygons, visibility,
 )
 
 if TYPE_CHECKING:
@@ -123,6 +125,37 @@ class CoveragePlan:
         status = np.where(segs["seen_existing"] > 0.5, "existing", np.where(segs["seen"] > 0.5, "new", "uncovered"))
         return gpd.GeoDataFrame(segs.assign(status=status), geometry="geometry", crs=network.crs)
 
+    def actions(self) -> pd.DataFrame:
+        """What the plan buys besides new cameras: one row per existing camera it connects or
+        upgrades (``camera_id``, ``owner``, ``quality``, ``action``, ``cost``, ``district``)."""
+        cols = ["camera_id", "owner", "quality", "action", "cost", "district"]
+        cams = self.cameras_existing
+        if cams is None or "action" not in cams or not (cams["action"] != "").any():
+            return pd.DataFrame({c: [] for c in cols})
+        s = self.settings
+        done = cams[cams["action"] != ""]
+        cost = done["action"].map(
+            lambda a: (s.connect_cost or 0.0) * ("connect" in a) + (s.upgrade_cost or 0.0) * ("upgrade" in a)
+        )  # fmt: skip
+        return pd.DataFrame(
+            {
+                "camera_id": done["camera_id"].to_numpy(), "owner": done["owner"].to_numpy(),
+                "quality": done["quality"].to_numpy(), "action": done["action"].to_numpy(),
+                "cost": cost.to_numpy(dtype=float),
+                "district": done["district"].to_numpy() if "district" in done else None,
+            }
+        )  # fmt: skip
+
+    def district_table(self) -> pd.DataFrame:
+        """Per district (and ``(all)``), before and after the plan: cameras, connected share, HD
+        share, and the covered share (risk-weighted credit) of main roads, of the red/orange
+        ("busy") streets, of all streets and of key sites — the seeds' one-network figures.
+
+        Existing cameras count before whether connected or not; ``connected_share`` and
+        ``hd_share`` are shares of all cameras (quality unknown counts as not HD; new cameras
+        are connected HD cameras). Shares are None where a district has nothing to measure."""
+        return _district_table(self)
+
     def coverage_pairs(self) -> gpd.GeoDataFrame:
         """Which camera covers which demand point: ``demand_id``, ``camera_id`` (the stable id of
         ``cameras_existing`` / ``cameras_new``), ``camera_kind`` (existing / new), ``distance_m``,
@@ -171,6 +204,13 @@ class CoveragePlan:
             }
         if len(self.curve):
             out["curve"] = self.curve.to_dict(orient="records")
+        acts = self.actions()
+        out["actions"] = {a: int((acts["action"] == a).sum()) for a in ("connect", "upgrade", "connect+upgrade")}
+        out["action_cost"] = float(acts["cost"].sum()) if len(acts) else 0.0
+        out["districts"] = [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+            for row in self.district_table().to_dict(orient="records")
+        ]
         return out
 
     def summary(self) -> str:
@@ -215,8 +255,28 @@ def _segment_weights(network: RoadNetwork, risk: RiskSurface | None, settings: C
     return (per_km + floor) * segs["length_m"] / 1000.0, level.reindex(segs.index)
 
 
+MAIN_ROAD_CLASSES = ("motorway", "trunk", "primary", "secondary")
+"""OSM highway classes counted as main roads (arterial and secondary roads, with their links)."""
+
+
+def _main_road(network: RoadNetwork, demand: gpd.GeoDataFrame) -> np.ndarray:
+    """Per demand point: does it lie on a main road (:data:`MAIN_ROAD_CLASSES`)?"""
+    segs = network.segments()
+    if "highway" not in segs:
+        return np.zeros(len(demand), dtype=bool)
+    main = segs["highway"].astype(str).map(
+        lambda h: any(c in h.replace("_link", "").replace("[", " ").replace("]", " ").replace("'", " ").replace(",", " ").split() for c in MAIN_ROAD_CLASSES)
+    )  # fmt: skip
+    street = (demand["kind"] == "street").to_numpy()
+    out = np.zeros(len(demand), dtype=bool)
+    out[street] = main.reindex(demand["segment_id"].to_numpy()[street]).fillna(False).to_numpy(dtype=bool)
+    return out
+
+
 def _in_polygons(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame, column: str = "name") -> pd.Series:
     """The ``column`` of the polygon each point lies in (first one), else None."""
+    if len(points) == 0:
+        return pd.Series([], index=points.index, dtype=object)
     poly = polygons.to_crs(points.crs).reset_index(drop=True)
     tree = shapely.STRtree(np.asarray(poly.geometry.values))
     pt_i, poly_i = tree.query(np.asarray(points.values), predicate="within")
@@ -271,6 +331,7 @@ def plan_coverage(
         demand["level"] = seg_level.reindex(demand["segment_id"]).to_numpy()
     if districts is not None and len(districts):
         demand["district"] = _in_polygons(demand.geometry, districts).to_numpy()
+    demand["main_road"] = _main_road(network, demand)
     demand = _asked_tiers(demand, settings)
 
     # candidates and visibility --------------------------------------------------
@@ -324,14 +385,27 @@ def plan_coverage(
             network=network,
         )  # fmt: skip
         cams_existing.insert(0, "camera_id", existing_ids(cams_existing))
-        pairs0 = existing_pairs(cams_existing, demand, buildings=buildings, tiers=tiers)
-        credit0, views0 = pairs_credit(pairs0, len(demand))
+        cams_existing = network_columns(cams_existing)
         warnings.extend(f"coverage: {n}" for n in (*notes, *more))
+    backup = (demand["kind"] == "key_site").to_numpy() if settings.backup_key_sites else None
+    # the one network: connected cameras count; connecting / upgrading the others are columns too
+    n_build = matrix.shape[1]
+    net: NetworkActions | None = None
+    groups = col_site_a
+    if cams_existing is not None:
+        net = network_actions(
+            cams_existing, demand, buildings=buildings, tiers=tiers, connect_cost=settings.connect_cost,
+            upgrade_cost=settings.upgrade_cost, upgrade_range_factor=settings.upgrade_range_factor, backup=backup,
+        )  # fmt: skip
+        credit0, views0 = net.credit0, net.views0
+        if net.n_actions:
+            matrix = sp.hstack([matrix, net.matrix], format="csr")
+            costs = np.concatenate([costs, net.table["cost"].to_numpy(dtype=float)])
+            groups = np.concatenate([col_site_a, len(sites) + net.table["camera"].to_numpy(dtype=np.int64)])
     matrix_s = time.perf_counter() - t0
 
-    backup = (demand["kind"] == "key_site").to_numpy() if settings.backup_key_sites else None
     problem = CoverageProblem.from_coverage_matrix(
-        matrix, demand["weight"].to_numpy(dtype=float), costs=costs, groups=col_site_a,
+        matrix, demand["weight"].to_numpy(dtype=float), costs=costs, groups=groups,
         max_per_group=settings.max_per_site, existing=credit0, existing_views=views0, backup=backup,
     )  # fmt: skip
     stop = Limits(DEFAULT_WORK if work is None else work, time_limit_s)
@@ -396,7 +470,8 @@ def plan_coverage(
                 {
                     "budget": b,
                     "budget_unit": by,
-                    "cameras": len(r.selected),
+                    "cameras": int((r.selected < n_build).sum()),
+                    "actions": int((r.selected >= n_build).sum()),
                     "cost": float(problem.costs[r.selected].sum()),
                     "covered_weight_share": _round(float((problem.weights * r.credit).sum() / total) if r.credit is not None and total else None),
                     "objective": _round(r.objective),
@@ -410,18 +485,30 @@ def plan_coverage(
 
     # results ---------------------------------------------------------------
     credit = result.credit if result.credit is not None else credit0
-    views = result.views if result.views is not None else views0
-    demand = demand.assign(credit_existing=credit0, credit=np.maximum(credit, credit0), views=views)
+    selected = np.asarray(result.selected, dtype=np.int64)
+    built, acted = selected[selected < n_build], selected[selected >= n_build] - n_build
+    build_matrix = matrix[:, :n_build] if net is not None and net.n_actions else matrix
+    demand = demand.assign(credit_existing=credit0, credit=np.maximum(credit, credit0))
     cams_new, views_new = _new_cameras(
-        result.selected, matrix, demand, sites, settings, col_model_a, col_site_a, col_heading_a, buildings
+        built, build_matrix, demand, sites, settings, col_model_a, col_site_a, col_heading_a, buildings
     )
     views_existing = None
-    pairs = _new_pairs(result.selected, matrix, demand, sites, settings, col_model_a, col_site_a, col_heading_a)
-    if cams_existing is not None:
+    pairs = _new_pairs(built, build_matrix, demand, sites, settings, col_model_a, col_site_a, col_heading_a)
+    if cams_existing is not None and net is not None:
+        pairs0, after, upgraded = net.final_pairs(acted, cams_existing["connected"].to_numpy(dtype=bool))
+        chosen = net.table.iloc[acted]
+        action = np.full(len(cams_existing), "", dtype=object)
+        action[chosen["camera"].to_numpy(dtype=np.int64)] = chosen["action"].to_numpy()
+        factor = np.where(upgraded, float(settings.upgrade_range_factor), 1.0)
+        cams_existing = cams_existing.assign(
+            action=action, connected_after=after,
+            quality_after=np.where(upgraded, "HD", cams_existing["quality"].to_numpy(dtype=object)),
+            range_after_m=cams_existing["range_m"].to_numpy(dtype=float) * factor,
+        )  # fmt: skip
         views_existing = view_polygons(
             cams_existing.geometry, cams_existing["heading_deg"].to_numpy(dtype=float),
-            fov_deg=cams_existing["fov_deg"].to_numpy(dtype=float), range_m=cams_existing["range_m"].to_numpy(dtype=float),
-            buildings=buildings,
+            fov_deg=cams_existing["fov_deg"].to_numpy(dtype=float),
+            range_m=cams_existing["range_after_m"].to_numpy(dtype=float), buildings=buildings,
         )  # fmt: skip
         ids = cams_existing["camera_id"].to_numpy()
         pairs = pd.concat(
@@ -429,6 +516,12 @@ def plan_coverage(
             ignore_index=True,
         )  # fmt: skip
         cams_existing = _existing_adds(cams_existing, pairs, demand, settings)
+    # views from the pairs that count (an upgraded camera is one view, not two)
+    demand = demand.assign(views=np.bincount(pairs["demand"].to_numpy(dtype=np.int64), minlength=len(demand)))
+    if districts is not None and len(districts):
+        cams_new = cams_new.assign(district=_in_polygons(cams_new.geometry, districts).to_numpy())
+        if cams_existing is not None:
+            cams_existing = cams_existing.assign(district=_in_polygons(cams_existing.geometry, districts).to_numpy())
     stats = {
         "sites": len(sites),
         "orientations": int(useful.size),
@@ -631,18 +724,74 @@ def _asked_tiers(demand: gpd.GeoDataFrame, settings: CameraSettings) -> gpd.GeoD
     """The quality tier each demand point asks for (``tier``: the key-site layer's, else
     ``key_site_tier`` / ``street_tier``) and its band as a share of range (``tier_share``)."""
     tier = demand["tier"].to_numpy(dtype=object).copy() if "tier" in demand else np.full(len(demand), None, dtype=object)
+    tier = np.array([None if t is None or pd.isna(t) or not str(t).strip() else str(t).strip() for t in tier], dtype=object)
+    bands = {t.name: float(t.max_range_share) for t in settings.tiers or ()}
+    by_fold = {name.casefold(): name for name in bands}
+    from_layer = np.array([t is not None for t in tier], dtype=bool)
+    unknown = sorted({str(t) for t in tier[from_layer] if t.casefold() not in by_fold})
+    if unknown:  # the key-site layer's own tiers: name the layer's column
+        raise InfeasibleSettingsError.single(
+            f"key sites ask for quality tiers that cameras.tiers does not define: {', '.join(map(repr, unknown))}",
+            field="layers.key_sites.tier",
+            hint=f"use one of: {', '.join(bands)}" if bands else "define cameras.tiers (e.g. identify, recognise, observe, detect)",
+        )  # fmt: skip
+    tier[from_layer] = [by_fold[t.casefold()] for t in tier[from_layer]]
     kind = demand["kind"].to_numpy()
     for k, asked in (("key_site", settings.key_site_tier), ("street", settings.street_tier)):
         if asked is not None:
             tier[(kind == k) & np.array([t is None for t in tier], dtype=bool)] = asked
     if all(t is None for t in tier):
         return demand
-    bands = {t.name: float(t.max_range_share) for t in settings.tiers or ()}
-    unknown = sorted({str(t) for t in tier if t is not None and t not in bands})
-    if unknown:
-        raise InfeasibleSettingsError.single(
-            f"demand asks for unknown quality tiers {', '.join(map(repr, unknown))}", field="cameras.tiers",
-            hint=f"tiers are: {', '.join(bands) or '(none: define cameras.tiers)'}",
-        )  # fmt: skip
     share = np.array([np.nan if t is None else bands[t] for t in tier], dtype=float)
     return demand.assign(tier=tier, tier_share=share)
+
+
+def _district_table(plan: CoveragePlan) -> pd.DataFrame:
+    d = plan.demand
+    ex = plan.cameras_existing
+    new = plan.cameras_new
+    w = d["weight"].to_numpy(dtype=float)
+    street = (d["kind"] == "street").to_numpy()
+    masks = {
+        "main_roads": street & d["main_road"].to_numpy(dtype=bool) if "main_road" in d else street & False,
+        "busy_streets": street & d["level"].isin(["red", "orange"]).to_numpy() if "level" in d else street & False,
+        "streets": street,
+        "key_sites": (d["kind"] == "key_site").to_numpy(),
+    }
+
+    def share(mask: np.ndarray, column: str) -> float | None:
+        tot = float(w[mask].sum())
+        return round(float((w[mask] * d[column].to_numpy(dtype=float)[mask]).sum() / tot), 4) if tot > 0 else None
+
+    def ratio(a: int, b: int) -> float | None:
+        return round(a / b, 4) if b else None
+
+    districts: list = [None]
+    if "district" in d:
+        names = [x for x in pd.unique(d["district"]) if pd.notna(x)]
+        if ex is not None and "district" in ex:
+            names += [x for x in pd.unique(ex["district"]) if pd.notna(x) and x not in names]
+        districts = [*names, None]
+    rows = []
+    for name in districts:
+        in_d = np.ones(len(d), dtype=bool) if name is None else (d["district"] == name).to_numpy()
+        e = ex if ex is None or name is None else ex[ex["district"] == name]
+        n_new = len(new) if name is None or "district" not in new else int((new["district"] == name).sum())
+        n_ex = 0 if e is None else len(e)
+        conn_b = 0 if e is None else int(e["connected"].sum())
+        conn_a = 0 if e is None else int(e.get("connected_after", e["connected"]).sum())
+        hd_b = 0 if e is None else int((e["quality"] == "HD").sum())
+        hd_a = 0 if e is None else int((e.get("quality_after", e["quality"]) == "HD").sum())
+        acts = e["action"] if e is not None and "action" in e else pd.Series([], dtype=object)
+        row = {
+            "district": "(all)" if name is None else str(name),
+            "cameras_before": n_ex, "cameras_after": n_ex + n_new, "new_cameras": n_new,
+            "connected": int(acts.str.startswith("connect").sum()), "upgraded": int(acts.str.contains("upgrade").sum()),
+            "connected_share_before": ratio(conn_b, n_ex), "connected_share_after": ratio(conn_a + n_new, n_ex + n_new),
+            "hd_share_before": ratio(hd_b, n_ex), "hd_share_after": ratio(hd_a + n_new, n_ex + n_new),
+        }  # fmt: skip
+        for key, mask in masks.items():
+            row[f"{key}_covered_before"] = share(in_d & mask, "credit_existing")
+            row[f"{key}_covered_after"] = share(in_d & mask, "credit")
+        rows.append(row)
+    return pd.DataFrame(rows)
