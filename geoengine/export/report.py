@@ -504,6 +504,10 @@ def _coverage_tables(coverage: CoveragePlan, metrics: dict[str, Any]) -> str:
         out.append("<h3>Risk-weighted coverage by district</h3>")
         out.append(_table(((k, v.get("existing"), v.get("with_new")) for k, v in by_district.items()),
                           ["district", "existing", "with new"], keys=["", "covered_share", "covered_share"]))  # fmt: skip
+    districts = metrics.get("districts") or []
+    if districts:  # the one-network figures per district, before → after (metrics.coverage.districts)
+        out.append("<h3>One network by district (before → after)</h3>")
+        out.append(_frame_table(pd.DataFrame(districts)))
     if len(coverage.curve):
         out.append("<h3>Coverage against budget</h3>")
         out.append(_frame_table(coverage.curve))
