@@ -168,3 +168,23 @@ def test_a_key_site_tier_the_scenario_does_not_define_names_the_layer_column(cit
     with pytest.raises(InfeasibleSettingsError, match="recognize-ish") as info:
         plan_coverage(city, settings=BUILD_ONLY.model_copy(update={"tiers": TIERS}), key_sites=sites, time_limit_s=10)
     assert "layers.key_sites.tier" in str(info.value)
+
+
+def test_the_camera_layer_reads_owner_connected_and_quality_with_defaults(city, tmp_path):
+    cams = gpd.GeoDataFrame(
+        {"owner": ["Police", "shop", "social", "martian", None], "connected": ["yes", None, "1", None, "perhaps"],
+         "quality": ["analogue", "1080p", None, "HD", "blurry"]},
+        geometry=[shapely.Point(X0 + 100 * i, Y0) for i in range(5)], crs=CRS,
+    ).to_crs("EPSG:4326")  # fmt: skip
+    cams.to_file(tmp_path / "cams.geojson")
+    layer = read_layer("cameras", LayerSource(path=tmp_path / "cams.geojson"), network=city)
+    g = layer.gdf
+    assert list(g["owner"]) == ["police", "social", "social", "unknown", "unknown"]
+    # not given: social cameras are not connected, the others are
+    assert list(g["connected"]) == [True, False, True, True, True]
+    assert list(g["quality"]) == ["SD", "HD", "unknown", "HD", "unknown"]
+    # every value not understood is reported, naming the column
+    text = " ".join(layer.warnings)
+    assert "1 cameras have an owner that is not understood in column 'owner'" in text
+    assert "1 cameras have a quality that is not understood in column 'quality'" in text
+    assert "1 cameras have a connected value that is neither true nor false in column 'connected'" in text
