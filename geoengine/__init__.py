@@ -15,9 +15,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .audit import AuditReport, audit_run
-from .batch import BatchResult, run_batch
-from .compare import RunComparison, compare_runs
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     CRSMismatchError,
     GeoEngineError,
@@ -31,20 +31,53 @@ from .errors import (
     Problem,
     ScenarioError,
 )
-from .evaluation import backtest_plan
-from .layers import Layer, Layers, load_layers, read_layer
-from .network import (
-    RoadNetwork,
-    load_network,
-    network_from_bbox,
-    network_from_graphml,
-    network_from_pbf,
-    network_from_place,
-    network_from_xml,
-    save_graphml,
-)
-from .pipeline import RunResult, run
-from .scenario import Scenario, TimeWindow, load_scenario
+
+# Heavy modules (geopandas, scipy, OR-Tools) load on first use, so ``geoengine --help`` starts fast.
+_LAZY: dict[str, str] = {
+    "AuditReport": ".audit", "audit_run": ".audit",
+    "BatchResult": ".batch", "run_batch": ".batch",
+    "RunComparison": ".compare", "compare_runs": ".compare",
+    "backtest_plan": ".evaluation",
+    "Layer": ".layers", "Layers": ".layers", "load_layers": ".layers", "read_layer": ".layers",
+    "RoadNetwork": ".network", "load_network": ".network", "network_from_bbox": ".network",
+    "network_from_graphml": ".network", "network_from_pbf": ".network", "network_from_place": ".network",
+    "network_from_xml": ".network", "save_graphml": ".network",
+    "RunResult": ".pipeline", "run": ".pipeline",
+    "Scenario": ".scenario", "TimeWindow": ".scenario", "load_scenario": ".scenario",
+}  # fmt: skip
+
+if TYPE_CHECKING:
+    from .audit import AuditReport, audit_run
+    from .batch import BatchResult, run_batch
+    from .compare import RunComparison, compare_runs
+    from .evaluation import backtest_plan
+    from .layers import Layer, Layers, load_layers, read_layer
+    from .network import (
+        RoadNetwork,
+        load_network,
+        network_from_bbox,
+        network_from_graphml,
+        network_from_pbf,
+        network_from_place,
+        network_from_xml,
+        save_graphml,
+    )
+    from .pipeline import RunResult, run
+    from .scenario import Scenario, TimeWindow, load_scenario
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'geoengine' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "AuditReport",
