@@ -56,7 +56,14 @@ def city_run() -> dict[str, Any]:
     from geoengine.coverage import plan_coverage
     from geoengine.patrol.plan import plan_patrol
     from geoengine.risk import estimate_risk
-    from geoengine.scenario import CameraModel, CameraSettings, PatrolSettings, RiskSettings, TeamSettings, TimeWindow
+    from geoengine.scenario import (
+        CameraModel,
+        CameraSettings,
+        PatrolSettings,
+        RiskSettings,
+        TeamSettings,
+        TimeWindow,
+    )
 
     city = grid_network(7, block_m=100.0, crs=CRS, origin=(X0, Y0), building_inset_m=15.0)
     windows = (TimeWindow(name="evening", start="18:00", end="22:00"), TimeWindow(name="late", start="22:00", end="02:00"))
@@ -228,18 +235,78 @@ def test_map_loads_offline_with_every_layer(opened: Page, city_map):
     assert opened.blocked == [] and opened.errors == [] and opened.dialogs == []
 
 
-def test_risk_window_selector_restyles_and_hides_with_its_layer(opened: Page):
-    legend = opened.page.locator(".geoengine-risk-legend")
+def test_the_map_opens_on_the_busiest_window_at_its_first_hour(opened: Page, city_run):
+    risk = city_run["risk"]
+    totals = risk.table.groupby("window")["risk"].sum()
+    busiest = max(risk.window_names, key=lambda w: float(totals.get(w, 0.0)))
+    assert busiest == "late"  # the fixture has more late incidents
+    state = opened.js("geoengine.clock.state()")
+    assert state["window_name"] == busiest and state["minute"] == 0
+    assert opened.page.locator(".geoengine-clock .ge-time").text_content() == "22:00"
+    assert opened.js("geoengineRisk.names[geoengineRisk.current()]") == busiest
+    assert opened.js("geoengine.map.hasLayer(geoengine.layers['Routes: late'])")
+    assert not opened.js("geoengine.map.hasLayer(geoengine.layers['Routes: evening'])")
+    # one time control: the risk legend has no selector of its own, it names the clock's window
+    assert not opened.page.locator("select.geoengine-window").is_visible()
+    assert "late" in opened.page.locator(".geoengine-window-shown").text_content()
+    assert "window=late&time=22:00" in opened.js("location.hash")
+
+
+def test_one_control_switches_risk_routes_and_dropped_visits_together(opened: Page, city_run):
     colours = "geoengine.layers['risk'].getLayers().map(l => l.options.color).join()"
-    opened.page.select_option("select.geoengine-window", "1")  # evening
-    evening = opened.js(colours)
-    opened.page.select_option("select.geoengine-window", "2")  # late
-    assert opened.js("geoengineRisk.current()") == 2 and opened.js(colours) != evening
-    opened.page.select_option("select.geoengine-window", "0")
+    dropped = city_run["patrol"].dropped
+    n_dropped = dropped["window"].astype(str).value_counts().to_dict() if len(dropped) else {}
+
+    def dropped_shown() -> dict[str, bool]:
+        return opened.js("Object.fromEntries(Object.keys(geoengine.layers).filter(k => k.startsWith('Dropped visits: '))"
+                         ".map(k => [k, geoengine.map.hasLayer(geoengine.layers[k])]))")  # fmt: skip
+
+    opened.page.select_option(".geoengine-clock .ge-window", "1")  # late
+    late = opened.js(colours)
+    opened.page.select_option(".geoengine-clock .ge-window", "0")  # evening
+    assert opened.js("geoengineRisk.names[geoengineRisk.current()]") == "evening"
+    assert opened.js(colours) != late
+    assert opened.js("geoengine.map.hasLayer(geoengine.layers['Routes: evening'])")
+    assert not opened.js("geoengine.map.hasLayer(geoengine.layers['Routes: late'])")
+    shown = dropped_shown()
+    for name, on in shown.items():
+        assert on == name.startswith("Dropped visits: evening "), (name, on)
+    assert set(shown) == {f"Dropped visits: {w} ({n})" for w, n in n_dropped.items()}
+    opened.page.select_option(".geoengine-clock .ge-window", "1")
+    assert opened.js(colours) == late
+    for name, on in dropped_shown().items():
+        assert on == name.startswith("Dropped visits: late "), (name, on)
+    # the risk legend hides with its layer
+    legend = opened.page.locator(".geoengine-risk-legend")
     opened.page.get_by_text("Risk level by time window").click()
     assert not legend.is_visible() and not opened.js("geoengine.map.hasLayer(geoengine.layers['risk'])")
     opened.page.get_by_text("Risk level by time window").click()
     assert legend.is_visible()
+    assert opened.errors == [] and opened.dialogs == []
+
+
+def test_the_address_keeps_the_view(browser: Any, city_map):
+    path, _ = city_map
+    page = Page(browser, path)
+    try:
+        page.page.select_option(".geoengine-clock .ge-window", "0")
+        page.page.locator(".geoengine-clock .ge-slider").fill("90")
+        url = page.js("location.href")
+        assert url.endswith("#window=evening&time=19:30")
+    finally:
+        page.page.close()
+    again = Page(browser, Path(path))
+    try:
+        again.page.goto(url, wait_until="load")
+        again.page.reload(wait_until="load")
+        state = again.js("geoengine.clock.state()")
+        assert state["window_name"] == "evening" and state["minute"] == 90
+        assert again.page.locator(".geoengine-clock .ge-time").text_content() == "19:30"
+        assert again.js("geoengineRisk.names[geoengineRisk.current()]") == "evening"
+        assert again.js("geoengine.map.hasLayer(geoengine.layers['Routes: evening'])")
+        assert again.errors == [] and again.blocked == []
+    finally:
+        again.page.close()
 
 
 def _layer_of(fmap: Any, name: str) -> Any:
@@ -249,6 +316,7 @@ def _layer_of(fmap: Any, name: str) -> Any:
 def test_time_slider_moves_the_patrols(opened: Page):
     slider = opened.page.locator(".geoengine-clock .ge-slider")
     label = opened.page.locator(".geoengine-clock .ge-time")
+    opened.page.select_option(".geoengine-clock .ge-window", "0")
     slider.fill("0")
     assert label.text_content() == "18:00"
     at_start = opened.js("geoengine.clock.state().shown")

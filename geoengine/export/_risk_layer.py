@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from ..risk import RiskSurface
 
 from ..risk import LEVEL_COLOURS, LEVELS
+from ._palette import NO_DATA, NO_DATA_COLOUR
+
+SHOWN = (*LEVELS, *(() if NO_DATA in LEVELS else (NO_DATA,)))
+"""The levels of the layer: the four graded ones, then "no data" (grey, never blue)."""
 
 _TEMPLATE = """
 {% macro script(this, kwargs) %}
@@ -31,7 +35,9 @@ var {{ this.get_name() }} = L.featureGroup();
   var current = 0;
   function style(f) {
     var lv = f.properties.l[current];
-    return {color: colours[lv], weight: lv === 0 ? 4.5 : (lv === 3 ? 1.5 : 3), opacity: lv === 3 ? 0.6 : 0.95};
+    var name = levels[lv];
+    if (name === "no data") { return {color: colours[lv], weight: 1.5, opacity: 0.8, dashArray: "2 4"}; }
+    return {color: colours[lv], weight: name === "red" ? 4.5 : (name === "blue" ? 1.5 : 3), opacity: name === "blue" ? 0.6 : 0.95};
   }
   function casingStyle(f) {
     var on = f.properties.h[current] === 1;
@@ -40,7 +46,8 @@ var {{ this.get_name() }} = L.featureGroup();
   function tip(f) {
     var p = f.properties;
     var text = "<b>" + (p.n || "(unnamed street)") + "</b><br>" + windows[current] + ": <b>" +
-      levels[p.l[current]] + "</b>, risk " + p.r[current] + " per km";
+      levels[p.l[current]] + "</b>" + (levels[p.l[current]] === "no data" ? " (outside the incidents' extent)" :
+      ", risk " + p.r[current] + " incidents per km per day, harm-weighted");
     if (p.h[current] === 1) { text += "<br><b>significant hotspot</b> (Gi*, FDR-corrected)"; }
     return text;
   }
@@ -74,6 +81,8 @@ var {{ this.get_name() }} = L.featureGroup();
       current = parseInt(select.value, 10);
       streets.setStyle(style);
       casing.setStyle(casingStyle);
+      var n = document.querySelector(".geoengine-window-shown");
+      if (n) { n.textContent = windows[current] + " (set by the time control)"; }
     });
     return div;
   };
@@ -85,7 +94,18 @@ var {{ this.get_name() }} = L.featureGroup();
   window.geoengineRisk = {windows: windows, names: {{ this.names|tojson }}, select: function (i) {
     var s = document.querySelector("select.geoengine-window"); s.value = String(i);
     s.dispatchEvent(new Event("change"));
-  }, current: function () { return current; }};
+  }, current: function () { return current; }, hideSelector: function () {
+    // the patrol clock is the one time control: the legend names its window instead of a second selector
+    var s = document.querySelector("select.geoengine-window");
+    if (s && s.style.display !== "none") {
+      s.style.display = "none";
+      var note = document.createElement("div");
+      note.className = "geoengine-window-shown";
+      s.parentNode.insertBefore(note, s);
+    }
+    var n = document.querySelector(".geoengine-window-shown");
+    if (n) { n.textContent = windows[current] + " (set by the time control)"; }
+  }};
 })();
 {% endmacro %}
 """
@@ -105,8 +125,8 @@ class RiskLayer(Layer, RawMacro):
         ]
         self.windows = [_esc(s) for s in labels]
         self.names = [_esc(s) for s in names]
-        self.levels = list(LEVELS)
-        self.colours = [LEVEL_COLOURS[lv] for lv in LEVELS]
+        self.levels = list(SHOWN)
+        self.colours = [LEVEL_COLOURS.get(lv, NO_DATA_COLOUR) if lv != NO_DATA else NO_DATA_COLOUR for lv in SHOWN]
         shares = surface.settings.level_shares
         if surface.settings.thresholds_per_km is None:
             cum = np.cumsum(shares) * 100
@@ -119,6 +139,7 @@ class RiskLayer(Layer, RawMacro):
         else:
             r, o, y = surface.settings.thresholds_per_km
             self.legend = [f"red — ≥ {r:g} per km", f"orange — ≥ {o:g} per km", f"yellow — ≥ {y:g} per km", "blue — below"]
+        self.legend.append("grey — no data (outside the incidents' extent)")
         self.data_json, self.n_features = _features(surface, names)
 
 
@@ -129,11 +150,11 @@ def _esc(value: str) -> str:
 
 def _features(surface: RiskSurface, names: list[str]) -> tuple[str, int]:
     seg = surface.segments.to_crs("EPSG:4326")
-    code = {lv: i for i, lv in enumerate(LEVELS)}
+    code = {lv: i for i, lv in enumerate(SHOWN)}
     levels, risk, hot = [], [], []
     for name in names:
         b = surface.for_window(name)
-        levels.append(b["level"].map(code).to_numpy(dtype=int))
+        levels.append(b["level"].map(code).fillna(code[NO_DATA]).to_numpy(dtype=int))
         risk.append(np.round(b["risk_per_km"].to_numpy(dtype=float), 2))
         hot.append(b["hotspot"].to_numpy(dtype=bool).astype(int))
     lv, rk, ht = np.column_stack(levels).tolist(), np.column_stack(risk).tolist(), np.column_stack(hot).tolist()

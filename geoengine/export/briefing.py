@@ -24,19 +24,28 @@ from typing import TYPE_CHECKING, Any, Literal
 import geopandas as gpd
 import numpy as np
 import shapely
-from shapely.ops import polylabel
 from matplotlib import patheffects
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from shapely.ops import polylabel
 
 from ..errors import InfeasibleSettingsError
 from ..risk import LEVEL_COLOURS, LEVELS, _days_label
+from ._palette import (
+    KEY_SITE_COLOUR,
+    MODE_DASH_MPL,
+    NO_DATA,
+    NO_DATA_COLOUR,
+    POST_STYLE,
+    TEAM_PALETTE,
+    team_colours,
+)
 
 if TYPE_CHECKING:
     from ..coverage.plan import CoveragePlan
@@ -59,14 +68,18 @@ LEVEL_STYLE: dict[str, dict[str, Any]] = {
     "orange": {"linewidth": 2.6, "linestyle": (0, (4.0, 1.6)), "zorder": 5, "edge": "#7f2704"},
     "yellow": {"linewidth": 1.9, "linestyle": (0, (1.0, 1.4)), "zorder": 4, "edge": "#6b5200"},
     "blue": {"linewidth": 0.6, "linestyle": "solid", "zorder": 3, "edge": None},
+    NO_DATA: {"linewidth": 1.2, "linestyle": (0, (0.6, 0.9)), "zorder": 2.8, "edge": None},
 }
-LEVEL_LABEL = {"red": "red: highest risk", "orange": "orange: high", "yellow": "yellow: elevated", "blue": "blue: low"}
+LEVEL_LABEL = {"red": "red: highest risk", "orange": "orange: high", "yellow": "yellow: elevated", "blue": "blue: low",
+               NO_DATA: "grey hatched: no data (outside the incidents' extent)"}  # fmt: skip
+SHOWN_LEVELS: tuple[str, ...] = (*LEVELS, *(() if NO_DATA in LEVELS else (NO_DATA,)))
+"""The levels drawn, "no data" last (grey, never counted as blue)."""
 STREET_GREY = "#9a9a9a"
 BUILDING_FILL = "#e4e1dc"
 DISTRICT_EDGE = "#5e3c99"
 BEAT_EDGE = "#1a1a1a"
-MODE_STYLE: dict[str, Any] = {"car": "solid", "foot": (0, (1.0, 1.2)), "ebike": (0, (4.0, 1.5)), "bike": (0, (4.0, 1.5))}
-TEAM_COLOURS = ("#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#1f78b4", "#6a3d9a", "#b15928", "#444444")
+MODE_STYLE: dict[str, Any] = dict(MODE_DASH_MPL)
+TEAM_COLOURS = TEAM_PALETTE  # the map's and the report's too (see ._palette)
 HALO = [patheffects.withStroke(linewidth=3.0, foreground="white")]
 ROUTE_HALO = [patheffects.Stroke(linewidth=2.2, foreground="white"), patheffects.Normal()]
 
@@ -388,17 +401,20 @@ def briefing_figure(
         seg = risk.for_window(shown)
         seg = seg.to_crs(crs) if seg.crs != crs else seg
         level_handles = []
-        for lv in reversed(LEVELS):  # blue first, red on top
+        for lv in reversed(SHOWN_LEVELS):  # no data and blue first, red on top
             sub = seg[seg["level"] == lv]
+            if lv == NO_DATA and not len(sub):
+                continue
             st = LEVEL_STYLE[lv]
+            colour = LEVEL_COLOURS.get(lv, NO_DATA_COLOUR)
             if len(sub):
-                lc = LineCollection(_line_segments(sub.geometry.values), colors=LEVEL_COLOURS[lv],
+                lc = LineCollection(_line_segments(sub.geometry.values), colors=colour,
                                     linewidths=st["linewidth"] * lw, linestyles=st["linestyle"], zorder=st["zorder"],
                                     capstyle="butt", path_effects=_edge(lv, scale=lw))  # fmt: skip
                 ax.add_collection(lc)
             km = float(sub["length_m"].sum()) / 1000 if "length_m" in sub else 0.0
             level_handles.append(
-                Line2D([], [], color=LEVEL_COLOURS[lv], linewidth=st["linewidth"], linestyle=st["linestyle"],
+                Line2D([], [], color=colour, linewidth=st["linewidth"], linestyle=st["linestyle"],
                        label=f"{LEVEL_LABEL[lv]} ({km:.1f} km)", path_effects=_edge(lv))
             )  # fmt: skip
         drawn.append("risk")
@@ -414,13 +430,14 @@ def briefing_figure(
             routes = routes[routes["window"] == routes["window"].iloc[0]]
         routes = routes.to_crs(crs)
         visits = _route_visits(patrol)
-        for i, row in enumerate(routes.itertuples(index=False)):
-            colour = TEAM_COLOURS[i % len(TEAM_COLOURS)]
+        colours = team_colours(patrol.stops["team"] if len(patrol.stops) else patrol.route_lines["team"])
+        for row in routes.itertuples(index=False):
+            colour = colours.get(str(row.team), TEAM_PALETTE[0])
             ls = MODE_STYLE.get(str(row.mode), "solid")
-            lc = LineCollection(_line_segments([row.geometry]), colors=colour, linewidths=1.3 * lw, linestyles=ls,
-                                alpha=0.95, zorder=9, path_effects=ROUTE_HALO)  # fmt: skip
+            lc = LineCollection(_line_segments([row.geometry]), colors=colour, linewidths=2.6 * lw, linestyles=ls,
+                                alpha=0.95, zorder=9, path_effects=ROUTE_HALO, capstyle="round")  # fmt: skip
             ax.add_collection(lc)
-            route_handles.append(Line2D([], [], color=colour, linewidth=1.6, linestyle=ls,
+            route_handles.append(Line2D([], [], color=colour, linewidth=2.6, linestyle=ls,
                                         label=_plain(_route_label(str(row.team), str(row.mode),
                                                                   *visits.get((str(row.team), str(row.window)), (int(row.stops), ""))))))  # fmt: skip
         if route_handles:
@@ -452,14 +469,15 @@ def briefing_figure(
         scatter(coverage.cameras_new, "cameras_new", f"new camera ({len(coverage.cameras_new)})", marker="^", s=46,
                 c="#000000", edgecolors="white", linewidths=0.7, zorder=11)  # fmt: skip
     if layers is not None and layers.key_sites is not None:
-        scatter(layers.key_sites.gdf, "key_sites", f"key site ({len(layers.key_sites.gdf)})", marker="D", s=22,
-                c="#fdd835", edgecolors="black", linewidths=0.8, zorder=12)  # fmt: skip
+        scatter(layers.key_sites.gdf, "key_sites", f"key site ({len(layers.key_sites.gdf)})", marker="*", s=110,
+                c=KEY_SITE_COLOUR, edgecolors="white", linewidths=0.6, zorder=12)  # fmt: skip
     if layers is not None and layers.stations is not None:
         scatter(layers.stations.gdf, "stations", f"police station / base ({len(layers.stations.gdf)})", marker="p",
                 s=120, c="#08306b", edgecolors="white", linewidths=1.0, zorder=13)  # fmt: skip
     posts = []
     if patrol is not None:
-        for name, marker, colour, label in (("checkpoints", "s", "#ffffff", "checkpoint (C1…)"), ("booths", "P", "#000000", "police booth (B1…)")):
+        for name, marker, colour, label in (("checkpoints", "s", POST_STYLE["checkpoint"]["fill"], "checkpoint (C1…)"),
+                                            ("booths", "s", POST_STYLE["booth"]["fill"], "police booth (B1…)")):  # fmt: skip
             p = getattr(patrol, name)
             if p is not None and len(p.sites):
                 scatter(p.sites, name, f"{label.split(' (')[0]} ({len(p.sites)})", marker=marker, s=90, c=colour,
@@ -499,7 +517,8 @@ def briefing_figure(
                                    f"date {date.isoformat()}") if x)  # fmt: skip
     fig.text(0.015, 0.905, line2, fontsize=fs["sub"], va="top", parse_math=False, color="#222222")
     fig.text(0.015, 0.02, f"Map CRS: {crs.name} (metres) · grid north up; arrow shows true north · "
-             f"{OSM_ATTRIBUTION} · streets, buildings from OpenStreetMap", fontsize=fs["small"], color="#444444")  # fmt: skip
+             f"{OSM_ATTRIBUTION} · {'streets and buildings' if 'buildings' in drawn else 'streets'} from OpenStreetMap",
+             fontsize=fs["small"], color="#444444")  # fmt: skip
 
     # ---- side panel: legend sections, then facts and notes
     sections = [("Map", base)]

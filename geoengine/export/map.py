@@ -33,6 +33,13 @@ from folium.plugins import HeatMap
 
 from ._assets import asset_url, check_offline, inline_assets
 from ._map_js import CLOCK, RUNTIME, RawMacro, geojson_text
+from ._palette import (
+    KEY_SITE_COLOUR,
+    MODE_DASH_MAP,
+    POST_STYLE,
+    TEAM_PALETTE,
+    team_colours,
+)
 
 if TYPE_CHECKING:
     from ..coverage.plan import CoveragePlan
@@ -49,14 +56,14 @@ WGS84 = "EPSG:4326"
 DECIMALS = 6  # ~0.1 m: more digits only make the page bigger
 MAJOR = {"motorway", "trunk", "primary", "secondary", "motorway_link", "trunk_link", "primary_link", "secondary_link"}
 # team colours stay clear of the risk levels' red, orange, yellow and blue
-TEAM_COLOURS = ("#e7298a", "#1b9e77", "#6a3d9a", "#66a61e", "#8c510a", "#2f4f4f", "#9e9ac8", "#c51b7d", "#4d9221", "#01665e")
+TEAM_COLOURS = TEAM_PALETTE  # one palette for map, briefing, shift sheets and report (see ._palette)
 COVERAGE_COLOURS = {"existing": "#1a9850", "new": "#00a6d6", "uncovered": "#8c8c8c"}
 
 # styles (ours, never from input data); "shape" draws a DOM marker instead of a canvas circle
 S_STREET = [{"color": "#c9c9c9", "weight": 1.0, "opacity": 1.0}, {"color": "#b3b3b3", "weight": 2.2, "opacity": 1.0}]
 S_BUILDING = [{"color": "#d3d1cb", "weight": 0.5, "fillColor": "#e3e1da", "fillOpacity": 1.0, "opacity": 1.0}]
 S_DISTRICT = [{"color": "#7b3294", "weight": 2, "fillColor": "#c2a5cf", "fillOpacity": 0.15}]
-S_KEY_SITE = [{"radius": 5, "color": "#d7191c", "weight": 1.5, "fillColor": "#fdae61", "fillOpacity": 0.9}]
+S_KEY_SITE = [{"shape": "star", "size": 18, "fillColor": KEY_SITE_COLOUR, "color": "#ffffff"}]
 S_STATION = [{"shape": "diamond", "size": 13, "fillColor": "#1f1f7a", "color": "#ffffff"}]
 S_CAMERA = [{"radius": 3, "color": "#2c7bb6", "weight": 1, "fillColor": "#2c7bb6", "fillOpacity": 1.0}]
 S_CAMERA_NEW = [{"radius": 5, "color": "#005a78", "weight": 2, "fillColor": "#00a6d6", "fillOpacity": 1.0}]
@@ -68,8 +75,8 @@ S_COVERAGE = [
     {"color": COVERAGE_COLOURS["uncovered"], "weight": 2, "opacity": 0.9, "dashArray": "4 4"},
 ]
 S_BEAT = [{"color": "#222222", "weight": 2, "dashArray": "6 4", "fillColor": "#000000", "fillOpacity": 0.03}]
-S_CHECKPOINT = [{"shape": "square", "size": 14, "fillColor": "#67000d", "color": "#ffffff"}]
-S_BOOTH = [{"shape": "square", "size": 14, "fillColor": "#08519c", "color": "#ffffff"}]
+S_CHECKPOINT = [{"shape": "badge", "size": 14, "fillColor": POST_STYLE["checkpoint"]["fill"], "color": POST_STYLE["checkpoint"]["text"]}]
+S_BOOTH = [{"shape": "badge", "size": 14, "fillColor": POST_STYLE["booth"]["fill"], "color": POST_STYLE["booth"]["text"]}]
 S_DROPPED = [{"radius": 9, "color": "#3a3a3a", "weight": 2.5, "dashArray": "3 3", "fill": True, "fillColor": "#ffffff",
               "fillOpacity": 0.6}]  # fmt: skip
 S_CUT = [{"radius": 6, "color": "#8c8c8c", "weight": 1.5, "dashArray": "2 3", "fill": True, "fillColor": "#ffffff",
@@ -299,7 +306,7 @@ def make_map(
     if coverage is not None:
         legend += _add_coverage(fmap, network, coverage)
     if patrol is not None:
-        legend += _add_patrol(fmap, network, patrol, windows or ())
+        legend += _add_patrol(fmap, network, patrol, windows or (), initial=_busiest(risk, patrol))
 
     banner = f"<b style='font-size:14px'>{_esc(title)}</b>"
     if subtitle:
@@ -319,8 +326,17 @@ def overlay_names(fmap: folium.Map) -> list[str]:
     return [child.layer_name for child in fmap._children.values() if isinstance(child, Layer) and child.control]
 
 
-def _swatch(kind: str, colour: str, label: str, *, dashed: bool = False) -> str:
+def _swatch(kind: str, colour: str, label: str, *, dashed: bool = False, dash: str | None = None) -> str:
     """A legend row; ``label`` must already be escaped."""
+    if kind == "line" and dash:
+        return (f"<div><svg width='24' height='8' style='margin:0 6px 0 0'><line x1='0' y1='4' x2='24' y2='4' "
+                f"stroke='{colour}' stroke-width='3' stroke-dasharray='{dash}'/></svg>{label}</div>")
+    if kind == "star":
+        return f"<div><span style='color:{colour};font-size:16px;margin:0 6px 0 1px;text-shadow:0 0 1px #000'>★</span>{label}</div>"
+    if kind == "badge":
+        fill, text = colour.split("/")
+        return (f"<div><span style='display:inline-block;background:{fill};color:{text};border:1px solid #000;"
+                f"font:bold 10px sans-serif;padding:0 3px;margin:0 6px 0 0'>{label[:1]}1</span>{label}</div>")
     if kind == "line":
         mark = f"width:22px;height:0;border-top:3px {'dashed' if dashed else 'solid'} {colour};margin:0 6px 3px 0"
     elif kind == "area":
@@ -386,7 +402,7 @@ def _add_layers(fmap: folium.Map, layers: Layers, coverage: CoveragePlan | None 
             {"t": _esc(n), "p": f"<b>{_esc(n)}</b><br>{_esc(c)}<br>priority {_num(p)}"} for n, c, p in zip(ks["name"], cat, prio)
         ]
         _Vector("Key sites", _collection(ks.geometry.representative_point(), props), styles=S_KEY_SITE, order="front").add_to(fmap)
-        legend.append(_swatch("dot", "#fdae61", "Key site"))
+        legend.append(_swatch("star", KEY_SITE_COLOUR, "Key site"))
     if layers.stations is not None and len(layers.stations.gdf):
         st = _to_wgs84(layers.stations.gdf)
         props = [{"t": _esc(n), "p": f"<b>{_esc(n)}</b><br>police station / patrol base"} for n in st["name"]]
@@ -493,12 +509,13 @@ def _add_coverage(fmap: folium.Map, network: RoadNetwork, coverage: CoveragePlan
 
 
 # --------------------------------------------------------------------------- patrols
-def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, windows: Sequence[TimeWindow]) -> list[str]:
+def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, windows: Sequence[TimeWindow], *,
+                initial: str | None = None) -> list[str]:
     legend = []
     beats = patrol.beats.beats
     if len(beats):
         props = [
-            {"t": f"<b>Beat {_esc(n)}</b><br>workload {_num(w, '.0f')}, {_num(km, '.2f')} km of street, "
+            {"t": f"<b>{_esc(n if str(n).lower().startswith('beat') else f'Beat {n}')}</b><br>workload {_num(w, '.0f')}, {_num(km, '.2f')} km of street, "
                   f"compactness {_num(c, '.2f')}"}
             for n, w, km, c in zip(beats["name"], beats["workload"], beats["street_km"], beats["compactness"])
         ]  # fmt: skip
@@ -506,26 +523,27 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
         _Vector(f"Patrol beats ({len(beats)})", _collection(geoms, props), styles=S_BEAT, show=False, order="back").add_to(fmap)
         legend.append(_swatch("area", "#222222", "Patrol beat", dashed=True))
     for label, posts, styles, colour in (
-        ("Checkpoints", patrol.checkpoints, S_CHECKPOINT, "#67000d"),
-        ("Police booths", patrol.booths, S_BOOTH, "#08519c"),
+        ("Checkpoints", patrol.checkpoints, S_CHECKPOINT, "#000000/#ffffff"),
+        ("Police booths", patrol.booths, S_BOOTH, "#ffffff/#000000"),
     ):
         if posts is None or not len(posts.sites):
             continue
         pts = _to_wgs84(posts.sites)
         one = label[:-1]
         props = [
-            {"t": f"{one} {_esc(getattr(r, 'post_id', ''))}",
+            {"t": f"{one} {_esc(getattr(r, 'post_id', ''))}", "b": _esc(getattr(r, "post_id", "")),
              "p": f"<b>{one} {_esc(getattr(r, 'post_id', ''))}</b> {_esc(getattr(r, 'name', ''))}<br>why: {_esc(getattr(r, 'reason', ''))}"}
             for r in pts.itertuples(index=False)
         ]  # fmt: skip
         _Vector(f"{label} ({len(pts)})", _collection(pts.geometry, props), styles=styles).add_to(fmap)
-        legend.append(_swatch("square", colour, f"{one} (click: why)"))
+        legend.append(_swatch("badge", colour, f"{one} (click: why)"))
 
     stops = patrol.stops
     if not len(stops):
-        return legend + _add_dropped(fmap, patrol) + _add_cut(fmap, patrol)
+        return legend + _add_dropped(fmap, patrol, initial=initial) + _add_cut(fmap, patrol)
     teams = list(dict.fromkeys(sorted(stops["team"].astype(str))))
-    colour = {t: TEAM_COLOURS[i % len(TEAM_COLOURS)] for i, t in enumerate(teams)}
+    colour = team_colours(teams)
+    team_mode = {str(t): str(m) for t, m in zip(stops["team"], stops["mode"])}
     order = [w.name for w in windows if w.name in set(stops["window"])]
     order += [w for w in dict.fromkeys(stops["window"]) if w not in order]
     by_name = {w.name: w for w in windows}
@@ -535,9 +553,10 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
     lines = _to_wgs84(patrol.route_lines) if len(patrol.route_lines) else patrol.route_lines
     styles: list[dict[str, Any]] = []
     for t in teams:
-        styles.append({"color": colour[t], "weight": 3, "opacity": 0.85})
+        dash = MODE_DASH_MAP.get(team_mode.get(t, "car"))
+        styles.append({"color": colour[t], "weight": 4, "opacity": 0.9, **({"dashArray": dash} if dash else {})})
         styles.append({"radius": 4, "color": colour[t], "weight": 1.5, "fillColor": "#ffffff", "fillOpacity": 1.0})
-        styles.append({"color": colour[t], "weight": 3, "opacity": 0.9, "dashArray": "8 6"})
+        styles.append({"color": colour[t], "weight": 3, "opacity": 0.55, "dashArray": "14 4 2 4"})
     for t in teams:  # a meal break: a DOM marker (white disc, pause bars in the team's colour)
         styles.append({"shape": "pause", "size": 16, "fillColor": "#ffffff", "color": colour[t]})
     team_ix = {t: i for i, t in enumerate(teams)}
@@ -555,7 +574,8 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
         geoms += list(w_stops.geometry.values)
         props += [{"s": stop_style(r.team, r.place_kind), "t": _stop_tooltip(r), "p": _stop_popup(r)}
                   for r in w_stops.itertuples()]  # fmt: skip
-        _Vector(f"Routes: {_esc(wname)}", _collection(geoms, props), styles=styles, show=k == 0, order="front").add_to(fmap)
+        shown = wname == initial if initial in order else k == 0
+        _Vector(f"Routes: {_esc(wname)}", _collection(geoms, props), styles=styles, show=shown, order="front").add_to(fmap)
         for alt in alternatives:
             a = alt[alt["window"] == wname]
             if not len(a):
@@ -576,15 +596,19 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
             name = f"Routes: {_esc(wname)}, alternative {n}" + (f" ({differs * 100:.0f} % of stops differ)" if differs == differs else "")
             _Vector(name, _collection(geoms, props), styles=styles, show=False, order="front").add_to(fmap)
 
-    legend.append("<div style='margin-top:4px'><b>Teams</b> (routes per window; dashed: alternative plan)</div>")
-    legend += [_swatch("line", colour[t], _esc(t)) for t in teams]
+    legend.append("<div style='margin-top:4px'><b>Teams</b> (line pattern: car solid, foot dotted, e-bike dashed; "
+                  "dash-dot: alternative plan)</div>")
+    legend += [_swatch("line", colour[t], f"{_esc(t)} ({_esc(team_mode.get(t, ''))})", dash=MODE_DASH_MAP.get(team_mode.get(t, "car")))
+               for t in teams]  # fmt: skip
     if (stops["place_kind"] == "break").any():
         legend.append(_swatch("pause", "#444444", "Meal break (click: when; in the clock: on break)"))
-    legend += _add_dropped(fmap, patrol)
+    legend += _add_dropped(fmap, patrol, initial=initial)
     legend += _add_cut(fmap, patrol)
 
     # the patrol clock: the chosen plan and each alternative, window by window
-    plans = [{"label": "chosen plan", "windows": [_clock_window(wname, by_name.get(wname), stops, legs, colour) for wname in order]}]
+    n_dropped = patrol.dropped["window"].astype(str).value_counts() if len(patrol.dropped) else pd.Series(dtype=int)
+    plans = [{"label": "chosen plan", "windows": [_clock_window(wname, by_name.get(wname), stops, legs, colour,
+                                                                n_dropped=int(n_dropped.get(wname, 0))) for wname in order]}]
     for n in sorted({int(a["alternative"].iloc[0]) for a in alternatives}):
         frames = {str(a["window"].iloc[0]): a for a in alternatives if int(a["alternative"].iloc[0]) == n}
         plans.append({"label": f"alternative {n}", "windows": [
@@ -595,9 +619,19 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
         ]})  # fmt: skip
     group = _Group("Patrols at the selected time (clock)", show=True)
     group.add_to(fmap)
-    clock = _Script(CLOCK.replace("{{ this.get_name() }}", group.get_name()), plans=plans)
+    clock = _Script(CLOCK.replace("{{ this.get_name() }}", group.get_name()), plans=plans,
+                    initial=order.index(initial) if initial in order else 0)
     clock.add_to(fmap)
     return legend
+
+
+def _busiest(risk: RiskSurface | None, patrol: PatrolPlan) -> str | None:
+    """The window the map opens on: the one with the most risk (as the briefing), else the first planned."""
+    if risk is not None and len(risk.table):
+        totals = risk.table.groupby("window", sort=False)["risk"].sum()
+        names = risk.window_names
+        return str(max(names, key=lambda w: (float(totals.get(w, 0.0)), -names.index(w))))
+    return str(patrol.stops["window"].iloc[0]) if len(patrol.stops) else None
 
 
 def _stop_tooltip(r: Any) -> str:
@@ -647,7 +681,8 @@ CAUSE_WORDS = {
 }
 
 
-def _add_dropped(fmap: folium.Map, patrol: PatrolPlan) -> list[str]:
+def _add_dropped(fmap: folium.Map, patrol: PatrolPlan, *, initial: str | None = None) -> list[str]:
+    """Dropped visits, one layer per window: the time control shows the window's own."""
     dropped = patrol.dropped
     if not len(dropped):
         return []
@@ -658,21 +693,49 @@ def _add_dropped(fmap: folium.Map, patrol: PatrolPlan) -> list[str]:
         s = _to_wgs84(patrol.stops.drop_duplicates("place_id"))
         for pid, g in zip(s["place_id"], s.geometry):
             where.setdefault(pid, g)
-    geoms, props, unplaced = [], [], 0
-    for pid, g in dropped.groupby("place_id", sort=False):
-        if pid not in where:
-            unplaced += len(g)
-            continue
-        rows = [f"{_esc(r.window)}, visit {_visit_no(r.visit)} ({_esc(r.earliest)}–{_esc(r.latest)}): "
-                f"<b>{_esc(CAUSE_WORDS.get(str(getattr(r, 'cause', '')), getattr(r, 'cause', '')))}</b> — {_esc(_reason(r))}"
-                for r in g.head(12).itertuples()]  # fmt: skip
-        more = f"<br>… and {len(g) - 12} more" if len(g) > 12 else ""
-        geoms.append(where[pid])
-        props.append({"t": f"{len(g)} dropped visit{'s' if len(g) != 1 else ''} at {_esc(pid)}",
-                      "p": f"<b>Dropped visits at {_esc(pid)}</b> ({len(g)})<br>" + "<br>".join(rows) + more})  # fmt: skip
-    name = f"Dropped visits ({len(dropped)})" + (f", {unplaced} without a location" if unplaced else "")
-    _Vector(name, _collection(geoms, props), styles=S_DROPPED, show=True, order="front").add_to(fmap)
-    return [_swatch("ring", "#3a3a3a", "Dropped visit (click: cause and why)")]
+    names = _place_names(patrol)
+    first, missing = True, 0
+    for wname, wd in dropped.groupby("window", sort=False):
+        geoms, props, unplaced = [], [], 0
+        for pid, g in wd.groupby("place_id", sort=False):
+            if pid not in where:
+                unplaced += len(g)
+                continue
+            place = _esc(names.get(str(pid), pid))
+            rows = [f"visit {_visit_no(r.visit)} ({_esc(r.earliest)}–{_esc(r.latest)}): "
+                    f"<b>{_esc(CAUSE_WORDS.get(str(getattr(r, 'cause', '')), getattr(r, 'cause', '')))}</b> — {_esc(_reason(r))}"
+                    for r in g.head(12).itertuples()]  # fmt: skip
+            more = f"<br>… and {len(g) - 12} more" if len(g) > 12 else ""
+            geoms.append(where[pid])
+            props.append({"t": f"{len(g)} dropped visit{'s' if len(g) != 1 else ''} at {place} ({_esc(wname)})",
+                          "p": f"<b>Dropped visits at {place}</b>, {_esc(wname)} ({len(g)})<br>" + "<br>".join(rows) + more})  # fmt: skip
+        shown = str(wname) == initial if initial in set(dropped["window"].astype(str)) else first
+        _Vector(_dropped_name(str(wname), len(wd)), _collection(geoms, props), styles=S_DROPPED, show=shown,
+                order="front").add_to(fmap)  # fmt: skip
+        first = False
+        missing += unplaced
+    return [_swatch("ring", "#3a3a3a", "Dropped visit in the window shown (click: cause and why)"
+                    + (f"; {missing} without a location" if missing else ""))]  # fmt: skip
+
+
+def _dropped_name(window: str, n: int) -> str:
+    """The layer of a window's dropped visits (the time control switches it with the window)."""
+    return f"Dropped visits: {_esc(window)} ({n})"
+
+
+def _place_names(patrol: PatrolPlan) -> dict[str, str]:
+    """Place id → the name a planner uses ("H3 Stockton St"), from the stops and the hotspots."""
+    out: dict[str, str] = {}
+    hs = patrol.hotspots
+    if len(hs) and "name" in hs:
+        for pid, n in zip(hs["hotspot_id"].astype(str), hs["name"]):
+            if isinstance(n, str) and n and n != pid:
+                out[pid] = f"{pid} {n}"
+    if len(patrol.stops) and "place_name" in patrol.stops:
+        for pid, n in zip(patrol.stops["place_id"].astype(str), patrol.stops["place_name"]):
+            if pid not in out and isinstance(n, str) and n and n != pid:
+                out[pid] = n if n.startswith(pid) or ":" in pid else f"{pid} {n}"
+    return out
 
 
 def _reason(r: Any) -> str:
@@ -771,7 +834,8 @@ class _Legs:
         return {"c": c, "d": np.round(cum, 1).tolist(), "s": stops}
 
 
-def _clock_window(name: str, w: TimeWindow | None, stops: pd.DataFrame, legs: _Legs, colour: dict[str, str]) -> dict[str, Any]:
+def _clock_window(name: str, w: TimeWindow | None, stops: pd.DataFrame, legs: _Legs, colour: dict[str, str], *,
+                  n_dropped: int = 0) -> dict[str, Any]:
     s = stops[stops["window"] == name] if len(stops) else stops
     if w is not None:
         start, length = w.start_min, w.duration_min
@@ -785,4 +849,4 @@ def _clock_window(name: str, w: TimeWindow | None, stops: pd.DataFrame, legs: _L
         route = legs.route(g)
         teams.append({"team": _esc(team), "mode": _esc(mode), "colour": colour.get(str(team), "#000000"), **route})
     return {"name": _esc(name), "label": label, "start_min": int(start), "length_min": int(max(length, 1)), "teams": teams,
-            "routes": f"Routes: {_esc(name)}"}  # fmt: skip
+            "routes": f"Routes: {_esc(name)}", "dropped": _dropped_name(name, n_dropped) if n_dropped else None}  # fmt: skip
