@@ -140,7 +140,7 @@ def write_district(folder: Path, *, seed: int = 0, network_type: str = "all") ->
         "patrol": {"teams": [dict(t) for t in TEAMS], "beats": 18, "checkpoints": 15, "checkpoint_crews": 5,
                    "booths": 20, "booth_minutes": 5},
         "evaluation": {"split": "2026-09-01"},
-        "solver": {"time_limit_s": 120},
+        "solver": {"time_limit_s": 300},  # a safety cap: every solve stops on its work first
         "outputs": {"folder": str(folder / "runs")},
     }  # fmt: skip
     path = folder / "baltimore_district.yaml"
