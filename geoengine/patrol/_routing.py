@@ -405,7 +405,7 @@ def solve(
     ``hint_routes[v]`` lists the non-base nodes vehicle ``v`` visited in a previous plan;
     the search starts from it when it is still feasible. A portfolio gives its k-th start
     ``solution_limit // n`` solutions (the first ``solution_limit % n`` starts one more) and the
-    wall time left divided by the starts left as its cap.
+    wall time left as its cap (without a solution limit: the time left divided by the starts left).
     """
     t0 = time.perf_counter()
     vehicle_of_hint = {}
@@ -437,7 +437,9 @@ def solve(
         if (last is not None or best is not None) and remaining <= 0.05:
             capped = True  # a start left out for want of wall time
             break
-        budget = remaining / (len(strategies) - i) if portfolio else remaining
+        # with a solution limit the work splits the search and the cap only guards the whole
+        # solve, so a start may use all the wall time left (a share of it cut starts under load)
+        budget = remaining / (len(strategies) - i) if portfolio and solution_limit is None else remaining
         count = solution_limit
         if portfolio and solution_limit is not None:
             count = solution_limit // len(strategies) + (i < solution_limit % len(strategies))
