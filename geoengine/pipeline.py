@@ -120,6 +120,7 @@ def run(
         run folder is always replaced as a whole.
     """
     from .export import build_manifest, make_map
+    from .export._csv import csv_text
     from .export.gpkg import write_gpkg
 
     if not isinstance(scenario, Scenario):
@@ -203,39 +204,39 @@ def run(
         write_gpkg(stage / "plan.gpkg", network=network, layers=layers, risk=risk, coverage=coverage, patrol=patrol)
         outputs["gpkg"] = "plan.gpkg"
         if risk is not None and layers.districts is not None:
-            write_text_atomic(stage / "risk_by_district.csv", risk.district_table(layers.districts.gdf).to_csv(index=False))
+            write_text_atomic(stage / "risk_by_district.csv", csv_text(risk.district_table(layers.districts.gdf)))
             outputs["risk_by_district"] = "risk_by_district.csv"
         if evaluation is not None:
-            write_text_atomic(stage / "risk_evaluation.csv", evaluation.table.to_csv(index=False))
+            write_text_atomic(stage / "risk_evaluation.csv", csv_text(evaluation.table))
             outputs["risk_evaluation"] = "risk_evaluation.csv"
         if coverage is not None:
             new = coverage.cameras_new.to_crs("EPSG:4326")
             table = new.drop(columns="geometry").assign(lon=new.geometry.x.round(7), lat=new.geometry.y.round(7))
-            write_text_atomic(stage / "cameras_new.csv", table.to_csv(index=False))
+            write_text_atomic(stage / "cameras_new.csv", csv_text(table))
             outputs["cameras_new"] = "cameras_new.csv"
             if len(coverage.curve):
-                write_text_atomic(stage / "coverage_curve.csv", coverage.curve.to_csv(index=False))
+                write_text_atomic(stage / "coverage_curve.csv", csv_text(coverage.curve))
                 outputs["coverage_curve"] = "coverage_curve.csv"
-            write_text_atomic(stage / "coverage_districts.csv", coverage.district_table().to_csv(index=False))
+            write_text_atomic(stage / "coverage_districts.csv", csv_text(coverage.district_table()))
             outputs["coverage_districts"] = "coverage_districts.csv"
             if len(coverage.actions()):
-                write_text_atomic(stage / "camera_actions.csv", coverage.actions().to_csv(index=False))
+                write_text_atomic(stage / "camera_actions.csv", csv_text(coverage.actions()))
                 outputs["camera_actions"] = "camera_actions.csv"
         if patrol is not None:
-            write_text_atomic(stage / "routes.csv", patrol.routes_table().to_csv(index=False))
+            write_text_atomic(stage / "routes.csv", csv_text(patrol.routes_table()))
             outputs["routes"] = "routes.csv"
-            write_text_atomic(stage / "patrol_dosage.csv", patrol.requirements.to_csv(index=False))
+            write_text_atomic(stage / "patrol_dosage.csv", csv_text(patrol.requirements))
             outputs["patrol_dosage"] = "patrol_dosage.csv"
             dropped = patrol.dropped_table()
             if len(dropped):
-                write_text_atomic(stage / "dropped_visits.csv", dropped.to_csv(index=False))
+                write_text_atomic(stage / "dropped_visits.csv", csv_text(dropped))
                 outputs["dropped_visits"] = "dropped_visits.csv"
-            write_text_atomic(stage / "teams.csv", patrol.team_summary().to_csv(index=False))
+            write_text_atomic(stage / "teams.csv", csv_text(patrol.team_summary()))
             outputs["teams"] = "teams.csv"
-            write_text_atomic(stage / "team_beats.csv", patrol.team_beats.to_csv(index=False))
+            write_text_atomic(stage / "team_beats.csv", csv_text(patrol.team_beats))
             outputs["team_beats"] = "team_beats.csv"
             if patrol.allocation is not None:
-                write_text_atomic(stage / "allocation.csv", patrol.allocation.table.to_csv(index=False))
+                write_text_atomic(stage / "allocation.csv", csv_text(patrol.allocation.table))
                 outputs["allocation"] = "allocation.csv"
         if patrol is not None:  # the independent checker reads the files just written
             from .audit import audit_run
@@ -311,6 +312,13 @@ def _write_briefing_outputs(
     if settings.geojson and "gpkg" in outputs:
         write_geojson(stage / outputs["gpkg"], stage / "geojson")
         outputs["geojson"] = "geojson/"
+    if patrol is not None and len(patrol.stops):
+        from .export.shift_sheets import write_shift_sheets
+
+        if write_shift_sheets(stage / "shift_sheets.pdf", stage / "shift_sheets.html", network, patrol,
+                              title=scenario.name, layers=layers, windows=scenario.windows):  # fmt: skip
+            outputs["shift_sheets_pdf"] = "shift_sheets.pdf"
+            outputs["shift_sheets_html"] = "shift_sheets.html"
     if settings.report:
         outputs["report"] = "report.html"
         district_risk = risk.district_table(layers.districts.gdf) if risk is not None and layers.districts is not None else None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 import yaml
@@ -346,3 +347,60 @@ def test_gpkg_dropped_visits_have_their_cause_and_teams_their_shifts(grid_run):
         d = pyogrio.read_dataframe(out / "plan.gpkg", layer="dropped_visits")
         assert "cause" in d and set(d["cause"]) <= set(dropped["cause"])
         assert (d["cause"] == "cut_by_max_hotspots").sum() == len(res.patrol.cut)
+
+
+# --------------------------------------------------------------------------- issue 16: outputs a commander reads
+def test_shift_sheets_have_one_page_per_team_and_window_with_every_stop_in_order(grid_run):
+    pypdf = pytest.importorskip("pypdf")
+    res, out = grid_run
+    stops = res.patrol.stops
+    groups = list(stops.groupby(["window", "team"], sort=False))
+    assert groups, "the fixture plans patrols"
+    reader = pypdf.PdfReader(out / "shift_sheets.pdf")
+    assert len(reader.pages) == len(groups)
+    texts = [p.extract_text() for p in reader.pages]
+    for (window, team), g in groups:
+        page = next(t for t in texts if f"{team} (" in t and f"· {window} (" in t)
+        at = 0
+        for r in g.sort_values("seq").itertuples():
+            if r.place_kind in ("hotspot", "district", "checkpoint", "booth"):
+                at = page.index(str(r.arrive), at)  # each stop's arrival, in route order
+        if (g["place_kind"] == "break").any():
+            assert "Meal break" in page
+        assert "Start at " in page and "Return to " in page
+    html_page = (out / "shift_sheets.html").read_text(encoding="utf-8")
+    assert html_page.count("<section>") == len(groups)
+    assert "$\\oops$" in html_page and "<script" not in html_page  # names as text, no script
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["outputs"]["shift_sheets_pdf"] == "shift_sheets.pdf"
+
+
+def test_report_opens_with_key_figures_and_ends_with_provenance(grid_run):
+    _, out = grid_run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.index("id='key-figures'") < page.index("id='warnings'") < page.index("id='metrics'") < page.index("id='scenario'")
+    assert "SPEC" not in page and "§" not in page
+    assert "incidents per km per day, harm-weighted" in page
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    # every timing the report shows is the manifest's, rounded
+    for stage, seconds in re.findall(r"<tr><td>([a-z]+)</td><td>([\d.]+) s</td></tr>", page):
+        if stage in manifest["timings_s"]:
+            assert abs(float(seconds) - manifest["timings_s"][stage]) <= 0.05
+
+
+def test_no_csv_number_has_more_than_four_significant_digits_unless_a_coordinate(grid_run):
+    from geoengine.export._csv import is_coordinate
+
+    _, out = grid_run
+    files = sorted(out.glob("*.csv"))
+    assert files
+    number = re.compile(r"^-?\d+\.\d+$")
+    for path in files:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for col in frame.columns:
+            if is_coordinate(col):
+                continue
+            for cell in frame[col]:
+                if number.match(cell):
+                    digits = cell.lstrip("-").replace(".", "").lstrip("0")
+                    assert len(digits) <= 4, (path.name, col, cell)

@@ -459,8 +459,12 @@ def _metrics_section(manifest: dict[str, Any]) -> str:
         )  # fmt: skip
     timings = manifest.get("timings_s") or {}
     if timings:
+        # the report is written during the export stage: its own time and the total are only in manifest.json
+        done = [k for k in TIMING_KEYS if k not in ("export", "total") and timings.get(k) is not None]
         out.append("<h3>timings</h3>")
-        out.append(_table(((k, timings.get(k)) for k in TIMING_KEYS), ["stage", "seconds"], keys=["", "x"]))
+        out.append(_table(((k, f"{float(timings[k]):.1f} s") for k in done), ["stage", "time"], keys=["", ""]))
+        out.append("<p class='muted'>The export (this report, the maps and files) and the total time are in "
+                   "manifest.json, written last.</p>")
     return "\n".join(out)
 
 
@@ -478,8 +482,25 @@ def _metric_table(name: str, block: dict[str, Any]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _key_figures(manifest: dict[str, Any]) -> str:
+    """The run in a few plain lines (the briefing's key figures): what was planned and what could not be."""
+    from .briefing import briefing_facts
+
+    facts, notes = briefing_facts(manifest)
+    if not facts and not notes:
+        return "<p class='muted'>The run computed no figures.</p>"
+    sub = " class='muted' style='list-style:none'"
+    items = "".join(f"<li{sub if f.startswith('  ') else ''}>{_e(f.strip())}</li>" for f in facts)
+    out = f"<ul class='lead'>{items}</ul>"
+    if notes:
+        out += "<p class='warn'>" + "<br>".join(_e(n) for n in notes) + "</p>"
+    return out
+
+
 def _risk_tables(risk: RiskSurface, metrics: dict[str, Any], district_risk: pd.DataFrame | None) -> str:
-    out = []
+    out = ["<p>Risk is <b>incidents per km per day, harm-weighted</b>: the expected number of incidents on a street "
+           "in the window, weighted by how much harm each category does, per km of street; streets are graded "
+           "red, orange, yellow and blue by it.</p>"]
     levels = risk.level_counts()
     out.append("<h3>Street segments by risk level and window</h3>")
     out.append(_table(([w, *(c[lv] for lv in LEVELS), metrics.get("pai_5pct_by_window", {}).get(w),
@@ -791,8 +812,8 @@ def _patrol_tables(patrol: Any, dosage: pd.DataFrame, windows: Sequence[str] = (
     routing = {w: r for w, r in patrol.results.items()}
     if routing:
         out.append("<h3>Routing per window</h3>")
-        out.append(_table(((w, r.status, r.objective, r.solve_s) for w, r in routing.items()),
-                          ["window", "status", "objective", "solve time"], keys=["", "", "", "solve_s"]))  # fmt: skip
+        out.append(_table(((w, r.status, f"{float(r.solve_s):.1f} s") for w, r in routing.items()),
+                          ["window", "solver status", "solve time"], keys=["", "", ""]))  # fmt: skip
     if len(dosage):
         out.append(f"<h3>Dosage per {_e(dosage.attrs.get('by', 'district'))} and window (visits served ÷ required)</h3>")
         out.append(_frame_table(dosage))
@@ -841,6 +862,8 @@ def report_html(
     if synthetic:
         add(f"<p class='warn'><b>Synthetic data:</b> {_e(', '.join(synthetic))} — not real records.</p>")
 
+    add("<h2 id='key-figures'>Key figures</h2>")
+    add(_key_figures(manifest))
     warnings = manifest.get("warnings") or []
     add(f"<h2 id='warnings'>Warnings ({len(warnings)})</h2>")
     if warnings:
@@ -856,10 +879,7 @@ def report_html(
         if cap:
             add(f"<p class='lead'><b>Patrol dosage</b> — {_e(_overall_sentence(cap))} <a href='#patrol'>Per window</a></p>")
 
-    add("<h2 id='scenario'>Scenario</h2>")
-    add(_scenario_section(scenario, manifest))
-
-    add("<h2 id='metrics'>Metrics (manifest, SPEC §4.1)</h2>")
+    add("<h2 id='metrics'>All figures (as in manifest.json)</h2>")
     add("<p class='muted'>Shares are fractions shown as %; <i>not computed</i> means the run did not compute the metric "
         "(JSON null in manifest.json).</p>")  # fmt: skip
     add(_metrics_section(manifest))
@@ -902,6 +922,8 @@ def report_html(
         add("<h2 id='patrol'>Patrol</h2>")
         add(_patrol_tables(patrol, dosage, window_names))
 
+    add("<h2 id='scenario'>Scenario and inputs (provenance)</h2>")
+    add(_scenario_section(scenario, manifest))
     outputs = manifest.get("outputs") or {}
     if outputs:
         add("<h2 id='outputs'>Files of this run</h2>")
