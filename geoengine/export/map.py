@@ -634,10 +634,20 @@ def _busiest(risk: RiskSurface | None, patrol: PatrolPlan) -> str | None:
     return str(patrol.stops["window"].iloc[0]) if len(patrol.stops) else None
 
 
+def _place_label(r: Any) -> str:
+    """A stop's place as a planner says it: "H3 Stockton St", the district's or the base's name, never a raw id."""
+    pid = str(r.place_id)
+    name = getattr(r, "place_name", None)
+    name = "" if name is None or pd.isna(name) else str(name)
+    if ":" in pid:
+        return name or pid.split(":", 1)[1]
+    return name if name.startswith(pid) else f"{pid} {name}".strip()
+
+
 def _stop_tooltip(r: Any) -> str:
     if str(r.place_kind) == "break":
         return f"{_esc(r.team)}: meal break {_esc(r.arrive)}–{_esc(r.depart)}"
-    return f"{_esc(r.team)}: {_esc(r.place_id)} {_esc(r.arrive)}"
+    return f"{_esc(r.team)}: {_esc(_place_label(r))} {_esc(r.arrive)}"
 
 
 def _stop_popup(r: Any, *, alternative: int | None = None) -> str:
@@ -665,7 +675,7 @@ def _stop_popup(r: Any, *, alternative: int | None = None) -> str:
             beat_text = f", beat {int(beat)}"
     except (TypeError, ValueError):
         beat_text = ""
-    place = _esc(r.place_id) + (f" {_esc(name)}" if name and name != str(r.place_id) else "")
+    place = _esc(_place_label(r))
     return (
         f"{head}<br>{place}{beat_text} — {why}<br>{_esc(r.window)}: arrive {_esc(r.arrive)}, leave {_esc(r.depart)} "
         f"({_num(r.dwell_min)} min), {_num(r.travel_min_from_prev)} min from the previous stop"
@@ -823,7 +833,7 @@ class _Legs:
             if r.place_kind == "break":
                 label = _esc(getattr(r, "place_name", None) or "meal break")
             else:
-                label = _esc(r.place_id) + (f" ({_esc(r.place_kind)})" if r.place_kind != "hotspot" else "")
+                label = _esc(_place_label(r)) + (f" ({_esc(r.place_kind)})" if r.place_kind != "hotspot" else "")
             stops.append([int(r.arrive_s), int(r.depart_s), 0.0, label, 1 if r.place_kind == "break" else 0])
         xy = np.asarray(coords)
         cum = np.r_[0.0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))] if len(xy) > 1 else np.zeros(len(xy))
