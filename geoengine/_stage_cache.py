@@ -51,7 +51,13 @@ def _layer_part(scenario: Scenario, layers: Layers, kind: str) -> Any:
     source = scenario.layer_sources().get(kind)
     if layer is None or source is None:
         return None
-    return {"sha256": layer.sha256, "settings": source.model_dump(mode="json", exclude={"path"})}
+    part = {"sha256": layer.sha256, "settings": source.model_dump(mode="json", exclude={"path", "extent"})}
+    extent = getattr(source, "extent", None)
+    if extent is not None and Path(extent).is_file():
+        from ._io import sha256_file
+
+        part["extent_sha256"] = sha256_file(extent)
+    return part
 
 
 def _file_parts(settings: Any) -> dict[str, Any]:

@@ -223,6 +223,7 @@ class Layer:
     drop_reasons: dict[str, int]
     warnings: tuple[str, ...] = ()
     synthetic: bool = False
+    extent: Any = field(default=None, repr=False)  # incidents: the recorded area (shapely polygon), if given
 
     @property
     def crs(self) -> CRS | None:
@@ -1190,9 +1191,33 @@ def read_layer(
         drop_reasons=dict(ctx.drop_reasons),
         warnings=tuple(ctx.warnings),
         synthetic=source.synthetic,
+        extent=_read_extent(ctx, out.crs) if getattr(source, "extent", None) is not None else None,
     )
     logger.info("%s", layer.summary())
     return layer
+
+
+def _read_extent(ctx: _Reader, crs: Any) -> Any:
+    """``layers.incidents.extent``: the polygons of the recorded area, dissolved, in ``crs``."""
+    path = Path(ctx.source.extent)  # type: ignore[attr-defined]
+    where = f"{ctx.prefix}.extent"
+    if not path.is_file():
+        raise InputFileNotFoundError.single(
+            "file not found" if not path.exists() else "not a file", file=str(path), field=where,
+            hint=f"check {where} (relative paths resolve against the scenario's folder)",
+        )  # fmt: skip
+    try:
+        frame = gpd.read_file(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
+        raise LayerError.single(f"cannot read the extent: {type(exc).__name__}", file=str(path), field=where) from None
+    geoms = frame.geometry[frame.geometry.notna() & ~frame.geometry.is_empty] if len(frame) else frame.geometry
+    if len(geoms) == 0 or not geoms.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        raise LayerError.single(
+            "the extent must hold polygons", file=str(path), field=where, hint="give the area as (multi)polygons"
+        )
+    if frame.crs is None:
+        raise LayerError.single("the extent file states no CRS", file=str(path), field=where)
+    return shapely.union_all(geoms.to_crs(crs).make_valid().values)
 
 
 def load_layers(settings: LayersSettings, *, network: RoadNetwork) -> Layers:

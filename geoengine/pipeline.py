@@ -409,6 +409,7 @@ def _risk_stage(
         districts=layers.districts.gdf if layers.districts is not None else None,
         key_sites=layers.key_sites.gdf if layers.key_sites is not None else None,
         stations=layers.stations.gdf if layers.stations is not None else None,
+        extent=layers.incidents.extent,
     )
     warnings = list(risk.warnings)
     evaluation = None
@@ -432,6 +433,11 @@ def _metrics(risk: RiskSurface | None, evaluation: RiskEvaluation | None) -> dic
         "bandwidth_m": risk.settings.bandwidth_m,
         "levels": risk.level_counts(),
         "unknown_categories": list(risk.unknown_categories),
+        "data_extent": {
+            "source": risk.extent_source,
+            "street_length_share_with_data": round(risk.data_share, 4),
+            "area_km2": round(float(risk.extent.area) / 1e6, 3) if risk.extent is not None else None,
+        },
     }
     out: dict[str, dict[str, Any]] = {"risk": block}
     if getattr(risk, "quality", None) is not None:

@@ -61,6 +61,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LEVELS",
+    "NO_DATA",
+    "data_extent",
     "RiskEvaluation",
     "RiskSurface",
     "estimate_risk",
@@ -75,8 +77,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LEVELS: tuple[str, ...] = ("red", "orange", "yellow", "blue")
-LEVEL_COLOURS: dict[str, str] = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#fecc5c", "blue": "#2c7bb6"}
+LEVELS: tuple[str, ...] = ("red", "orange", "yellow", "blue", "no data")
+NO_DATA = "no data"  # the level of streets outside the area the incidents cover
+LEVEL_COLOURS: dict[str, str] = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#fecc5c", "blue": "#2c7bb6", NO_DATA: "#9e9e9e"}
 EVAL_SHARES: tuple[float, ...] = (0.01, 0.05, 0.10)
 _BINS_PER_HOUR = 4
 _BINS = 24 * _BINS_PER_HOUR
@@ -443,6 +446,9 @@ class RiskSurface:
     kde_per_km: np.ndarray | None = field(default=None, repr=False)  # (S, W+1) KDE alone, last column all times
     requested_settings: RiskSettings | None = field(default=None, repr=False)  # as given (auto unresolved)
     quality: IncidentQuality | None = field(default=None, repr=False)  # incident data quality (geoengine.quality)
+    extent: Any = field(default=None, repr=False)  # the area with data (shapely polygon), None: everywhere
+    extent_source: str = "none"  # where the extent came from
+    data_share: float = 1.0  # share of street length inside the extent
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -463,6 +469,10 @@ class RiskSurface:
         return {
             w: {lv: int(counts.loc[w, lv]) if lv in counts.columns else 0 for lv in LEVELS} for w in self.window_names
         }
+
+    def no_data_segments(self) -> np.ndarray:
+        """Ids of the segments outside the area the incidents cover (level ``no data``)."""
+        return self.overall.loc[self.overall["level"].to_numpy() == NO_DATA, "segment_id"].to_numpy()
 
     def hotspot_segments(self) -> int:
         """Segments that are a significant hotspot in at least one window."""
@@ -511,10 +521,42 @@ class RiskSurface:
         for w, c in self.level_counts().items():
             lines.append(f"  {w:<14} " + ", ".join(f"{lv} {n}" for lv, n in c.items()))
         lines.append(f"hotspot segments (Gi*, FDR {self.settings.fdr_alpha:g}): {self.hotspot_segments()}")
+        if self.data_share < 1.0:
+            lines.append(f"streets with data: {self.data_share:.0%} of the length ({self.extent_source})")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"<RiskSurface {len(self.segments)} segments × {len(self.windows)} windows>"
+
+
+def data_extent(points: gpd.GeoSeries, *, method: str = "concave", buffer_m: float, ratio: float = 0.3) -> Any:
+    """The area the incidents cover: their concave (``ratio``) or convex hull, buffered by ``buffer_m``.
+
+    A street outside it has no incident within reach of the kernel, and no evidence of being
+    safe either: the records may simply stop there (a district's own extract, a study area).
+    """
+    geoms = points.values[~(points.isna().to_numpy() | points.is_empty.to_numpy())]
+    if len(geoms) == 0:
+        return None
+    hull_of = shapely.multipoints(shapely.get_coordinates(geoms))
+    hull = shapely.concave_hull(hull_of, ratio=ratio) if method == "concave" else shapely.convex_hull(hull_of)
+    return shapely.buffer(hull, max(buffer_m, 1.0))
+
+
+def _with_data(segments: gpd.GeoDataFrame, area: Any) -> np.ndarray:
+    """Segments whose midpoint lies in ``area`` (all of them without one)."""
+    if area is None:
+        return np.ones(len(segments), dtype=bool)
+    mids = shapely.line_interpolate_point(segments.geometry.values, 0.5, normalized=True)
+    shapely.prepare(area)
+    return np.asarray(shapely.intersects(area, mids), dtype=bool)
+
+
+def _grade_with_data(values: np.ndarray, length: np.ndarray, settings: RiskSettings, with_data: np.ndarray) -> np.ndarray:
+    """:func:`_grade` among the streets with data; the others are ``no data``."""
+    level = np.full(len(values), NO_DATA, dtype=object)
+    level[with_data] = _grade(values[with_data], length[with_data], settings)
+    return level
 
 
 def _grade(values: np.ndarray, length: np.ndarray, settings: RiskSettings) -> np.ndarray:
@@ -598,6 +640,7 @@ def estimate_risk(
     districts: gpd.GeoDataFrame | None = None,
     key_sites: gpd.GeoDataFrame | None = None,
     stations: gpd.GeoDataFrame | None = None,
+    extent: Any = None,
 ) -> RiskSurface:
     """Risk per street segment and time window from incidents (see the module docstring).
 
@@ -617,6 +660,10 @@ def estimate_risk(
     stations
         Optional stations layer: stacked incident coordinates near one are named after it
         (:func:`geoengine.quality.check_incidents`).
+    extent
+        The area the incidents were recorded in (a shapely polygon in the network CRS,
+        ``layers.incidents.extent``); default: the incidents' hull buffered by the bandwidth
+        (``risk.extent``). Streets outside it are graded ``no data``.
     """
     settings = settings or RiskSettings()
     windows = tuple(windows)
@@ -683,6 +730,21 @@ def estimate_risk(
     settings_in = settings
     settings = resolved
 
+    if extent is not None:
+        area, extent_source = extent, "layers.incidents.extent"
+    elif settings.extent == "none" or len(inc) == 0:
+        area, extent_source = None, "none"
+    else:
+        area = data_extent(inc.geometry, method=settings.extent, buffer_m=float(model.bandwidth_m))
+        extent_source = f"{settings.extent} hull of the incidents + {float(model.bandwidth_m):g} m"
+    with_data = _with_data(segments, area)
+    data_share = float(streets.length[with_data].sum() / max(streets.length.sum(), 1e-9))
+    if not with_data.all():
+        warnings.append(
+            f"risk: {1 - data_share:.0%} of the street length lies outside the area the incidents cover "
+            f"({extent_source}): graded 'no data', not low risk"
+        )
+
     priority = _priority(segments, districts, key_sites, settings)
     segments = segments.assign(priority=priority)
     adjacency = _adjacency(streets)
@@ -703,11 +765,11 @@ def estimate_risk(
                     "risk": risk_per_km * length / 1000.0,
                     "risk_per_km": risk_per_km,
                     "crime_per_km": crime_per_km,
-                    "level": _grade(risk_per_km, length, settings),
+                    "level": _grade_with_data(risk_per_km, length, settings, with_data),
                     "gi_z": z,
                     "gi_p": p,
                     "gi_q": q,
-                    "hotspot": (q < settings.fdr_alpha) & (z > 0),
+                    "hotspot": (q < settings.fdr_alpha) & (z > 0) & with_data,
                 }
             )
         )
@@ -731,6 +793,9 @@ def estimate_risk(
         kde_per_km=kde_alone * 1000.0,
         requested_settings=settings_in,
         quality=quality,
+        extent=area,
+        extent_source=extent_source,
+        data_share=data_share,
     )
     log.info("%s", surface.summary())
     return surface

@@ -337,10 +337,20 @@ class LayerSource(_Model):
         return None if value is None else check_date_format(value)
 
 
+class IncidentSource(LayerSource):
+    """The incidents file, and optionally the area where incidents were recorded."""
+
+    extent: InputPath | None = Field(
+        None,
+        description="Polygon file (GeoJSON, GeoPackage, Shapefile) of the area the incidents were recorded in; "
+        "streets outside it are graded 'no data'. Default: the incidents' own hull (risk.extent).",
+    )
+
+
 class LayersSettings(_Model):
     """The hotspot and asset layers of the scenario (all optional)."""
 
-    incidents: LayerSource | None = None
+    incidents: IncidentSource | None = None
     districts: LayerSource | None = None
     key_sites: LayerSource | None = None
     cameras: LayerSource | None = None
@@ -571,6 +581,12 @@ class RiskSettings(_Model):
         description="Incidents stacked on one coordinate at a station, a district centroid or a geocoder default "
         "(many categories): downweight (the point counts as the median incidents per point of the other points), "
         "drop, or keep. Stacks that look like a real place (few categories, police.uk map points) are reported and kept.",
+    )
+    extent: Literal["concave", "convex", "none"] = Field(
+        "concave",
+        description="Where risk is known when layers.incidents.extent is not given: the incidents' concave or "
+        "convex hull buffered by the bandwidth (streets outside are graded 'no data', not blue), or none (every "
+        "street has data).",
     )
     stack_min_incidents: Int = Field(
         10, ge=2, le=1_000_000, description="A point is stacked when it holds at least this many incidents ..."

@@ -483,6 +483,7 @@ def plan_patrol(
                     int((dropped["window"] == r.window).sum()))
                 + " (dropped_visits.csv says why no idle team could make them)"
             )
+    warnings.extend(_no_data_warnings(plan, risk))
     if len(warnings) != len(plan.warnings):
         plan = replace(plan, warnings=tuple(warnings))
     log.info("%s", plan.summary())
@@ -519,6 +520,38 @@ def _previous_routes(settings: PatrolSettings) -> pd.DataFrame | None:
             file=path, field="patrol.previous_run", hint=f"expected {expected}",
         )
     return table
+
+
+def _no_data_warnings(plan: PatrolPlan, risk: RiskSurface) -> list[str]:
+    """Beats lying mostly, and posts standing, on streets the incidents do not cover (level ``no data``)."""
+    no_data = set(risk.no_data_segments().tolist())
+    if not no_data:
+        return []
+    out: list[str] = []
+    length = risk.segments["length_m"]
+    assignment = plan.beats.assignment
+    names = dict(zip(plan.beats.beats["beat"], plan.beats.beats["name"], strict=False))
+    for beat, ids in assignment.groupby(assignment, sort=True):
+        seg = ids.index[ids.index.isin(length.index)]
+        total = float(length.loc[seg].sum())
+        share = float(length.loc[seg[seg.isin(list(no_data))]].sum()) / total if total > 0 else 0.0
+        if share >= 0.5:
+            out.append(
+                f"patrol: {names.get(beat, f'beat {beat}')} lies {share:.0%} on streets with no incident data "
+                "(outside the incidents' extent): its share of the force rests on the part with data"
+            )
+    for posts in (plan.checkpoints, plan.booths):
+        if posts is None or not len(posts.sites):
+            continue
+        bad = posts.sites[posts.sites["segment_id"].isin(list(no_data))]
+        if len(bad):
+            kind = str(bad["kind"].iloc[0])
+            out.append(
+                f"patrol: {kind} {', '.join(map(str, bad['post_id']))} "
+                f"{'stand' if len(bad) > 1 else 'stands'} on streets with no incident data "
+                "(outside the incidents' extent): nothing there says it is needed"
+            )
+    return out
 
 
 def _changed_stops(previous: pd.DataFrame, stops: gpd.GeoDataFrame) -> int:
