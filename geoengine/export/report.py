@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["report_html", "write_report"]
 
-LEVEL_HATCH = {"red": "xxx", "orange": "///", "yellow": "...", "blue": ""}
+LEVEL_HATCH = {"red": "xxx", "orange": "///", "yellow": "...", "blue": "", "no data": "\\\\\\"}  # no data: grey, hatched
 WINDOW_HATCHES = ("", "///", "...", "xxx", "\\\\\\", "++", "oo", "--")
 
 # What each contract metric means, shown next to it (SPEC §4.1).

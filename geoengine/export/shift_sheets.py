@@ -73,19 +73,41 @@ def _watch(patrol: Any, layers: Layers | None, windows: Sequence[TimeWindow]) ->
     return out
 
 
-def _place(r: Any) -> str:
+def street_names(patrol: Any, network: RoadNetwork | None) -> dict[str, str]:
+    """Hotspot id → the name of its street (the nearest named street to the hotspot), "" where none is named."""
+    hs = patrol.hotspots
+    if network is None or not len(hs):
+        return {}
+    segs = network.segments()
+    if "name" not in segs:
+        return {}
+    named = segs[segs["name"].notna() & (segs["name"].astype(str).str.strip() != "")][["name", "geometry"]]
+    if not len(named):
+        return {}
+    pts = hs[["hotspot_id"]].set_geometry(hs.geometry.representative_point(), crs=hs.crs)
+    near = pts.sjoin_nearest(named.to_crs(hs.crs), how="left", max_distance=80.0)
+    near = near[~near.index.duplicated(keep="first")]
+    return {str(h): ("" if pd.isna(n) else str(n)) for h, n in zip(near["hotspot_id"], near["name"])}
+
+
+def _place(r: Any, streets: dict[str, str] | None = None) -> str:
     name = getattr(r, "place_name", None)
     name = "" if name is None or pd.isna(name) else str(name)
     pid = str(r.place_id)
-    if str(r.place_kind) == "base":
-        return name or "base"
+    if str(r.place_kind) in ("base", "break"):
+        return name or str(r.place_kind)
+    if streets and streets.get(pid) and (not name or name == pid):
+        name = f"{pid} {streets[pid]}"
     if pid.startswith("district:"):
         return name or pid.removeprefix("district:")
     return name if name.startswith(pid) else f"{pid} {name}".strip()
 
 
-def shift_sheets(patrol: Any, *, layers: Layers | None = None, windows: Sequence[TimeWindow] = ()) -> list[ShiftSheet]:
-    """The sheets of a plan, window by window (scenario order), team by team."""
+def shift_sheets(patrol: Any, *, layers: Layers | None = None, windows: Sequence[TimeWindow] = (),
+                 network: RoadNetwork | None = None) -> list[ShiftSheet]:
+    """The sheets of a plan, window by window (scenario order), team by team; hotspots are named
+    after their street when ``network`` is given."""
+    streets = street_names(patrol, network)
     stops = patrol.stops
     if not len(stops):
         return []
@@ -107,12 +129,11 @@ def shift_sheets(patrol: Any, *, layers: Layers | None = None, windows: Sequence
                 kind = str(r.place_kind)
                 if kind == "base":
                     what = "start" if i == 0 else ("return" if i == last else "base")
-                    lines.append(SheetLine(str(r.arrive if what == "return" else r.depart), what, _place(r), 0.0, ""))
+                    lines.append(SheetLine(str(r.arrive if what == "return" else r.depart), what, _place(r, streets), 0.0, ""))
                 elif kind == "break":
-                    lines.append(SheetLine(f"{r.arrive}–{r.depart}", "break", _place(r) if _place(r) != str(r.place_id) else "meal break",
-                                           float(r.dwell_min), ""))  # fmt: skip
+                    lines.append(SheetLine(f"{r.arrive}–{r.depart}", "break", _place(r, streets), float(r.dwell_min), ""))
                 else:
-                    lines.append(SheetLine(f"{r.arrive}–{r.depart}", kind, _place(r), float(r.dwell_min),
+                    lines.append(SheetLine(f"{r.arrive}–{r.depart}", kind, _place(r, streets), float(r.dwell_min),
                                            watch.get((str(r.place_id), str(wname)), "")))  # fmt: skip
             sheets.append(ShiftSheet(str(team), str(mode), str(wname), label, colours[str(team)], tuple(lines)))
     return sheets
@@ -176,7 +197,7 @@ def _pdf(path: Path, sheets: list[ShiftSheet], network: RoadNetwork, patrol: Any
                 if line.kind in ("start", "return", "base"):
                     what = {"start": "Start at ", "return": "Return to ", "base": "At "}[line.kind] + line.place
                 elif line.kind == "break":
-                    what = "Meal break: " + line.place
+                    what = "Meal break" + (f" ({line.place})" if line.place not in ("break", "meal break") else "")
                 else:
                     n += 1
                     what = f"{n}. {line.place}" + ("" if line.kind == "hotspot" else f" ({line.kind})")
@@ -211,7 +232,7 @@ def write_shift_sheets(
     windows: Sequence[TimeWindow] = (),
 ) -> list[ShiftSheet]:
     """Write ``shift_sheets.pdf`` and ``shift_sheets.html``; returns the sheets (none: nothing written)."""
-    sheets = shift_sheets(patrol, layers=layers, windows=windows)
+    sheets = shift_sheets(patrol, layers=layers, windows=windows, network=network)
     if not sheets:
         return sheets
     if pdf is not None:
