@@ -462,3 +462,17 @@ def test_the_legend_does_not_promise_buildings_the_source_lacks(city_run):
     page = make_map(bare).get_root().render()
     assert "own streets (the source has no buildings)" in page
     assert "own streets and buildings" not in page
+
+
+def test_beat_and_hotspot_labels_show_at_zoom(opened: Page, city_run):
+    patrol = city_run["patrol"]
+    opened.js("void geoengine.map.setZoom(12, {animate: false})")
+    assert opened.js("document.querySelectorAll('.geoengine-label').length") == 0  # too far out for names
+    opened.js("void geoengine.map.setZoom(17, {animate: false})")
+    beats = opened.js("Array.from(document.querySelectorAll('.geoengine-label-beat')).map(e => e.textContent)")
+    assert sorted(beats) == sorted(map(str, patrol.beats.beats["name"]))
+    hot = opened.js("geoengine.layers['labels: hotspots'].getLayers().length")
+    assert hot == len(patrol.hotspots) > 0
+    # the risk legend has its own grey entry for streets without data
+    assert "no data" in opened.page.locator(".geoengine-risk-legend").text_content()
+    assert opened.errors == []

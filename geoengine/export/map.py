@@ -168,6 +168,24 @@ class _Vector(Layer, RawMacro):
         self.opts = {"styles": styles, "interactive": interactive, "pane": pane, "order": order}
 
 
+class _Labels(RawMacro):
+    """Place names drawn as text from ``min_zoom`` on (``geoengine.labels``); ``t`` is escaped HTML."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        geoengine.labels({{ this.key|tojson }}, {{ this.data_json }}, {{ this.min_zoom|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, key: str, data: tuple[str, int], *, min_zoom: int) -> None:
+        super().__init__()
+        self._name = "GeoengineLabels"
+        self.key, self.min_zoom = key, min_zoom
+        self.data_json, self.n_features = data
+
+
 class _Group(Layer, RawMacro):
     """An empty layer group in the layer control, filled by a script (the patrol clock)."""
 
@@ -522,6 +540,7 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
         geoms = _to_wgs84(gpd.GeoSeries(shapely.simplify(beats.geometry.values, 1.0), crs=beats.crs))
         _Vector(f"Patrol beats ({len(beats)})", _collection(geoms, props), styles=S_BEAT, show=False, order="back").add_to(fmap)
         legend.append(_swatch("area", "#222222", "Patrol beat", dashed=True))
+    _add_labels(fmap, patrol, network)
     for label, posts, styles, colour in (
         ("Checkpoints", patrol.checkpoints, S_CHECKPOINT, "#000000/#ffffff"),
         ("Police booths", patrol.booths, S_BOOTH, "#ffffff/#000000"),
@@ -623,6 +642,27 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
                     initial=order.index(initial) if initial in order else 0)
     clock.add_to(fmap)
     return legend
+
+
+def _add_labels(fmap: folium.Map, patrol: PatrolPlan, network: RoadNetwork) -> None:
+    """Beat names from zoom 14, hotspot names (id and street) from zoom 16."""
+    from .shift_sheets import street_names
+
+    beats = patrol.beats.beats
+    if len(beats):
+        names = beats["name"] if "name" in beats else beats["beat"]
+        pts = _to_wgs84(gpd.GeoSeries(beats.geometry.representative_point().values, crs=beats.crs))
+        _Labels("labels: beats", _collection(pts, [{"t": _esc(n), "k": "beat"} for n in names]), min_zoom=14).add_to(fmap)
+    hs = patrol.hotspots
+    if len(hs):
+        streets = street_names(patrol, network)
+        own = hs["name"] if "name" in hs else pd.Series("", index=hs.index)
+        text = []
+        for hid, n in zip(hs["hotspot_id"].astype(str), own):
+            n = n if isinstance(n, str) and n and n != hid else streets.get(hid, "")
+            text.append({"t": _esc(f"{hid} {n}".strip()), "k": "hotspot"})
+        pts = _to_wgs84(gpd.GeoSeries(hs.geometry.representative_point().values, crs=hs.crs))
+        _Labels("labels: hotspots", _collection(pts, text), min_zoom=16).add_to(fmap)
 
 
 def _busiest(risk: RiskSurface | None, patrol: PatrolPlan) -> str | None:

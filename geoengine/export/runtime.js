@@ -93,3 +93,22 @@
     return c;
   };
 })();
+// Names on the map (beats, hotspots, posts), shown from a zoom level on, as small text labels.
+(function () {
+  var api = window.geoengine, map = api.map;
+  api.labels = function (key, data, minZoom) {
+    var group = L.layerGroup();
+    (data.features || []).forEach(function (f) {
+      var c = f.geometry.coordinates, p = f.properties || {};
+      group.addLayer(L.marker([c[1], c[0]], {interactive: false, keyboard: false, icon: L.divIcon({
+        className: "geoengine-label geoengine-label-" + (p.k || "place"), iconSize: null, iconAnchor: [-6, 6],
+        html: "<span style='font:" + (p.k === "beat" ? "bold 13px" : "11px") + " sans-serif;color:#111;white-space:nowrap;" +
+          "text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff'>" + p.t + "</span>"})}));
+    });
+    function update() { if (map.getZoom() >= minZoom) { map.addLayer(group); } else { map.removeLayer(group); } }
+    map.on("zoomend", update);
+    update();
+    api.layers[key] = group;
+    return group;
+  };
+})();
