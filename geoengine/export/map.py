@@ -645,7 +645,7 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
 
 
 def _add_labels(fmap: folium.Map, patrol: PatrolPlan, network: RoadNetwork) -> None:
-    """Beat names from zoom 14, hotspot names (id and street) from zoom 16."""
+    """Beat names from zoom 14, hotspot names (id and street) from zoom 17 (denser, they would overprint)."""
     from .shift_sheets import street_names
 
     beats = patrol.beats.beats
@@ -662,7 +662,7 @@ def _add_labels(fmap: folium.Map, patrol: PatrolPlan, network: RoadNetwork) -> N
             n = n if isinstance(n, str) and n and n != hid else streets.get(hid, "")
             text.append({"t": _esc(f"{hid} {n}".strip()), "k": "hotspot"})
         pts = _to_wgs84(gpd.GeoSeries(hs.geometry.representative_point().values, crs=hs.crs))
-        _Labels("labels: hotspots", _collection(pts, text), min_zoom=16).add_to(fmap)
+        _Labels("labels: hotspots", _collection(pts, text), min_zoom=17).add_to(fmap)
 
 
 def _busiest(risk: RiskSurface | None, patrol: PatrolPlan) -> str | None:
