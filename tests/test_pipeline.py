@@ -32,7 +32,7 @@ def test_demo_writes_exactly_into_out(demo_run):
         "allocation.csv", "briefing.pdf", "briefing.png", "cameras_new.csv", "coverage_curve.csv", "coverage_districts.csv",
         "dropped_visits.csv",
         "manifest.json", "map.html", "patrol_dosage.csv", "plan.gpkg", "report.html", "risk_by_district.csv",
-        "risk_evaluation.csv", "routes.csv", "team_beats.csv", "teams.csv",
+        "risk_evaluation.csv", "routes.csv", "shift_sheets.html", "shift_sheets.pdf", "team_beats.csv", "teams.csv",
     ]
     assert str(out) in res.stdout
 
@@ -87,6 +87,7 @@ def test_manifest_follows_the_contract(demo_run):
         "coverage_curve": "coverage_curve.csv", "coverage_districts": "coverage_districts.csv", "routes": "routes.csv", "patrol_dosage": "patrol_dosage.csv",
         "dropped_visits": "dropped_visits.csv", "teams": "teams.csv", "team_beats": "team_beats.csv",
         "allocation": "allocation.csv", "briefing_png": "briefing.png",
+        "shift_sheets_pdf": "shift_sheets.pdf", "shift_sheets_html": "shift_sheets.html",
         "briefing_pdf": "briefing.pdf", "report": "report.html", "manifest": "manifest.json",
     }
 
