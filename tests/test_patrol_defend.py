@@ -44,7 +44,7 @@ def _risk(city, spots, windows, n=6):
         {"time": pd.to_datetime(times) + pd.Timedelta(minutes=5), "time_precision": "datetime", "category": "robbery"},
         geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy * len(windows)], crs=CRS,
     )
-    return estimate_risk(city, inc, windows=tuple(windows), settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.05, 0.1)))
+    return estimate_risk(city, inc, windows=tuple(windows), settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.05, 0.1), extent="none"))
 
 
 # --------------------------------------------------------------------------- shifts
