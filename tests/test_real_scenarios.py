@@ -128,3 +128,28 @@ def test_jingan_fragmentation_is_handled_and_reported(tmp_path):
     assert any("largest strongly connected part" in w for w in m["warnings"])
     assert m["metrics"]["layers"] == {}
     assert (out / "map.html").exists()
+
+
+def test_sf_streets_beyond_the_chinatown_incidents_are_no_data(sf):
+    import geopandas as gpd
+    import shapely
+
+    layer = gpd.read_file(sf.out_dir / "plan.gpkg", layer="risk_all_times")
+    extent = sf.risk.extent
+    assert extent is not None
+    # the incidents cover Chinatown (about 0.9 × 0.9 km) of a 3.9 × 3.2 km network
+    share = sf.manifest["metrics"]["risk"]["data_extent"]["street_length_share_with_data"]
+    assert 0.05 < share < 0.4
+    mids = shapely.line_interpolate_point(layer.to_crs(sf.network.crs).geometry.values, 0.5, normalized=True)
+    far = shapely.distance(extent, mids) > 50
+    assert far.sum() > 300
+    assert (layer.loc[far, "level"] == "no data").all()
+    assert (layer.loc[~shapely.intersects(extent, mids), "level"] == "no data").all()
+    # the beats and posts set in the empty streets are named in the warnings
+    nd = set(sf.risk.no_data_segments().tolist())
+    posts = [p for p in (sf.patrol.checkpoints, sf.patrol.booths) if p is not None]
+    outside = [pid for p in posts for pid, seg in zip(p.sites["post_id"], p.sites["segment_id"]) if seg in nd]
+    text = "\n".join(sf.warnings)
+    for pid in outside:
+        assert pid in text
+    assert "streets with no incident data" in text
