@@ -689,6 +689,8 @@ def estimate_risk(
     categories = inc["category"].astype(str).reset_index(drop=True) if "category" in inc else pd.Series("unknown", index=range(len(inc)))
     harm_result = incident_harm(categories, settings)  # the scenario's harm table (geoengine.harm)
     harm, unknown = harm_result.weights, sorted(harm_result.unknown)
+    if settings.weighting == "count":
+        harm = (harm > 0).astype(float)  # every crime incident 1; excluded records stay 0
     warnings.extend(harm_result.warnings())
     base = inc["weight"].to_numpy(dtype=float) if "weight" in inc else np.ones(len(inc))
     quality = check_incidents(inc, settings=settings, network=network, stations=stations, districts=districts,
@@ -811,6 +813,8 @@ class RiskEvaluation:
     selected, the top-ranked segments until ``share`` is reached), ``pai`` =
     hit_rate / length_share and ``pei`` = pai / the best PAI any ranking reaches on these
     held-out incidents (the ``oracle``: segments ranked by held-out incidents per metre).
+    ``pai_harm`` / ``pei_harm`` score the same way with every incident weighted by its harm
+    (the surface's harm table) and the baselines counting harm: the measure of a harm surface.
     Window ``"*"`` is all times of day. Methods: ``risk`` (the surface's crime density:
     the chosen model), ``kde`` (the network kernel density alone, same bandwidth, no
     decay), ``counts`` (counts per metre of the whole training period), ``baseline``
@@ -822,11 +826,18 @@ class RiskEvaluation:
     heldout_incidents: int
     baseline_days: float
     methods: tuple[str, ...] = ("risk", "kde", "counts", "baseline")
+    heldout_given: int | None = None  # before the non-crime and stacked ones were set aside
+    excluded: dict[str, int] = field(default_factory=dict)  # held-out incidents not scored, by reason
 
-    def pei(self, share: float = 0.05, *, window: str = "*", method: str = "risk") -> float | None:
+    def pei(self, share: float = 0.05, *, window: str = "*", method: str = "risk", harm: bool = False) -> float | None:
+        return self._value("pei_harm" if harm else "pei", share, window, method)
+
+    def _value(self, column: str, share: float, window: str, method: str) -> float | None:
         t = self.table
+        if column not in t:
+            return None
         row = t[(t["window"] == window) & (t["method"] == method) & np.isclose(t["share"], share)]
-        return None if row.empty or pd.isna(row["pei"].iloc[0]) else float(row["pei"].iloc[0])
+        return None if row.empty or pd.isna(row[column].iloc[0]) else float(row[column].iloc[0])
 
     def metrics(self, windows: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
         """``metrics.risk`` blocks: PAI and PEI at each share for every method, overall and per window."""
@@ -844,22 +855,30 @@ class RiskEvaluation:
                     for s in shares
                 }
                 for measure, fn in (("pai", self.pai), ("pei", self.pei))
+            } | {
+                f"{measure}_harm": {
+                    f"{int(round(s * 100))}pct": {m: r(fn(s, window=window, method=m, harm=True)) for m in methods}
+                    for s in shares
+                }
+                for measure, fn in (("pai", self.pai), ("pei", self.pei))
             }
 
         overall = block("*")
-        out: dict[str, Any] = {"pai": overall["pai"], "pei": overall["pei"]}
+        out: dict[str, Any] = {k: overall[k] for k in ("pai", "pei", "pai_harm", "pei_harm")}
         out["by_window"] = {w: block(w) for w in windows}
         beaten = [
             f"{k.replace('pct', ' %')}" for k, v in overall["pai"].items()
             if v.get("counts") is not None and v.get("risk") is not None and v["counts"] > v["risk"]
         ]  # fmt: skip
         out["counts_beat_model_at"] = beaten
+        if self.heldout_given is not None:
+            out["scored"] = {"heldout_given": self.heldout_given, "heldout_scored": self.heldout_incidents,
+                             "not_scored": dict(self.excluded)}  # fmt: skip
         return out
 
-    def pai(self, share: float = 0.05, *, window: str = "*", method: str = "risk") -> float | None:
-        t = self.table
-        row = t[(t["window"] == window) & (t["method"] == method) & np.isclose(t["share"], share)]
-        return None if row.empty or pd.isna(row["pai"].iloc[0]) else float(row["pai"].iloc[0])
+    def pai(self, share: float = 0.05, *, window: str = "*", method: str = "risk", harm: bool = False) -> float | None:
+        """PAI of ``method`` at ``share``; ``harm``: held-out incidents weighted by harm, ranked by harm."""
+        return self._value("pai_harm" if harm else "pai", share, window, method)
 
     def summary(self) -> str:
         pivot = self.table.pivot_table(index=["window", "share"], columns="method", values="pai")
@@ -894,8 +913,15 @@ def evaluate_risk(
     *,
     history: gpd.GeoDataFrame | None = None,
     shares: tuple[float, ...] = EVAL_SHARES,
+    clean: bool = True,
 ) -> RiskEvaluation:
     """Score the surface on incidents it did not see (SPEC §2 Evaluation).
+
+    With ``clean`` (the default) the held-out incidents, and the history the baselines count,
+    are the ones the surface predicts: categories its harm table marks non-crime (when
+    ``risk.exclude_non_crime``) and incidents at the stacked coordinates it handled (a police
+    station's address: where they happened is unknown) neither score nor count
+    (``RiskEvaluation.excluded`` says how many held-out ones).
 
     Segments are ranked by crime density; the top ones covering ``share`` of the
     street length are selected (a tie across the boundary is taken in proportion); the
@@ -907,6 +933,12 @@ def evaluate_risk(
     held = _incident_frame(heldout)
     if held.crs is not None and not surface.network.crs.equals(held.crs):
         held = held.to_crs(surface.network.crs)
+    held_in = len(held)
+    excluded = {"non_crime": 0, "stacked": 0}
+    if clean:
+        keep, why = _scored_mask(surface, held)
+        held = held[keep]
+        excluded = why
     net = surface.network
     streets = _streets(net, surface.settings.lixel_m)
     seg_index = pd.Series(np.arange(len(streets.segment_id)), index=streets.segment_id)
@@ -914,55 +946,75 @@ def evaluate_risk(
     all_windows = (*surface.windows, ALL_DAY)
     names = [*surface.window_names, "*"]
 
-    def weights_on_segments(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    settings = surface.requested_settings or surface.settings
+
+    def weights_on_segments(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(incidents, harm) per segment and window: window weights, and the same × harm weight."""
         out = np.zeros((len(streets.segment_id), len(all_windows)))
         if len(gdf) == 0:
-            return out
+            return out, out.copy()
         times = pd.to_datetime(gdf["time"]).reset_index(drop=True)
         prec = gdf["time_precision"].astype(str).reset_index(drop=True)
         a = window_weights(times, prec, all_windows, profile=surface.profile)
+        cats = gdf["category"].astype(str).reset_index(drop=True) if "category" in gdf else pd.Series("unknown", index=range(len(gdf)))
+        harm = incident_harm(cats, settings).weights
+        if settings.weighting == "count":
+            harm = (harm > 0).astype(float)
         snap = net.snap(gdf.geometry.reset_index(drop=True))
         pos = seg_index.loc[snap["segment_id"].to_numpy()].to_numpy()
+        harmed = np.zeros_like(out)
         np.add.at(out, pos, a)
-        return out
+        np.add.at(harmed, pos, a * harm[:, None])
+        return out, harmed
 
-    held_w = weights_on_segments(held)
+    held_w, held_h = weights_on_segments(held)
     baseline_days = 0.0
-    base_w = np.zeros_like(held_w)
-    count_w = np.zeros_like(held_w)
+    base_w, base_h = np.zeros_like(held_w), np.zeros_like(held_w)
+    count_w, count_h = np.zeros_like(held_w), np.zeros_like(held_w)
     if history is not None and len(history) and len(held):
         hist = _incident_frame(history)
         if hist.crs is not None and not net.crs.equals(hist.crs):
             hist = hist.to_crs(net.crs)
+        if clean:  # the baselines count the same incidents the surface is scored on
+            hist = hist[_scored_mask(surface, hist)[0]]
         h_start = pd.to_datetime(held["time"]).min()
         h_end = pd.to_datetime(held["time"]).max()
         baseline_days = max((h_end - h_start).total_seconds() / 86400.0, 7.0)
         t = pd.to_datetime(hist["time"])
         before = (t < h_start).to_numpy()
-        count_w = weights_on_segments(hist[before])
+        count_w, count_h = weights_on_segments(hist[before])
         recent = (t >= h_start - pd.Timedelta(days=baseline_days)) & (t < h_start)
-        base_w = weights_on_segments(hist[recent.to_numpy()])
+        base_w, base_h = weights_on_segments(hist[recent.to_numpy()])
 
     kde_seg = None
     if surface.kde_per_km is not None:
         kde_seg = pd.DataFrame(surface.kde_per_km, index=surface.segments.index).reindex(streets.segment_id).to_numpy()
+
+    def score(values: np.ndarray, hits: np.ndarray, share: float) -> tuple[float, float, float, float]:
+        """(hit rate, length share, PAI, PEI) of ranking ``values`` against ``hits``."""
+        best_hit, best_got = _hits(hits / length, length, hits, share)
+        best = best_hit / best_got if best_got > 0 and best_hit == best_hit else np.nan
+        hit, got = _hits(values, length, hits, share)
+        pai = hit / got if got > 0 and hit == hit else np.nan
+        return hit, got, pai, (pai / best if best and best == best and pai == pai else np.nan)
+
     rows = []
     for k, name in enumerate(names):
         crime = (surface.overall if name == "*" else surface.table[surface.table["window"] == name]).set_index(
             "segment_id"
         )["crime_per_km"].reindex(streets.segment_id).to_numpy()
-        methods: list[tuple[str, np.ndarray]] = [("risk", crime)]
+        # each method's ranking for incident counts and for harm (the baselines count harm too)
+        methods: list[tuple[str, np.ndarray, np.ndarray]] = [("risk", crime, crime)]
         if kde_seg is not None:
-            methods.append(("kde", kde_seg[:, k]))
+            methods.append(("kde", kde_seg[:, k], kde_seg[:, k]))
         if history is not None:
-            methods += [("counts", count_w[:, k] / length), ("baseline", base_w[:, k] / length)]
-        methods.append(("oracle", held_w[:, k] / length))
+            methods += [("counts", count_w[:, k] / length, count_h[:, k] / length),
+                        ("baseline", base_w[:, k] / length, base_h[:, k] / length)]  # fmt: skip
+        methods.append(("oracle", held_w[:, k] / length, held_h[:, k] / length))
         for share in shares:
-            best_hit, best_got = _hits(held_w[:, k] / length, length, held_w[:, k], share)
-            best = best_hit / best_got if best_got > 0 and best_hit == best_hit else np.nan
-            for method, values in methods:
-                hit, got = _hits(values, length, held_w[:, k], share)
-                pai = hit / got if got > 0 and hit == hit else np.nan
+            for method, by_count, by_harm in methods:
+                hit, got, pai, pei = score(by_count, held_w[:, k], share)
+                _, _, pai_h, pei_h = score(by_harm, held_h[:, k], share)
                 rows.append(
                     {
                         "window": name,
@@ -972,10 +1024,39 @@ def evaluate_risk(
                         "hit_rate": hit,
                         "length_share": got,
                         "pai": pai,
-                        "pei": pai / best if best and best == best and pai == pai else np.nan,
+                        "pei": pei,
+                        "pai_harm": pai_h,
+                        "pei_harm": pei_h,
                     }
                 )
-    return RiskEvaluation(table=pd.DataFrame(rows), heldout_incidents=len(held), baseline_days=baseline_days)
+    return RiskEvaluation(table=pd.DataFrame(rows), heldout_incidents=len(held), baseline_days=baseline_days,
+                          heldout_given=held_in, excluded=excluded)  # fmt: skip
+
+
+def _scored_mask(surface: RiskSurface, incidents: gpd.GeoDataFrame) -> tuple[np.ndarray, dict[str, int]]:
+    """Which incidents can score a ranking: not a non-crime category the surface excludes, not
+    at a stacked coordinate the surface handled (a station's address: the true place is unknown)."""
+    n = len(incidents)
+    keep = np.ones(n, dtype=bool)
+    if n == 0:
+        return keep, {"non_crime": 0, "stacked": 0}
+    settings = surface.requested_settings or surface.settings
+    non_crime = np.zeros(n, dtype=bool)
+    if settings.exclude_non_crime and "category" in incidents:
+        harm = incident_harm(incidents["category"].astype(str).reset_index(drop=True), settings)
+        non_crime = incidents["category"].astype(str).isin(list(harm.non_crime)).to_numpy()
+    stacked = np.zeros(n, dtype=bool)
+    handled = [s for s in (surface.quality.stacks if surface.quality is not None else ()) if s.weight < 1.0]
+    if handled:
+        from .quality import _GRID_M
+
+        geoms = np.asarray(incidents.geometry.values)
+        x = np.round(shapely.get_x(geoms) / _GRID_M)
+        y = np.round(shapely.get_y(geoms) / _GRID_M)
+        for s in handled:
+            stacked |= (x == round(s.x / _GRID_M)) & (y == round(s.y / _GRID_M))
+    keep = ~(non_crime | stacked)
+    return keep, {"non_crime": int(non_crime.sum()), "stacked": int((stacked & ~non_crime).sum())}
 
 
 def _days_label(days: tuple[str, ...] | None) -> str:  # used by exporters

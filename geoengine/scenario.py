@@ -576,6 +576,11 @@ class RiskSettings(_Model):
     exclude_non_crime: bool = Field(
         True, description="Non-crime records of the harm table (missing person, recovered vehicle, warrants ...) weigh 0."
     )
+    weighting: Literal["harm", "count"] = Field(
+        "harm",
+        description="harm: each incident weighs its harm-table weight (the surface ranks harm); count: every "
+        "crime incident weighs 1 (the surface ranks incident volume; non-crime records still weigh 0).",
+    )
     stacked: Literal["downweight", "drop", "keep"] = Field(
         "downweight",
         description="Incidents stacked on one coordinate at a station, a district centroid or a geocoder default "

@@ -216,6 +216,11 @@ def _params(time_limit_s: float, first_solution: str, metaheuristic: str, gls_la
     seconds = max(time_limit_s, 0.01)
     params.time_limit.seconds = int(seconds)
     params.time_limit.nanos = int(round((seconds - int(seconds)) * 1e9))
+    # OR-Tools' lns_time_limit (default 100 ms of wall clock) also bounds the LP / CP-SAT that
+    # sets arrival times on routes with breaks and the LNS sub-searches: under load it cut them
+    # short and the same seed and work gave other arrival times. The safety cap bounds them now.
+    params.lns_time_limit.seconds = int(seconds)
+    params.lns_time_limit.nanos = int(round((seconds - int(seconds)) * 1e9))
     if solution_limit is not None:
         params.solution_limit = max(1, int(solution_limit))
     return params
