@@ -46,6 +46,8 @@ __all__ = [
     "OutputSettings",
     "PatrolSettings",
     "QualityTier",
+    "ResponseSettings",
+    "ResponseTier",
     "RiskSettings",
     "RollingWindows",
     "Scenario",
@@ -927,6 +929,138 @@ class PatrolSettings(_Model):
         return self
 
 
+# --------------------------------------------------------------------------- rapid-response circles
+ResponderKind = Literal["booth", "station", "checkpoint", "car", "foot", "ebike"]
+RESPONDER_KINDS: tuple[str, ...] = ("booth", "station", "checkpoint", "car", "foot", "ebike")
+"""Who answers a call: fixed booths and stations, staffed checkpoints, and patrol teams by mode."""
+DEFAULT_TURNOUT_MIN: dict[str, float] = {
+    "booth": 0.5, "station": 2.0, "checkpoint": 1.0, "car": 1.0, "foot": 0.25, "ebike": 0.5,
+}  # fmt: skip
+"""Minutes from the call to moving, per responder kind (a car crew must get in and pull out)."""
+DEFAULT_KEY_SITE_CATEGORIES: tuple[str, ...] = ("station", "metro", "hub", "school", "government", "tourist")
+"""Key-site categories of the 1-minute tier, matched as words inside the site's category (case-insensitive)."""
+_DEMAND = re.compile(r"^(key_sites|districts|streets)\s*(?:\[(.*)\])?$", re.DOTALL)
+
+
+class ResponseTier(_Model):
+    """One response circle (快速反应圈): which demand must be reached within ``minutes``, by whom.
+
+    ``demand`` is ``key_sites`` (every key site), ``key_sites[station, school]`` (sites whose
+    category holds one of the words), ``districts`` (street nodes inside the key districts;
+    ``districts[Chinatown]`` names some) or ``streets`` (every street node). Quote it in a
+    flow mapping: ``{minutes: 1, demand: "key_sites[station, hub]"}``.
+    """
+
+    name: Name
+    minutes: Number = Field(gt=0, le=60, description="The circle: call to arrival (turnout + travel), in minutes.")
+    demand: str = Field(description="key_sites | key_sites[categories...] | districts | districts[names...] | streets")
+    modes: tuple[ResponderKind, ...] = Field(
+        RESPONDER_KINDS, min_length=1,
+        description="Responder kinds that count: booth, station, checkpoint (when staffed), car, foot, ebike (patrol teams).",
+    )  # fmt: skip
+    backup: bool = Field(False, description="Also report the second responder's time (and let booth siting reward it).")
+
+    @field_validator("demand")
+    @classmethod
+    def _demand(cls, value: str) -> str:
+        m = _DEMAND.match(value.strip())
+        if m is None:
+            raise ValueError(
+                f"demand {value!r} is not one of key_sites, key_sites[categories...], districts, districts[names...], streets"
+            )
+        if m.group(1) == "streets" and m.group(2) is not None:
+            raise ValueError("demand streets takes no list (it is every street node)")
+        if m.group(2) is not None and not [x for x in m.group(2).split(",") if x.strip()]:
+            raise ValueError(f"demand {value!r}: the list in brackets is empty (leave the brackets out for all)")
+        return value.strip()
+
+    @property
+    def demand_kind(self) -> str:
+        """``key_sites``, ``districts`` or ``streets``."""
+        m = _DEMAND.match(self.demand)
+        assert m is not None
+        return m.group(1)
+
+    @property
+    def demand_names(self) -> tuple[str, ...] | None:
+        """The categories (key sites) or district names in brackets; None: all."""
+        m = _DEMAND.match(self.demand)
+        assert m is not None
+        if m.group(2) is None:
+            return None
+        return tuple(x.strip().strip("'\"") for x in m.group(2).split(",") if x.strip())
+
+
+DEFAULT_TIERS: tuple[ResponseTier, ...] = (
+    ResponseTier(name="key sites", minutes=1.0, demand=f"key_sites[{', '.join(DEFAULT_KEY_SITE_CATEGORIES)}]", backup=True),
+    ResponseTier(name="districts", minutes=3.0, demand="districts"),
+    ResponseTier(name="streets", minutes=5.0, demand="streets"),
+)
+"""The tiers of Chinese district practice: 1 minute key sites, 3 minutes key districts, 5 minutes the rest."""
+
+
+class BoothSiting(_Model):
+    """Site the booths for a response tier instead of for risk (``patrol.booths`` sets K for mclp)."""
+
+    tier: Name = Field(description="Name of the response tier the booths are sited for.")
+    objective: Literal["mclp", "lscp"] = Field(
+        "mclp", description="mclp: the most tier demand within its minutes for patrol.booths posts; "
+        "lscp: the fewest posts so every reachable tier point is inside its circle.",
+    )  # fmt: skip
+    backup_weight: Number = Field(0.5, ge=0, le=10, description="mclp: reward of a second booth at backup tier points.")
+
+
+class ResponseSettings(_Model):
+    """Rapid-response circles: tiered response times from booths, stations, checkpoints and patrol
+    teams at their planned positions, per window and minute (issue 17). ``response: null`` skips it."""
+
+    tiers: tuple[ResponseTier, ...] = Field(DEFAULT_TIERS, min_length=1, description="The circles, e.g. 1 / 3 / 5 minutes.")
+    turnout_min: dict[ResponderKind, Annotated[Number, Field(ge=0, le=30)]] = Field(
+        default_factory=lambda: dict(DEFAULT_TURNOUT_MIN),
+        description="Minutes from the call to moving, per responder kind (kinds left out keep their default).",
+    )
+    speed_factor: dict[Name, Annotated[Number, Field(gt=0, le=2)]] = Field(
+        default_factory=dict,
+        description="Per window: car and e-bike speeds times this (0.7: peak traffic 30 % slower); default 1.",
+    )
+    sample_minutes: Int = Field(1, ge=1, le=60, description="Responders' positions are taken every this many minutes.")
+    horizon_min: Number = Field(
+        15.0, gt=0, le=120, description="Travel times are computed up to this (longer: 'over the horizon', never within)."
+    )
+    station_mode: Mode = Field("car", description="How responders leave a station.")
+    checkpoint_mode: Mode = Field("car", description="How a checkpoint crew responds.")
+    booth_mode: Mode | None = Field(None, description="How booth staff respond; default patrol.booth_mode.")
+    key_sites: LayerSource | None = Field(
+        None, description="Key sites of the key-site tiers when they are not layers.key_sites (e.g. stations, schools)."
+    )
+    key_site_radius_m: Number = Field(
+        100.0, gt=0, le=2000, description="Backtest: a held-out incident this close to a tier's key site is that tier's demand."
+    )
+    booth_siting: BoothSiting | None = Field(None, description="Site the booths for a tier (LSCP or MCLP) instead of for risk.")
+
+    @field_validator("turnout_min", mode="before")
+    @classmethod
+    def _turnout_defaults(cls, value: Any) -> Any:
+        return {**DEFAULT_TURNOUT_MIN, **value} if isinstance(value, dict) else value
+
+    @field_validator("tiers")
+    @classmethod
+    def _unique_tiers(cls, value: tuple[ResponseTier, ...]) -> tuple[ResponseTier, ...]:
+        names = [t.name for t in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"tier names must be unique; repeated: {', '.join(dupes)}")
+        return value
+
+    @model_validator(mode="after")
+    def _siting_tier(self) -> ResponseSettings:
+        if self.booth_siting is not None and self.booth_siting.tier not in [t.name for t in self.tiers]:
+            raise ValueError(
+                f"booth_siting.tier {self.booth_siting.tier!r} is not a tier (tiers: {', '.join(t.name for t in self.tiers)})"
+            )
+        return self
+
+
 # --------------------------------------------------------------------------- solver, outputs
 class SolverSettings(_Model):
     """Limits every optimiser of the run obeys.
@@ -985,6 +1119,10 @@ class Scenario(_Model):
     risk: RiskSettings = Field(default_factory=RiskSettings)
     cameras: CameraSettings | None = Field(None, description="Camera coverage planning; omit to skip it.")
     patrol: PatrolSettings | None = Field(None, description="Patrol planning; omit to skip it.")
+    response: ResponseSettings | None = Field(
+        default_factory=ResponseSettings,
+        description="Rapid-response circles from the plan's responders (default tiers 1 / 3 / 5 min); null skips them.",
+    )
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     sweep: SweepSettings | None = Field(None, description="Parameter sweep run by geoengine batch; ignored by geoengine run.")
     solver: SolverSettings = Field(default_factory=SolverSettings)
@@ -1240,6 +1378,19 @@ def _cross_field_problems(sc: Scenario) -> list[tuple[str, str, str | None]]:
                     f"team {t.name!r}: its shift {shift} lies in none of its windows ({', '.join(w.name for w in mine)})",
                     "move the shift into a window or list the windows it works in",
                 ))  # fmt: skip
+    if sc.response is not None:
+        r = sc.response
+        for name in r.speed_factor:
+            if name not in windows:
+                problems.append((f"response.speed_factor.{name}", f"{name!r} is not a window; windows: {listed}", None))
+        siting = r.booth_siting
+        if siting is not None and (sc.patrol is None or (siting.objective == "mclp" and sc.patrol.booths == 0)):
+            problems.append((
+                "response.booth_siting",
+                "booth siting for a tier needs patrol.booths > 0 (the number of booths)" if sc.patrol is not None
+                else "booth siting for a tier needs a patrol section (booths are patrol posts)",
+                "set patrol.booths, or remove response.booth_siting",
+            ))  # fmt: skip
     problems.extend(_resource_problems(sc))
     return problems
 
