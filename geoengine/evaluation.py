@@ -64,6 +64,9 @@ class Backtest:
     incidents: pd.DataFrame = field(repr=False)
     folds: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     response_mode: str | None = None
+    within_response_share_by_tier: dict[str, Any] | None = None
+    """Per response tier (geoengine.response): share of its held-out incidents reached within its
+    minutes from the responders' positions at the incident's minute, and how many were scored."""
 
     def metrics(self) -> dict[str, Any]:
         """The ``metrics.evaluation`` block of the manifest."""
@@ -80,6 +83,8 @@ class Backtest:
             "timed_heldout_incidents": int(self.timed_incidents),
             "response_mode": self.response_mode or "team",
         }
+        if self.within_response_share_by_tier is not None:
+            out["within_response_share_by_tier"] = self.within_response_share_by_tier
         if len(self.folds):
             f = self.folds
             out["rolling"] = {
@@ -312,9 +317,11 @@ def evaluate_run(
     risk_evaluation: RiskEvaluation | None = None,
     coverage: CoveragePlan | None = None,
     patrol: Any = None,
+    response: Any = None,
 ) -> Backtest | None:
     """The pipeline's evaluation stage: :func:`backtest_plan` on the incidents on or after
-    ``evaluation.split`` (and :func:`rolling_backtest` when rolling windows are set)."""
+    ``evaluation.split`` (and :func:`rolling_backtest` when rolling windows are set); with
+    ``response`` (a :class:`geoengine.response.ResponseResult`) also the share per response tier."""
     from .risk import split_incidents
 
     settings: EvaluationSettings = scenario.evaluation
@@ -339,5 +346,10 @@ def evaluate_run(
         response_minutes=settings.response_minutes, response_mode=settings.response_mode,
     )  # fmt: skip
     log.info("%s", result.summary())
-    return Backtest(**{**result.__dict__, "folds": folds})
+    by_tier = None
+    if response is not None:
+        from .response import incident_response_shares
+
+        by_tier = incident_response_shares(response, network, heldout)
+    return Backtest(**{**result.__dict__, "folds": folds, "within_response_share_by_tier": by_tier})
 

@@ -46,6 +46,7 @@ class RunResult:
     risk_evaluation: RiskEvaluation | None = None
     coverage: CoveragePlan | None = None
     patrol: Any = None  # PatrolPlan | None
+    response: Any = None  # ResponseResult | None
 
     def summary(self) -> str:
         m = self.manifest["metrics"]
@@ -73,6 +74,8 @@ class RunResult:
             lines.append(f"cameras   {self.coverage.summary().removeprefix('cameras: ')}")
         if self.patrol is not None:
             lines.append(f"patrol    {self.patrol.summary().removeprefix('patrol: ')}")
+        if self.response is not None:
+            lines.append(f"response  {self.response.summary().splitlines()[0].removeprefix('response circles: ')}")
         if self.out_dir is not None:
             lines.append(f"written   {self.out_dir}")
         if self.warnings:
@@ -151,16 +154,23 @@ def run(
     from .stop import start_safety_cap_log
 
     patrol_caps = start_safety_cap_log()  # every later solve stopped by its safety cap notes itself here
-    patrol = _patrol_stage(scenario, network, layers, risk, coverage)
+    tier_booths, response_keys = _booth_siting_stage(scenario, network, layers)
+    patrol = _patrol_stage(scenario, network, layers, risk, coverage, booths=tier_booths)
     timings["patrol"] = time.perf_counter() - t if patrol is not None else None
 
     t = time.perf_counter()
-    backtest = evaluate_run(scenario, network, layers, risk=risk, risk_evaluation=evaluation, coverage=coverage, patrol=patrol)
+    response = _response_stage(scenario, network, layers, patrol, key_sites=response_keys, booths=tier_booths)
+    timings["response"] = time.perf_counter() - t if response is not None else None
+
+    t = time.perf_counter()
+    backtest = evaluate_run(scenario, network, layers, risk=risk, risk_evaluation=evaluation, coverage=coverage, patrol=patrol,
+                            response=response)  # fmt: skip
     timings["evaluation"] = time.perf_counter() - t if backtest is not None else None
 
     warnings = [
         *scenario.warnings, *_period_warnings(scenario, layers), *network.warnings, *layers.warnings, *risk_warnings,
         *(coverage.warnings if coverage else ()), *(patrol.warnings if patrol else ()),
+        *(response.warnings if response else ()),
     ]  # fmt: skip
     outputs: dict[str, str] = {}
     manifest: dict[str, Any]
@@ -181,6 +191,7 @@ def run(
                 **_metrics(risk, evaluation),
                 **({"coverage": coverage.metrics()} if coverage else {}),
                 **({"patrol": patrol.metrics()} if patrol else {}),
+                **({"response": response.metrics()} if response else {}),
                 **({"evaluation": backtest.metrics()} if backtest is not None else {}),
             },
         )
@@ -189,7 +200,8 @@ def run(
         return built
 
     if not write:
-        return RunResult(scenario, network, layers, _manifest(), None, tuple(warnings), risk, evaluation, coverage, patrol)
+        return RunResult(scenario, network, layers, _manifest(), None, tuple(warnings), risk, evaluation, coverage, patrol,
+                         response=response)  # fmt: skip
 
     t = time.perf_counter()
     with staging_dir(target, force=force) as stage:
@@ -238,6 +250,9 @@ def run(
             if patrol.allocation is not None:
                 write_text_atomic(stage / "allocation.csv", csv_text(patrol.allocation.table))
                 outputs["allocation"] = "allocation.csv"
+        if response is not None:
+            write_text_atomic(stage / "response.csv", csv_text(response.csv_table()))
+            outputs["response"] = "response.csv"
         if patrol is not None:  # the independent checker reads the files just written
             from .audit import audit_run
 
@@ -254,7 +269,8 @@ def run(
         manifest["outputs"] = dict(outputs)
         write_json_atomic(stage / "manifest.json", manifest)
     log.info("run %s written to %s", scenario.name, target)
-    return RunResult(scenario, network, layers, manifest, target, tuple(warnings), risk, evaluation, coverage, patrol)
+    return RunResult(scenario, network, layers, manifest, target, tuple(warnings), risk, evaluation, coverage, patrol,
+                     response=response)  # fmt: skip
 
 
 def _period_warnings(scenario: Scenario, layers: Layers) -> tuple[str, ...]:
@@ -328,8 +344,58 @@ def _write_briefing_outputs(
         )  # fmt: skip
 
 
+def _booth_siting_stage(scenario: Scenario, network: RoadNetwork, layers: Layers) -> tuple[Any, Any]:
+    """Booths sited for a response tier (``response.booth_siting``), and the key sites of the
+    response tiers (``response.key_sites``, else ``layers.key_sites``)."""
+    settings = scenario.response
+    if settings is None:
+        return None, None
+    keys = None
+    if settings.key_sites is not None:
+        keys = read_layer("key_sites", settings.key_sites, network=network, field="response.key_sites").gdf
+    elif layers.key_sites is not None:
+        keys = layers.key_sites.gdf
+    siting = settings.booth_siting
+    if siting is None or scenario.patrol is None:
+        return None, keys
+    from .response import site_booths, tier_demand
+    from .stop import Limits
+
+    tier = next(t for t in settings.tiers if t.name == siting.tier)
+    demand = tier_demand(network, tier, key_sites=keys, districts=layers.districts.gdf if layers.districts is not None else None)
+    work, cap = scenario.solver.work, scenario.solver.time_limit_s
+    booths = site_booths(
+        network, demand, minutes=tier.minutes, objective=siting.objective, k=scenario.patrol.booths or None,
+        mode=settings.booth_mode or scenario.patrol.booth_mode, turnout_min=settings.turnout_min["booth"],
+        backup=tier.backup, backup_weight=siting.backup_weight, stop=Limits(work / 4, max(1.0, cap / 4)),
+        seed=scenario.seed, tier=tier.name,
+    )  # fmt: skip
+    return booths, keys
+
+
+def _response_stage(
+    scenario: Scenario, network: RoadNetwork, layers: Layers, patrol: Any, *, key_sites: Any = None, booths: Any = None
+) -> Any:
+    """Rapid-response circles of the plan (geoengine.response), after the patrol plan."""
+    settings = scenario.response
+    stations = layers.stations.gdf if layers.stations is not None else None
+    if settings is None or (patrol is None and stations is None):
+        return None
+    from .response import evaluate_response, plan_responders
+
+    booth_mode = settings.booth_mode or (scenario.patrol.booth_mode if scenario.patrol is not None else "foot")
+    responders = plan_responders(network, windows=scenario.windows, settings=settings, patrol=patrol, stations=stations,
+                                 booth_mode=booth_mode)  # fmt: skip
+    return evaluate_response(
+        network, responders, settings=settings, windows=scenario.windows, key_sites=key_sites,
+        districts=layers.districts.gdf if layers.districts is not None else None,
+        booth_siting=None if booths is None else {k: v for k, v in booths.metrics.items() if not isinstance(v, (list, dict))},
+    )  # fmt: skip
+
+
 def _patrol_stage(
-    scenario: Scenario, network: RoadNetwork, layers: Layers, risk: RiskSurface | None, coverage: CoveragePlan | None
+    scenario: Scenario, network: RoadNetwork, layers: Layers, risk: RiskSurface | None, coverage: CoveragePlan | None,
+    *, booths: Any = None,
 ) -> Any:
     """Plan beats, posts and routes when the scenario has a ``patrol`` section."""
     settings = scenario.patrol
@@ -354,6 +420,7 @@ def _patrol_stage(
         seed=scenario.seed,
         work=scenario.solver.work,
         workers=scenario.solver.workers,
+        **({"booths": booths} if booths is not None else {}),
     )
 
 

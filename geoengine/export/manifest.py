@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["METRIC_KEYS", "TIMING_KEYS", "build_manifest"]
 
-TIMING_KEYS = ("network", "layers", "risk", "coverage", "patrol", "evaluation", "audit", "export", "total")
+TIMING_KEYS = ("network", "layers", "risk", "coverage", "patrol", "response", "evaluation", "audit", "export", "total")
 METRIC_KEYS: dict[str, tuple[str, ...]] = {
     "network": ("nodes", "edges", "street_km", "dropped_nodes"),
     "risk": ("windows", "hotspot_segments", "pai_5pct"),
@@ -93,6 +93,8 @@ def build_manifest(
     }
     for block in ("risk", "coverage", "patrol", "evaluation"):
         blocks[block] = {**_nulls(block), **((metrics or {}).get(block) or {})}
+    if (metrics or {}).get("response") is not None:  # rapid-response circles (geoengine.response), when computed
+        blocks["response"] = metrics["response"]  # type: ignore[index]
 
     return {
         "geoengine_version": __version__,

@@ -296,8 +296,12 @@ def plan_patrol(
     seed: int = 0,
     work: float = DEFAULT_WORK,
     workers: int = 1,
+    booths: Posts | None = None,
 ) -> PatrolPlan:
     """Plan beats, posts and routes for every window (see the module docstring).
+
+    ``booths``: booths sited already (e.g. for a response tier, :func:`geoengine.response.site_booths`)
+    instead of ``settings.booths`` sited for risk.
 
     ``work`` is the stage's deterministic budget (:mod:`geoengine.stop` units: posts a
     quarter, allocation a tenth, routing ``work / len(windows)`` per window); ``time_limit_s``
@@ -330,8 +334,7 @@ def plan_patrol(
             network, k=settings.checkpoints, districts=districts, method=settings.checkpoint_method, seed=seed,
             stop=stop_post,
         )  # fmt: skip
-    booths = None
-    if settings.booths > 0:
+    if booths is None and settings.booths > 0:
         booths = choose_booths(
             network, k=settings.booths, risk=overall, minutes=settings.booth_minutes, mode=settings.booth_mode,
             stop=stop_post, seed=seed,
