@@ -181,15 +181,17 @@ VISIT_KINDS = ("hotspot", "district")
 
 def back_to_back(routes: Any) -> int:
     """Visit rows of ``routes.csv`` (hotspot, district) at the same place as the team's
-    previous row in that window, with no travel: one longer stay written as several visits."""
+    previous row in that window, with no travel and less than 15 min after it: one longer stay
+    written as several visits (a team that left and came back is a revisit)."""
     if routes is None or not len(routes):
         return 0
     r = routes.sort_values(["team", "window", "seq"], kind="stable")
     prev = r.groupby(["team", "window"], sort=False)["place_id"].shift()
     travel = r["travel_min_from_prev"].fillna(0) if "travel_min_from_prev" in r else 0
+    gap = r["arrive_s"] - r.groupby(["team", "window"], sort=False)["depart_s"].shift()
     return int(
         (
-            (r["place_id"] == prev) & (travel == 0) & r["place_kind"].isin(VISIT_KINDS)
+            (r["place_id"] == prev) & (travel == 0) & r["place_kind"].isin(VISIT_KINDS) & (gap < 15 * 60)
         ).sum()
     )
 

@@ -14,7 +14,8 @@ paths (it does not import the patrol planner), and lists every rule the plan bre
     longer than 16 minutes (the evidence-based dose is 10–16 minutes);
 ``revisit``
     two visits of one hotspot in a window closer than ``min_revisit_gap_min`` (arrival
-    to arrival), or one team visiting the same place twice in a row;
+    to arrival), or one team visiting the same place twice in a row without leaving it for
+    ``SAME_PLACE_AWAY_S`` (15 minutes) in between;
 ``dosage``
     ``patrol_dosage.csv`` marks a hotspot met although its largest gap exceeds the
     level's ``max_gap_min`` or it was served fewer times than required;
@@ -67,6 +68,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from .errors import GeoEngineError
+from .patrol.routing import SAME_PLACE_AWAY_S
 
 if TYPE_CHECKING:
     from .network import RoadNetwork
@@ -647,11 +649,13 @@ class _Audit:
                     continue
                 if prev is not None and mode in MODES:
                     self._check_leg(team, window, mode, prev, r, between)
-                    if r.kind != "base" and r.place_id == prev.place_id:
+                    away = r.arrive - prev.depart
+                    if r.kind != "base" and r.place_id == prev.place_id and away < SAME_PLACE_AWAY_S - TIME_TOL_S:
                         back_to_back.add((prev.idx, r.idx))
                         self.add("revisit", f"{who}: {r.place_id} twice in a row, {self.clock(window, prev.arrive)} and "
-                                 f"{self.clock(window, r.arrive)} (rule: a longer stay is one visit; leave and come "
-                                 "back later)", window=window, team=team, place_id=r.place_id)  # fmt: skip
+                                 f"{self.clock(window, r.arrive)}, {away / 60:.0f} min apart (rule: a longer stay is one "
+                                 f"visit; leave for at least {SAME_PLACE_AWAY_S // 60} min and come back)",
+                                 window=window, team=team, place_id=r.place_id)  # fmt: skip
                 prev, between = r, []
             for b in between:  # breaks after the last stop
                 self.add("break", f"{who}: a break at {self.clock(window, b.arrive)} comes after the route is back at "

@@ -292,6 +292,12 @@ def _arrive(df: pd.DataFrame, team: str, window: str, seq: int, arrive: int, dwe
           arrive=_clock(window, arrive), depart=_clock(window, arrive + 60 * dwell))  # fmt: skip
 
 
+def _right_after(df: pd.DataFrame, team: str, window: str, seq: int, minutes: float) -> None:
+    """Stop ``seq`` arrives ``minutes`` after stop ``seq - 1`` departs."""
+    prev = df[(df["team"] == team) & (df["window"] == window) & (df["seq"].astype(int) == seq - 1)].iloc[0]
+    _arrive(df, team, window, seq, int(prev["depart_s"]) + int(60 * minutes))
+
+
 def _move(df: pd.DataFrame, team: str, window: str, seq: int, place: str) -> None:
     lon, lat = _TO_LL.transform(*_xy(place))
     _stop(df, team, window, seq, place_id=place, place_name=place, lon=round(lon, 7), lat=round(lat, 7),
@@ -320,8 +326,9 @@ PLANTS: dict[str, tuple[Callable[[dict[str, pd.DataFrame]], None], set[str]]] = 
     # 3. revisits: the car at H2 20 min after the walker
     "revisit sooner than min_revisit_gap_min": (lambda t: _arrive(t["routes"], "car", "day", 2, 2400), {"revisit"}),
     "the same place twice in a row": (
-        lambda t: (_move(t["routes"], "foot", "day", 4, "H3"), _arrive(t["routes"], "foot", "day", 5, 18900),
-                   _stop(t["routes"], "foot", "day", 5, travel_min_from_prev=9.6)),
+        # H2 again 5 min after leaving it (a team that left for 15 min or more made a revisit)
+        lambda t: (_move(t["routes"], "foot", "day", 2, "H2"), _right_after(t["routes"], "foot", "day", 2, 5),
+                   _stop(t["routes"], "foot", "day", 2, travel_min_from_prev=0)),
         {"revisit"}),
     "met although the gap is too long": (
         lambda t: _set(t["patrol_dosage"], {"window": "day", "place_id": "H2"}, met="True"), {"dosage"}),

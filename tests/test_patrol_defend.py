@@ -11,7 +11,7 @@ import shapely
 from geoengine.errors import InfeasibleSettingsError
 from geoengine.patrol.plan import plan_patrol
 from geoengine.patrol.repair import capacity_bound, drop_causes, find_insertion, insert_dropped
-from geoengine.patrol.routing import Route, RoutingProblem, RoutingResult, Stop, Vehicle, solve_routing
+from geoengine.patrol.routing import SAME_PLACE_AWAY_S, Route, RoutingProblem, RoutingResult, Stop, Vehicle, solve_routing
 from geoengine.patrol.shifts import expand_teams, window_overlaps
 from geoengine.risk import estimate_risk
 from geoengine.scenario import PatrolSettings, RiskSettings, TeamSettings, TimeWindow
@@ -112,9 +112,10 @@ def test_revisits_are_spaced_and_never_back_to_back(city):
     s = plan.stops.sort_values(["team", "seq"])
     visits = s[s["place_kind"] == "hotspot"]
     assert len(visits) > 4
-    # consecutive stops of a team are never the same place (a stay is one visit, then leave)
-    places = s[s["place_kind"] != "break"]["place_id"].tolist()
-    assert all(a != b for a, b in zip(places, places[1:]))
+    # consecutive stops of a team at one place are a revisit: it left for 15 min or more (never one long stay)
+    rows = s[s["place_kind"] != "break"]
+    for (a, da), (b, ab) in zip(zip(rows["place_id"], rows["depart_s"]), list(zip(rows["place_id"], rows["arrive_s"]))[1:]):
+        assert a != b or ab - da >= SAME_PLACE_AWAY_S
     for _, g in visits.groupby("place_id"):
         gaps = np.diff(np.sort(g["arrive_s"].to_numpy())) / 60.0
         assert gaps.min() >= 30 - 1e-9 and gaps.max() <= 60 + 1e-9
@@ -136,6 +137,27 @@ def test_the_beat_with_all_the_risk_gets_the_team(city):
     risky = a[a["unit"].isin([f"Beat {b}" for b in hot_beats]) & (a["window"] == "evening")]
     assert risky["teams"].sum() >= 1
     assert plan.metrics()["dosage_met_share"] == 1.0
+
+
+def test_a_beat_with_one_red_hotspot_gets_every_visit_it_needs(city):
+    """The team's beat holds one hotspot and nothing else to visit: the team leaves and comes back for
+    each revisit (it used to be dropped as 'team time used' while the team idled 95 % of its shift)."""
+    spots = [(50, 500), (150, 500), (50, 400)]
+    xy = [p for p in spots for _ in range(6)]
+    inc = gpd.GeoDataFrame(
+        {"time": pd.to_datetime(["2026-01-02 18:05"] * len(xy)), "time_precision": "datetime", "category": "robbery"},
+        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS,
+    )  # fmt: skip
+    risk = estimate_risk(city, inc, windows=(EVENING,), settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.05, 0.1)))
+    settings = PatrolSettings(teams=(TeamSettings(name="car", mode="car", count=1),), beats=2, hotspot_levels=("red",),
+                              district_max_gap_min=None, cross_beat="never")  # fmt: skip
+    plan = plan_patrol(city, settings=settings, windows=(EVENING,), risk=risk, stations=_stations((500, 0)), time_limit_s=10)
+    assert len(plan.hotspots) == 1
+    m = plan.metrics()
+    assert m["visits_dropped"] == 0 and m["dosage_met_share"] == 1.0
+    visits = plan.stops[plan.stops["place_kind"] == "hotspot"].sort_values("arrive_s")
+    assert len(visits) >= 6
+    assert (visits["arrive_s"].to_numpy()[1:] - visits["depart_s"].to_numpy()[:-1] >= SAME_PLACE_AWAY_S).all()
 
 
 # --------------------------------------------------------------------------- matrix level: repair and causes

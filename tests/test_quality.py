@@ -103,6 +103,41 @@ def test_the_stack_counts_as_the_median_in_the_risk_surface(grid):
     assert any("30 incidents at one point" in w for w in down.warnings)
 
 
+def test_held_out_incidents_at_the_stack_or_non_crime_do_not_score(grid):
+    """The backtest scores what the surface predicts: held-out incidents at the station's address (where
+    they happened is unknown) and non-crime records are set aside, and the baselines do not count them."""
+    from geoengine.risk import evaluate_risk
+
+    settings = RiskSettings(bandwidth_m=100, half_life_days=None, own_segment_share=1.0)
+    surface = estimate_risk(grid, stacked_table(), settings=settings, stations=STATION)
+    others = [(X0 + 50 + 100 * (i % 7), Y0 + 100 * (i // 7)) for i in range(5)]
+    held = table([STACK] * 20 + others + others[:2], categories=["theft"] * 25 + ["MISSING PERSON"] * 2,
+                 times=[f"2026-02-{1 + i % 28:02d} 10:00" for i in range(27)])  # fmt: skip
+    ev = evaluate_risk(surface, held, history=stacked_table())
+    assert (ev.heldout_given, ev.heldout_incidents) == (27, 5)
+    assert ev.excluded == {"non_crime": 2, "stacked": 20}
+    # history's stack does not count for the counts baseline: the stack's segment is not the top one
+    raw = evaluate_risk(surface, held, history=stacked_table(), clean=False)
+    assert raw.heldout_incidents == 27 and raw.pai(0.05, method="counts") > ev.pai(0.05, method="counts")
+    assert ev.metrics()["scored"]["not_scored"] == {"non_crime": 2, "stacked": 20}
+    # harm PAI exists beside count PAI for every method
+    assert ev.pai(0.05, harm=True) is not None and ev.pei(0.05, method="baseline", harm=True) is not None
+
+
+def test_count_weighting_gives_every_crime_incident_weight_one(grid):
+    inc = table([(X0 + 50, Y0), (X0 + 50, Y0), (X0 + 450, Y0 + 300)], categories=["robbery", "robbery", "MISSING PERSON"])
+    base = RiskSettings(bandwidth_m=100, half_life_days=None, own_segment_share=1.0, extent="none")
+    harm = estimate_risk(grid, inc, settings=base)
+    count = estimate_risk(grid, inc, settings=base.model_copy(update={"weighting": "count"}))
+
+    def total(surface):  # weighted incidents over the whole network
+        length = surface.segments.loc[surface.overall["segment_id"], "length_m"].to_numpy()
+        return float((surface.overall["crime_per_km"].to_numpy() * length / 1000).sum())
+
+    assert total(count) == pytest.approx(2.0)  # two robberies, the missing person weighs 0
+    assert total(harm) > total(count)  # robbery's harm weight is above 1
+
+
 def test_a_stack_needs_both_the_count_and_the_share(grid):
     # 9 at one point (below 10): not a stack, even as 9 % of the incidents
     few = stacked_table(stack_n=9)

@@ -269,9 +269,21 @@ class _Model:
         service = p.service_s[order]
         visit_cost = None if p.visit_cost is None or not p.visit_cost.any() else p.visit_cost[:, order]
         per_vehicle_cost = travel.shape[0] > 1 or (change_penalty > 0 and vehicle_of_hint) or visit_cost is not None
+        from .routing import SAME_PLACE_AWAY_S
+
+        transit = service[None, :, None] + travel  # vehicle kind × from × to, seconds
+        if p.place is not None:
+            # two visits of one place in a row: the team leaves and comes back, at least
+            # SAME_PLACE_AWAY_S between them (never one long stay); with no other place to go
+            # (a beat with one hotspot) the revisits are still made
+            label = p.place[order]
+            inner = np.array([int(order[k]) not in bases for k in range(n)])
+            same = (label[:, None] == label[None, :]) & (label[:, None] >= 0) & inner[:, None] & inner[None, :]
+            np.fill_diagonal(same, False)
+            transit = np.where(same[None], service[None, :, None] + np.maximum(travel, SAME_PLACE_AWAY_S), transit)
         transit_ids = []
         for k in range(travel.shape[0]):
-            transit_ids.append(model.RegisterTransitMatrix((service[:, None] + travel[k]).astype(np.int64).tolist()))
+            transit_ids.append(model.RegisterTransitMatrix(transit[k].astype(np.int64).tolist()))
         time_evaluators = [transit_ids[k if travel.shape[0] > 1 else 0] for k in range(nv)]
         if per_vehicle_cost:
             for vi in range(nv):
@@ -302,15 +314,6 @@ class _Model:
                 # vehicle variable works in all: -1 = not visited, allowed for optional nodes)
                 values = sorted(int(x) for x in p.allowed[node]) + ([-1] if p.penalty[node] >= 0 else [])
                 model.VehicleVar(index).SetValues(values)
-        if p.place is not None:
-            # a node may not be followed directly by another node of the same place
-            label = p.place[order]
-            for lab in np.unique(label[label >= 0]):
-                same = [m.NodeToIndex(int(k)) for k in np.flatnonzero(label == lab) if int(order[k]) not in bases]
-                for a in same:
-                    for b in same:
-                        if a != b:
-                            model.NextVar(a).RemoveValue(b)
         solver = model.solver()
         visit = [0] * model.Size() + [0] * nv
         for index in range(model.Size()):

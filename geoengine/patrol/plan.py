@@ -948,7 +948,8 @@ def _window_problem(
 ) -> RoutingProblem:
     """The routing problem of one window: a node per base and per required visit; teams may
     serve their beats' hotspots (a beat they cross into costs ``cross_beat_penalty_min``);
-    districts are open to every team; a visit may not follow another visit of the same place."""
+    districts are open to every team; between two visits of one place in a row the team is away
+    for ``SAME_PLACE_AWAY_S``."""
     n_b = int((places["place_kind"] == "base").sum())
     n = n_b + len(visits)
     node_place = _node_place(places, visits)

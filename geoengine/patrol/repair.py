@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .routing import Route, RoutingProblem, RoutingResult, Stop
+from .routing import SAME_PLACE_AWAY_S, Route, RoutingProblem, RoutingResult, Stop
 
 __all__ = ["Insertion", "capacity_bound", "drop_causes", "find_insertion", "insert_dropped"]
 
@@ -71,11 +71,14 @@ def find_insertion(problem: RoutingProblem, route: Route, node: int) -> Insertio
     best: Insertion | None = None
     for i in range(len(stops) - 1):
         a, b = stops[i], stops[i + 1]
-        if me >= 0 and (_place(problem, a.node) == me or _place(problem, b.node) == me):
-            continue
         free_lo = int(veh.shift_start_s) if i == 0 else int(a.depart_s)
         free_hi = int(veh.shift_end_s) if i + 1 == len(stops) - 1 else int(b.arrive_s)
         t_an, t_nb = int(travel[a.node, node]), int(travel[node, b.node])
+        # next to a visit of the same place the team is away in between (routing's rule)
+        if me >= 0 and _place(problem, a.node) == me:
+            t_an = max(t_an, SAME_PLACE_AWAY_S)
+        if me >= 0 and _place(problem, b.node) == me:
+            t_nb = max(t_nb, SAME_PLACE_AWAY_S)
         options = []
         if brk is not None and brk[0] < free_hi and brk[1] > free_lo:
             bs, be = brk
@@ -93,7 +96,7 @@ def find_insertion(problem: RoutingProblem, route: Route, node: int) -> Insertio
         for t in options:
             if t > hi_tw:
                 continue
-            added = t_an + t_nb - int(travel[a.node, b.node])
+            added = int(travel[a.node, node]) + int(travel[node, b.node]) - int(travel[a.node, b.node])
             if best is None or added < best.added_travel_s:
                 best = Insertion(route.vehicle, i + 1, int(t), int(added))
     return best

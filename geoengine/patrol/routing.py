@@ -43,6 +43,11 @@ DEFAULT_STOP = Limits(work=DEFAULT_WORK, max_runtime_s=3 * DEFAULT_WORK)
 (``ROUTING_SOLUTIONS_PER_UNIT`` solutions each) with a wall-clock safety cap three times that."""
 
 
+SAME_PLACE_AWAY_S = 15 * 60
+"""Between two visits of one place in a row a team is away (patrolling its beat) at least this
+long: revisits are made even when a beat holds one hotspot, never as one long stay."""
+
+
 @dataclass(frozen=True)
 class Vehicle:
     """A patrol team: where it starts and ends, its shift, and one optional meal break.
