@@ -825,7 +825,7 @@ class RiskEvaluation:
     table: pd.DataFrame
     heldout_incidents: int
     baseline_days: float
-    methods: tuple[str, ...] = ("risk", "kde", "counts", "baseline")
+    methods: tuple[str, ...] = ("risk", "kde", "counts", "baseline", "oracle")
     heldout_given: int | None = None  # before the non-crime and stacked ones were set aside
     excluded: dict[str, int] = field(default_factory=dict)  # held-out incidents not scored, by reason
 

@@ -88,8 +88,10 @@ def test_pei_is_at_most_one_and_one_for_the_oracle(grid):
     assert np.allclose(t.loc[t["method"] == "oracle", "pei"], 1.0)
     assert set(t["method"]) == {"risk", "kde", "counts", "baseline", "oracle"}
     m = ev.metrics(s.window_names)
-    assert set(m["pai"]) == {"1pct", "5pct", "10pct"} and set(m["pai"]["5pct"]) == {"risk", "kde", "counts", "baseline"}
+    assert set(m["pai"]) == {"1pct", "5pct", "10pct"} and set(m["pai"]["5pct"]) == {"risk", "kde", "counts", "baseline", "oracle"}
     assert m["pei"]["5pct"]["risk"] == pytest.approx(ev.pei(0.05), abs=1e-4)
+    assert m["pei_harm"]["5pct"]["oracle"] == pytest.approx(1.0) and m["pai_harm"]["5pct"]["risk"] is not None
+    assert (t["pei_harm"].dropna() <= 1 + 1e-9).all()
     assert "counts_beat_model_at" in m
 
 

@@ -382,6 +382,17 @@ def backtest_sentences(metrics: dict[str, Any]) -> list[str]:
             out.append(f"At {share} of street length {label} beat the model: PAI {other:.2f} against {model:.2f}.")
         else:
             out.append(f"At {share} of street length the model reaches PAI {model:.2f} against {other:.2f} for {label}.")
+    harm = (metrics.get("pai_harm") or {}).get("5pct") or {}
+    if harm.get("risk") is not None and harm.get("baseline") is not None:
+        out.append(f"Weighted by harm (what the surface ranks), at 5 % the model reaches PAI {harm['risk']:.2f} against "
+                   f"{harm['baseline']:.2f} for last period's harm per metre"
+                   + (f" (the best any ranking reaches: {harm['oracle']:.2f})." if harm.get("oracle") else "."))  # fmt: skip
+    scored = metrics.get("scored") or {}
+    set_aside = {k: v for k, v in (scored.get("not_scored") or {}).items() if v}
+    if set_aside:
+        what = {"non_crime": "non-crime records", "stacked": "at a stacked coordinate (a station's address: place unknown)"}
+        out.append(f"Scored on {scored.get('heldout_scored', 0):,} of {scored.get('heldout_given', 0):,} held-out incidents; "
+                   + ", ".join(f"{v:,} {what.get(k, k)}" for k, v in set_aside.items()) + " set aside.")  # fmt: skip
     return out
 
 
