@@ -212,43 +212,55 @@ def plan_responders(
     settings: ResponseSettings,
     patrol: Any = None,
     stations: gpd.GeoDataFrame | None = None,
+    booths: gpd.GeoDataFrame | None = None,
+    checkpoints: gpd.GeoDataFrame | None = None,
+    stops: gpd.GeoDataFrame | None = None,
     booth_mode: str = "foot",
 ) -> Responders:
-    """The responders of a plan: ``patrol`` (a :class:`~geoengine.patrol.plan.PatrolPlan`: its booths,
-    staffed checkpoints and team routes) and ``stations`` (points), see the module docstring."""
+    """The responders of a plan (see the module docstring).
+
+    ``patrol`` (a :class:`~geoengine.patrol.plan.PatrolPlan`) gives its booths, the checkpoints its
+    force allocation staffs and the team routes; ``booths`` (``post_id``, ``node``), ``checkpoints``
+    (``post_id``, ``node``, ``window``: one row per window it is staffed in) and ``stops`` (rows of
+    ``routes.csv``: team, mode, window, seq, place_kind, arrive_s, depart_s and the stop's point)
+    replace the plan's when given. ``stations`` are points (``name`` when present).
+    """
     modes = {
         "booth": settings.booth_mode or booth_mode, "station": settings.station_mode,
         "checkpoint": settings.checkpoint_mode, "car": "car", "foot": "foot", "ebike": "ebike",
     }  # fmt: skip
+    known = {w.name for w in windows}
     turnout = {k: 60.0 * float(settings.turnout_min.get(k, 0.0)) for k in RESPONDER_KINDS}
     node_ids = np.asarray(network.nodes.index)
     index = pd.Index(node_ids)
     graphs = _graphs(network)
+    if patrol is not None:
+        if booths is None and patrol.booths is not None:
+            booths = patrol.booths.sites
+        if checkpoints is None and patrol.checkpoints is not None and len(patrol.checkpoints.sites):
+            alloc = getattr(patrol.allocation, "checkpoints", None) if patrol.allocation is not None else None
+            if alloc is not None and len(alloc):
+                staffed = alloc[alloc["staffed"].astype(bool)][["checkpoint", "window"]].astype({"checkpoint": str})
+                sites = patrol.checkpoints.sites.assign(post_id=patrol.checkpoints.sites["post_id"].astype(str))
+                checkpoints = sites.merge(staffed, left_on="post_id", right_on="checkpoint")
+        if stops is None:
+            stops = patrol.stops
     rows: list[dict[str, Any]] = []
     if stations is not None and len(stations):
         st = stations.to_crs(network.crs).reset_index(drop=True)
         pos, _ = _nearest(network, st.geometry.values, _main_part(graphs[modes["station"]]))
         names = st["name"].astype(str).tolist() if "name" in st else [f"station {i + 1}" for i in range(len(st))]
-        rows += [{"responder": n, "kind": "station", "pos": int(p), "window": None} for n, p in zip(names, pos)]
-    tracks: dict[str, tuple[_Track, ...]] = {}
-    if patrol is not None:
-        for posts, kind in ((patrol.booths, "booth"), (patrol.checkpoints, "checkpoint")):
-            if posts is None or not len(posts.sites):
-                continue
-            pos = index.get_indexer(posts.sites["node"].to_numpy())
-            if kind == "booth":
-                rows += [{"responder": str(r), "kind": kind, "pos": int(p), "window": None}
-                         for r, p in zip(posts.sites["post_id"], pos) if p >= 0]  # fmt: skip
-                continue
-            alloc = getattr(patrol.allocation, "checkpoints", None) if patrol.allocation is not None else None
-            if alloc is None or not len(alloc):
-                continue
-            staffed = alloc[alloc["staffed"].astype(bool)]
-            where = dict(zip(posts.sites["post_id"].astype(str), pos))
-            rows += [{"responder": f"{c} ({w})", "kind": kind, "pos": int(where[c]), "window": w}
-                     for c, w in zip(staffed["checkpoint"].astype(str), staffed["window"]) if where.get(c, -1) >= 0]  # fmt: skip
-        if len(patrol.stops):
-            tracks = _tracks(network, patrol.stops, graphs)
+        rows += [{"responder": n, "kind": "station", "pos": int(p), "window": None} for n, p in zip(names, pos, strict=True)]
+    if booths is not None and len(booths):
+        pos = index.get_indexer(booths["node"].to_numpy())
+        rows += [{"responder": str(r), "kind": "booth", "pos": int(p), "window": None}
+                 for r, p in zip(booths["post_id"], pos, strict=True) if p >= 0]  # fmt: skip
+    if checkpoints is not None and len(checkpoints):
+        pos = index.get_indexer(checkpoints["node"].to_numpy())
+        rows += [{"responder": f"{c} ({w})", "kind": "checkpoint", "pos": int(p), "window": str(w)}
+                 for c, w, p in zip(checkpoints["post_id"], checkpoints["window"], pos, strict=True)
+                 if p >= 0 and w in known]  # fmt: skip
+    tracks = _tracks(network, stops, graphs) if stops is not None and len(stops) else {}
     fixed = pd.DataFrame(rows, columns=["responder", "kind", "pos", "window"])
     fixed["mode"] = fixed["kind"].map(modes)
     fixed["node"] = node_ids[fixed["pos"].to_numpy(dtype=np.int64)] if len(fixed) else pd.Series(dtype=np.int64)
@@ -257,7 +269,7 @@ def plan_responders(
 
 def _tracks(network: RoadNetwork, stops: gpd.GeoDataFrame, graphs: dict[str, sp.csr_matrix]) -> dict[str, tuple[_Track, ...]]:
     """Per window, every team's stops and the planned fastest path of each leg."""
-    s = stops.to_crs(network.crs) if not network.crs.equals(stops.crs) else stops
+    s = stops.to_crs(network.crs) if stops.crs is not None and not network.crs.equals(stops.crs) else stops
     out: dict[str, list[_Track]] = {}
     for mode, by_mode in s.groupby("mode", sort=True):
         g = graphs[str(mode)]
@@ -377,7 +389,8 @@ def tier_demand(
     districts: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """The tier's demand points: ``name``, ``node``, ``pos`` (into ``network.nodes``), ``weight``,
-    ``snap_m`` and the point's geometry (the site; the node for districts and streets)."""
+    ``snap_m`` and the point's geometry (the site; the node for districts and streets); key sites
+    keep ``category`` and ``priority``, so the frame can stand in for the key-site layer."""
     cols = ["name", "node", "pos", "weight", "snap_m"]
     kind, names = tier.demand_kind, tier.demand_names
     node_ids = np.asarray(network.nodes.index)
@@ -396,7 +409,8 @@ def tier_demand(
         label = ks["name"].astype(str) if "name" in ks else pd.Series([f"site {i + 1}" for i in range(len(ks))])
         return gpd.GeoDataFrame(
             {"name": label.to_numpy(), "node": node_ids[pos], "pos": pos, "weight": np.asarray(weight, dtype=float) * np.ones(len(ks)),
-             "snap_m": snap},
+             "snap_m": snap, "category": ks["category"].to_numpy() if "category" in ks else None,
+             "priority": np.asarray(weight, dtype=float) * np.ones(len(ks))},
             geometry=shapely.point_on_surface(ks.geometry.values), crs=network.crs,
         )  # fmt: skip
     nodes = network.nodes
