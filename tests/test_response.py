@@ -3,6 +3,7 @@ networkx Dijkstra on the demo and SF plans, booth siting per tier, and the scena
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,7 +22,12 @@ from geoengine.response import (
     site_booths,
     tier_demand,
 )
-from geoengine.scenario import ResponseSettings, ResponseTier, TimeWindow, parse_scenario
+from geoengine.scenario import (
+    ResponseSettings,
+    ResponseTier,
+    TimeWindow,
+    parse_scenario,
+)
 from geoengine.synthetic import grid_network
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,7 +156,7 @@ def test_a_car_on_a_leg_covers_what_its_position_at_that_minute_reaches(grid):
     responders = plan_responders(grid, windows=HOUR, settings=settings, stops=stops)
     g = _nx_graph(grid, "car")
     path = nx.shortest_path(g, a, b, weight="w")  # the straight street: the one fastest path
-    cum = np.concatenate([[0.0], np.cumsum([g[u][v]["w"] for u, v in zip(path[:-1], path[1:], strict=True)])])
+    cum = np.concatenate([[0.0], np.cumsum([g[u][v]["w"] for u, v in itertools.pairwise(path)])])
     for minute, expected in ((0, a), (1, a), (2, path[int(np.searchsorted(cum, 60.0, side="right")) - 1]),
                              (3, path[int(np.searchsorted(cum, 120.0, side="right")) - 1]), (12, b), (19, a)):  # fmt: skip
         at = responders.at("hour", minute)
