@@ -325,3 +325,14 @@ def test_response_settings_defaults_and_mistakes(tmp_path):
         parse_scenario(_scenario({"speed_factor": {"rush": 0.7}}), base_dir=tmp_path)
     with pytest.raises(ValueError, match="booth_siting"):
         parse_scenario(_scenario({"booth_siting": {"tier": "streets"}}), base_dir=tmp_path)
+
+
+def test_the_report_has_a_table_per_tier_and_window(sf_small):
+    from geoengine.export.report import report_html
+
+    page = report_html(scenario=sf_small.scenario, manifest=sf_small.manifest, patrol=sf_small.patrol)
+    section = page.split("<h2 id='response'>Response circles</h2>")[1].split("<h2")[0]
+    assert section.count("<tr>") == 1 + 3 * 3  # header, 3 tiers × 3 windows
+    assert "key sites" in section and "worst minute" in section and "Backtest" in section
+    shares = [float(x) for x in __import__("re").findall(r'<td class="n">([\d.]+)%</td>', section)]
+    assert shares and min(shares) < 100

@@ -850,6 +850,31 @@ def _patrol_tables(patrol: Any, dosage: pd.DataFrame, windows: Sequence[str] = (
 
 
 # --------------------------------------------------------------------------- page
+def _response_section(block: dict[str, Any], evaluation: dict[str, Any] | None) -> str:
+    """Rapid-response circles (metrics.response): one row per tier and window, then the backtest per tier."""
+    rows = []
+    for name, tier in (block.get("tiers") or {}).items():
+        for window, f in (tier.get("windows") or {}).items():
+            worst = None if f.get("worst_minute_share") is None else f"{f['worst_minute_share']:.1%} at {f.get('worst_minute')}"
+            rows.append((name, f"{tier.get('minutes'):g} min", window, tier.get("demand_points"), f.get("share_within"), worst,
+                         f.get("outside_at_worst"), f.get("never_within"), f.get("second_responder_median_min")))  # fmt: skip
+    out = [
+        "<p>Share of each tier's demand reached within its minutes (turnout + travel on the streets) from the nearest "
+        "available responder — booths, stations, staffed checkpoints and patrol teams where the plan puts them — "
+        f"averaged over the window's minutes (every {_e(block.get('sample_minutes'))} min), and at its worst minute.</p>",
+        _table(rows, ["tier", "circle", "window", "demand points", "within (time-averaged)", "worst minute",
+                      "outside then", "never within", "second responder (median min)"],
+               keys=["", "", "", "n", "share", "", "n", "n", "min"]),
+    ]  # fmt: skip
+    by_tier = (evaluation or {}).get("within_response_share_by_tier") or {}
+    if by_tier:
+        out.append("<p>Backtest: held-out incidents of each tier reached within its minutes from the responders at the "
+                   "incident's minute: " + "; ".join(
+                       f"{_e(k)} {_pct(v.get('share'))} of {v.get('incidents', 0)}"
+                       for k, v in by_tier.items()) + ".</p>")  # fmt: skip
+    return "\n".join(out)
+
+
 def report_html(
     *,
     scenario: Scenario,
@@ -932,6 +957,9 @@ def report_html(
     if patrol is not None:
         add("<h2 id='patrol'>Patrol</h2>")
         add(_patrol_tables(patrol, dosage, window_names))
+    if metrics.get("response"):
+        add("<h2 id='response'>Response circles</h2>")
+        add(_response_section(metrics["response"], metrics.get("evaluation")))
 
     add("<h2 id='scenario'>Scenario and inputs (provenance)</h2>")
     add(_scenario_section(scenario, manifest))
