@@ -1186,7 +1186,11 @@ def load_network(settings: NetworkSettings, *, progress: bool = False, scenario_
         cached = _read_cache(cpath, key)
         if cached is not None:
             logger.info("network from cache %s", cpath)
-            return replace(cached, stats=replace(cached.stats, from_cache=True))
+            source = cached.source
+            if settings.source is not None:  # the entry may be another scenario's copy of the same file
+                path = Path(settings.source).resolve()
+                source = replace(source, path=path, description=path.name)
+            return replace(cached, source=source, stats=replace(cached.stats, from_cache=True))
     options: dict[str, Any] = {"network_type": settings.network_type, "crs": settings.crs,
                                "speeds": settings.speeds, "progress": progress}  # fmt: skip
     if settings.source is not None:

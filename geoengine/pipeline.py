@@ -124,6 +124,7 @@ def run(
     """
     from .export import build_manifest, make_map
     from .export._csv import csv_text
+    from .export._places import hotspots_csv, place_names, with_places
     from .export.gpkg import write_gpkg
 
     if not isinstance(scenario, Scenario):
@@ -235,13 +236,17 @@ def run(
                 write_text_atomic(stage / "camera_actions.csv", csv_text(coverage.actions()))
                 outputs["camera_actions"] = "camera_actions.csv"
         if patrol is not None:
-            write_text_atomic(stage / "routes.csv", csv_text(patrol.routes_table()))
+            names = place_names(patrol, network)  # human place names beside the ids
+            write_text_atomic(stage / "routes.csv", csv_text(with_places(patrol.routes_table(), names)))
             outputs["routes"] = "routes.csv"
+            if len(patrol.hotspots):
+                write_text_atomic(stage / "hotspots.csv", csv_text(hotspots_csv(patrol, names)))
+                outputs["hotspots"] = "hotspots.csv"
             write_text_atomic(stage / "patrol_dosage.csv", csv_text(patrol.requirements))
             outputs["patrol_dosage"] = "patrol_dosage.csv"
             dropped = patrol.dropped_table()
             if len(dropped):
-                write_text_atomic(stage / "dropped_visits.csv", csv_text(dropped))
+                write_text_atomic(stage / "dropped_visits.csv", csv_text(with_places(dropped, names)))
                 outputs["dropped_visits"] = "dropped_visits.csv"
             write_text_atomic(stage / "teams.csv", csv_text(patrol.team_summary()))
             outputs["teams"] = "teams.csv"

@@ -329,6 +329,34 @@ def test_helsinki_beats(helsinki: RoadNetwork) -> None:
     assert beats.contiguous
 
 
+def _assert_clean_beat_polygons(net: RoadNetwork, beats: Beats) -> None:
+    """Each beat is one valid area without holes; beats do not overlap and cover every street's
+    midpoint (most of them in the street's own beat)."""
+    geoms = beats.beats.geometry.to_numpy()
+    assert shapely.is_valid(geoms).all()
+    for g in geoms:
+        parts = shapely.get_parts(g)
+        assert len(parts) == 1, "one area per beat"
+        assert all(len(p.interiors) == 0 for p in parts), "no holes"
+    overlap = sum(shapely.intersection(geoms[i], geoms[j]).area for i in range(len(geoms)) for j in range(i + 1, len(geoms)))
+    assert overlap < 1.0 * len(geoms)  # m²: floating-point only
+    seg = net.segments()
+    mid = shapely.line_interpolate_point(seg.geometry.to_numpy(), 0.5, normalized=True)
+    assert shapely.covers(shapely.union_all(geoms), mid).all()
+    own = beats.assignment.reindex(seg.index).to_numpy()
+    assert np.mean([shapely.covers(geoms[b], m) for b, m in zip(own, mid, strict=True)]) > 0.9
+
+
+@pytest.mark.parametrize("k", [2, 4, 7, 12])
+def test_beat_polygons_are_clean_areas_on_the_grid(grid8: RoadNetwork, k: int) -> None:
+    _assert_clean_beat_polygons(grid8, make_beats(grid8, k=k, seed=1))
+
+
+def test_beat_polygons_are_clean_areas_in_helsinki(helsinki: RoadNetwork) -> None:
+    for k in (6, 18):
+        _assert_clean_beat_polygons(helsinki, make_beats(helsinki, k=k, seed=0))
+
+
 def test_helsinki_posts(helsinki: RoadNetwork) -> None:
     seg = helsinki.segments()
     centre = seg.union_all().centroid

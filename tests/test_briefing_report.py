@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import struct
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import yaml
 
 import geoengine as ge
 from geoengine.errors import InfeasibleSettingsError, ScenarioError
+from geoengine.export._units import RISK_PER_KM
 from geoengine.export.briefing import PAPER_MM, briefing_figure, main_window
 from geoengine.export.report import capacity_table, dosage_sentence, report_html
 
@@ -380,7 +382,7 @@ def test_report_opens_with_key_figures_and_ends_with_provenance(grid_run):
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.index("id='key-figures'") < page.index("id='warnings'") < page.index("id='metrics'") < page.index("id='scenario'")
     assert "SPEC" not in page and "§" not in page
-    assert "incidents per km per day, harm-weighted" in page
+    assert RISK_PER_KM in page
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     # every timing the report shows is the manifest's, rounded
     for stage, seconds in re.findall(r"<tr><td>([a-z]+)</td><td>([\d.]+) s</td></tr>", page):
@@ -404,3 +406,51 @@ def test_no_csv_number_has_more_than_four_significant_digits_unless_a_coordinate
                 if number.match(cell):
                     digits = cell.lstrip("-").replace(".", "").lstrip("0")
                     assert len(digits) <= 4, (path.name, col, cell)
+
+
+def _report_text(path: Path) -> str:
+    """The report's visible text before its provenance (hashes and paths), without charts."""
+    import html as html_lib
+
+    page = path.read_text(encoding="utf-8")
+    page = page[: page.index("id='scenario'")] if "id='scenario'" in page else page
+    page = re.sub(r"<(svg|style|script)\b.*?</\1>", " ", page, flags=re.DOTALL)
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def test_no_report_number_has_more_than_four_significant_digits(grid_run):
+    """Every decimal number the report shows is rounded to at most 4 significant digits, and
+    whole numbers from measurements (not counts) too: no '0.27308659666920193', no '216,889'."""
+    _, out = grid_run
+    text = _report_text(out / "report.html")
+    assert "key" in text.lower()
+    for m in re.finditer(r"(?<![\w.])-?\d[\d,]*\.\d+(?![\w.])", text):
+        digits = m.group(0).lstrip("-").replace(",", "").replace(".", "").lstrip("0")
+        assert len(digits) <= 4, (m.group(0), text[max(0, m.start() - 60) : m.end() + 20])
+    for m in re.finditer(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\w.,])", text):  # thousands: counts or rounded values
+        digits = m.group(0).replace(",", "").rstrip("0")
+        context = text[max(0, m.start() - 80) : m.end() + 10]
+        assert len(digits) <= 4 or re.search(r"points|incidents|sites|orientations|lines|segments|rows|pairs", context), context
+
+
+def test_manifest_and_report_name_this_runs_network_file_when_it_came_from_the_cache(tmp_path):
+    """Two scenarios whose network files have the same content share one cache entry; the second
+    run, served from the cache, still names its own file in manifest.json and report.html."""
+    results = {}
+    write_grid_and_incidents(tmp_path / "first", block_m=BLOCK_M)
+    shutil.copytree(tmp_path / "first", tmp_path / "second")  # the same bytes in another file
+    for name in ("first", "second"):
+        scenario = {"name": f"cache {name}", "network": {"source": f"{name}/grid.graphml", "cache_dir": "cache"},
+                    "layers": {"incidents": {"path": f"{name}/incidents.csv", "synthetic": True}},
+                    "windows": [{"name": "day", "start": "08:00", "end": "20:00"}],
+                    "outputs": {"map": False, "briefing": False}}  # fmt: skip
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
+        results[name] = ge.run(path, out_dir=tmp_path / f"run-{name}")
+    assert results["second"].network.stats.from_cache, "the second scenario's network comes from the shared cache"
+    own = str((tmp_path / "second" / "grid.graphml").resolve())
+    other = str((tmp_path / "first" / "grid.graphml").resolve())
+    manifest = json.loads((tmp_path / "run-second" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["inputs"]["network"]["path"] == own
+    report = (tmp_path / "run-second" / "report.html").read_text(encoding="utf-8")
+    assert own in report and other not in report

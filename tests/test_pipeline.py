@@ -30,8 +30,8 @@ def test_demo_writes_exactly_into_out(demo_run):
     out, res = demo_run
     assert sorted(p.name for p in out.iterdir()) == [
         "allocation.csv", "briefing.pdf", "briefing.png", "cameras_new.csv", "coverage_curve.csv", "coverage_districts.csv",
-        "dropped_visits.csv",
-        "manifest.json", "map.html", "patrol_dosage.csv", "plan.gpkg", "report.html", "risk_by_district.csv",
+        "dropped_visits.csv", "hotspots.csv",
+        "manifest.json", "map.html", "patrol_dosage.csv", "plan.gpkg", "report.html", "response.csv", "risk_by_district.csv",
         "risk_evaluation.csv", "routes.csv", "shift_sheets.html", "shift_sheets.pdf", "team_beats.csv", "teams.csv",
     ]
     assert str(out) in res.stdout
@@ -84,9 +84,9 @@ def test_manifest_follows_the_contract(demo_run):
     assert m["outputs"] == {
         "map": "map.html", "gpkg": "plan.gpkg", "risk_by_district": "risk_by_district.csv",
         "risk_evaluation": "risk_evaluation.csv", "cameras_new": "cameras_new.csv",
-        "coverage_curve": "coverage_curve.csv", "coverage_districts": "coverage_districts.csv", "routes": "routes.csv", "patrol_dosage": "patrol_dosage.csv",
-        "dropped_visits": "dropped_visits.csv", "teams": "teams.csv", "team_beats": "team_beats.csv",
-        "allocation": "allocation.csv", "briefing_png": "briefing.png",
+        "coverage_curve": "coverage_curve.csv", "coverage_districts": "coverage_districts.csv", "routes": "routes.csv", "hotspots": "hotspots.csv",
+        "patrol_dosage": "patrol_dosage.csv", "dropped_visits": "dropped_visits.csv", "teams": "teams.csv", "team_beats": "team_beats.csv",
+        "allocation": "allocation.csv", "response": "response.csv", "briefing_png": "briefing.png",
         "shift_sheets_pdf": "shift_sheets.pdf", "shift_sheets_html": "shift_sheets.html",
         "briefing_pdf": "briefing.pdf", "report": "report.html", "manifest": "manifest.json",
     }
@@ -172,8 +172,8 @@ def test_routes_csv_and_map_show_the_patrols(demo_run):
 
     out, _ = demo_run
     routes = pd.read_csv(out / "routes.csv")
-    assert list(routes.columns) == ["team", "mode", "window", "seq", "place_id", "place_kind", "place_name", "beat",
-                                    "lon", "lat", "arrive", "depart", "arrive_s", "depart_s", "dwell_min",
+    assert list(routes.columns) == ["team", "mode", "window", "seq", "place_id", "place_kind", "place_name", "place",
+                                    "beat", "lon", "lat", "arrive", "depart", "arrive_s", "depart_s", "dwell_min",
                                     "travel_min_from_prev", "risk_level"]  # fmt: skip
     assert set(routes["place_kind"]) <= {"base", "hotspot", "checkpoint", "booth", "district", "break"}
     # breaks are in the timetable: cars and e-bikes (break_min 30) take one in every window of 4 h or more
@@ -288,3 +288,75 @@ def test_the_demo_map_opens_offline_in_a_real_browser(demo_run, browser):
         assert page.blocked == [] and page.errors == [] and page.dialogs == []
     finally:
         page.page.close()
+
+
+def test_beat_ids_are_one_based_and_the_same_in_every_file(demo_run):
+    """Beat N is ``beat = N`` in hotspots.csv, routes.csv, dropped_visits.csv, team_beats.csv and
+    every plan.gpkg layer; a dropped visit's number is the one its map popup says."""
+    import geopandas as gpd
+    import pandas as pd
+
+    out, _ = demo_run
+    gpkg = out / "plan.gpkg"
+    beats = gpd.read_file(gpkg, layer="beats")
+    assert sorted(beats["beat"]) == list(range(1, len(beats) + 1))
+    assert (beats["name"] == "Beat " + beats["beat"].astype(str)).all()
+    ids = set(beats["beat"])
+    hotspots = pd.read_csv(out / "hotspots.csv")
+    assert set(hotspots["beat"]) <= ids and hotspots["beat"].min() >= 1
+    layer = gpd.read_file(gpkg, layer="hotspots")
+    assert dict(zip(layer["hotspot_id"], layer["beat"], strict=True)) == dict(zip(hotspots["hotspot_id"], hotspots["beat"], strict=True))
+    routes = pd.read_csv(out / "routes.csv")
+    at_hotspots = routes[routes["place_kind"] == "hotspot"]
+    assert len(at_hotspots) and set(at_hotspots["beat"]) <= ids
+    by_hotspot = dict(zip(hotspots["hotspot_id"], hotspots["beat"], strict=True))
+    assert (at_hotspots["beat"] == at_hotspots["place_id"].map(by_hotspot)).all()
+    stops = gpd.read_file(gpkg, layer="route_stops")
+    assert set(stops["beat"].dropna().astype(int)) == set(at_hotspots["beat"])
+    assert set(pd.read_csv(out / "team_beats.csv")["beat"]) <= ids
+    dropped = pd.read_csv(out / "dropped_visits.csv")
+    assert set(dropped["beat"].dropna().astype(int)) <= ids
+    visits = dropped["visit"].dropna()
+    assert len(visits) and visits.min() >= 1
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "Beat Beat" not in html
+    first = dropped.dropna(subset=["visit"]).iloc[0]
+    assert f"visit {int(first['visit'])} ({first['earliest']}" in html
+
+
+def test_places_have_human_names_in_routes_hotspots_and_the_gpkg(demo_run):
+    """Every stop has a ``place`` a planner says: a block of a named street, a district, a base's
+    name — never a raw id."""
+    import geopandas as gpd
+    import pandas as pd
+
+    out, _ = demo_run
+    routes = pd.read_csv(out / "routes.csv")
+    place = routes["place"].astype(str)
+    assert routes["place"].notna().all()
+    assert not place.str.contains(r"^(?:district|base):|^H\d+$", regex=True).any(), place[place.str.contains(":")].unique()
+    hot = routes[routes["place_kind"] == "hotspot"]
+    assert hot["place"].str.contains(" between ").mean() > 0.5, hot["place"].unique()
+    assert (routes.loc[routes["place_kind"] == "district", "place"] == routes.loc[routes["place_kind"] == "district", "place_name"]).all()
+    assert routes.loc[routes["place_kind"] == "break", "place"].str.startswith("Meal break").all()
+    hotspots = pd.read_csv(out / "hotspots.csv")
+    assert hotspots["place"].notna().all() and not hotspots["place"].str.fullmatch(r"H\d+").any()
+    stops = gpd.read_file(out / "plan.gpkg", layer="route_stops")
+    assert stops["place"].notna().all()
+    assert sorted(stops["place"]) == sorted(routes["place"])
+    assert "place" in pd.read_csv(out / "dropped_visits.csv")
+
+
+def test_beat_risk_is_filled_and_sums_to_the_surface(demo_run):
+    """``beats.risk`` (harm-weighted incidents over the incident history) adds up to the risk of every street."""
+    import geopandas as gpd
+
+    out, _ = demo_run
+    gpkg = out / "plan.gpkg"
+    beats = gpd.read_file(gpkg, layer="beats")
+    assert beats["risk"].notna().all() and (beats["risk"] > 0).all()
+    streets = gpd.read_file(gpkg, layer="risk_all_times")
+    assert beats["risk"].sum() == pytest.approx(streets["risk"].sum(), rel=1e-6)
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "harm-weighted incidents over the incident history" in report
+

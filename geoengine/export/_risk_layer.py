@@ -10,6 +10,7 @@ import shapely
 from branca.element import Template
 from folium.map import Layer
 
+from ._csv import round_sig
 from ._map_js import RawMacro, geojson_text
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ var {{ this.get_name() }} = L.featureGroup();
     var p = f.properties;
     var text = "<b>" + (p.n || "(unnamed street)") + "</b><br>" + windows[current] + ": <b>" +
       levels[p.l[current]] + "</b>" + (levels[p.l[current]] === "no data" ? " (outside the incidents' extent)" :
-      ", risk " + p.r[current] + " incidents per km per day, harm-weighted");
+      ", risk " + p.r[current] + " harm-weighted incidents per km over the incident history");
     if (p.h[current] === 1) { text += "<br><b>significant hotspot</b> (Gi*, FDR-corrected)"; }
     return text;
   }
@@ -155,7 +156,7 @@ def _features(surface: RiskSurface, names: list[str]) -> tuple[str, int]:
     for name in names:
         b = surface.for_window(name)
         levels.append(b["level"].map(code).fillna(code[NO_DATA]).to_numpy(dtype=int))
-        risk.append(np.round(b["risk_per_km"].to_numpy(dtype=float), 2))
+        risk.append(round_sig(b["risk_per_km"].to_numpy(dtype=float), 3))  # 3 significant digits, as the report
         hot.append(b["hotspot"].to_numpy(dtype=bool).astype(int))
     lv, rk, ht = np.column_stack(levels).tolist(), np.column_stack(risk).tolist(), np.column_stack(hot).tolist()
     seg_names = seg["name"].fillna("").astype(str).map(_esc).tolist()

@@ -387,7 +387,7 @@ def briefing_figure(
         base.append(Patch(facecolor="none", edgecolor=DISTRICT_EDGE, hatch="///", linewidth=1.6, label="key district"))
     beats = patrol.beats.beats.to_crs(crs) if patrol is not None and len(patrol.beats.beats) else None
     if beats is not None:
-        for geom in beats.geometry.simplify(8.0).values:
+        for geom in beats.geometry.values:  # the polygons of plan.gpkg and the map, as they are
             p = _polygon_path(geom)
             if p is not None:
                 ax.add_patch(PathPatch(p, facecolor="none", edgecolor=BEAT_EDGE, linewidth=1.4 * lw, linestyle="-.", zorder=8))

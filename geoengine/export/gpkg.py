@@ -19,11 +19,13 @@ input layers              ``incidents``, ``districts``, ``key_sites``, ``station
                           ``camera_kind``, ``distance_m``, ``bearing_deg``, ``credit``; the sight line
 ``coverage_streets``      per segment: share seen before/after the new cameras
 ``coverage_demand``       demand points with their credit before/after
-``beats``                 patrol beats
+``beats``                 patrol beats: ``beat`` 1…K as in their names ("Beat 1"), ``risk`` the
+                          sum of their streets' risk (harm-weighted incidents over the incident history)
 ``checkpoints``/``booths``  chosen posts with the reason
 ``routes``                one line per team and window
-``route_stops``           every stop with arrival/departure, meal breaks included (``place_kind`` break)
-``hotspots``              patrol hotspots
+``route_stops``           every stop with arrival/departure, meal breaks included (``place_kind`` break),
+                          ``place`` its human name ("Stockton St between Clay St and Washington St")
+``hotspots``              patrol hotspots with ``place`` and ``beat`` (1…K)
 ``dropped_visits``        every visit not in the plan with its ``cause`` and reason (at the hotspot or
                           district), and the hotspots cut by ``max_hotspots_per_window``
 ``teams``                 ``teams.csv``: each team's shift per window (minutes of travel, dwell,
@@ -41,6 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
+
+from ._places import beats_table, hotspots_table, place_names, with_places
 
 if TYPE_CHECKING:
     from ..coverage.plan import CoveragePlan
@@ -178,14 +182,15 @@ def write_gpkg(
         if hasattr(coverage, "coverage_pairs"):
             put(coverage.coverage_pairs(), "coverage_pairs")
     if patrol is not None:
-        put(patrol.beats.beats, "beats")
+        put(beats_table(patrol), "beats")
         for name, posts in (("checkpoints", patrol.checkpoints), ("booths", patrol.booths)):
             if posts is not None:
                 put(posts.sites, name)
         put(patrol.route_lines, "routes")
-        put(patrol.stops, "route_stops")
+        names = place_names(patrol, network)
+        put(with_places(patrol.stops, names), "route_stops")
         if len(patrol.hotspots):
-            put(patrol.hotspots.drop(columns=["segments"], errors="ignore"), "hotspots")
+            put(hotspots_table(patrol, names), "hotspots")
         districts = layers.districts.gdf if layers is not None and layers.districts is not None else None
         put(_dropped_visits(patrol, districts), "dropped_visits")
         stations = layers.stations.gdf if layers is not None and layers.stations is not None else None

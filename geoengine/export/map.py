@@ -40,6 +40,7 @@ from ._palette import (
     TEAM_PALETTE,
     team_colours,
 )
+from ._places import place_names, with_places
 
 if TYPE_CHECKING:
     from ..coverage.plan import CoveragePlan
@@ -530,17 +531,18 @@ def _add_coverage(fmap: folium.Map, network: RoadNetwork, coverage: CoveragePlan
 def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, windows: Sequence[TimeWindow], *,
                 initial: str | None = None) -> list[str]:
     legend = []
+    names = place_names(patrol, network)
     beats = patrol.beats.beats
     if len(beats):
         props = [
-            {"t": f"<b>{_esc(n if str(n).lower().startswith('beat') else f'Beat {n}')}</b><br>workload {_num(w, '.0f')}, {_num(km, '.2f')} km of street, "
-                  f"compactness {_num(c, '.2f')}"}
-            for n, w, km, c in zip(beats["name"], beats["workload"], beats["street_km"], beats["compactness"])
+            {"t": f"<b>{_esc(n if str(n).lower().startswith('beat') else f'Beat {n}')}</b><br>{_num(km, '.3g')} km of street, "
+                  f"risk {_num(r, '.3g')} harm-weighted incidents over the incident history"}
+            for n, km, r in zip(beats["name"], beats["street_km"], beats["risk"])
         ]  # fmt: skip
-        geoms = _to_wgs84(gpd.GeoSeries(shapely.simplify(beats.geometry.values, 1.0), crs=beats.crs))
+        geoms = _to_wgs84(gpd.GeoSeries(beats.geometry.values, crs=beats.crs))  # as in plan.gpkg and the briefing
         _Vector(f"Patrol beats ({len(beats)})", _collection(geoms, props), styles=S_BEAT, show=False, order="back").add_to(fmap)
         legend.append(_swatch("area", "#222222", "Patrol beat", dashed=True))
-    _add_labels(fmap, patrol, network)
+    _add_labels(fmap, patrol, names)
     for label, posts, styles, colour in (
         ("Checkpoints", patrol.checkpoints, S_CHECKPOINT, "#000000/#ffffff"),
         ("Police booths", patrol.booths, S_BOOTH, "#ffffff/#000000"),
@@ -551,22 +553,23 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
         one = label[:-1]
         props = [
             {"t": f"{one} {_esc(getattr(r, 'post_id', ''))}", "b": _esc(getattr(r, "post_id", "")),
-             "p": f"<b>{one} {_esc(getattr(r, 'post_id', ''))}</b> {_esc(getattr(r, 'name', ''))}<br>why: {_esc(getattr(r, 'reason', ''))}"}
+             "p": f"<b>{one} {_esc(getattr(r, 'post_id', ''))}</b> {_esc(names.get(str(getattr(r, 'post_id', '')), getattr(r, 'name', '')))}"
+                  f"<br>why: {_esc(getattr(r, 'reason', ''))}"}
             for r in pts.itertuples(index=False)
         ]  # fmt: skip
         _Vector(f"{label} ({len(pts)})", _collection(pts.geometry, props), styles=styles).add_to(fmap)
         legend.append(_swatch("badge", colour, f"{one} (click: why)"))
 
-    stops = patrol.stops
+    stops = with_places(patrol.stops, names) if len(patrol.stops) else patrol.stops
     if not len(stops):
-        return legend + _add_dropped(fmap, patrol, initial=initial) + _add_cut(fmap, patrol)
+        return legend + _add_dropped(fmap, patrol, names, initial=initial) + _add_cut(fmap, patrol, names)
     teams = list(dict.fromkeys(sorted(stops["team"].astype(str))))
     colour = team_colours(teams)
     team_mode = {str(t): str(m) for t, m in zip(stops["team"], stops["mode"])}
     order = [w.name for w in windows if w.name in set(stops["window"])]
     order += [w for w in dict.fromkeys(stops["window"]) if w not in order]
     by_name = {w.name: w for w in windows}
-    alternatives = [a for a in patrol.alternatives if len(a)]
+    alternatives = [with_places(a, names) for a in patrol.alternatives if len(a)]
     legs = _Legs(network, [stops, *alternatives])
 
     lines = _to_wgs84(patrol.route_lines) if len(patrol.route_lines) else patrol.route_lines
@@ -621,8 +624,8 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
                for t in teams]  # fmt: skip
     if (stops["place_kind"] == "break").any():
         legend.append(_swatch("pause", "#444444", "Meal break (click: when; in the clock: on break)"))
-    legend += _add_dropped(fmap, patrol, initial=initial)
-    legend += _add_cut(fmap, patrol)
+    legend += _add_dropped(fmap, patrol, names, initial=initial)
+    legend += _add_cut(fmap, patrol, names)
 
     # the patrol clock: the chosen plan and each alternative, window by window
     n_dropped = patrol.dropped["window"].astype(str).value_counts() if len(patrol.dropped) else pd.Series(dtype=int)
@@ -644,10 +647,8 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
     return legend
 
 
-def _add_labels(fmap: folium.Map, patrol: PatrolPlan, network: RoadNetwork) -> None:
+def _add_labels(fmap: folium.Map, patrol: PatrolPlan, names: dict[str, str]) -> None:
     """Beat names from zoom 14, hotspot names (id and street) from zoom 17 (denser, they would overprint)."""
-    from .shift_sheets import street_names
-
     beats = patrol.beats.beats
     if len(beats):
         names = beats["name"] if "name" in beats else beats["beat"]
@@ -655,12 +656,10 @@ def _add_labels(fmap: folium.Map, patrol: PatrolPlan, network: RoadNetwork) -> N
         _Labels("labels: beats", _collection(pts, [{"t": _esc(n), "k": "beat"} for n in names]), min_zoom=14).add_to(fmap)
     hs = patrol.hotspots
     if len(hs):
-        streets = street_names(patrol, network)
-        own = hs["name"] if "name" in hs else pd.Series("", index=hs.index)
         text = []
-        for hid, n in zip(hs["hotspot_id"].astype(str), own):
-            n = n if isinstance(n, str) and n and n != hid else streets.get(hid, "")
-            text.append({"t": _esc(f"{hid} {n}".strip()), "k": "hotspot"})
+        for hid in hs["hotspot_id"].astype(str):
+            n = _street_of(names.get(hid, ""))
+            text.append({"t": _esc(f"{hid} {n}".strip() if n != hid else hid), "k": "hotspot"})
         pts = _to_wgs84(gpd.GeoSeries(hs.geometry.representative_point().values, crs=hs.crs))
         _Labels("labels: hotspots", _collection(pts, text), min_zoom=17).add_to(fmap)
 
@@ -674,9 +673,18 @@ def _busiest(risk: RiskSurface | None, patrol: PatrolPlan) -> str | None:
     return str(patrol.stops["window"].iloc[0]) if len(patrol.stops) else None
 
 
+def _street_of(place: str) -> str:
+    """The street of a block's name ("Stockton St between Clay St and Washington St" → "Stockton St")."""
+    return place.split(" between ", 1)[0].split(" at ", 1)[0]
+
+
 def _place_label(r: Any) -> str:
-    """A stop's place as a planner says it: "H3 Stockton St", the district's or the base's name, never a raw id."""
+    """A stop's place as a planner says it: "H3 Stockton St between Clay St and Washington St", the district's
+    or the base's name, never a raw id."""
     pid = str(r.place_id)
+    place = getattr(r, "place", None)
+    if isinstance(place, str) and place and place != pid and str(getattr(r, "place_kind", "")) != "break":
+        return f"{pid} {place}" if str(getattr(r, "place_kind", "")) == "hotspot" else place
     name = getattr(r, "place_name", None)
     name = "" if name is None or pd.isna(name) else str(name)
     if ":" in pid:
@@ -731,7 +739,8 @@ CAUSE_WORDS = {
 }
 
 
-def _add_dropped(fmap: folium.Map, patrol: PatrolPlan, *, initial: str | None = None) -> list[str]:
+def _add_dropped(fmap: folium.Map, patrol: PatrolPlan, places: dict[str, str] | None = None, *,
+                 initial: str | None = None) -> list[str]:
     """Dropped visits, one layer per window: the time control shows the window's own."""
     dropped = patrol.dropped
     if not len(dropped):
@@ -743,7 +752,7 @@ def _add_dropped(fmap: folium.Map, patrol: PatrolPlan, *, initial: str | None = 
         s = _to_wgs84(patrol.stops.drop_duplicates("place_id"))
         for pid, g in zip(s["place_id"], s.geometry):
             where.setdefault(pid, g)
-    names = _place_names(patrol)
+    names = _place_names(patrol, places)
     first, missing = True, 0
     for wname, wd in dropped.groupby("window", sort=False):
         geoms, props, unplaced = [], [], 0
@@ -773,9 +782,13 @@ def _dropped_name(window: str, n: int) -> str:
     return f"Dropped visits: {_esc(window)} ({n})"
 
 
-def _place_names(patrol: PatrolPlan) -> dict[str, str]:
-    """Place id → the name a planner uses ("H3 Stockton St"), from the stops and the hotspots."""
+def _place_names(patrol: PatrolPlan, places: dict[str, str] | None = None) -> dict[str, str]:
+    """Place id → the name a planner uses ("H3 Stockton St between …"), from ``places``
+    (:func:`~geoengine.export._places.place_names`), the stops and the hotspots."""
     out: dict[str, str] = {}
+    for pid, n in (places or {}).items():
+        if n and n != pid:
+            out[pid] = f"{pid} {n}" if pid in set(patrol.hotspots.get("hotspot_id", pd.Series(dtype=str)).astype(str)) else n
     hs = patrol.hotspots
     if len(hs) and "name" in hs:
         for pid, n in zip(hs["hotspot_id"].astype(str), hs["name"]):
@@ -802,7 +815,7 @@ def _visit_no(visit: Any) -> str:
         return "?"
 
 
-def _add_cut(fmap: folium.Map, patrol: PatrolPlan) -> list[str]:
+def _add_cut(fmap: folium.Map, patrol: PatrolPlan, places: dict[str, str] | None = None) -> list[str]:
     """Hotspots left out by ``max_hotspots_per_window`` (off by default): where, and in which windows."""
     cut = getattr(patrol, "cut", None)
     if cut is None or not len(cut) or not len(patrol.hotspots):
@@ -814,8 +827,9 @@ def _add_cut(fmap: folium.Map, patrol: PatrolPlan) -> list[str]:
             continue
         rows = [f"{_esc(r.window)}: {_esc(r.level)}, risk {_num(r.risk, '.3g')}" for r in g.itertuples()]
         geoms.append(where[str(pid)])
-        props.append({"t": f"{_esc(pid)}: left out in {len(g)} window{'s' if len(g) != 1 else ''}",
-                      "p": f"<b>{_esc(pid)}</b>: not planned in {len(g)} window{'s' if len(g) != 1 else ''} — not among the "
+        place = _esc(f"{pid} {(places or {}).get(str(pid), '')}".strip())
+        props.append({"t": f"{place}: left out in {len(g)} window{'s' if len(g) != 1 else ''}",
+                      "p": f"<b>{place}</b>: not planned in {len(g)} window{'s' if len(g) != 1 else ''} — not among the "
                            f"riskiest hotspots kept (patrol.max_hotspots_per_window)<br>" + "<br>".join(rows)})  # fmt: skip
     if not geoms:
         return []

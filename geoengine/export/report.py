@@ -118,8 +118,8 @@ def _fmt(value: object, key: str = "") -> str:
         if key.endswith("share") or key in ("gap", "dosage_bound") or key.endswith("_share_existing") or key.startswith("covered_share"):
             return f"{v:.1%}"
         if key.endswith("_s"):
-            return f"{v:.2f} s"
-        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+            return f"{v:.2f} s" if abs(v) < 100 else f"{v:,.0f} s"
+        return f"{v:,.3g}" if abs(v) < 1000 else f"{float(f'{v:.4g}'):,.0f}"  # at most 4 significant digits
     if isinstance(value, (list, tuple)):
         return _e(", ".join(str(v) for v in value))
     if isinstance(value, dict):
@@ -509,9 +509,10 @@ def _key_figures(manifest: dict[str, Any]) -> str:
 
 
 def _risk_tables(risk: RiskSurface, metrics: dict[str, Any], district_risk: pd.DataFrame | None) -> str:
-    out = ["<p>Risk is <b>incidents per km per day, harm-weighted</b>: the expected number of incidents on a street "
-           "in the window, weighted by how much harm each category does, per km of street; streets are graded "
-           "red, orange, yellow and blue by it.</p>"]
+    from ._units import RISK_EXPLAINED, RISK_PER_KM
+
+    out = [f"<p>Risk is in <b>{_e(RISK_PER_KM)}</b>: {_e(RISK_EXPLAINED)}; streets are graded "
+           "red, orange, yellow and blue by it within each time window.</p>"]
     levels = risk.level_counts()
     out.append("<h3>Street segments by risk level and window</h3>")
     out.append(_table(([w, *(c[lv] for lv in LEVELS), metrics.get("pai_5pct_by_window", {}).get(w),
@@ -835,9 +836,13 @@ def _patrol_tables(patrol: Any, dosage: pd.DataFrame, windows: Sequence[str] = (
             out.append(_frame_table(pd.DataFrame(posts.sites.drop(columns="geometry")), columns=["post_id", "name", "score", "reason"]))
     beats = patrol.beats.beats
     if len(beats):
+        from ._units import RISK_TOTAL
+
         out.append(f"<h3>Beats ({len(beats)})</h3>")
-        out.append(_frame_table(pd.DataFrame(beats.drop(columns="geometry")),
-                                columns=["name", "workload", "street_km", "risk", "area_km2", "compactness"]))  # fmt: skip
+        shown = pd.DataFrame({"beat": beats["name"], "street (km)": beats["street_km"], f"risk ({RISK_TOTAL})": beats["risk"],
+                              "risk per km": beats["risk"] / beats["street_km"].where(beats["street_km"] > 0),
+                              "area (km²)": beats["area_km2"], "compactness (1 = disc)": beats["compactness"]})  # fmt: skip
+        out.append(_frame_table(shown))
     tb = getattr(patrol, "team_beats", None)
     if tb is not None and len(tb) and (tb["how"] != "allocated").any():
         out.append("<h3>Teams outside their allocated beats</h3>")

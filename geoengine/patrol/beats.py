@@ -22,8 +22,10 @@ The method, deterministic for a seed:
    within ``tolerance`` of the mean or ``max_iter`` sweeps are done.
 
 Seed segments never move, so no beat can be emptied. The beat polygons are the Voronoi cells
-of points sampled along the streets, dissolved per beat and clipped to a buffer around the
-streets, so they do not overlap.
+of points sampled along the streets, dissolved per beat and clipped to the streets' outline
+(a concave hull widened by 60 m): they do not overlap, cover every street, and are cleaned
+into one area per beat without holes (exclaves go to their neighbour, a beat enclosed by
+another gets a corridor out), so a beat's polygon may hold a few streets of its neighbour.
 """
 
 from __future__ import annotations
@@ -62,6 +64,14 @@ _SAMPLE_STEP_M = 25.0
 """Spacing of the points sampled along the streets for the beat polygons."""
 _CLIP_BUFFER_M = 60.0
 """The beat polygons reach this far from the streets."""
+_HULL_RATIO = 0.2
+"""Concavity of the streets' outline (``shapely.concave_hull`` ratio: 0 most concave, 1 convex)."""
+_MIN_PART_M2 = 1.0
+"""Polygon parts and holes smaller than this are floating-point crumbs of the overlays."""
+_CORRIDOR_M = 12.0
+"""Half-width of the corridor that joins a beat enclosed by another to the outside."""
+_CLEAN_PASSES = 8
+"""Most passes of :func:`_clean_polygons` (each pass moves exclaves, then opens one hole per part)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,7 +241,7 @@ class Beats:
     ``risk`` (sum of the risk given to :func:`make_beats`, NaN without), ``area_km2``,
     ``compactness`` (Polsby-Popper 4πA/P² of the polygon's main part with its holes filled,
     1 = disc; slivers where another beat's street passes are left out), ``n_segments``,
-    ``seed_node``, ``geometry`` (non-overlapping polygons around the beat's streets).
+    ``seed_node``, ``geometry`` (non-overlapping polygons without holes around the beat's streets).
     ``cv`` is the coefficient of variation of the workload, ``max_deviation`` the largest
     ``|workload / mean − 1|``; ``within_tolerance`` says whether it is ≤ ``tolerance`` and
     ``message`` why not.
@@ -531,8 +541,79 @@ def _dissolve(cells: np.ndarray) -> shapely.Geometry:
     return shapely.union_all(cells)  # pragma: no cover
 
 
+def _outline(pts: np.ndarray) -> shapely.Geometry:
+    """The area the streets cover: a concave hull of the street sample points, widened by
+    ``_CLIP_BUFFER_M``, without holes (a square or a lake inside the network belongs to a beat)."""
+    hull = shapely.concave_hull(shapely.multipoints(pts), ratio=_HULL_RATIO)
+    area = shapely.buffer(hull, _CLIP_BUFFER_M, quad_segs=4)
+    return shapely.union_all([shapely.Polygon(p.exterior) for p in shapely.get_parts(area) if not p.is_empty])
+
+
+def _parts(g: shapely.Geometry) -> list[shapely.Polygon]:
+    """Polygon parts of ``g`` above ``_MIN_PART_M2`` (numerical crumbs dropped)."""
+    return [p for p in shapely.get_parts(g) if isinstance(p, shapely.Polygon) and p.area > _MIN_PART_M2]
+
+
+def _without_crumbs(g: shapely.Geometry) -> shapely.Geometry:
+    """``g`` without parts and holes smaller than ``_MIN_PART_M2`` (left by floating-point overlay)."""
+    parts = [shapely.Polygon(p.exterior, [r for r in p.interiors if shapely.Polygon(r).area > _MIN_PART_M2])
+             for p in _parts(g)]  # fmt: skip
+    if not parts:
+        return shapely.Polygon()
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+
+
+def _give(polys: np.ndarray, b: int, c: int, piece: shapely.Geometry) -> None:
+    """Move ``piece`` from beat b's polygon to beat c's."""
+    polys[b] = _without_crumbs(shapely.difference(polys[b], piece))
+    polys[c] = _without_crumbs(shapely.union(polys[c], piece))
+
+
+def _clean_polygons(polys: np.ndarray, own: list[np.ndarray]) -> None:
+    """Make each beat one area without holes, in place.
+
+    Exclaves (parts other than the one holding most of the beat's street sample points) go to
+    the neighbour they share the longest border with. A beat enclosed by another (a hole in
+    it) gets a corridor to the enclosing beat's outer border, along the shortest way out, so
+    the enclosing beat's polygon has no hole. The polygons keep covering the same area and
+    do not overlap.
+    """
+    k = polys.size
+    for _ in range(_CLEAN_PASSES):
+        changed = False
+        for b in range(k):
+            parts = _parts(polys[b])
+            if len(parts) <= 1:
+                continue
+            hits = [int(shapely.contains(p, own[b]).sum()) if own[b].size else 0 for p in parts]
+            main = int(np.lexsort(([p.area for p in parts], hits))[-1])
+            for i, part in enumerate(parts):
+                if i == main:
+                    continue
+                border = [shapely.length(shapely.intersection(part.exterior, polys[c])) if c != b else 0.0 for c in range(k)]
+                c = int(np.argmax(border))
+                if border[c] > 0:
+                    _give(polys, b, c, part)
+                    changed = True
+        for b in range(k):
+            for part in _parts(polys[b]):
+                for ring in part.interiors:
+                    way = shapely.shortest_line(ring, part.exterior)
+                    start = shapely.get_point(way, 0)
+                    near = [shapely.distance(polys[c], start) if c != b else np.inf for c in range(k)]
+                    c = int(np.argmin(near))
+                    corridor = shapely.intersection(shapely.buffer(way, _CORRIDOR_M, cap_style="flat"), polys[b])
+                    _give(polys, b, c, corridor)
+                    changed = True
+                    break  # the part changed: look at it again in the next pass
+        if not changed:
+            return
+
+
 def _polygons(sg: _SegmentGraph, label: np.ndarray, k: int, crs: Any) -> np.ndarray:
-    """Non-overlapping beat polygons: Voronoi cells of street sample points, dissolved, clipped."""
+    """Beat polygons as clean areas: the Voronoi cells of street sample points, dissolved per
+    beat, clipped to the area the streets cover (:func:`_outline`), then cleaned
+    (:func:`_clean_polygons`): one area per beat where the streets allow, no holes, no overlaps."""
     lines = sg.geometry
     length = sg.length_m
     n_pts = np.maximum(1, np.ceil(length / _SAMPLE_STEP_M).astype(np.int64))
@@ -544,7 +625,8 @@ def _polygons(sg: _SegmentGraph, label: np.ndarray, k: int, crs: Any) -> np.ndar
     _, first = np.unique(np.round(xy, 2), axis=0, return_index=True)
     first = np.sort(first)
     pts, seg_of = pts[first], seg_of[first]
-    area = shapely.union_all(shapely.buffer(lines, _CLIP_BUFFER_M, quad_segs=4))
+    ends = shapely.points(sg.node_xy)
+    area = _outline(np.concatenate([pts, ends]))
     out = np.empty(k, dtype=object)
     if pts.size < 2:
         out[:] = area
@@ -561,7 +643,8 @@ def _polygons(sg: _SegmentGraph, label: np.ndarray, k: int, crs: Any) -> np.ndar
     for b in range(k):
         mine = cells[cell_beat == b]
         poly = _dissolve(mine) if mine.size else shapely.Polygon()
-        out[b] = shapely.intersection(poly, area)
+        out[b] = _without_crumbs(shapely.intersection(poly, area))
+    _clean_polygons(out, [pts[label[seg_of] == b] for b in range(k)])
     return out
 
 

@@ -132,6 +132,7 @@ class PatrolPlan:
         out = pd.concat(frames, ignore_index=True)[list(DROPPED_COLUMNS)]
         for c in ("visit", "beat", "earliest_s", "latest_s"):
             out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
+        out["visit"] = out["visit"] + 1  # counted from 1, as the map's popups say "visit 1"
         return out
 
     def team_summary(self) -> pd.DataFrame:
@@ -319,7 +320,8 @@ def plan_patrol(
     overall = risk.overall.set_index("segment_id")["risk"].reindex(segs.index).fillna(0.0)
     scale = segs["length_m"].sum() / overall.sum() if overall.sum() > 0 else 0.0
     workload = segs["length_m"] + scale * overall
-    beats = make_beats(network, k=settings.beats, workload=workload, tolerance=settings.beat_tolerance, seed=seed)
+    beats = make_beats(network, k=settings.beats, workload=workload, risk=overall, tolerance=settings.beat_tolerance,
+                       seed=seed)
     if beats.max_deviation > settings.beat_tolerance:
         warnings.append(
             f"patrol: beats balanced to ±{beats.max_deviation:.0%}, outside the ±{settings.beat_tolerance:.0%} "
