@@ -24,7 +24,7 @@ from typing import Any
 
 from ._common import machine, table
 
-SUITES = ("network", "risk", "coverage", "routing", "map", "batch", "patrol", "cli")
+SUITES = ("network", "risk", "coverage", "routing", "map", "batch", "patrol", "response", "cli")
 OPTIONAL = {"spopt", "pulp", "pyvrp", "playwright", "matplotlib", "dask", "distributed"}
 
 
