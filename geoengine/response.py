@@ -673,7 +673,9 @@ class _Acc:
 def incident_response_shares(result: ResponseResult, network: RoadNetwork, incidents: gpd.GeoDataFrame) -> dict[str, Any]:
     """Per tier: ``share`` of the timed incidents in the tier's demand (within ``key_site_radius_m`` of a
     tier key site, inside a tier district, or anywhere for streets) reached within the tier's minutes
-    from the responders at the incident's minute, and ``incidents`` (how many were scored)."""
+    from the responders at the incident's minute, and ``incidents`` (how many were scored). An incident
+    at a time no window holds counts as not reached (nothing is planned then), as in
+    :func:`geoengine.evaluation.within_response`."""
     settings = result.settings
     out: dict[str, Any] = {t.name: {"share": None, "incidents": 0, "minutes": float(t.minutes)} for t in settings.tiers}
     if incidents is None or not len(incidents) or "time" not in incidents:

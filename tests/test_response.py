@@ -205,6 +205,45 @@ def test_lscp_per_tier_on_a_grid_is_proven_optimal(grid):
     assert mclp.metrics["covered_share"] == pytest.approx(39 / 100)  # three disjoint diamonds of 13
 
 
+def test_peak_speed_factor_slows_cars_not_walkers_and_incidents_are_answered_at_their_minute(grid):
+    import pandas as pd
+
+    from geoengine.response import incident_response_shares
+
+    centre = _node(4, 4)
+    xy = grid.nodes.loc[[centre], ["x", "y"]].to_numpy()
+    stops = gpd.GeoDataFrame(
+        {"team": "car-1", "mode": "car", "window": "hour", "seq": [0, 1], "place_kind": "base",
+         "arrive_s": [0, 1800], "depart_s": [0, 1800]},  # at the centre for the first half hour
+        geometry=gpd.points_from_xy(xy[:, [0, 0]][0], xy[:, [1, 1]][0]), crs=grid.crs,
+    )  # fmt: skip
+    tiers = (ResponseTier(name="cars", minutes=1, demand="streets", modes=("car",)),
+             ResponseTier(name="booths", minutes=3, demand="streets", modes=("booth",)))  # fmt: skip
+    normal = ResponseSettings(tiers=tiers, turnout_min={"car": 0.0, "booth": 0.0})
+    slow = ResponseSettings(tiers=tiers, turnout_min={"car": 0.0, "booth": 0.0}, speed_factor={"hour": 0.5})
+    kw = {"windows": HOUR, "booths": _booths(centre), "stops": stops}
+    fast_t = response_times(grid, plan_responders(grid, settings=normal, **kw), window="hour", minute=5, kinds=("car",))
+    slow_t = response_times(grid, plan_responders(grid, settings=slow, **kw), window="hour", minute=5, kinds=("car",),
+                            speed_factor=0.5)  # fmt: skip
+    assert np.allclose(slow_t[np.isfinite(fast_t)], 2 * fast_t[np.isfinite(fast_t)])
+    a = evaluate_response(grid, plan_responders(grid, settings=normal, **kw), settings=normal, windows=HOUR)
+    b = evaluate_response(grid, plan_responders(grid, settings=slow, **kw), settings=slow, windows=HOUR)
+    assert b.share("cars", "hour") < a.share("cars", "hour") and b.share("booths", "hour") == a.share("booths", "hour")
+    assert a.share("cars", "hour", worst=True) == 0.0  # after 08:30 the car is gone
+    # held-out incidents: one beside the centre at 08:10 (the car is there), one there at 08:45 (gone), one far away
+    far = grid.nodes.loc[_node(0, 9), ["x", "y"]].to_numpy(dtype=float)
+    near = xy[0] + 5.0
+    incidents = gpd.GeoDataFrame(
+        {"time": pd.to_datetime(["2026-09-02 08:10", "2026-09-02 08:45", "2026-09-02 08:10", "2026-09-02 12:00"]),
+         "time_precision": ["datetime"] * 4},
+        geometry=gpd.points_from_xy([near[0], near[0], far[0], near[0]], [near[1], near[1], far[1], near[1]]), crs=grid.crs,
+    )  # fmt: skip
+    shares = incident_response_shares(a, grid, incidents)
+    # 12:00 lies in no window: nothing is planned then, so it counts as not reached (as within_response_share)
+    assert shares["cars"] == {"share": 0.25, "incidents": 4, "minutes": 1.0}
+    assert shares["booths"]["share"] == 0.5
+
+
 # --------------------------------------------------------------------------- real plans
 def test_demo_response_times_agree_with_networkx(demo_small):
     assert demo_small.response is not None
