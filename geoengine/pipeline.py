@@ -210,7 +210,7 @@ def run(
             subtitle = f"{scenario.description or ''} — geoengine {_version()}".strip(" —")
             fmap = make_map(
                 network, layers, risk=risk, coverage=coverage, patrol=patrol, windows=scenario.windows,
-                title=scenario.name, subtitle=subtitle, tiles=tiles,
+                title=scenario.name, subtitle=subtitle, tiles=tiles, response=response,
             )
             write_text_atomic(stage / "map.html", fmap.get_root().render())
             outputs["map"] = "map.html"

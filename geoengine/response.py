@@ -481,6 +481,25 @@ class ResponseResult:
     dijkstra_calls: int = 0
     booth_siting: dict[str, Any] | None = None
     warnings: tuple[str, ...] = ()
+    node_share: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    """Per tier: the share of all sampled minutes (every window) each node of ``network.nodes`` is
+    inside the tier's circle (its minutes from the tier's responders), whatever the tier's demand."""
+
+    def covered_segments(self, network: RoadNetwork, tier: str, *, min_share: float = 0.5) -> gpd.GeoDataFrame:
+        """The tier's circle drawn on the streets: segments whose two ends are inside it at least
+        ``min_share`` of the sampled minutes, with ``segment_id``, ``name`` and ``share`` (the lower end's)."""
+        share = self.node_share.get(tier)
+        segs = network.segments()
+        if share is None or not len(segs):
+            return gpd.GeoDataFrame({"segment_id": [], "name": [], "share": []}, geometry=[], crs=network.crs)
+        e = network.edges.reset_index()
+        index = network.nodes.index
+        lo = np.minimum(share[index.get_indexer(e["u"])], share[index.get_indexer(e["v"])])
+        by_seg = pd.Series(lo, index=e["segment_id"].to_numpy()).groupby(level=0).max()
+        keep = by_seg[by_seg >= min_share]
+        out = segs.loc[segs.index.intersection(keep.index), ["name", "geometry"]]
+        out = out.assign(share=keep.reindex(out.index).to_numpy()).rename_axis("segment_id").reset_index()
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=network.crs)
 
     def share(self, tier: str, window: str, *, worst: bool = False) -> float | None:
         """The tier's share within its minutes in ``window`` (time-averaged, or at the worst minute)."""
@@ -580,11 +599,14 @@ def evaluate_response(
     rows, minute_rows = [], []
     outside: dict[tuple[str, str], tuple[str, ...]] = {}
     calls = 0
+    node_minutes: dict[str, np.ndarray] = {}
+    sampled = 0
     horizon_s = 60.0 * settings.horizon_min
     for w in windows:
         engine = _Engine(network, responders, factor=float(settings.speed_factor.get(w.name, 1.0)), horizon_s=horizon_s)
         minutes = np.arange(0, w.duration_min, settings.sample_minutes, dtype=float)
         acc = {t.name: _Acc(len(demand[t.name])) for t in settings.tiers}
+        inside = {t.name: np.zeros(engine.n) for t in settings.tiers}
         fixed = responders._fixed_in(w.name)
         pts = {t.name: demand[t.name]["pos"].to_numpy() for t in settings.tiers}
         for m in minutes:
@@ -593,13 +615,18 @@ def evaluate_response(
             for t in settings.tiers:
                 if not len(pts[t.name]):
                     continue
-                times = engine.times(per_kind, t.modes)[pts[t.name]]
+                every = engine.times(per_kind, t.modes)
+                inside[t.name] += every <= 60.0 * t.minutes + 1e-9
+                times = every[pts[t.name]]
                 second = None
                 if t.backup:
                     per = engine.per_responder(present, t.modes, pts[t.name], t.name)
                     second = np.partition(per, 1, axis=0)[1] if per.shape[0] >= 2 else np.full(len(pts[t.name]), np.inf)
                 acc[t.name].add(m, times, 60.0 * t.minutes, second)
         calls += engine.dijkstra_calls
+        for t in settings.tiers:
+            node_minutes[t.name] = node_minutes.get(t.name, 0.0) + inside[t.name]
+        sampled += len(minutes)
         for t in settings.tiers:
             a = acc[t.name]
             row = a.row(t, w, demand[t.name])
@@ -613,6 +640,7 @@ def evaluate_response(
         per_minute=pd.DataFrame(minute_rows, columns=["tier", "window", "minute", "clock", "share_within"]),
         outside=outside, areas={t.name: _tier_area(t, demand[t.name], districts) for t in settings.tiers},
         compute_s=time.perf_counter() - t0, dijkstra_calls=calls, booth_siting=booth_siting, warnings=tuple(warnings),
+        node_share={k: v / max(sampled, 1) for k, v in node_minutes.items()},
     )  # fmt: skip
     log.info("%s", result.summary())
     return result

@@ -375,3 +375,16 @@ def test_the_report_has_a_table_per_tier_and_window(sf_small):
     assert "key sites" in section and "worst minute" in section and "Backtest" in section
     shares = [float(x) for x in __import__("re").findall(r'<td class="n">([\d.]+)%</td>', section)]
     assert shares and min(shares) < 100
+
+
+def test_the_map_draws_each_tiers_circle_on_the_streets(grid, sf_small):
+    from geoengine.export.map import make_map, overlay_names
+
+    centre = _node(4, 4)
+    settings = _settings(3, booth=0.0)
+    res = evaluate_response(grid, plan_responders(grid, windows=HOUR, settings=settings, booths=_booths(centre)),
+                            settings=settings, windows=HOUR)  # fmt: skip
+    segs = res.covered_segments(grid, "tier")
+    assert segs.crs is not None and len(segs) == 16  # the streets between the 13 nodes within two blocks
+    names = [n for n in overlay_names(make_map(sf_small.network, response=sf_small.response)) if n.startswith("Response circle")]
+    assert any("key sites, 1 min" in n for n in names) and any("streets, 5 min" in n for n in names)

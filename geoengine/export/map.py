@@ -259,6 +259,7 @@ def make_map(
     title: str = "geoengine",
     subtitle: str | None = None,
     tiles: str | None = None,
+    response: Any = None,
 ) -> folium.Map:
     """Build the briefing map of a run; ``fmap.get_root().render()`` is one offline HTML page.
 
@@ -280,6 +281,9 @@ def make_map(
         Shown in the banner; escaped here.
     tiles
         ``"osm"`` adds OpenStreetMap web tiles (shown only when online) above the basemap.
+    response
+        A :class:`geoengine.response.ResponseResult`: each tier's circle as the streets inside it
+        most of the time (one layer per tier, off by default).
     """
     if tiles not in (None, "osm"):
         raise ValueError(f"tiles must be None or 'osm', not {tiles!r}")
@@ -326,6 +330,8 @@ def make_map(
         legend += _add_coverage(fmap, network, coverage)
     if patrol is not None:
         legend += _add_patrol(fmap, network, patrol, windows or (), initial=_busiest(risk, patrol))
+    if response is not None:
+        legend += _add_response(fmap, network, response)
 
     banner = f"<b style='font-size:14px'>{_esc(title)}</b>"
     if subtitle:
@@ -338,6 +344,28 @@ def make_map(
     _Attribution(OSM_ATTRIBUTION).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
+
+
+RESPONSE_COLOURS = ("#d95f02", "#7570b3", "#1b9e77", "#e7298a", "#66a61e")
+
+
+def _add_response(fmap: folium.Map, network: RoadNetwork, response: Any) -> list[str]:
+    """Response circles: per tier, the streets whose two ends its responders reach within its minutes
+    at least half of the planned minutes (off by default)."""
+    out = []
+    for i, tier in enumerate(response.settings.tiers):
+        segs = response.covered_segments(network, tier.name)
+        if not len(segs):
+            continue
+        colour = RESPONSE_COLOURS[i % len(RESPONSE_COLOURS)]
+        props = [{"t": f"{_esc(n)}: inside the {_num(tier.minutes)} min circle ({_esc(tier.name)}) {100 * sh:.0f} % of the time"}
+                 for n, sh in zip(segs["name"].fillna("unnamed street"), segs["share"], strict=True)]  # fmt: skip
+        name = f"Response circle: {_esc(tier.name)}, {_num(tier.minutes)} min ({len(segs)} streets)"
+        _Vector(name, _collection(_to_wgs84(segs.geometry).values, props),
+                styles=[{"color": colour, "weight": 4, "opacity": 0.55}], show=False).add_to(fmap)  # fmt: skip
+        out.append(_swatch("line", colour, f"Streets inside the {_num(tier.minutes)} min response circle ({_esc(tier.name)}), "
+                                           "most of the time (layer off by default)"))  # fmt: skip
+    return out
 
 
 def overlay_names(fmap: folium.Map) -> list[str]:
