@@ -381,10 +381,11 @@ def _booth_siting_stage(scenario: Scenario, network: RoadNetwork, layers: Layers
 def _response_stage(
     scenario: Scenario, network: RoadNetwork, layers: Layers, patrol: Any, *, key_sites: Any = None, booths: Any = None
 ) -> Any:
-    """Rapid-response circles of the plan (geoengine.response), after the patrol plan."""
+    """Rapid-response circles of the patrol plan (geoengine.response): its booths, checkpoints and teams,
+    and the stations."""
     settings = scenario.response
     stations = layers.stations.gdf if layers.stations is not None else None
-    if settings is None or (patrol is None and stations is None):
+    if settings is None or patrol is None:
         return None
     from .response import evaluate_response, plan_responders
 
