@@ -33,6 +33,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 from shapely.ops import polylabel
 
 from ..errors import InfeasibleSettingsError
@@ -81,6 +82,12 @@ BEAT_EDGE = "#1a1a1a"
 MODE_STYLE: dict[str, Any] = dict(MODE_DASH_MPL)
 TEAM_COLOURS = TEAM_PALETTE  # the map's and the report's too (see ._palette)
 HALO = [patheffects.withStroke(linewidth=3.0, foreground="white")]
+_LABEL_PAD = 1.5
+"""Display units kept free around every label box."""
+_LABEL_RINGS = 10
+"""Rings of candidate positions tried around a label's anchor before it is left out."""
+_HOTSPOT_LABELS = 15
+"""The briefing names at most this many of the window's routed hotspots (riskiest first)."""
 ROUTE_HALO = [patheffects.Stroke(linewidth=2.2, foreground="white"), patheffects.Normal()]
 
 
@@ -92,6 +99,8 @@ class BriefingMap:
     paper: Paper
     window: str | None
     drawn: tuple[str, ...]
+    labels: tuple[Text, ...] = ()
+    """The map's labels (posts, beats, hotspots, districts) as placed: no two boxes overlap."""
 
     def save(self, png: str | Path | None = None, pdf: str | Path | None = None, *, dpi: int = 150) -> list[Path]:
         """Write the page as PNG and/or PDF (the PDF page is exactly the paper size)."""
@@ -185,7 +194,7 @@ def _window_label(risk: RiskSurface | None, window: str | None) -> str:
 
 
 # --------------------------------------------------------------------------- drawing
-def _draw_scale_bar(ax: Axes, *, width_m: float, fontsize: float) -> None:
+def _draw_scale_bar(ax: Axes, *, width_m: float, fontsize: float) -> Rectangle:
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     length = _nice_length(width_m / 4)
@@ -193,10 +202,9 @@ def _draw_scale_bar(ax: Axes, *, width_m: float, fontsize: float) -> None:
     step = length / n
     h = (y1 - y0) * 0.01
     left, base = x0 + (x1 - x0) * 0.03, y0 + (y1 - y0) * 0.04
-    ax.add_patch(
-        Rectangle((left - step * 0.4, base - h * 1.5), length + step * 1.1, h * 5.2,
-                  facecolor="white", edgecolor="#555555", linewidth=0.5, alpha=0.9, zorder=20)
-    )  # fmt: skip
+    frame = Rectangle((left - step * 0.4, base - h * 1.5), length + step * 1.1, h * 5.2,
+                      facecolor="white", edgecolor="#555555", linewidth=0.5, alpha=0.9, zorder=20)  # fmt: skip
+    ax.add_patch(frame)
     for i in range(n):
         ax.add_patch(
             Rectangle((left + i * step, base), step, h, facecolor="black" if i % 2 == 0 else "white",
@@ -207,9 +215,10 @@ def _draw_scale_bar(ax: Axes, *, width_m: float, fontsize: float) -> None:
         value = i * step / div
         label = f"{value:g}" + (f" {unit}" if i == n else "")
         ax.text(left + i * step, base + h * 1.6, label, ha="center", va="bottom", fontsize=fontsize, zorder=22)
+    return frame
 
 
-def _draw_north_arrow(ax: Axes, *, north_deg: float) -> None:
+def _draw_north_arrow(ax: Axes, *, north_deg: float) -> Rectangle:
     """An arrow pointing to true north, ``north_deg`` clockwise from the map's up."""
     cx, cy, size = 0.955, 0.90, 0.055
     a = math.radians(north_deg)
@@ -219,16 +228,16 @@ def _draw_north_arrow(ax: Axes, *, north_deg: float) -> None:
     dx, dy = math.sin(a) * aspect, math.cos(a)
     tip = (cx + dx * size / 2, cy + dy * size / 2)
     tail = (cx - dx * size / 2, cy - dy * size / 2)
-    ax.add_patch(
-        Rectangle((cx - 0.03, cy - 0.05), 0.06, 0.115, transform=ax.transAxes, facecolor="white",
-                  edgecolor="#555555", linewidth=0.5, alpha=0.9, zorder=20)
-    )  # fmt: skip
+    frame = Rectangle((cx - 0.03, cy - 0.05), 0.06, 0.115, transform=ax.transAxes, facecolor="white",
+                      edgecolor="#555555", linewidth=0.5, alpha=0.9, zorder=20)  # fmt: skip
+    ax.add_patch(frame)
     ax.annotate(
         "", xy=tip, xytext=tail, xycoords="axes fraction",
         arrowprops={"arrowstyle": "-|>,head_length=0.8,head_width=0.4", "color": "black", "linewidth": 2.0}, zorder=21,
     )  # fmt: skip
     ax.text(tip[0] + dx * 0.012, tip[1] + dy * 0.012, "N", transform=ax.transAxes, ha="center", va="bottom",
             fontsize=12, fontweight="bold", zorder=21)  # fmt: skip
+    return frame
 
 
 def _wrap(line: str, width: int) -> list[str]:
@@ -256,31 +265,77 @@ def _edge(level: str, *, scale: float = 1.0) -> list[Any] | None:
     return [patheffects.Stroke(linewidth=(st["linewidth"] + 1.4) * scale, foreground=st["edge"]), patheffects.Normal()]
 
 
+def _window_hotspots(patrol: Any, window: str | None, crs: Any) -> list[tuple[str, Any]]:
+    """The hotspots routed in ``window`` (riskiest first, at most ``_HOTSPOT_LABELS``) and where they are."""
+    if patrol is None or not len(patrol.hotspots) or not len(patrol.stops) or window is None:
+        return []
+    s = patrol.stops
+    routed = set(s.loc[(s["window"] == window) & (s["place_kind"] == "hotspot"), "place_id"].astype(str))
+    h = patrol.hotspots[patrol.hotspots["hotspot_id"].astype(str).isin(routed)]
+    col = f"risk:{window}"
+    if col in h:
+        h = h.sort_values(col, ascending=False, kind="stable")
+    h = h.head(_HOTSPOT_LABELS).to_crs(crs)
+    return list(zip(h["hotspot_id"].astype(str), h.geometry.representative_point().values, strict=True))
+
+
 def _label(ax: Axes, x: float, y: float, text: object, **kw: Any) -> Text:
     return ax.text(x, y, str(text), parse_math=False, path_effects=HALO, clip_on=True, **kw)
 
 
-def _declutter(fig: Figure, labels: list[Text]) -> None:
-    """Nudge labels up or down (in order) until none overlaps an earlier one."""
+def _offsets(w: float, h: float, *, beside: bool) -> list[tuple[float, float]]:
+    """Candidate offsets (display units) of a label's centre from its anchor: on it (areas) or
+    beside it (points, upper right first), then rings farther out."""
+    gap = 0.35 * h
+    near = [(w / 2 + gap, h / 2 + gap), (-w / 2 - gap, h / 2 + gap), (w / 2 + gap, -h / 2 - gap),
+            (-w / 2 - gap, -h / 2 - gap), (w / 2 + gap, 0.0), (-w / 2 - gap, 0.0), (0.0, h + gap), (0.0, -h - gap)]  # fmt: skip
+    out = near if beside else [(0.0, 0.0), (0.0, h * 1.1), (0.0, -h * 1.1), *near]
+    for ring in range(1, _LABEL_RINGS + 1):
+        r = ring * 1.6 * h + (w / 2 if beside else 0.0)
+        out += [(r * math.cos(a), r * math.sin(a)) for a in np.linspace(0, 2 * math.pi, 16, endpoint=False)]
+    return out
+
+
+def _place_labels(ax: Axes, labels: list[tuple[Text, tuple[float, float], bool]], obstacles: list[Any]) -> list[Text]:
+    """Place labels so that no two boxes overlap (nor the scale bar, north arrow, attribution).
+
+    Each label is ``(text, anchor, beside)``: in order (the first ones win), it takes the first
+    free position of :func:`_offsets`; one placed away from its anchor gets a thin leader line
+    to it; one with no free position within the frame is hidden. Returns the labels shown.
+    """
     if not labels:
-        return
-    renderer = FigureCanvasAgg(fig).get_renderer()
-    placed: list[Any] = []
-    for t in labels:
-        box = t.get_window_extent(renderer).expanded(1.05, 1.15)
-        if any(box.overlaps(b) for b in placed):
-            x, y = t.get_position()
-            to_data = t.axes.transData.inverted()
-            step = abs(to_data.transform((0, box.height))[1] - to_data.transform((0, 0))[1])
-            for k in (1, -1, 2, -2, 3, -3):
-                t.set_position((x, y + k * step))
-                box = t.get_window_extent(renderer).expanded(1.05, 1.15)
-                if not any(box.overlaps(b) for b in placed):
-                    break
-            else:
-                t.set_position((x, y))
-                box = t.get_window_extent(renderer)
+        return []
+    renderer = FigureCanvasAgg(ax.figure).get_renderer()
+    frame = ax.get_window_extent(renderer)
+    placed = [o.get_window_extent(renderer) for o in obstacles]
+    to_data = ax.transData.inverted()
+    shown = []
+    for t, (x, y), beside in labels:
+        t.set_horizontalalignment("center")
+        t.set_verticalalignment("center")
+        t.set_position((x, y))
+        box0 = t.get_window_extent(renderer)
+        w, h = box0.width + 2 * _LABEL_PAD, box0.height + 2 * _LABEL_PAD
+        px, py = ax.transData.transform((x, y))
+        for dx, dy in _offsets(w, h, beside=beside):
+            box = Bbox.from_bounds(px + dx - w / 2, py + dy - h / 2, w, h)
+            if (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1
+                    and not any(box.overlaps(b) for b in placed)):  # fmt: skip
+                break
+        else:
+            t.set_visible(False)
+            continue
+        t.set_position(to_data.transform((px + dx, py + dy)))
         placed.append(box)
+        shown.append(t)
+        far = math.hypot(dx, dy) > (1.5 * h if not beside else w / 2 + 1.5 * h)
+        if far:  # a leader from the anchor to the label's nearest box edge
+            ex = min(max(px, box.x0), box.x1)
+            ey = min(max(py, box.y0), box.y1)
+            (lx, ly), (ax_, ay_) = to_data.transform((ex, ey)), (x, y)
+            ax.plot([ax_, lx], [ay_, ly], color=t.get_color(), linewidth=0.6, alpha=0.8, zorder=t.get_zorder() - 0.5,
+                    solid_capstyle="round")  # fmt: skip
+    return shown
 
 
 def briefing_figure(
@@ -484,32 +539,35 @@ def briefing_figure(
                         edgecolors="black", linewidths=1.6, zorder=14)  # fmt: skip
                 posts.append(p.sites.to_crs(crs))
 
-    # ---- labels: districts, beats, posts (drawn last, with a white halo)
-    area_labels: list[Text] = []
-    if districts is not None and "name" in districts:
-        for geom, name in zip(districts.geometry.values, districts["name"].to_numpy(), strict=True):
-            pt = geom.representative_point()
-            area_labels.append(_label(ax, pt.x, pt.y, textwrap.fill(str(name), 22), fontsize=fs["small"] + 0.5, color=DISTRICT_EDGE,
-                   fontstyle="italic", ha="center", va="center", zorder=15, linespacing=1.0))  # fmt: skip
+    # ---- scale bar, north arrow, attribution
+    span = ax.get_xlim()[1] - ax.get_xlim()[0]
+    furniture = [_draw_scale_bar(ax, width_m=span, fontsize=fs["body"]),
+                 _draw_north_arrow(ax, north_deg=_true_north_deg(crs, cx, cy)),
+                 ax.text(0.995, 0.005, OSM_ATTRIBUTION, transform=ax.transAxes, ha="right", va="bottom",
+                         fontsize=fs["small"] - 1, color="#333333", path_effects=HALO, zorder=22)]  # fmt: skip
+
+    # ---- labels (drawn last, with a white halo, placed so that none overprints another):
+    # posts first (beside their marker), then beats, the window's hotspots, districts
+    todo: list[tuple[Text, tuple[float, float], bool]] = []
+    for p in posts:
+        for geom, pid in zip(p.geometry.values, p["post_id"].to_numpy(), strict=True):
+            todo.append((_label(ax, geom.x, geom.y, pid, fontsize=fs["small"] + 1, fontweight="bold", zorder=16),
+                         (geom.x, geom.y), True))  # fmt: skip
     if beats is not None:
         names = beats["name"] if "name" in beats else beats["beat"]
         avoid = shapely.union_all(districts.geometry.values) if districts is not None and len(districts) else None
         for geom, name in zip(beats.geometry.values, names.to_numpy(), strict=True):
             pt = _label_point(geom, avoid=avoid)
-            area_labels.append(_label(ax, pt.x, pt.y, name, fontsize=fs["sub"] + 1, fontweight="bold", color=BEAT_EDGE,
-                   ha="center", va="center", zorder=15, alpha=0.85))  # fmt: skip
-    _declutter(fig, area_labels)
-    span = ax.get_xlim()[1] - ax.get_xlim()[0]
-    for p in posts:
-        for geom, pid in zip(p.geometry.values, p["post_id"].to_numpy(), strict=True):
-            _label(ax, geom.x + span * 0.006, geom.y + span * 0.006, pid, fontsize=fs["small"] + 1,
-                   fontweight="bold", zorder=16)  # fmt: skip
-
-    # ---- scale bar, north arrow, attribution
-    _draw_scale_bar(ax, width_m=span, fontsize=fs["body"])
-    _draw_north_arrow(ax, north_deg=_true_north_deg(crs, cx, cy))
-    ax.text(0.995, 0.005, OSM_ATTRIBUTION, transform=ax.transAxes, ha="right", va="bottom", fontsize=fs["small"] - 1,
-            color="#333333", path_effects=HALO, zorder=22)  # fmt: skip
+            todo.append((_label(ax, pt.x, pt.y, name, fontsize=fs["sub"] + 1, fontweight="bold", color=BEAT_EDGE,
+                                zorder=15, alpha=0.85), (pt.x, pt.y), False))  # fmt: skip
+    for hid, pt in _window_hotspots(patrol, shown, crs):
+        todo.append((_label(ax, pt.x, pt.y, hid, fontsize=fs["small"], color="#7a0000", zorder=15), (pt.x, pt.y), True))
+    if districts is not None and "name" in districts:
+        for geom, name in zip(districts.geometry.values, districts["name"].to_numpy(), strict=True):
+            pt = geom.representative_point()
+            todo.append((_label(ax, pt.x, pt.y, textwrap.fill(str(name), 22), fontsize=fs["small"] + 0.5,
+                                color=DISTRICT_EDGE, fontstyle="italic", zorder=15, linespacing=1.0), (pt.x, pt.y), False))  # fmt: skip
+    labels = _place_labels(ax, todo, furniture)
 
     # ---- title band
     fig.text(0.015, 0.965, title, fontsize=fs["title"], fontweight="bold", va="top", parse_math=False)
@@ -551,7 +609,7 @@ def briefing_figure(
                 break
             text.remove()
             size -= 0.5
-    return BriefingMap(figure=fig, paper=paper, window=shown, drawn=tuple(drawn))
+    return BriefingMap(figure=fig, paper=paper, window=shown, drawn=tuple(drawn), labels=tuple(labels))
 
 
 def write_briefing(
