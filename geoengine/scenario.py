@@ -897,6 +897,11 @@ class PatrolSettings(_Model):
     checkpoint_crews: Int = Field(0, ge=0, le=200, description="Checkpoint crews available per window.")
     booths: Int = Field(0, ge=0, le=500)
     booth_minutes: Number = Field(5.0, gt=0, le=60)
+    sector_visits: Int | None = Field(
+        120, ge=10, le=2000,
+        description="A window with more than 1.5 × this many visits is routed by sectors (teams that share beats, "
+        "with their beats' visits, merged to about this many visits each), then repaired across them; null: one search.",
+    )
     booth_mode: Mode = "foot"
     camera_discount: Number = Field(
         0.5, ge=0, le=1, description="Share of a hotspot's patrol demand removed where cameras watch it."

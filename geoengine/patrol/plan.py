@@ -39,6 +39,7 @@ from ..stop import DEFAULT_WORK, Limits
 from ..errors import InfeasibleSettingsError
 from .allocation import Allocation, allocate_force
 from .beats import Beats, make_beats
+from .decompose import sectors, solve_by_sectors
 from .posts import Posts, choose_booths, choose_checkpoints
 from .repair import capacity_bound, drop_causes, insert_dropped
 from .routing import Route, RoutingProblem, RoutingResult, Stop, Vehicle, solve_routing
@@ -407,7 +408,16 @@ def plan_patrol(
         )
         hint = _hint(previous, w.name, wt, visits, problem.allowed) if previous is not None else None
         stop_w = Limits(work / max(1, len(windows)), per_window)
-        if hint is None:
+        parts = None
+        if hint is None and settings.sector_visits is not None and len(visits) > 1.5 * settings.sector_visits:
+            parts = sectors(problem, target_nodes=int(settings.sector_visits))
+            parts = parts if len(parts) > 1 else None
+        if parts is not None:
+            result = solve_by_sectors(problem, parts, stop=stop_w,
+                                      solve=lambda sub, keep, lim: _hotspots_first(sub, _sub_visits(visits, keep), lim, seed))  # fmt: skip
+            log.info("window %s: %d visits routed in %d sectors (%s)", w.name, len(visits), len(parts),
+                     ", ".join(f"{len(p.vehicles)} teams / {len(p.nodes)} visits" for p in parts))  # fmt: skip
+        elif hint is None:
             result = _hotspots_first(problem, visits, stop_w, seed)
         else:
             result = solve_routing(
@@ -729,6 +739,13 @@ def _team_beats(
 
 
 # --------------------------------------------------------------------------- routing problem
+def _sub_visits(visits: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The visits of a sector's problem, with its node numbers (node ``i`` there is ``keep[i]`` here)."""
+    pos = pd.Series(np.arange(len(keep)), index=keep)
+    sub = visits[visits["node"].isin(keep)]
+    return sub.assign(node=pos.loc[sub["node"].to_numpy()].to_numpy())
+
+
 def _hotspots_first(problem: RoutingProblem, visits: pd.DataFrame, stop: Limits, seed: int) -> RoutingResult:
     """Route the hotspot visits first, then add the district presence visits around them.
 
