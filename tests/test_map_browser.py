@@ -92,7 +92,8 @@ def city_run() -> dict[str, Any]:
     coverage = plan_coverage(city, settings=cameras, risk=risk, time_limit_s=5)
     settings = PatrolSettings(
         teams=(TeamSettings(name="car", mode="car", count=2, base=0, break_min=30),), beats=2, hotspot_levels=("red",),
-        district_max_gap_min=None, cross_beat=True, checkpoints=1, booths=1, alternatives=2, alternative_tolerance=0.5,
+        district_max_gap_min=None, cross_beat=True, checkpoints=1, checkpoint_crews=1, booths=1, alternatives=2,
+        alternative_tolerance=0.5,
     )  # fmt: skip
     patrol = plan_patrol(city, settings=settings, windows=windows, risk=risk, stations=stations,
                          districts=districts, coverage=coverage, time_limit_s=4)  # fmt: skip
@@ -282,6 +283,26 @@ def test_one_control_switches_risk_routes_and_dropped_visits_together(opened: Pa
     assert not legend.is_visible() and not opened.js("geoengine.map.hasLayer(geoengine.layers['risk'])")
     opened.page.get_by_text("Risk level by time window").click()
     assert legend.is_visible()
+    assert opened.errors == [] and opened.dialogs == []
+
+
+def test_the_control_shows_the_checkpoints_staffed_in_its_window(opened: Page, city_run):
+    table = city_run["patrol"].allocation.checkpoints
+    assert table is not None and table["staffed"].any(), "the fixture staffs a checkpoint"
+
+    def staffed_shown() -> dict[str, bool]:
+        return opened.js("Object.fromEntries(Object.keys(geoengine.layers).filter(k => k.startsWith('Checkpoints staffed: '))"
+                         ".map(k => [k, geoengine.map.hasLayer(geoengine.layers[k])]))")  # fmt: skip
+
+    for index, window in ((0, "evening"), (1, "late")):
+        opened.page.select_option(".geoengine-clock .ge-window", str(index))
+        shown = staffed_shown()
+        assert len(shown) == 2
+        for name, on in shown.items():
+            assert on == name.startswith(f"Checkpoints staffed: {window} "), (name, on)
+        ids = sorted(table.loc[(table["window"] == window) & table["staffed"], "checkpoint"])
+        note = opened.page.locator(".geoengine-clock .ge-note").inner_text()
+        assert f"Checkpoints staffed: {', '.join(ids) if ids else 'none'}" in note
     assert opened.errors == [] and opened.dialogs == []
 
 

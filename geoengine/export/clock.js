@@ -64,7 +64,7 @@
     if (label) { label.textContent = hhmm(w.start_min + state.minute); }
     writeHash();
     var note = document.querySelector(".geoengine-clock .ge-note");
-    if (note) { note.innerHTML = w.note || ""; }
+    if (note) { note.innerHTML = [w.staffed, w.note].filter(function (x) { return x; }).join("<br>"); }
   }
   var c = L.control({position: "bottomleft"});
   c.onAdd = function () {
@@ -96,11 +96,12 @@
     return div;
   };
   var slider = null;
-  // the one time control: its window drives the risk styling, the routes, the stops and the dropped visits
+  // the one time control: its window drives the risk styling, the routes, the stops, the dropped visits
+  // and the checkpoints staffed
   function follow() {
     var w = win(), layers = window.geoengine.layers;
     plans[0].windows.forEach(function (x) {
-      [x.routes, x.dropped].forEach(function (key) {
+      [x.routes, x.dropped, x.posts].forEach(function (key) {
         var l = key && layers[key];
         if (l) { if (x.name === w.name) { map.addLayer(l); } else { map.removeLayer(l); } }
       });

@@ -80,6 +80,7 @@ S_CHECKPOINT = [{"shape": "badge", "size": 14, "fillColor": POST_STYLE["checkpoi
 S_BOOTH = [{"shape": "badge", "size": 14, "fillColor": POST_STYLE["booth"]["fill"], "color": POST_STYLE["booth"]["text"]}]
 S_DROPPED = [{"radius": 9, "color": "#3a3a3a", "weight": 2.5, "dashArray": "3 3", "fill": True, "fillColor": "#ffffff",
               "fillOpacity": 0.6}]  # fmt: skip
+S_STAFFED = [{"radius": 13, "color": "#000000", "weight": 3.5, "fill": False}]
 S_CUT = [{"radius": 6, "color": "#8c8c8c", "weight": 1.5, "dashArray": "2 3", "fill": True, "fillColor": "#ffffff",
           "fillOpacity": 0.4}]  # fmt: skip
 
@@ -654,11 +655,14 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
         legend.append(_swatch("pause", "#444444", "Meal break (click: when; in the clock: on break)"))
     legend += _add_dropped(fmap, patrol, names, initial=initial)
     legend += _add_cut(fmap, patrol, names)
+    staffed, staffing_legend = _add_staffing(fmap, patrol, names, by_name, order, initial=initial)
+    legend += staffing_legend
 
     # the patrol clock: the chosen plan and each alternative, window by window
     n_dropped = patrol.dropped["window"].astype(str).value_counts() if len(patrol.dropped) else pd.Series(dtype=int)
-    plans = [{"label": "chosen plan", "windows": [_clock_window(wname, by_name.get(wname), stops, legs, colour,
-                                                                n_dropped=int(n_dropped.get(wname, 0))) for wname in order]}]
+    plans = [{"label": "chosen plan", "windows": [{**_clock_window(wname, by_name.get(wname), stops, legs, colour,
+                                                                   n_dropped=int(n_dropped.get(wname, 0))),
+                                                   **staffed.get(wname, {})} for wname in order]}]  # fmt: skip
     for n in sorted({int(a["alternative"].iloc[0]) for a in alternatives}):
         frames = {str(a["window"].iloc[0]): a for a in alternatives if int(a["alternative"].iloc[0]) == n}
         plans.append({"label": f"alternative {n}", "windows": [
@@ -803,6 +807,34 @@ def _add_dropped(fmap: folium.Map, patrol: PatrolPlan, places: dict[str, str] | 
         missing += unplaced
     return [_swatch("ring", "#3a3a3a", "Dropped visit in the window shown (click: cause and why)"
                     + (f"; {missing} without a location" if missing else ""))]  # fmt: skip
+
+
+def _add_staffing(fmap: folium.Map, patrol: PatrolPlan, names: dict[str, str], windows: dict[str, TimeWindow],
+                  order: Sequence[str], *, initial: str | None = None) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The checkpoints a crew staffs, one layer per window (the time control shows the window's
+    own); returns per window the clock's ``posts`` layer and ``staffed`` text, and the legend."""
+    alloc = getattr(patrol, "allocation", None)
+    table = getattr(alloc, "checkpoints", None) if alloc is not None else None
+    cps = patrol.checkpoints
+    if table is None or not len(table) or cps is None or not len(cps.sites):
+        return {}, []
+    where = dict(zip(cps.sites["post_id"].astype(str), _to_wgs84(cps.sites).geometry.values, strict=True))
+    out: dict[str, dict[str, Any]] = {}
+    first = True
+    for wname in order:
+        rows = table[(table["window"].astype(str) == wname) & table["staffed"].astype(bool)]
+        ids = [str(c) for c in rows["checkpoint"] if str(c) in where]
+        w = windows.get(wname)
+        span = f" ({w.start}–{w.end})" if w is not None else ""
+        props = [{"t": f"Checkpoint {_esc(c)} {_esc(names.get(c, ''))}: staffed {_esc(wname)}{_esc(span)}",
+                  "p": f"<b>Checkpoint {_esc(c)}</b> {_esc(names.get(c, ''))}<br>a crew staffs it for the whole "
+                       f"{_esc(wname)} window{_esc(span)}"} for c in ids]  # fmt: skip
+        layer = f"Checkpoints staffed: {_esc(wname)} ({len(ids)} of {len(where)})"
+        shown = wname == initial if initial in order else first
+        _Vector(layer, _collection([where[c] for c in ids], props), styles=S_STAFFED, show=shown, order="front").add_to(fmap)
+        first = False
+        out[wname] = {"posts": layer, "staffed": "Checkpoints staffed: " + (_esc(", ".join(ids)) if ids else "none")}
+    return out, [_swatch("ring", "#000000", "Checkpoint staffed in the window shown (black ring)")]
 
 
 def _dropped_name(window: str, n: int) -> str:
