@@ -281,6 +281,9 @@ class _Model:
             same = (label[:, None] == label[None, :]) & (label[:, None] >= 0) & inner[:, None] & inner[None, :]
             np.fill_diagonal(same, False)
             transit = np.where(same[None], service[None, :, None] + np.maximum(travel, SAME_PLACE_AWAY_S), transit)
+            # and it costs what that time away would in travel: a team goes elsewhere when it can,
+            # rather than waiting near the place for its next visit
+            travel = np.where(same[None], np.maximum(travel, SAME_PLACE_AWAY_S), travel)
         transit_ids = []
         for k in range(travel.shape[0]):
             transit_ids.append(model.RegisterTransitMatrix(transit[k].astype(np.int64).tolist()))
