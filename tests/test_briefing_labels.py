@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,13 @@ def test_no_two_briefing_labels_overlap_on_sf(sf_plan, paper):
         assert not box_a.overlaps(box_b), (a, b)
     for name, box in boxes:
         assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, name
+    page_box = page.figure.bbox
+    for artist in page.figure.axes[1].get_children():  # the side panel: legends and key figures stay on the page
+        if artist.get_visible() and hasattr(artist, "get_window_extent") and type(artist).__name__ in ("Legend", "Text"):
+            box = artist.get_window_extent(renderer)
+            assert box.x1 <= page_box.x1 + 0.5, (type(artist).__name__, box)
+    if paper == "A3":
+        artefacts = Path(os.environ.get("GEOENGINE_TEST_ARTIFACTS", REPO / "test-artifacts"))
+        artefacts.mkdir(parents=True, exist_ok=True)
+        page.save(png=artefacts / "sf_briefing.png", dpi=110)
+

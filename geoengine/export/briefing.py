@@ -72,7 +72,7 @@ LEVEL_STYLE: dict[str, dict[str, Any]] = {
     NO_DATA: {"linewidth": 1.2, "linestyle": (0, (0.6, 0.9)), "zorder": 2.8, "edge": None},
 }
 LEVEL_LABEL = {"red": "red: highest risk", "orange": "orange: high", "yellow": "yellow: elevated", "blue": "blue: low",
-               NO_DATA: "grey hatched: no data (outside the incidents' extent)"}  # fmt: skip
+               NO_DATA: "grey hatched: no data\n(outside the incidents' extent)"}  # fmt: skip
 SHOWN_LEVELS: tuple[str, ...] = (*LEVELS, *(() if NO_DATA in LEVELS else (NO_DATA,)))
 """The levels drawn, "no data" last (grey, never counted as blue)."""
 STREET_GREY = "#9a9a9a"
@@ -588,11 +588,16 @@ def briefing_figure(
         sections.append((f"Patrol routes — {shown}" if shown else "Patrol routes", route_handles))
     renderer = FigureCanvasAgg(fig).get_renderer()
     y = 1.0
+    right = fig.bbox.x1 - 0.006 * fig.bbox.width  # the page's right margin
     for head, hs in sections:
-        leg = panel.legend(handles=hs, title=_plain(head), loc="upper left", bbox_to_anchor=(0.0, y),
-                           frameon=False, fontsize=fs["body"] - 0.5, title_fontsize=fs["body"] + 0.5,
-                           alignment="left", handlelength=3.2 if len(hs) <= 6 else 2.4, borderaxespad=0.0,
-                           labelspacing=0.35, ncols=1 if len(hs) <= 6 else 2, columnspacing=0.8)  # fmt: skip
+        # two columns for long lists, one (then smaller type) where a column would run off the page
+        for ncols, shrink in ((1 if len(hs) <= 6 else 2, 0.0), (1, 0.0), (1, 1.0), (1, 2.0)):
+            leg = panel.legend(handles=hs, title=_plain(head), loc="upper left", bbox_to_anchor=(0.0, y),
+                               frameon=False, fontsize=fs["body"] - 0.5 - shrink, title_fontsize=fs["body"] + 0.5,
+                               alignment="left", handlelength=3.2 if ncols == 1 else 2.4, borderaxespad=0.0,
+                               labelspacing=0.35, ncols=ncols, columnspacing=0.8)  # fmt: skip
+            if leg.get_window_extent(renderer).x1 <= right:
+                break
         leg.get_title().set_fontweight("bold")
         panel.add_artist(leg)
         y = leg.get_window_extent(renderer).transformed(panel.transAxes.inverted()).y0 - 0.02

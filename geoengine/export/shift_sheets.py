@@ -91,6 +91,11 @@ def street_names(patrol: Any, network: RoadNetwork | None) -> dict[str, str]:
 
 
 def _place(r: Any, streets: dict[str, str] | None = None) -> str:
+    place = getattr(r, "place", None)  # the human name (geoengine.export._places), where known
+    if isinstance(place, str) and place and place != str(r.place_id):
+        if str(r.place_kind) == "break":
+            return "at " + place.removeprefix("Meal break at ") if place.startswith("Meal break at ") else "meal break"
+        return f"{r.place_id} {place}" if str(r.place_kind) == "hotspot" else place
     name = getattr(r, "place_name", None)
     name = "" if name is None or pd.isna(name) else str(name)
     pid = str(r.place_id)
@@ -107,10 +112,13 @@ def shift_sheets(patrol: Any, *, layers: Layers | None = None, windows: Sequence
                  network: RoadNetwork | None = None) -> list[ShiftSheet]:
     """The sheets of a plan, window by window (scenario order), team by team; hotspots are named
     after their street when ``network`` is given."""
+    from ._places import place_names, with_places
+
     streets = street_names(patrol, network)
     stops = patrol.stops
     if not len(stops):
         return []
+    stops = with_places(stops, place_names(patrol, network))
     colours = team_colours(stops["team"])
     watch = _watch(patrol, layers, windows)
     by_name = {w.name: w for w in windows}
