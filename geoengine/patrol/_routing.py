@@ -86,7 +86,13 @@ It is not a ``LocalSearchMetaheuristic`` value but a search of its own: from the
 solution, local search to a local optimum (greedy descent), then, until the time limit,
 ruin (SISR: remove strings of nearby visits) and recreate (local cheapest insertion), local
 search again, and accept the result as the new reference by simulated annealing; the best
-solution seen is kept. See :data:`ILS_SETTINGS`."""
+solution seen is kept. See :data:`ILS_SETTINGS`.
+
+Its annealing temperature follows the search's progress, which OR-Tools takes as the larger of
+solutions / solution limit and elapsed / time limit: with a work limit the first normally
+leads, but when a loaded machine makes the elapsed share overtake it the temperature (and so
+the plan) depends on the clock. Guided local search (the patrol planner's search) has no such
+term."""
 if hasattr(_wrap.RoutingModel, "SolveWithIteratedLocalSearch"):
     METAHEURISTICS[ITERATED_LOCAL_SEARCH] = -1
 AUTO_FIRST_SOLUTIONS = ("parallel_cheapest_insertion", "local_cheapest_insertion", "path_cheapest_arc", "savings")
