@@ -89,6 +89,12 @@ _SKIP_MIP_MIN_NNZ = 500_000
 without SCIP: SCIP's root solve there takes longer than its safety cap under load (the 72 × 72
 grid: 60 s, no better plan, no better bound) and would make the answer depend on the machine."""
 _LP_FIRST_NNZ = 200_000
+_ROUND_KEEP = (0.9, 0.75)
+"""Shares of the budget taken from the rounded averaged Lagrangian solution before greedy fills the rest
+(Helsinki p = 400: 168,570 from the inner solutions, 169,053 from either rounding)."""
+_MORE_ITERATIONS, _MORE_STEP, _MORE_PATIENCE = 1400, 0.5, 200
+"""Subgradient steps, the first step factor and the patience of the continued Lagrangian when a gap above
+0.5 % is left (Helsinki p = 400: 171,098 → 170,975, the LP bound being 170,901)."""
 """From this many model non-zeros, the SCIP solver first gets GLOP's LP bound (SCIP's may come late)."""
 
 
@@ -760,23 +766,48 @@ def _solve_mclp_reduced(
         )  # fmt: skip
         endings.append(lag.stopped_by)
         simple = tighten(simple, lag.bound + rows_s.const + dropped_const, "lagrangian")
-        for start_plan in lag.plans if heuristic is not None else ():
+
+        def improve(start_plan: np.ndarray, name: str) -> None:
+            """A start plan (a Lagrangian inner solution, a rounding), filled and swapped: kept when better."""
+            nonlocal heuristic, incumbent, inc_value, heuristic_name
             if not _feasible(red, start_plan, budget_count, budget_cost):
-                continue
-            # a Lagrangian plan (an inner solution of the relaxation), filled and swapped
-            lag_plan = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost,
-                                   backup_weight=backup_weight, start=start_plan)  # fmt: skip
-            lag_plan, lag_end = swap_improve_ending(red, lag_plan, budget_cost=budget_cost, backup_weight=backup_weight,
-                                                    deadline=time.perf_counter() + 0.25 * max(0.0, deadline - time.perf_counter()))  # fmt: skip
-            endings.append("safety_cap" if lag_end == "safety_cap" else "complete")
-            lag_plan = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost,
-                                   backup_weight=backup_weight, start=lag_plan)  # fmt: skip
-            lag_value = mclp_value(red, lag_plan, backup_weight=backup_weight)
-            if lag_value > inc_value + 1e-9 * max(1.0, abs(inc_value)):
-                log.debug("a Lagrangian plan %.6g beats %.6g", lag_value, inc_value)
-                heuristic = incumbent = lag_plan
-                inc_value = lag_value
-                heuristic_name = "lagrangian+swap"
+                return
+            plan_ = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost,
+                                backup_weight=backup_weight, start=start_plan)  # fmt: skip
+            plan_, end_ = swap_improve_ending(red, plan_, budget_cost=budget_cost, backup_weight=backup_weight,
+                                              deadline=time.perf_counter() + 0.25 * max(0.0, deadline - time.perf_counter()))  # fmt: skip
+            endings.append("safety_cap" if end_ == "safety_cap" else "complete")
+            plan_ = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost,
+                                backup_weight=backup_weight, start=plan_)  # fmt: skip
+            value_ = mclp_value(red, plan_, backup_weight=backup_weight)
+            if value_ > inc_value + 1e-9 * max(1.0, abs(inc_value)):
+                log.debug("a %s plan %.6g beats %.6g", name, value_, inc_value)
+                heuristic = incumbent = plan_
+                inc_value = value_
+                heuristic_name = f"{name}+swap"
+
+        def gap_now() -> float:
+            return (simple - inc_value - dropped_const) / simple if simple > 0 else 0.0
+
+        for start_plan in lag.plans if heuristic is not None else ():
+            improve(start_plan, "lagrangian")
+        if heuristic is not None and gap_now() > _SKIP_MIP_GAP and lag.average is not None:
+            # still more than 0.5 %: (1) round the averaged inner solutions (≈ the LP solution) to plans,
+            # (2) continue the subgradient steps from the best multipliers, steered by the better plan
+            for share in _ROUND_KEEP:
+                improve(_round_average(red, lag.average, share, budget_count, budget_cost), "rounded")
+            more = lagrangian_bound(
+                t_mat, c_row, d_row, red.groups, red.max_per_group, budget_count=budget_count, budget_cost=budget_cost,
+                costs=red.costs, lower=inc_value - rows_s.const, deadline=deadline, iterations=_MORE_ITERATIONS,
+                start=lag.multipliers, step=_MORE_STEP, patience=_MORE_PATIENCE,
+            )  # fmt: skip
+            endings.append(more.stopped_by)
+            log.debug("continued Lagrangian: %.6g → %.6g in %d more iterations", lag.bound, more.bound, more.iterations)
+            if more.bound < lag.bound:
+                lag = more
+                simple = tighten(simple, lag.bound + rows_s.const + dropped_const, "lagrangian")
+                if gap_now() > _SKIP_MIP_GAP and more.average is not None:
+                    improve(_round_average(red, more.average, _ROUND_KEEP[0], budget_count, budget_cost), "rounded")
         keep = ~lag.fix_zero_below(inc_value - rows_s.const)
         keep[incumbent] = True
         log.debug("Lagrangian bound %.6g in %d iterations, %.3f s; %d of %d columns fixed to 0",
@@ -908,6 +939,27 @@ def lagrangian_mclp_bound(
     lag = lagrangian_bound(t_mat, c_row, d_row, red.groups, red.max_per_group, budget_count=budget_count,
                            budget_cost=budget_cost, costs=red.costs, lower=lower - const - rows_s.const, **kw)  # fmt: skip
     return lag.bound + rows_s.const + const
+
+
+def _round_average(
+    red: CoverageProblem, average: np.ndarray, share: float, budget_count: int | None, budget_cost: float | None
+) -> np.ndarray:
+    """A start plan from averaged (fractional) Lagrangian solutions: per group its ``max_per_group``
+    largest, then the largest overall while they fit ``share`` of the budget(s)."""
+    x = np.asarray(average, dtype=float)
+    _, ginv = np.unique(red.groups, return_inverse=True)
+    ginv = ginv.ravel()
+    o = np.lexsort((np.arange(x.size), -x, ginv))
+    first = np.r_[0, np.flatnonzero(ginv[o][1:] != ginv[o][:-1]) + 1]
+    rank = np.arange(x.size) - np.repeat(first, np.diff(np.r_[first, x.size]))
+    cand = o[(rank < red.max_per_group) & (x[o] > 0)]
+    cand = cand[np.lexsort((cand, -x[cand]))]
+    ok = np.ones(cand.size, dtype=bool)
+    if budget_count is not None:
+        ok &= np.arange(cand.size) < int(share * budget_count)
+    if budget_cost is not None:
+        ok &= np.cumsum(red.costs[cand]) <= share * budget_cost + 1e-9
+    return np.sort(cand[: int(ok.sum())])  # ``ok`` holds for a prefix
 
 
 def _feasible(red: CoverageProblem, selected: np.ndarray, budget_count: int | None, budget_cost: float | None) -> bool:
