@@ -80,6 +80,8 @@ S_CHECKPOINT = [{"shape": "badge", "size": 14, "fillColor": POST_STYLE["checkpoi
 S_BOOTH = [{"shape": "badge", "size": 14, "fillColor": POST_STYLE["booth"]["fill"], "color": POST_STYLE["booth"]["text"]}]
 S_DROPPED = [{"radius": 9, "color": "#3a3a3a", "weight": 2.5, "dashArray": "3 3", "fill": True, "fillColor": "#ffffff",
               "fillOpacity": 0.6}]  # fmt: skip
+_BADGE_CLEAR_M = 120.0
+"""Beat names on the map keep this far from checkpoint and booth badges where the beat allows."""
 S_STAFFED = [{"radius": 13, "color": "#000000", "weight": 3.5, "fill": False}]
 S_CUT = [{"radius": 6, "color": "#8c8c8c", "weight": 1.5, "dashArray": "2 3", "fill": True, "fillColor": "#ffffff",
           "fillOpacity": 0.4}]  # fmt: skip
@@ -684,7 +686,7 @@ def _add_labels(fmap: folium.Map, patrol: PatrolPlan, names: dict[str, str]) -> 
     beats = patrol.beats.beats
     if len(beats):
         names = beats["name"] if "name" in beats else beats["beat"]
-        pts = _to_wgs84(gpd.GeoSeries(beats.geometry.representative_point().values, crs=beats.crs))
+        pts = _to_wgs84(gpd.GeoSeries(_beat_label_points(patrol), crs=beats.crs))
         _Labels("labels: beats", _collection(pts, [{"t": _esc(n), "k": "beat"} for n in names]), min_zoom=14).add_to(fmap)
     hs = patrol.hotspots
     if len(hs):
@@ -694,6 +696,28 @@ def _add_labels(fmap: folium.Map, patrol: PatrolPlan, names: dict[str, str]) -> 
             text.append({"t": _esc(f"{hid} {n}".strip() if n != hid else hid), "k": "hotspot"})
         pts = _to_wgs84(gpd.GeoSeries(hs.geometry.representative_point().values, crs=hs.crs))
         _Labels("labels: hotspots", _collection(pts, text), min_zoom=17).add_to(fmap)
+
+
+def _beat_label_points(patrol: PatrolPlan) -> list[Any]:
+    """Where to name each beat: deep inside its area, away from the posts' badges (as on the briefing)."""
+    from shapely.ops import polylabel
+
+    beats = patrol.beats.beats
+    badges = [p.sites.to_crs(beats.crs).geometry.values for p in (patrol.checkpoints, patrol.booths)
+              if p is not None and len(p.sites)]  # fmt: skip
+    avoid = shapely.union_all(shapely.buffer(np.concatenate(badges), _BADGE_CLEAR_M)) if badges else None
+    out = []
+    for geom in beats.geometry.values:
+        parts = shapely.get_parts(geom)
+        main = max(parts, key=lambda g: g.area) if len(parts) else geom
+        free = main.difference(avoid) if avoid is not None else main
+        if not free.is_empty and free.area > 0.15 * main.area:
+            main = max(shapely.get_parts(free), key=lambda g: g.area)
+        try:
+            out.append(polylabel(main, tolerance=max(main.length / 500, 1.0)))
+        except Exception:  # noqa: BLE001 - odd geometry: any inside point will do
+            out.append(main.representative_point())
+    return out
 
 
 def _busiest(risk: RiskSurface | None, patrol: PatrolPlan) -> str | None:
