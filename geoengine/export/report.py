@@ -56,7 +56,9 @@ METRIC_HELP: dict[str, dict[str, str]] = {
         "demand_points": "points along streets and at key sites to be seen",
         "covered_weight_share": "risk-weighted share of demand seen, with the new cameras",
         "covered_weight_share_existing": "the same with existing cameras only",
-        "objective": "solver objective (covered weight)", "bound": "best upper bound on the objective",
+        "objective": "demand weight the cameras see (the solver's objective: street and key-site demand points, "
+                     "each weighted by its risk; its share of all demand is covered_weight_share)",
+        "bound": "the most demand weight any plan within the budget could see (upper bound on the objective)",
         "gap": "(bound − objective) ÷ bound", "status": "solver status", "solve_s": "solve time",
     },
     "patrol": {
