@@ -865,10 +865,11 @@ def _response_section(block: dict[str, Any], evaluation: dict[str, Any] | None) 
             worst = None if f.get("worst_minute_share") is None else f"{f['worst_minute_share']:.1%} at {f.get('worst_minute')}"
             rows.append((name, f"{tier.get('minutes'):g} min", window, tier.get("demand_points"), f.get("share_within"), worst,
                          f.get("outside_at_worst"), f.get("never_within"), f.get("second_responder_median_min")))  # fmt: skip
+    lead = ("<p>Share of each tier's demand reached within its minutes (turnout + travel on the streets) from the nearest "
+            "available responder — booths, stations, staffed checkpoints and patrol teams where the plan puts them — "
+            f"averaged over the window's minutes (every {_e(block.get('sample_minutes'))} min), and at its worst minute.</p>")
     out = [
-        "<p>Share of each tier's demand reached within its minutes (turnout + travel on the streets) from the nearest "
-        "available responder — booths, stations, staffed checkpoints and patrol teams where the plan puts them — "
-        f"averaged over the window's minutes (every {_e(block.get('sample_minutes'))} min), and at its worst minute.</p>",
+        lead,
         _table(rows, ["tier", "circle", "window", "demand points", "within (time-averaged)", "worst minute",
                       "outside then", "never within", "second responder (median min)"],
                keys=["", "", "", "n", "share", "", "n", "n", "min"]),
