@@ -535,8 +535,10 @@ class ResponseResult:
             "horizon_min": float(self.settings.horizon_min),
             "turnout_min": {k: float(v) for k, v in self.settings.turnout_min.items()},
             "speed_factor": {k: float(v) for k, v in self.settings.speed_factor.items()},
-            "responders": {k: int(v) for k, v in self.responders.fixed["kind"].value_counts().sort_index().items()}
-            | {"teams": len({tr.responder for v in self.responders.tracks.values() for tr in v})},
+            "responders": {  # checkpoints: one per window a crew staffs it
+                ("checkpoint_staffed_windows" if k == "checkpoint" else k): int(v)
+                for k, v in self.responders.fixed["kind"].value_counts().sort_index().items()
+            } | {"teams": len({tr.responder for v in self.responders.tracks.values() for tr in v})},
             "compute_s": round(self.compute_s, 3),
         }
         if self.booth_siting is not None:
