@@ -23,7 +23,7 @@ from geoengine.coverage.problem import (
     solve_mclp,
     solve_pmedian,
 )
-from geoengine.coverage.stop import MaxRuntime
+from geoengine.coverage.stop import Limits, MaxRuntime
 from geoengine.errors import GeoEngineError, InfeasibleSettingsError
 
 STOP = MaxRuntime(10)
@@ -595,3 +595,79 @@ def test_solve_reports_the_bound_method_and_proves_the_trap() -> None:
     assert res.status == "optimal" and res.bound == pytest.approx(8.0) and res.bound_method
     again = solve_mclp(p, budget_count=2, stop=STOP)
     assert again.selected.tolist() == res.selected.tolist() and again.bound == res.bound
+
+
+def _linprog_bound(a: np.ndarray, w: np.ndarray, k: int, groups: np.ndarray) -> float:
+    """The LP relaxation written independently (scipy's HiGHS): max Σ w y, y ≤ A x, Σ x ≤ k, ≤ 1 per group."""
+    from scipy.optimize import linprog
+
+    n, m = a.shape
+    g = np.unique(groups)
+    rows = [np.hstack([-a, np.eye(n)]), np.hstack([np.ones((1, m)), np.zeros((1, n))]),
+            np.hstack([(groups[None, :] == g[:, None]).astype(float), np.zeros((g.size, n))])]  # fmt: skip
+    rhs = np.concatenate([np.zeros(n), [k], np.ones(g.size)])
+    res = linprog(np.concatenate([np.zeros(m), -w]), A_ub=np.vstack(rows), b_ub=rhs, bounds=(0, 1), method="highs")
+    assert res.status == 0
+    return -float(res.fun)
+
+
+def _curve_cases():
+    rng = np.random.default_rng(11)
+    for _ in range(6):
+        n, m = int(rng.integers(8, 14)), int(rng.integers(8, 12))
+        a = (rng.random((n, m)) < 0.3).astype(float)
+        w = rng.lognormal(0.0, 1.0, n)
+        yield a, w, np.arange(m) // 3
+
+
+@pytest.mark.parametrize("solver", ["greedy", "scip"])
+def test_every_curve_point_has_its_own_valid_bound_and_a_true_gap(solver, monkeypatch) -> None:
+    """Brute force on small problems: at every budget optimum ≤ bound ≤ that budget's own LP bound,
+    objective ≤ optimum, the gap is (bound − objective) / bound, and 'optimal' means the optimum.
+    A point reusing another budget's bound (or a shared, trivial one) would exceed its own LP bound."""
+    monkeypatch.setattr(problem_mod, "_SKIP_MIP_GAP", 0.0)  # the rounding and continued-bound path too
+    budgets = [1, 2, 3, 4]
+    for a, w, groups in _curve_cases():
+        p = CoverageProblem.from_coverage_matrix(a, w, groups=groups)
+        results = coverage_curve(p, budgets, stop=Limits(2, 60), solver=solver)
+        for k, r in zip(budgets, results, strict=True):
+            truth = _brute_mclp(a, w, k, groups)
+            lp = _linprog_bound(a, w, k, groups)
+            assert r.objective <= truth + 1e-9
+            assert r.objective == pytest.approx(mclp_value(p, r.selected))
+            assert truth - 1e-9 <= r.bound <= lp + 1e-6 * max(1.0, lp), (k, r.bound, truth, lp)
+            assert r.gap == pytest.approx(max(0.0, r.bound - r.objective) / r.bound, abs=1e-9)
+            assert r.selected.size <= k and len(set(groups[r.selected])) == r.selected.size
+            if r.status == "optimal":
+                assert r.objective == pytest.approx(truth) and r.gap == 0.0
+        # bounds grow with the budget and differ where the optima differ by more than the LP slack
+        bounds = [r.bound for r in results]
+        assert all(b0 <= b1 + 1e-9 for b0, b1 in zip(bounds, bounds[1:]))
+
+
+def test_round_average_keeps_the_budget_and_the_groups() -> None:
+    a = np.eye(6)
+    p = CoverageProblem.from_coverage_matrix(a, np.ones(6), groups=np.array([0, 0, 1, 1, 2, 2]),
+                                             costs=np.array([1.0, 2.0, 1.0, 1.0, 3.0, 1.0]))  # fmt: skip
+    red, _ = p.reduced()
+    x = np.array([0.9, 0.8, 0.1, 0.7, 0.0, 0.6])
+    assert problem_mod._round_average(red, x, 1.0, 3, None).tolist() == [0, 3, 5]
+    assert problem_mod._round_average(red, x, 0.5, 3, None).tolist() == [0]
+    assert problem_mod._round_average(red, x, 1.0, None, 2.0).tolist() == [0, 3]
+
+
+def test_lagrangian_continues_from_given_multipliers() -> None:
+    from geoengine.coverage._lagrange import lagrangian_bound
+
+    rng = np.random.default_rng(3)
+    a = (rng.random((40, 30)) < 0.15).astype(float)
+    p = CoverageProblem.from_coverage_matrix(a, rng.random(40), groups=np.arange(30) // 3)
+    red, _ = p.reduced()
+    rows = problem_mod._mclp_rows(red, 0.0)
+    t, c, d = rows.lagrange_data(red, 0.0)
+    kw = dict(budget_count=4, budget_cost=None, costs=red.costs, lower=0.0)
+    short = lagrangian_bound(t, c, d, red.groups, 1, iterations=20, **kw)
+    more = lagrangian_bound(t, c, d, red.groups, 1, iterations=400, start=short.multipliers, step=0.5, patience=200, **kw)
+    assert more.bound <= short.bound + 1e-9
+    assert more.bound >= _brute_mclp(a, p.weights, 4, np.arange(30) // 3) - rows.const - 1e-9
+    assert more.average is not None and 0 < more.average.sum() <= 4.0 + 1e-9

@@ -84,14 +84,20 @@ _LP_BOUND_MAX_NNZ = 3_000_000
 _SKIP_MIP_WHEN_PROVEN = True
 """When the bound proves the greedy + swap answer optimal, no MIP is built (tests turn it off)."""
 _SKIP_MIP_GAP = 0.005
+"""Above this proven gap a solve spends more bound work (roundings of the averaged Lagrangian
+solutions, a continued subgradient run)."""
 _SKIP_MIP_MIN_NNZ = 500_000
-"""From this many core non-zeros, a greedy + swap plan the bound proves within 0.5 % is returned
-without SCIP: SCIP's root solve there takes longer than its safety cap under load (the 72 × 72
-grid: 60 s, no better plan, no better bound) and would make the answer depend on the machine."""
+"""From this many core non-zeros the greedy + swap / Lagrangian plan is returned without SCIP: SCIP's
+root solve there takes longer than its safety cap under load (the 72 × 72 grid: 60 s, no better plan,
+no better bound; Helsinki p = 400: no root LP after 485 s) and would make the answer depend on the machine."""
 _LP_FIRST_NNZ = 200_000
 _ROUND_KEEP = (0.9, 0.75)
 """Shares of the budget taken from the rounded averaged Lagrangian solution before greedy fills the rest
 (Helsinki p = 400: 168,570 from the inner solutions, 169,053 from either rounding)."""
+_LNS_SIZE, _LNS_SUB_WORK = 30, 1.0
+"""Large-neighbourhood search on cores too big for SCIP: each window frees this many neighbouring
+cameras and re-solves their neighbourhood exactly-ish (a sub-MCLP with SCIP on ``_LNS_SUB_WORK`` units:
+200 nodes); one window per work unit of the solve (Helsinki p = 400: 168,729 → 169,236 in 8 windows)."""
 _MORE_ITERATIONS, _MORE_STEP, _MORE_PATIENCE = 1400, 0.5, 200
 """Subgradient steps, the first step factor and the patience of the continued Lagrangian when a gap above
 0.5 % is left (Helsinki p = 400: 171,098 → 170,975, the LP bound being 170,901)."""
@@ -394,6 +400,8 @@ class LocationResult:
     bound_method: str = ""
     bound_s: float = 0.0
     fixed: int = 0
+    bound_cpu_s: float = 0.0
+    """CPU seconds of the bound stage (Lagrangian with its start plans; ``bound_s`` is its wall time)."""
 
     @property
     def n_selected(self) -> int:
@@ -693,7 +701,10 @@ def _solve_mclp_reduced(
     warm_start: bool,
     start: np.ndarray | None = None,
     model: _MclpModel | None = None,
+    polish: bool = True,
 ) -> LocationResult:
+    """The MCLP on ``red`` (see :func:`solve_mclp`); ``polish=False`` (an LNS window's sub-problem)
+    skips the extra work for large gaps: roundings, the continued subgradient run and the LNS."""
     deadline = t0 + stop.cap_s
     endings: list[str] = []
     kind = "backup" if backup_weight > 0 and problem.backup.any() else "mclp"
@@ -701,7 +712,7 @@ def _solve_mclp_reduced(
     simple = _simple_bound(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight)
     simple += dropped_const
 
-    info = {"bound_method": "simple", "bound_s": 0.0, "fixed": 0}
+    info = {"bound_method": "simple", "bound_s": 0.0, "bound_cpu_s": 0.0, "fixed": 0}
 
     def finish(selected, status, method, bound, solve_s, build_s, message="") -> LocationResult:
         selected = np.sort(np.asarray(selected, dtype=np.int64))
@@ -724,6 +735,7 @@ def _solve_mclp_reduced(
             selected, objective, bound, gap, status, solve_s, build_s, method, kind, credit, views, message=message,
             stopped_by=ending, bound_method=str(info["bound_method"]), bound_s=float(info["bound_s"]),
             fixed=int(info["fixed"]),
+            bound_cpu_s=float(info["bound_cpu_s"]),
         )
 
     def tighten(current: float, value: float | None, name: str) -> float:
@@ -738,9 +750,10 @@ def _solve_mclp_reduced(
         heuristic = greedy_mclp(
             red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, start=start
         )
-        swap_deadline = th + 0.25 * max(0.0, deadline - th)  # the safety cap of the swaps
+        # the swaps stop on their pass count; only the solve's own safety cap cuts them (a share of
+        # the remaining wall time cut them under load: another plan for the same input)
         heuristic, swap_end = swap_improve_ending(
-            red, heuristic, budget_cost=budget_cost, backup_weight=backup_weight, deadline=swap_deadline
+            red, heuristic, budget_cost=budget_cost, backup_weight=backup_weight, deadline=deadline
         )
         endings.append(swap_end if solver == "greedy" or swap_end == "safety_cap" else "complete")
         heuristic = greedy_mclp(
@@ -749,7 +762,7 @@ def _solve_mclp_reduced(
         log.debug("greedy+swap: %d sites in %.3f s", heuristic.size, time.perf_counter() - th)
 
     # Lagrangian bound of the coverage rows, and reduced-cost fixing (fixed iteration count)
-    tl = time.perf_counter()
+    tl, tl_cpu = time.perf_counter(), time.process_time()
     incumbent = heuristic if heuristic is not None else greedy_mclp(
         red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight
     )
@@ -775,7 +788,7 @@ def _solve_mclp_reduced(
             plan_ = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost,
                                 backup_weight=backup_weight, start=start_plan)  # fmt: skip
             plan_, end_ = swap_improve_ending(red, plan_, budget_cost=budget_cost, backup_weight=backup_weight,
-                                              deadline=time.perf_counter() + 0.25 * max(0.0, deadline - time.perf_counter()))  # fmt: skip
+                                              deadline=deadline)  # fmt: skip
             endings.append("safety_cap" if end_ == "safety_cap" else "complete")
             plan_ = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost,
                                 backup_weight=backup_weight, start=plan_)  # fmt: skip
@@ -791,7 +804,7 @@ def _solve_mclp_reduced(
 
         for start_plan in lag.plans if heuristic is not None else ():
             improve(start_plan, "lagrangian")
-        if heuristic is not None and gap_now() > _SKIP_MIP_GAP and lag.average is not None:
+        if polish and heuristic is not None and gap_now() > _SKIP_MIP_GAP and lag.average is not None:
             # still more than 0.5 %: (1) round the averaged inner solutions (≈ the LP solution) to plans,
             # (2) continue the subgradient steps from the best multipliers, steered by the better plan
             for share in _ROUND_KEEP:
@@ -808,11 +821,24 @@ def _solve_mclp_reduced(
                 simple = tighten(simple, lag.bound + rows_s.const + dropped_const, "lagrangian")
                 if gap_now() > _SKIP_MIP_GAP and more.average is not None:
                     improve(_round_average(red, more.average, _ROUND_KEEP[0], budget_count, budget_cost), "rounded")
+        if (polish and solver == "scip" and heuristic is not None and gap_now() > _SKIP_MIP_GAP
+                and red.coverage.nnz >= _SKIP_MIP_MIN_NNZ):
+            # SCIP will not run on a core this large: spend the work on windows of the plan instead
+            windows = int(stop.work) if stop.work is not None else max(1, heuristic.size // _LNS_SIZE)
+            plan_, n_better, end_ = _lns(red, heuristic, budget_count=budget_count, budget_cost=budget_cost,
+                                         backup_weight=backup_weight, windows=windows, seed=seed, deadline=deadline)  # fmt: skip
+            endings.append(end_)
+            log.debug("LNS: %d of %d windows improved the plan", n_better, windows)
+            if n_better:
+                heuristic = incumbent = plan_
+                inc_value = mclp_value(red, plan_, backup_weight=backup_weight)
+                heuristic_name = "lns"
         keep = ~lag.fix_zero_below(inc_value - rows_s.const)
         keep[incumbent] = True
         log.debug("Lagrangian bound %.6g in %d iterations, %.3f s; %d of %d columns fixed to 0",
                   lag.bound + rows_s.const + dropped_const, lag.iterations, lag.seconds, int((~keep).sum()), m)  # fmt: skip
     info["bound_s"] = time.perf_counter() - tl
+    info["bound_cpu_s"] = time.process_time() - tl_cpu
     info["fixed"] = int((~keep).sum())
     inc_total = inc_value + dropped_const
     if _SKIP_MIP_WHEN_PROVEN and simple - inc_total <= 1e-9 * max(1.0, abs(simple)):  # the bound proves it optimal
@@ -838,14 +864,14 @@ def _solve_mclp_reduced(
     heuristic_core = None if heuristic is None else to_core[heuristic]
 
     proven_gap = (simple - inc_total) / simple if simple > 0 else 0.0
-    if (solver == "scip" and heuristic is not None and core.coverage.nnz >= _SKIP_MIP_MIN_NNZ
-            and proven_gap <= _SKIP_MIP_GAP):
+    if solver == "scip" and heuristic is not None and core.coverage.nnz >= _SKIP_MIP_MIN_NNZ:
         # SCIP's root on a model this large is not bounded by the work limit (the safety cap
-        # decides, so the answer would depend on the load) and the bound already proves the plan
+        # decides, so the answer would depend on the load): Helsinki p = 400, 523k non-zeros, had
+        # no root LP after 485 s and no better plan, so the plan and bound above are the answer
         endings.append("complete")
         return finish(heuristic, "feasible", heuristic_name, simple, time.perf_counter() - t0, 0.0,
                       f"the {info['bound_method']} bound proves the {heuristic_name} plan within {100 * proven_gap:.3f} %; "
-                      f"SCIP not run on a core of {core.coverage.nnz:,} non-zeros")
+                      f"SCIP not run on a core of {core.coverage.nnz:,} non-zeros (its root is not bounded by the work limit)")
 
     if solver == "greedy":
         t_solve = time.perf_counter() - t0
@@ -939,6 +965,85 @@ def lagrangian_mclp_bound(
     lag = lagrangian_bound(t_mat, c_row, d_row, red.groups, red.max_per_group, budget_count=budget_count,
                            budget_cost=budget_cost, costs=red.costs, lower=lower - const - rows_s.const, **kw)  # fmt: skip
     return lag.bound + rows_s.const + const
+
+
+def _lns(
+    red: CoverageProblem,
+    selected: np.ndarray,
+    *,
+    budget_count: int | None,
+    budget_cost: float | None,
+    backup_weight: float,
+    windows: int,
+    seed: int,
+    deadline: float,
+) -> tuple[np.ndarray, int, str]:
+    """Large-neighbourhood search: ``windows`` times, free ``_LNS_SIZE`` chosen columns that share
+    demand neighbourhoods (the first not yet freed, then those within two row–column hops), keep the
+    others, and solve the MCLP of the freed budget on the nearby candidates (groups of kept columns
+    excluded, the kept columns' credit and views as existing) with SCIP under a node limit; a better
+    answer replaces the freed part. Returns the plan, the windows that improved it and the ending."""
+    sel = np.sort(np.asarray(selected, dtype=np.int64))
+    if red.max_per_group != 1 or sel.size == 0:
+        return sel, 0, "complete"
+    csr, csc = red.coverage, red.coverage.tocsc()
+    _, ginv = np.unique(red.groups, return_inverse=True)
+    ginv = ginv.ravel()
+    m, n = red.n_candidates, red.n_demand
+
+    def rows_of(cols: np.ndarray) -> np.ndarray:
+        mask = np.zeros(m, dtype=bool)
+        mask[cols] = True
+        return np.flatnonzero(csc @ mask.astype(float) > 0)
+
+    def cols_of(rows: np.ndarray) -> np.ndarray:
+        mask = np.zeros(n)
+        mask[rows] = 1.0
+        return np.flatnonzero(csr.T @ mask > 0)
+
+    value = mclp_value(red, sel, backup_weight=backup_weight)
+    freed = np.zeros(m, dtype=bool)
+    improved, ending = 0, "complete"
+    for _ in range(int(windows)):
+        if time.perf_counter() > deadline:
+            ending = "safety_cap"
+            break
+        chosen = np.zeros(m, dtype=bool)
+        chosen[sel] = True
+        left = sel[~freed[sel]]
+        if left.size == 0:
+            freed[:] = False  # every chosen column was freed once: start over
+            left = sel
+        free, frontier = left[:1], left[:1]
+        while free.size < _LNS_SIZE and frontier.size:
+            near = cols_of(rows_of(cols_of(rows_of(frontier))))
+            near = near[chosen[near] & ~np.isin(near, free)][: _LNS_SIZE - free.size]
+            free, frontier = np.concatenate([free, near]), near
+        freed[free] = True
+        fixed = np.setdiff1d(sel, free)
+        cand = cols_of(rows_of(cols_of(rows_of(free))))
+        blocked = np.zeros(int(ginv.max()) + 1, dtype=bool)
+        blocked[ginv[fixed]] = True
+        cand = cand[~blocked[ginv[cand]]]
+        rows = rows_of(cand)
+        credit, views = credit_and_views(red, fixed)
+        sub = CoverageProblem.from_coverage_matrix(
+            red.coverage[rows][:, cand], red.weights[rows], costs=red.costs[cand], groups=red.groups[cand],
+            existing=credit[rows], existing_views=views[rows], backup=red.backup[rows],
+        )  # fmt: skip
+        left_cost = None if budget_cost is None else float(budget_cost - red.costs[fixed].sum())
+        cap = max(1.0, deadline - time.perf_counter())  # only the solve's own safety cap
+        sub_red, sub_map = sub.reduced()
+        res = _solve_mclp_reduced(sub, sub_red, sub_map, t0=time.perf_counter(), budget_count=None if budget_count is None
+                                  else int(budget_count - fixed.size), budget_cost=left_cost, backup_weight=backup_weight,
+                                  stop=Limits(_LNS_SUB_WORK, cap), seed=seed, solver="scip", warm_start=True, polish=False)  # fmt: skip
+        if res.stopped_by == "safety_cap":
+            ending = "safety_cap"
+        new = np.sort(np.concatenate([fixed, cand[np.asarray(res.selected, dtype=np.int64)]]))
+        new_value = mclp_value(red, new, backup_weight=backup_weight)
+        if new_value > value + 1e-9 * max(1.0, abs(value)) and _feasible(red, new, budget_count, budget_cost):
+            sel, value, improved = new, new_value, improved + 1
+    return sel, improved, ending
 
 
 def _round_average(
