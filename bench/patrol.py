@@ -188,7 +188,10 @@ def back_to_back(routes: Any) -> int:
     r = routes.sort_values(["team", "window", "seq"], kind="stable")
     prev = r.groupby(["team", "window"], sort=False)["place_id"].shift()
     travel = r["travel_min_from_prev"].fillna(0) if "travel_min_from_prev" in r else 0
-    gap = r["arrive_s"] - r.groupby(["team", "window"], sort=False)["depart_s"].shift()
+    if {"arrive_s", "depart_s"} <= set(r.columns):
+        gap = r["arrive_s"] - r.groupby(["team", "window"], sort=False)["depart_s"].shift()
+    else:  # an older routes.csv without seconds: every repeat counts
+        gap = 0
     return int(
         (
             (r["place_id"] == prev) & (travel == 0) & r["place_kind"].isin(VISIT_KINDS) & (gap < 15 * 60)

@@ -305,6 +305,8 @@ def test_sf_backtest_reports_heldout_capture(tmp_path):
     data["network"]["source"] = str((base / data["network"]["source"]).resolve())
     for layer in data["layers"].values():
         layer["path"] = str((base / layer["path"]).resolve())
+    if (data.get("response") or {}).get("key_sites"):
+        data["response"]["key_sites"]["path"] = str((base / data["response"]["key_sites"]["path"]).resolve())
     data["solver"] = {"time_limit_s": 5}
     data["cameras"]["budgets"] = []
     data["outputs"] = {"map": False}

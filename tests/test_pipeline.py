@@ -179,10 +179,11 @@ def test_routes_csv_and_map_show_the_patrols(demo_run):
     # breaks are in the timetable: cars and e-bikes (break_min 30) take one in every window of 4 h or more
     breaks = routes[routes["place_kind"] == "break"]
     assert len(breaks) and (breaks["dwell_min"] == 30).all() and set(breaks["mode"]) <= {"car", "ebike"}
-    # no stop repeats the one before it (a stay is one visit, then the team leaves)
+    # a stop at the place before it is a revisit: the team left for 15 min or more (never one long stay)
     for _, g in routes[routes["place_kind"] != "break"].groupby(["team", "window"]):
-        ids = g.sort_values("seq")["place_id"].tolist()
-        assert all(a != b for a, b in zip(ids, ids[1:]))
+        g = g.sort_values("seq")
+        ids, arrive, depart = g["place_id"].tolist(), g["arrive_s"].tolist(), g["depart_s"].tolist()
+        assert all(a != b or arrive[k + 1] - depart[k] >= 15 * 60 for k, (a, b) in enumerate(zip(ids, ids[1:])))
     assert (routes["arrive"] <= routes["depart"]).all() or routes["window"].isin(["night", "weekend_night"]).any()
     html = (out / "map.html").read_text(encoding="utf-8")
     for name in ("Patrol beats (6)", "Checkpoints (", "Police booths (", "Routes: morning", "geoengine-clock", "Dropped visits: "):
