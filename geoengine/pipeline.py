@@ -267,7 +267,7 @@ def run(
             timings["audit"] = time.perf_counter() - t_audit
             if not report.clean:
                 warnings.append(f"audit: {report.summary()} (geoengine audit {target} lists them)")
-        _write_briefing_outputs(stage, outputs, scenario, network, layers, risk, coverage, patrol, _manifest)
+        _write_briefing_outputs(stage, outputs, scenario, network, layers, risk, coverage, patrol, _manifest, response)
         timings["export"] = time.perf_counter() - t
         manifest = _null_non_finite(_manifest())
         outputs["manifest"] = "manifest.json"
@@ -313,6 +313,7 @@ def _write_briefing_outputs(
     coverage: CoveragePlan | None,
     patrol: Any,
     manifest: Callable[[], dict[str, Any]],
+    response: Any = None,
 ) -> None:
     """briefing.png/.pdf, geojson/ (on request) and report.html, listed in ``outputs``."""
     from .export.briefing import briefing_facts, write_briefing
@@ -326,7 +327,7 @@ def _write_briefing_outputs(
             stage / "briefing.png", stage / "briefing.pdf", network,
             title=f"Briefing: {scenario.name}", subtitle=scenario.description, layers=layers, risk=risk,
             coverage=coverage, patrol=patrol, window=settings.briefing_window, paper=settings.paper,
-            facts=facts, notes=notes,
+            facts=facts, notes=notes, response=response,
         )  # fmt: skip
         outputs["briefing_png"] = "briefing.png"
         outputs["briefing_pdf"] = "briefing.pdf"

@@ -388,3 +388,20 @@ def test_the_map_draws_each_tiers_circle_on_the_streets(grid, sf_small):
     assert segs.crs is not None and len(segs) == 16  # the streets between the 13 nodes within two blocks
     names = [n for n in overlay_names(make_map(sf_small.network, response=sf_small.response)) if n.startswith("Response circle")]
     assert any("key sites, 1 min" in n for n in names) and any("streets, 5 min" in n for n in names)
+
+
+def test_the_briefing_shades_the_tightest_response_circle(demo_small):
+    from geoengine.export.briefing import briefing_figure
+
+    run = demo_small
+    page = briefing_figure(run.network, title="demo", layers=run.layers, risk=run.risk, patrol=run.patrol,
+                           response=run.response)  # fmt: skip
+    tier = min(run.response.settings.tiers, key=lambda t: t.minutes)
+    from matplotlib.legend import Legend
+
+    labels = [t.get_text() for a in page.figure.axes for leg in a.get_children() if isinstance(leg, Legend)
+              for t in leg.get_texts()]  # fmt: skip
+    assert "response" in page.drawn
+    assert any(f"{tier.minutes:g} min response circle ({tier.name})" in x for x in labels), labels
+    plain = briefing_figure(run.network, title="demo", layers=run.layers, risk=run.risk, patrol=run.patrol)
+    assert "response" not in plain.drawn

@@ -79,6 +79,7 @@ STREET_GREY = "#9a9a9a"
 BUILDING_FILL = "#e4e1dc"
 DISTRICT_EDGE = "#5e3c99"
 BEAT_EDGE = "#1a1a1a"
+RESPONSE_COLOUR = "#1b9e77"  # a green band, unlike any risk level or team line
 MODE_STYLE: dict[str, Any] = dict(MODE_DASH_MPL)
 TEAM_COLOURS = TEAM_PALETTE  # the map's and the report's too (see ._palette)
 HALO = [patheffects.withStroke(linewidth=3.0, foreground="white")]
@@ -352,6 +353,7 @@ def briefing_figure(
     subtitle: str = "",
     facts: list[str] | None = None,
     notes: list[str] | None = None,
+    response: Any = None,
 ) -> BriefingMap:
     """Draw the briefing page.
 
@@ -369,6 +371,9 @@ def briefing_figure(
     facts, notes
         Lines for the side panel: key figures of the run, and caveats (synthetic data,
         warnings).
+    response
+        A :class:`geoengine.response.ResponseResult`: the streets inside its tightest tier's
+        circle most of the planned minutes are shaded (the 1-minute circle by default).
     """
     if paper not in PAPER_MM:
         raise InfeasibleSettingsError.single(
@@ -497,6 +502,18 @@ def briefing_figure(
                                                                   *visits.get((str(row.team), str(row.window)), (int(row.stops), ""))))))  # fmt: skip
         if route_handles:
             drawn.append("routes")
+
+    # ---- the tightest response circle (response.tiers' first by minutes): streets inside it
+    if response is not None and getattr(response, "settings", None) is not None and response.settings.tiers:
+        tier = min(response.settings.tiers, key=lambda t: t.minutes)
+        inside = response.covered_segments(network, tier.name)
+        if len(inside):
+            inside = inside.to_crs(crs)
+            ax.add_collection(LineCollection(_line_segments(inside.geometry.values), colors=RESPONSE_COLOUR,
+                                             linewidths=7.0 * lw, alpha=0.35, zorder=2.6, capstyle="round"))  # fmt: skip
+            base.append(Line2D([], [], color=RESPONSE_COLOUR, linewidth=6, alpha=0.35,
+                               label=_plain(f"inside the {tier.minutes:g} min response circle ({tier.name})")))  # fmt: skip
+            drawn.append("response")
 
     # ---- points
     points: list[Any] = []
