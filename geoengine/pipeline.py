@@ -155,7 +155,7 @@ def run(
     from .stop import start_safety_cap_log
 
     patrol_caps = start_safety_cap_log()  # every later solve stopped by its safety cap notes itself here
-    tier_booths, response_keys = _booth_siting_stage(scenario, network, layers)
+    tier_booths, response_keys, response_key_warnings = _booth_siting_stage(scenario, network, layers)
     patrol = _patrol_stage(scenario, network, layers, risk, coverage, booths=tier_booths)
     timings["patrol"] = time.perf_counter() - t if patrol is not None else None
 
@@ -171,7 +171,7 @@ def run(
     warnings = [
         *scenario.warnings, *_period_warnings(scenario, layers), *network.warnings, *layers.warnings, *risk_warnings,
         *(coverage.warnings if coverage else ()), *(patrol.warnings if patrol else ()),
-        *(response.warnings if response else ()),
+        *response_key_warnings, *(response.warnings if response else ()),
     ]  # fmt: skip
     outputs: dict[str, str] = {}
     manifest: dict[str, Any]
@@ -350,20 +350,22 @@ def _write_briefing_outputs(
         )  # fmt: skip
 
 
-def _booth_siting_stage(scenario: Scenario, network: RoadNetwork, layers: Layers) -> tuple[Any, Any]:
-    """Booths sited for a response tier (``response.booth_siting``), and the key sites of the
-    response tiers (``response.key_sites``, else ``layers.key_sites``)."""
+def _booth_siting_stage(scenario: Scenario, network: RoadNetwork, layers: Layers) -> tuple[Any, Any, tuple[str, ...]]:
+    """Booths sited for a response tier (``response.booth_siting``), the key sites of the
+    response tiers (``response.key_sites``, else ``layers.key_sites``) and the warnings of reading them."""
     settings = scenario.response
     if settings is None:
-        return None, None
+        return None, None, ()
     keys = None
+    key_warnings: tuple[str, ...] = ()
     if settings.key_sites is not None:
-        keys = read_layer("key_sites", settings.key_sites, network=network, field="response.key_sites").gdf
+        key_layer = read_layer("key_sites", settings.key_sites, network=network, field="response.key_sites")
+        keys, key_warnings = key_layer.gdf, tuple(f"response.key_sites: {w}" for w in key_layer.warnings)
     elif layers.key_sites is not None:
         keys = layers.key_sites.gdf
     siting = settings.booth_siting
     if siting is None or scenario.patrol is None:
-        return None, keys
+        return None, keys, key_warnings
     from .response import site_booths, tier_demand
     from .stop import Limits
 
@@ -376,7 +378,7 @@ def _booth_siting_stage(scenario: Scenario, network: RoadNetwork, layers: Layers
         backup=tier.backup, backup_weight=siting.backup_weight, stop=Limits(work / 4, max(1.0, cap / 4)),
         seed=scenario.seed, tier=tier.name,
     )  # fmt: skip
-    return booths, keys
+    return booths, keys, key_warnings
 
 
 def _response_stage(

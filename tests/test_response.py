@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 import yaml
@@ -405,3 +406,15 @@ def test_the_briefing_shades_the_tightest_response_circle(demo_small):
     assert any(f"{tier.minutes:g} min response circle ({tier.name})" in x for x in labels), labels
     plain = briefing_figure(run.network, title="demo", layers=run.layers, risk=run.risk, patrol=run.patrol)
     assert "response" not in plain.drawn
+
+
+def test_warnings_from_reading_the_response_key_sites_reach_the_run(tmp_path):
+    sites = gpd.read_file(REPO / "layers" / "helsinki_key_sites.geojson")
+    far = sites.iloc[:1].copy()
+    far["geometry"] = gpd.GeoSeries.from_xy([24.60], [60.05], crs="EPSG:4326").to_crs(sites.crs).values  # at sea, km from any street
+    path = tmp_path / "sites.geojson"
+    pd.concat([sites, far], ignore_index=True).pipe(gpd.GeoDataFrame, crs=sites.crs).to_file(path, driver="GeoJSON")
+    data = yaml.safe_load((REPO / "scenarios" / "demo.yaml").read_text())
+    data.update(cameras=None, patrol=None, response={"key_sites": {"path": str(path)}})
+    run = ge.run(parse_scenario(data, base_dir=REPO / "scenarios"), write=False)
+    assert any(w.startswith("response.key_sites:") for w in run.warnings), run.warnings
