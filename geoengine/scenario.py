@@ -1051,8 +1051,7 @@ class ResponseSettings(_Model):
     @field_validator("tiers")
     @classmethod
     def _unique_tiers(cls, value: tuple[ResponseTier, ...]) -> tuple[ResponseTier, ...]:
-        names = [t.name for t in value]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = _dupes([t.name for t in value])
         if dupes:
             raise ValueError(f"tier names must be unique; repeated: {', '.join(dupes)}")
         return value
@@ -1141,8 +1140,7 @@ class Scenario(_Model):
     def _unique_windows(cls, value: tuple[TimeWindow, ...]) -> tuple[TimeWindow, ...]:
         if not value:
             raise ValueError("give at least one time window (e.g. all_day 00:00–24:00)")
-        names = [w.name for w in value]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = _dupes([w.name for w in value])
         if dupes:
             raise ValueError(f"window names must be unique; repeated: {', '.join(dupes)}")
         return value
