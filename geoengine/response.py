@@ -87,6 +87,9 @@ TABLE_COLUMNS = (
     "outside_at_worst", "never_within", "median_response_min", "second_responder_median_min", "second_within_share",
 )  # fmt: skip
 _OUTSIDE_NAMES = 10
+TIER_COLOURS = ("#1b7837", "#5aae61", "#a6dba0", "#00441b", "#d9f0d3")
+"""The tiers' colours on the map and the briefing, tightest first: greens, darker the faster
+(no risk level, team line or post is green in that way)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,11 +487,16 @@ class ResponseResult:
     node_share: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     """Per tier: the share of all sampled minutes (every window) each node of ``network.nodes`` is
     inside the tier's circle (its minutes from the tier's responders), whatever the tier's demand."""
+    node_share_by_window: dict[tuple[str, str], np.ndarray] = field(repr=False, default_factory=dict)
+    """Per (tier, window): the share of the window's sampled minutes each node is inside the tier's
+    circle (the responders of that window: staffed checkpoints, patrol teams where they are)."""
 
-    def covered_segments(self, network: RoadNetwork, tier: str, *, min_share: float = 0.5) -> gpd.GeoDataFrame:
+    def covered_segments(self, network: RoadNetwork, tier: str, *, min_share: float = 0.5,
+                         window: str | None = None) -> gpd.GeoDataFrame:
         """The tier's circle drawn on the streets: segments whose two ends are inside it at least
-        ``min_share`` of the sampled minutes, with ``segment_id``, ``name`` and ``share`` (the lower end's)."""
-        share = self.node_share.get(tier)
+        ``min_share`` of the sampled minutes (of every window, or of ``window``), with ``segment_id``,
+        ``name`` and ``share`` (the lower end's)."""
+        share = self.node_share.get(tier) if window is None else self.node_share_by_window.get((tier, window))
         segs = network.segments()
         if share is None or not len(segs):
             return gpd.GeoDataFrame({"segment_id": [], "name": [], "share": []}, geometry=[], crs=network.crs)
@@ -602,6 +610,7 @@ def evaluate_response(
     outside: dict[tuple[str, str], tuple[str, ...]] = {}
     calls = 0
     node_minutes: dict[str, np.ndarray] = {}
+    window_share: dict[tuple[str, str], np.ndarray] = {}
     sampled = 0
     horizon_s = 60.0 * settings.horizon_min
     for w in windows:
@@ -628,6 +637,7 @@ def evaluate_response(
         calls += engine.dijkstra_calls
         for t in settings.tiers:
             node_minutes[t.name] = node_minutes.get(t.name, 0.0) + inside[t.name]
+            window_share[(t.name, w.name)] = inside[t.name] / max(len(minutes), 1)
         sampled += len(minutes)
         for t in settings.tiers:
             a = acc[t.name]
@@ -642,7 +652,7 @@ def evaluate_response(
         per_minute=pd.DataFrame(minute_rows, columns=["tier", "window", "minute", "clock", "share_within"]),
         outside=outside, areas={t.name: _tier_area(t, demand[t.name], districts) for t in settings.tiers},
         compute_s=time.perf_counter() - t0, dijkstra_calls=calls, booth_siting=booth_siting, warnings=tuple(warnings),
-        node_share={k: v / max(sampled, 1) for k, v in node_minutes.items()},
+        node_share={k: v / max(sampled, 1) for k, v in node_minutes.items()}, node_share_by_window=window_share,
     )  # fmt: skip
     log.info("%s", result.summary())
     return result

@@ -79,7 +79,6 @@ STREET_GREY = "#9a9a9a"
 BUILDING_FILL = "#e4e1dc"
 DISTRICT_EDGE = "#5e3c99"
 BEAT_EDGE = "#1a1a1a"
-RESPONSE_COLOUR = "#1b9e77"  # a green band, unlike any risk level or team line
 MODE_STYLE: dict[str, Any] = dict(MODE_DASH_MPL)
 TEAM_COLOURS = TEAM_PALETTE  # the map's and the report's too (see ._palette)
 HALO = [patheffects.withStroke(linewidth=3.0, foreground="white")]
@@ -372,8 +371,9 @@ def briefing_figure(
         Lines for the side panel: key figures of the run, and caveats (synthetic data,
         warnings).
     response
-        A :class:`geoengine.response.ResponseResult`: the streets inside its tightest tier's
-        circle most of the planned minutes are shaded (the 1-minute circle by default).
+        A :class:`geoengine.response.ResponseResult`: every tier's circle in the window shown (the
+        area along the streets its responders reach within its minutes most of the window), each
+        with its own outline and hatch, in the legend with its minutes and share within.
     """
     if paper not in PAPER_MM:
         raise InfeasibleSettingsError.single(
@@ -503,16 +503,12 @@ def briefing_figure(
         if route_handles:
             drawn.append("routes")
 
-    # ---- the tightest response circle (response.tiers' first by minutes): streets inside it
+    # ---- response circles, every tier, of the window shown: the area along the streets reached within
+    # the tier's minutes most of the window (tightest on top, each with its own outline and hatch)
+    circle_handles: list[Any] = []
     if response is not None and getattr(response, "settings", None) is not None and response.settings.tiers:
-        tier = min(response.settings.tiers, key=lambda t: t.minutes)
-        inside = response.covered_segments(network, tier.name)
-        if len(inside):
-            inside = inside.to_crs(crs)
-            ax.add_collection(LineCollection(_line_segments(inside.geometry.values), colors=RESPONSE_COLOUR,
-                                             linewidths=7.0 * lw, alpha=0.35, zorder=2.6, capstyle="round"))  # fmt: skip
-            base.append(Line2D([], [], color=RESPONSE_COLOUR, linewidth=6, alpha=0.35,
-                               label=_plain(f"inside the {tier.minutes:g} min response circle ({tier.name})")))  # fmt: skip
+        circle_handles, circle_window = _draw_response(ax, network, response, shown, crs=crs, lw=lw)
+        if circle_handles:
             drawn.append("response")
 
     # ---- points
@@ -603,6 +599,8 @@ def briefing_figure(
         sections.append(("Sites and posts", points))
     if route_handles:
         sections.append((f"Patrol routes — {shown}" if shown else "Patrol routes", route_handles))
+    if circle_handles:
+        sections.append((f"Response circles — {circle_window}" if circle_window else "Response circles", circle_handles))
     renderer = FigureCanvasAgg(fig).get_renderer()
     y = 1.0
     right = fig.bbox.x1 - 0.006 * fig.bbox.width  # the page's right margin
@@ -632,6 +630,75 @@ def briefing_figure(
             text.remove()
             size -= 0.5
     return BriefingMap(figure=fig, paper=paper, window=shown, drawn=tuple(drawn), labels=tuple(labels))
+
+
+RESPONSE_HATCH = ("xxx", "\\\\\\", "...", "///", "++")
+RESPONSE_LINESTYLE = ("solid", "dashed", "dotted", "dashdot", "solid")
+RESPONSE_BUFFER_M = 30.0
+RESPONSE_CLOSE_M = 90.0
+"""A tier's circle is the area within ``RESPONSE_BUFFER_M`` of its covered streets, with the blocks
+between covered streets filled (gaps narrower than twice ``RESPONSE_CLOSE_M``)."""
+
+
+def _draw_response(ax: Axes, network: RoadNetwork, response: Any, window: str | None, *, crs: Any,
+                   lw: float) -> tuple[list[Any], str | None]:
+    """Every tier's circle in ``window`` (else the first window): outline, light hatch; legend handles
+    with the minutes, the demand and its share within (time-averaged, and at the worst minute)."""
+    from ..response import TIER_COLOURS
+
+    names = [w.name for w in response.windows]
+    if window not in names:
+        window = names[0] if names else None
+    tiers = sorted(response.settings.tiers, key=lambda t: (t.minutes, response.settings.tiers.index(t)))
+    table = response.table
+    handles: list[Any] = []
+    rank = 0
+    for tier in tiers:
+        if not len(response.demand.get(tier.name, ())):
+            handles.append(Patch(facecolor="none", edgecolor="#999999", linestyle="dotted",
+                                 label=_plain(f"{tier.minutes:g} min ({tier.name}): no such demand, not drawn")))  # fmt: skip
+            continue
+        colour = TIER_COLOURS[rank % len(TIER_COLOURS)]
+        hatch, ls = RESPONSE_HATCH[rank % len(RESPONSE_HATCH)], RESPONSE_LINESTYLE[rank % len(RESPONSE_LINESTYLE)]
+        z = 2.6 + 0.05 * (len(tiers) - rank)  # under the risk streets, the tightest on top
+        rank += 1
+        inside = response.covered_segments(network, tier.name, window=window) if window else response.covered_segments(network, tier.name)
+        if len(inside):
+            area = shapely.union_all(shapely.buffer(inside.to_crs(crs).geometry.values, RESPONSE_BUFFER_M))
+            area = shapely.simplify(area.buffer(RESPONSE_CLOSE_M).buffer(-RESPONSE_CLOSE_M), 5.0)  # blocks between covered streets
+            for part in shapely.get_parts(area):
+                p = _polygon_path(part)
+                if p is not None:
+                    ax.add_patch(PathPatch(p, facecolor=colour, edgecolor="none", alpha=0.16, zorder=z))
+                    ax.add_patch(PathPatch(p, facecolor="none", edgecolor=colour, hatch=hatch, linewidth=0, alpha=0.45, zorder=z))
+                    ax.add_patch(PathPatch(p, facecolor="none", edgecolor=colour, linewidth=1.5 * lw, linestyle=ls, zorder=6.5))
+        row = table[(table["tier"] == tier.name) & (table["window"] == window)]
+        share = row["share_within"].iloc[0] if len(row) else float("nan")
+        worst = row["worst_minute_share"].iloc[0] if len(row) else float("nan")
+        at = row["worst_minute"].iloc[0] if len(row) else ""
+        pct = lambda v: "n/a" if v != v else f"{100 * float(v):.0f} %"  # noqa: E731
+        label = f"{tier.minutes:g} min ({tier.name}): {pct(share)} within" + (f", worst {pct(worst)} at {at}" if at else "")
+        handles.append(Patch(facecolor=(*_rgb(colour), 0.25), edgecolor=colour, hatch=hatch, linewidth=1.5, linestyle=ls,
+                             label=_plain(label)))  # fmt: skip
+        demand = response.demand[tier.name]
+        if tier.demand_kind == "key_sites" and len(demand) and window:
+            share = response.node_share_by_window.get((tier.name, window))
+            ok = share[demand["pos"].to_numpy()] >= 0.5 if share is not None else np.zeros(len(demand), bool)
+            pts = demand.to_crs(crs).geometry
+            for mask, face, what in ((ok, colour, "inside"), (~ok, "white", "outside")):
+                if mask.any():
+                    ax.scatter(pts.x[mask], pts.y[mask], marker="*", s=150 * lw, c=face, edgecolors="black",
+                               linewidths=0.9, zorder=12.5)  # fmt: skip
+                handles.append(Line2D([], [], linestyle="none", marker="*", markersize=10, markerfacecolor=face,
+                                      markeredgecolor="black", label=_plain(f"{tier.name} {what} the {tier.minutes:g} min "
+                                                                            f"circle ({int(mask.sum())})")))  # fmt: skip
+    return (handles if rank else []), window
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    return to_rgb(colour)
 
 
 def write_briefing(

@@ -3,6 +3,8 @@
   var group = {{ this.get_name() }};
   var plans = {{ this.plans|tojson }};
   var initial = {{ this.initial|tojson }};
+  // per response tier (tightest first): whether its circle is wanted; the clock shows the window's own layer
+  var tiersOn = {{ this.tiers_on|tojson }};
   var state = {plan: 0, window: Math.max(0, initial), minute: 0, shown: []};
   function hhmm(min) {
     var m = ((Math.round(min) % 1440) + 1440) % 1440;
@@ -64,7 +66,8 @@
     if (label) { label.textContent = hhmm(w.start_min + state.minute); }
     writeHash();
     var note = document.querySelector(".geoengine-clock .ge-note");
-    if (note) { note.innerHTML = [w.staffed, w.note].filter(function (x) { return x; }).join("<br>"); }
+    var circles = plans[0].windows[state.window] && plans[0].windows[state.window].response_note;
+    if (note) { note.innerHTML = [w.staffed, w.note, circles].filter(function (x) { return x; }).join("<br>"); }
   }
   var c = L.control({position: "bottomleft"});
   c.onAdd = function () {
@@ -96,8 +99,8 @@
     return div;
   };
   var slider = null;
-  // the one time control: its window drives the risk styling, the routes, the stops, the dropped visits
-  // and the checkpoints staffed
+  // the one time control: its window drives the risk styling, the routes, the stops, the dropped visits,
+  // the checkpoints staffed and the response circles (of the tiers switched on)
   function follow() {
     var w = win(), layers = window.geoengine.layers;
     plans[0].windows.forEach(function (x) {
@@ -105,7 +108,13 @@
         var l = key && layers[key];
         if (l) { if (x.name === w.name) { map.addLayer(l); } else { map.removeLayer(l); } }
       });
+      (x.response || []).forEach(function (key, j) {
+        var l = layers[key];
+        if (l) { if (x.name === w.name && tiersOn[j]) { map.addLayer(l); } else { map.removeLayer(l); } }
+      });
     });
+    var back = window.geoengine.back;
+    for (var b = back.length - 1; b >= 0; b--) { if (map.hasLayer(back[b])) { back[b].bringToBack(); } }
     if (window.geoengineRisk) {
       var k = window.geoengineRisk.names.indexOf(w.name);
       if (k >= 0) { window.geoengineRisk.select(k); }
@@ -135,6 +144,22 @@
     }
   }
   readHash();
+  // switching a tier's circle on or off in the layer control (any window's) switches that tier:
+  // the clock then shows its layer of the window in view
+  function tierOf(layer) {
+    var layers = window.geoengine.layers, ws = plans[0].windows;
+    for (var i = 0; i < ws.length; i++) {
+      var r = ws[i].response || [];
+      for (var j = 0; j < r.length; j++) { if (layers[r[j]] === layer) { return j; } }
+    }
+    return -1;
+  }
+  map.on("overlayadd overlayremove", function (e) {
+    var j = tierOf(e.layer);
+    if (j < 0) { return; }
+    tiersOn[j] = e.type === "overlayadd";
+    setTimeout(follow, 0);  // after the layer control has finished its own change
+  });
   function reset() {
     slider.max = String(win().length_min);
     slider.value = String(Math.min(state.minute, win().length_min));

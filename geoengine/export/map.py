@@ -331,10 +331,13 @@ def make_map(
         legend += _add_layers(fmap, layers, coverage)
     if coverage is not None:
         legend += _add_coverage(fmap, network, coverage)
+    initial = _busiest(risk, patrol) if patrol is not None else None
+    circles, circles_legend = {}, []
+    if response is not None:  # before the clock, which binds its layers to the time control
+        circles, circles_legend = _add_response(fmap, network, response, initial=initial, clock=patrol is not None)
     if patrol is not None:
-        legend += _add_patrol(fmap, network, patrol, windows or (), initial=_busiest(risk, patrol))
-    if response is not None:
-        legend += _add_response(fmap, network, response)
+        legend += _add_patrol(fmap, network, patrol, windows or (), initial=initial, circles=circles)
+    legend += circles_legend
 
     banner = f"<b style='font-size:14px'>{_esc(title)}</b>"
     if subtitle:
@@ -349,26 +352,85 @@ def make_map(
     return fmap
 
 
-RESPONSE_COLOURS = ("#d95f02", "#7570b3", "#1b9e77", "#e7298a", "#66a61e")
+def _tier_order(response: Any) -> list[Any]:
+    """The tiers, tightest first (as the legend and the drawing order read them)."""
+    return sorted(response.settings.tiers, key=lambda t: (t.minutes, response.settings.tiers.index(t)))
 
 
-def _add_response(fmap: folium.Map, network: RoadNetwork, response: Any) -> list[str]:
-    """Response circles: per tier, the streets whose two ends its responders reach within its minutes
-    at least half of the planned minutes (off by default)."""
-    out = []
-    for i, tier in enumerate(response.settings.tiers):
-        segs = response.covered_segments(network, tier.name)
-        if not len(segs):
-            continue
-        colour = RESPONSE_COLOURS[i % len(RESPONSE_COLOURS)]
-        props = [{"t": f"{_esc(n)}: inside the {_num(tier.minutes)} min circle ({_esc(tier.name)}) {100 * sh:.0f} % of the time"}
-                 for n, sh in zip(segs["name"].fillna("unnamed street"), segs["share"], strict=True)]  # fmt: skip
-        name = f"Response circle: {_esc(tier.name)}, {_num(tier.minutes)} min ({len(segs)} streets)"
-        _Vector(name, _collection(_to_wgs84(segs.geometry).values, props),
-                styles=[{"color": colour, "weight": 4, "opacity": 0.55}], show=False).add_to(fmap)  # fmt: skip
-        out.append(_swatch("line", colour, f"Streets inside the {_num(tier.minutes)} min response circle ({_esc(tier.name)}), "
-                                           "most of the time (layer off by default)"))  # fmt: skip
-    return out
+def _share_text(v: Any) -> str:
+    return "n/a" if v is None or v != v else f"{100 * float(v):.0f} %"
+
+
+def _add_response(fmap: folium.Map, network: RoadNetwork, response: Any, *, initial: str | None = None,
+                  clock: bool = True) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Response circles, one layer per (tier, window): the streets whose two ends the tier's responders of
+    that window (staffed checkpoints, the patrols where they are) reach within its minutes at least half
+    of the window's minutes. The time control shows the window's own layers of the tiers switched on
+    (the tightest tier at first); returns per window the clock's ``response`` layers and note, and the legend."""
+    from ..response import TIER_COLOURS
+
+    tiers = _tier_order(response)
+    windows = [w.name for w in response.windows]
+    initial = initial if initial in windows else (windows[0] if windows else None)
+    table = response.table
+    out: dict[str, dict[str, Any]] = {w: {"response": [], "response_note": []} for w in windows}
+    legend = ["<div style='margin-top:4px'><b>Response circles</b> (streets reached within the minutes most of the "
+              "window shown; darker = faster)</div>"]  # fmt: skip
+    empty = [t for t in tiers if not len(response.demand.get(t.name, ()))]
+    tiers = [t for t in tiers if t not in empty]
+    n = len(tiers)
+    for rank, tier in enumerate(tiers):
+        colour = TIER_COLOURS[rank % len(TIER_COLOURS)]
+        style = [{"color": colour, "weight": 5 + 5 * (n - 1 - rank), "opacity": 0.5, "lineCap": "round"},
+                 {"radius": 7, "color": "#000000", "weight": 2, "fillColor": colour, "fillOpacity": 1.0},
+                 {"radius": 7, "color": "#000000", "weight": 2, "dashArray": "3 2", "fillColor": "#ffffff", "fillOpacity": 1.0}]
+        demand = response.demand[tier.name]
+        sites = tier.demand_kind == "key_sites" and len(demand)
+        site_pts = _to_wgs84(demand.geometry).values if sites else []
+        what = _esc(tier.name)
+        for wname in windows:
+            segs = response.covered_segments(network, tier.name, window=wname)
+            row = table[(table["tier"] == tier.name) & (table["window"] == wname)]
+            share = row["share_within"].iloc[0] if len(row) else None
+            worst = row["worst_minute_share"].iloc[0] if len(row) else None
+            at = row["worst_minute"].iloc[0] if len(row) else ""
+            head = (f"<b>{_num(tier.minutes)} min circle ({_esc(tier.name)})</b>, {_esc(wname)}: "
+                    f"{_share_text(share)} of its demand within {_num(tier.minutes)} min on average"
+                    + (f", {_share_text(worst)} at the worst minute ({_esc(at)})" if worst is not None and worst == worst else ""))  # fmt: skip
+            geoms = shapely.simplify(_to_wgs84(segs.geometry).values, 1e-5) if len(segs) else []
+            props = [{"t": f"{_esc(nm)}: inside the {_num(tier.minutes)} min circle ({_esc(tier.name)}) "
+                           f"{100 * sh:.0f} % of the {_esc(wname)} window", "p": head}
+                     for nm, sh in zip(segs["name"].fillna("unnamed street"), segs["share"], strict=True)]  # fmt: skip
+            name = f"Response circle: {_esc(tier.name)}, {_num(tier.minutes)} min, {_esc(wname)} ({len(segs)} streets)"
+            if sites:  # the tier's key sites: filled when inside the circle most of the window, hollow when not
+                at_site = response.node_share_by_window.get((tier.name, wname), np.zeros(0))
+                at_site = at_site[demand["pos"].to_numpy()] if len(at_site) else np.zeros(len(demand))
+                geoms = [*site_pts, *geoms]  # first: bringing the layer to the back puts its last feature lowest
+                props = [{"s": 1 if sh >= 0.5 else 2, "p": head,
+                          "t": f"{_esc(nm)}: inside the {_num(tier.minutes)} min circle {100 * sh:.0f} % of the {_esc(wname)} window"}
+                         for nm, sh in zip(demand["name"], at_site, strict=True)] + props  # fmt: skip
+                inside = int((at_site >= 0.5).sum())
+                name = (f"Response circle: {_esc(tier.name)}, {_num(tier.minutes)} min, {_esc(wname)} "
+                        f"({inside} of {len(demand)} sites inside)")  # fmt: skip
+            shown = rank == 0 and wname == initial
+            _Vector(name, geojson_text(geoms, props, decimals=5), styles=style, show=shown, order="back").add_to(fmap)
+            out[wname]["response"].append(name)
+            out[wname]["response_note"].append(
+                f"<span style='color:{colour}'>&#9644;</span> {_num(tier.minutes)} min {_esc(tier.name)}: "
+                f"{_share_text(share)} within (worst {_share_text(worst)}" + (f" at {_esc(at)})" if at else ")"))  # fmt: skip
+        shares = table[table["tier"] == tier.name]
+        per = ", ".join(f"{_esc(w)} {_share_text(v)}" for w, v in zip(shares["window"], shares["share_within"]))
+        legend.append(_swatch("line", colour, f"{_num(tier.minutes)} min circle ({what}): {per} within"
+                              + ("" if clock else " (layers off by default)")))  # fmt: skip
+        if sites:
+            legend.append(_swatch("dot", colour, f"{what}: inside the {_num(tier.minutes)} min circle most of the window"))
+            legend.append(_swatch("ring", "#000000", f"{what}: outside it (click: the tier's figures)"))
+    legend += [f"<div style='color:#555'>{_num(t.minutes)} min circle ({_esc(t.name)}): no such demand in the layers, "
+               "not drawn</div>" for t in empty]  # fmt: skip
+    for wname in windows:
+        notes = out[wname].pop("response_note")
+        out[wname]["response_note"] = "Response circles " + _esc(wname) + ":<br>" + "<br>".join(notes)
+    return out, legend
 
 
 def overlay_names(fmap: folium.Map) -> list[str]:
@@ -560,7 +622,7 @@ def _add_coverage(fmap: folium.Map, network: RoadNetwork, coverage: CoveragePlan
 
 # --------------------------------------------------------------------------- patrols
 def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, windows: Sequence[TimeWindow], *,
-                initial: str | None = None) -> list[str]:
+                initial: str | None = None, circles: dict[str, dict[str, Any]] | None = None) -> list[str]:
     legend = []
     names = place_names(patrol, network)
     beats = patrol.beats.beats
@@ -664,7 +726,8 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
     n_dropped = patrol.dropped["window"].astype(str).value_counts() if len(patrol.dropped) else pd.Series(dtype=int)
     plans = [{"label": "chosen plan", "windows": [{**_clock_window(wname, by_name.get(wname), stops, legs, colour,
                                                                    n_dropped=int(n_dropped.get(wname, 0))),
-                                                   **staffed.get(wname, {})} for wname in order]}]  # fmt: skip
+                                                   **staffed.get(wname, {}), **(circles or {}).get(wname, {})}
+                                                  for wname in order]}]  # fmt: skip
     for n in sorted({int(a["alternative"].iloc[0]) for a in alternatives}):
         frames = {str(a["window"].iloc[0]): a for a in alternatives if int(a["alternative"].iloc[0]) == n}
         plans.append({"label": f"alternative {n}", "windows": [
@@ -675,8 +738,10 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
         ]})  # fmt: skip
     group = _Group("Patrols at the selected time (clock)", show=True)
     group.add_to(fmap)
+    first = next(iter((circles or {}).values()), {}).get("response", [])
     clock = _Script(CLOCK.replace("{{ this.get_name() }}", group.get_name()), plans=plans,
-                    initial=order.index(initial) if initial in order else 0)
+                    initial=order.index(initial) if initial in order else 0,
+                    tiers_on=[k == 0 for k in range(len(first))])
     clock.add_to(fmap)
     return legend
 
