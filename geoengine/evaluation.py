@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .patrol.travel import _mode_graph
+from .graphs import mode_graph
 from .scenario import TimeWindow
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ def within_response(
             continue
         if not len(p):
             continue
-        g, _, _ = _mode_graph(network, mode)  # travel seconds, fastest of parallel edges
+        g, _, _ = mode_graph(network, mode)  # travel seconds, fastest of parallel edges
         usable = np.flatnonzero(np.asarray((g.getnnz(axis=1) > 0) & (g.getnnz(axis=0) > 0)).ravel())
         if len(usable) == 0:
             continue

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._io import prepare_out_dir, staging_dir, write_json_atomic, write_text_atomic
+from ._io import prepare_out_dir
 from ._stage_cache import cached_stage
 from .coverage.plan import CoveragePlan, plan_coverage
 from .errors import InfeasibleSettingsError
@@ -122,10 +120,7 @@ def run(
         run (without it such an ``out_dir`` is refused before any computing). A previous
         run folder is always replaced as a whole.
     """
-    from .export import build_manifest, make_map
-    from .export._csv import csv_text
-    from .export._places import hotspots_csv, place_names, with_places
-    from .export.gpkg import write_gpkg
+    from .export import build_manifest, write_run
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -173,109 +168,26 @@ def run(
         *(coverage.warnings if coverage else ()), *(patrol.warnings if patrol else ()),
         *response_key_warnings, *(response.warnings if response else ()),
     ]  # fmt: skip
-    outputs: dict[str, str] = {}
-    manifest: dict[str, Any]
-
-    audit: dict[str, Any] = {}
-
-    def _manifest() -> dict[str, Any]:
-        timings["total"] = time.perf_counter() - t0
-        built = build_manifest(
-            scenario=scenario,
-            network=network,
-            layers=layers,
-            timings_s=timings,
-            outputs=outputs,
-            warnings=warnings,
-            reproducible_notes=[*(getattr(coverage, "safety_caps", ()) if coverage else ()), *patrol_caps],
-            metrics={
-                **_metrics(risk, evaluation),
-                **({"coverage": coverage.metrics()} if coverage else {}),
-                **({"patrol": patrol.metrics()} if patrol else {}),
-                **({"response": response.metrics()} if response else {}),
-                **({"evaluation": backtest.metrics()} if backtest is not None else {}),
-            },
-        )
-        if audit:
-            built["audit"] = dict(audit)
-        return built
-
-    if not write:
-        return RunResult(scenario, network, layers, _manifest(), None, tuple(warnings), risk, evaluation, coverage, patrol,
-                         response=response)  # fmt: skip
-
-    t = time.perf_counter()
-    with staging_dir(target, force=force) as stage:
-        if scenario.outputs.map:
-            subtitle = f"{scenario.description or ''} — geoengine {_version()}".strip(" —")
-            fmap = make_map(
-                network, layers, risk=risk, coverage=coverage, patrol=patrol, windows=scenario.windows,
-                title=scenario.name, subtitle=subtitle, tiles=tiles, response=response,
-            )
-            write_text_atomic(stage / "map.html", fmap.get_root().render())
-            outputs["map"] = "map.html"
-        write_gpkg(stage / "plan.gpkg", network=network, layers=layers, risk=risk, coverage=coverage, patrol=patrol)
-        outputs["gpkg"] = "plan.gpkg"
-        if risk is not None and layers.districts is not None:
-            write_text_atomic(stage / "risk_by_district.csv", csv_text(risk.district_table(layers.districts.gdf)))
-            outputs["risk_by_district"] = "risk_by_district.csv"
-        if evaluation is not None:
-            write_text_atomic(stage / "risk_evaluation.csv", csv_text(evaluation.table))
-            outputs["risk_evaluation"] = "risk_evaluation.csv"
-        if coverage is not None:
-            new = coverage.cameras_new.to_crs("EPSG:4326")
-            table = new.drop(columns="geometry").assign(lon=new.geometry.x.round(7), lat=new.geometry.y.round(7))
-            write_text_atomic(stage / "cameras_new.csv", csv_text(table))
-            outputs["cameras_new"] = "cameras_new.csv"
-            if len(coverage.curve):
-                write_text_atomic(stage / "coverage_curve.csv", csv_text(coverage.curve))
-                outputs["coverage_curve"] = "coverage_curve.csv"
-            write_text_atomic(stage / "coverage_districts.csv", csv_text(coverage.district_table()))
-            outputs["coverage_districts"] = "coverage_districts.csv"
-            if len(coverage.actions()):
-                write_text_atomic(stage / "camera_actions.csv", csv_text(coverage.actions()))
-                outputs["camera_actions"] = "camera_actions.csv"
-        if patrol is not None:
-            names = place_names(patrol, network)  # human place names beside the ids
-            write_text_atomic(stage / "routes.csv", csv_text(with_places(patrol.routes_table(), names)))
-            outputs["routes"] = "routes.csv"
-            if len(patrol.hotspots):
-                write_text_atomic(stage / "hotspots.csv", csv_text(hotspots_csv(patrol, names)))
-                outputs["hotspots"] = "hotspots.csv"
-            write_text_atomic(stage / "patrol_dosage.csv", csv_text(patrol.requirements))
-            outputs["patrol_dosage"] = "patrol_dosage.csv"
-            dropped = patrol.dropped_table()
-            if len(dropped):
-                write_text_atomic(stage / "dropped_visits.csv", csv_text(with_places(dropped, names)))
-                outputs["dropped_visits"] = "dropped_visits.csv"
-            write_text_atomic(stage / "teams.csv", csv_text(patrol.team_summary()))
-            outputs["teams"] = "teams.csv"
-            write_text_atomic(stage / "team_beats.csv", csv_text(patrol.team_beats))
-            outputs["team_beats"] = "team_beats.csv"
-            if patrol.allocation is not None:
-                write_text_atomic(stage / "allocation.csv", csv_text(patrol.allocation.table))
-                outputs["allocation"] = "allocation.csv"
-        if response is not None:
-            write_text_atomic(stage / "response.csv", csv_text(response.csv_table()))
-            outputs["response"] = "response.csv"
-        if patrol is not None:  # the independent checker reads the files just written
-            from .audit import audit_run
-
-            t_audit = time.perf_counter()
-            report = audit_run(stage, scenario=scenario, network=network)
-            audit.update(report.to_dict())
-            timings["audit"] = time.perf_counter() - t_audit
-            if not report.clean:
-                warnings.append(f"audit: {report.summary()} (geoengine audit {target} lists them)")
-        _write_briefing_outputs(stage, outputs, scenario, network, layers, risk, coverage, patrol, _manifest, response)
-        timings["export"] = time.perf_counter() - t
-        manifest = _null_non_finite(_manifest())
-        outputs["manifest"] = "manifest.json"
-        manifest["outputs"] = dict(outputs)
-        write_json_atomic(stage / "manifest.json", manifest)
-    log.info("run %s written to %s", scenario.name, target)
-    return RunResult(scenario, network, layers, manifest, target, tuple(warnings), risk, evaluation, coverage, patrol,
-                     response=response)  # fmt: skip
+    timings["total"] = time.perf_counter() - t0
+    manifest = build_manifest(
+        scenario=scenario,
+        network=network,
+        layers=layers,
+        timings_s=timings,
+        outputs={},
+        warnings=warnings,
+        reproducible_notes=[*(getattr(coverage, "safety_caps", ()) if coverage else ()), *patrol_caps],
+        metrics={
+            **(risk.metrics(evaluation) if risk is not None else {}),
+            **({"coverage": coverage.metrics()} if coverage else {}),
+            **({"patrol": patrol.metrics()} if patrol else {}),
+            **({"response": response.metrics()} if response else {}),
+            **({"evaluation": backtest.metrics()} if backtest is not None else {}),
+        },
+    )
+    result = RunResult(scenario, network, layers, manifest, None, tuple(warnings), risk, evaluation, coverage, patrol,
+                       response=response)  # fmt: skip
+    return write_run(result, target, force=force, tiles=tiles) if write else result
 
 
 def _period_warnings(scenario: Scenario, layers: Layers) -> tuple[str, ...]:
@@ -289,65 +201,6 @@ def _period_warnings(scenario: Scenario, layers: Layers) -> tuple[str, ...]:
     if not len(times):
         return ()
     return tuple(rolling_fold_warnings(scenario, times.min().date(), times.max().date()))
-
-
-def _null_non_finite(value: Any) -> Any:
-    """NaN/inf (e.g. a gap between visits of a place visited once) become null, as SPEC §4.1 says
-    of a value that was not computed; JSON has no NaN."""
-    if isinstance(value, dict):
-        return {k: _null_non_finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_null_non_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _write_briefing_outputs(
-    stage: Path,
-    outputs: dict[str, str],
-    scenario: Scenario,
-    network: RoadNetwork,
-    layers: Layers,
-    risk: RiskSurface | None,
-    coverage: CoveragePlan | None,
-    patrol: Any,
-    manifest: Callable[[], dict[str, Any]],
-    response: Any = None,
-) -> None:
-    """briefing.png/.pdf, geojson/ (on request) and report.html, listed in ``outputs``."""
-    from .export.briefing import briefing_facts, write_briefing
-    from .export.gpkg import write_geojson
-    from .export.report import write_report
-
-    settings = scenario.outputs
-    if settings.briefing:
-        facts, notes = briefing_facts(manifest())
-        write_briefing(
-            stage / "briefing.png", stage / "briefing.pdf", network,
-            title=f"Briefing: {scenario.name}", subtitle=scenario.description, layers=layers, risk=risk,
-            coverage=coverage, patrol=patrol, window=settings.briefing_window, paper=settings.paper,
-            facts=facts, notes=notes, response=response,
-        )  # fmt: skip
-        outputs["briefing_png"] = "briefing.png"
-        outputs["briefing_pdf"] = "briefing.pdf"
-    if settings.geojson and "gpkg" in outputs:
-        write_geojson(stage / outputs["gpkg"], stage / "geojson")
-        outputs["geojson"] = "geojson/"
-    if patrol is not None and len(patrol.stops):
-        from .export.shift_sheets import write_shift_sheets
-
-        if write_shift_sheets(stage / "shift_sheets.pdf", stage / "shift_sheets.html", network, patrol,
-                              title=scenario.name, layers=layers, windows=scenario.windows):  # fmt: skip
-            outputs["shift_sheets_pdf"] = "shift_sheets.pdf"
-            outputs["shift_sheets_html"] = "shift_sheets.html"
-    if settings.report:
-        outputs["report"] = "report.html"
-        district_risk = risk.district_table(layers.districts.gdf) if risk is not None and layers.districts is not None else None
-        write_report(
-            stage / "report.html", scenario=scenario, manifest=manifest(), layers=layers, risk=risk,
-            coverage=coverage, patrol=patrol, district_risk=district_risk,
-        )  # fmt: skip
 
 
 def _booth_siting_stage(scenario: Scenario, network: RoadNetwork, layers: Layers) -> tuple[Any, Any, tuple[str, ...]]:
@@ -495,54 +348,3 @@ def _risk_stage(
         else:
             warnings.append(f"evaluation.split {split}: no incident on or after it, so nothing to score the plan on")
     return risk, evaluation, warnings
-
-
-def _metrics(risk: RiskSurface | None, evaluation: RiskEvaluation | None) -> dict[str, dict[str, Any]]:
-    if risk is None:
-        return {}
-    block: dict[str, Any] = {
-        "windows": risk.window_names,
-        "hotspot_segments": risk.hotspot_segments(),
-        "pai_5pct": None,
-        "incidents_used": risk.incidents_used,
-        "untimed_share": round(risk.untimed_share, 4),
-        "bandwidth_m": risk.settings.bandwidth_m,
-        "levels": risk.level_counts(),
-        "unknown_categories": list(risk.unknown_categories),
-        "data_extent": {
-            "source": risk.extent_source,
-            "street_length_share_with_data": round(risk.data_share, 4),
-            "area_km2": round(float(risk.extent.area) / 1e6, 3) if risk.extent is not None else None,
-        },
-    }
-    out: dict[str, dict[str, Any]] = {"risk": block}
-    if getattr(risk, "quality", None) is not None:
-        out["incident_quality"] = risk.quality.metrics()
-    if evaluation is not None:
-
-        def r(v: float | None) -> float | None:
-            return None if v is None else round(v, 4)
-
-        block["pai_5pct"] = r(evaluation.pai(0.05))
-        block["baseline_pai_5pct"] = r(evaluation.pai(0.05, method="baseline"))
-        block["pai_5pct_by_window"] = {w: r(evaluation.pai(0.05, window=w)) for w in risk.window_names}
-        block["baseline_pai_5pct_by_window"] = {
-            w: r(evaluation.pai(0.05, window=w, method="baseline")) for w in risk.window_names
-        }
-        block["pai"] = {
-            f"{int(round(s * 100))}pct": {"risk": r(evaluation.pai(s)), "baseline": r(evaluation.pai(s, method="baseline"))}
-            for s in (0.01, 0.05, 0.10)
-        }
-        block["heldout_incidents"] = evaluation.heldout_incidents
-        if hasattr(evaluation, "metrics"):  # PAI and PEI at 1/5/10 % for the model, KDE alone and counts
-            block.update(evaluation.metrics(risk.window_names))
-        out["evaluation"] = {"heldout_incidents": evaluation.heldout_incidents, "pai_5pct": block["pai_5pct"]}
-    if getattr(risk, "model", None) is not None:
-        block["model"] = risk.model.as_dict()
-    return out
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__

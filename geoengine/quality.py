@@ -56,7 +56,7 @@ CENTROID_RADIUS_M = 25.0
 FAR_FROM_STREET_M = 150.0
 MANY_CATEGORIES = 5
 EARLIEST_PLAUSIBLE = dt.date(1971, 1, 1)
-_GRID_M = 0.01  # coordinates equal to 1 cm are one point
+GRID_M = 0.01  # coordinates equal to 1 cm are one point
 
 
 @dataclass(frozen=True)
@@ -256,8 +256,8 @@ def check_incidents(
     if ok.any():
         x[ok] = shapely.get_x(geoms[ok])
         y[ok] = shapely.get_y(geoms[ok])
-    frame["px"] = np.round(x / _GRID_M)
-    frame["py"] = np.round(y / _GRID_M)
+    frame["px"] = np.round(x / GRID_M)
+    frame["py"] = np.round(y / GRID_M)
     warnings: list[str] = []
     weight = np.ones(n)
 
@@ -273,8 +273,8 @@ def check_incidents(
         n_cat = int(frame["category"].nunique())
         key_of = pd.MultiIndex.from_frame(frame[["px", "py"]])
         order = stacked_keys.sort_values(ascending=False)
-        sx = np.array([k[0] for k in order.index]) * _GRID_M
-        sy = np.array([k[1] for k in order.index]) * _GRID_M
+        sx = np.array([k[0] for k in order.index]) * GRID_M
+        sy = np.array([k[1] for k in order.index]) * GRID_M
         ll = _lonlat(sx, sy, crs)
         for j, (key, count) in enumerate(order.items()):
             member = np.flatnonzero(ok & key_of.isin([key]))

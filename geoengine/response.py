@@ -21,7 +21,7 @@ and the patrol teams wherever the plan puts them at that minute::
   a key district, or every node) at a minute: the least turnout + network travel time from an
   available responder of the tier's kinds — one multi-source Dijkstra per responder kind
   (``scipy.sparse.csgraph.dijkstra(..., min_only=True)``) on that kind's mode graph
-  (:func:`geoengine.patrol.travel._mode_graph`, times divided by the window's speed factor for
+  (:func:`geoengine.graphs.mode_graph`, times divided by the window's speed factor for
   cars and e-bikes), up to ``horizon_min``.
 * **Per tier and window** (:class:`ResponseResult`): the share of demand within the tier's minutes,
   averaged over the window's minutes (every ``sample_minutes``) and at its worst minute, the points
@@ -58,7 +58,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from .errors import InfeasibleSettingsError
-from .patrol.travel import _mode_graph
+from .graphs import mode_graph
 from .scenario import RESPONDER_KINDS, ResponseSettings, ResponseTier, TimeWindow
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def _graphs(network: RoadNetwork) -> dict[str, sp.csr_matrix]:
     """Travel seconds per mode (fastest of parallel edges), node positions as in ``network.nodes``."""
     key = "response:graphs"
     if key not in network._cache:
-        network._cache[key] = {m: _mode_graph(network, m)[0] for m in TEAM_MODES}
+        network._cache[key] = {m: mode_graph(network, m)[0] for m in TEAM_MODES}
     return network._cache[key]
 
 
@@ -789,7 +789,7 @@ def site_booths(
     a second booth at each point when ``backup``). Candidates are the nodes of the mode's main
     connected part that cover at least one point."""
     from .coverage.problem import CoverageProblem, solve_lscp, solve_mclp
-    from .patrol.posts import SITE_COLUMNS, Posts, _solver_metrics
+    from .patrol.posts import SITE_COLUMNS, Posts, solver_metrics
     from .stop import DEFAULT_WORK, Limits
 
     field_name = "response.booth_siting"
@@ -852,7 +852,7 @@ def site_booths(
         "kind": "booths", "sited_for": f"response tier {tier}", "objective_kind": objective, "mode": mode,
         "minutes": float(minutes), "k": None if k is None else int(k), "selected": len(sites), "candidates": int(cand.size),
         "demand_points": len(demand), "covered_share": round(float(weights[covered].sum() / max(weights.sum(), 1e-12)), 4),
-        "uncoverable": int(getattr(res, "uncoverable", 0)), **_solver_metrics(res),
+        "uncoverable": int(getattr(res, "uncoverable", 0)), **solver_metrics(res),
     }  # fmt: skip
     return Posts(sites=sites, metrics=metrics, result=res)
 

@@ -54,7 +54,7 @@ from .errors import InfeasibleSettingsError
 from .harm import incident_harm
 from .quality import IncidentQuality, check_incidents
 from .risk_model import RiskModel, blend_terms, select_model
-from .scenario import ALL_DAY, DAYS, RiskSettings, TimeWindow
+from .scenario import ALL_DAY, RiskSettings, TimeWindow
 
 if TYPE_CHECKING:
     from .network import RoadNetwork
@@ -88,7 +88,7 @@ _CHUNK_INCIDENTS = 20_000
 
 # --------------------------------------------------------------------------- street geometry
 @dataclass(frozen=True)
-class _Streets:
+class StreetSamples:
     """Undirected street segments as arrays, with sample points along them."""
 
     segment_id: np.ndarray  # (S,)
@@ -105,7 +105,7 @@ class _Streets:
     geometry: np.ndarray  # (S,) LineStrings
 
 
-def _streets(network: RoadNetwork, lixel_m: float) -> _Streets:
+def _streets(network: RoadNetwork, lixel_m: float) -> StreetSamples:
     edges = network.edges
     first = edges.reset_index().drop_duplicates("segment_id").sort_values("segment_id")
     node_ids = np.asarray(network.nodes.index)
@@ -139,7 +139,7 @@ def _streets(network: RoadNetwork, lixel_m: float) -> _Streets:
         k = (ns.row * len(seg_of) + ns.col)[order]
         keep = order[np.r_[True, k[1:] != k[:-1]]]
         node_samples = sp.csr_matrix((ns.data[keep], (ns.row[keep], ns.col[keep])), shape=(n, len(seg_of)))
-    return _Streets(
+    return StreetSamples(
         segment_id=first["segment_id"].to_numpy(),
         u=u,
         v=v,
@@ -179,7 +179,7 @@ def _rows_gather(m: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     return owner, m.indices[idx], m.data[idx]
 
 
-def _incident_positions(network: RoadNetwork, streets: _Streets, points: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
+def _incident_positions(network: RoadNetwork, streets: StreetSamples, points: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
     """(segment position, offset from the segment's start) for each point."""
     snap = network.snap(points)
     seg_pos = pd.Series(np.arange(len(streets.segment_id)), index=streets.segment_id)
@@ -192,8 +192,8 @@ def _incident_positions(network: RoadNetwork, streets: _Streets, points: gpd.Geo
     return s, np.clip(o, 0.0, streets.length[s])
 
 
-def _density_at_samples(
-    streets: _Streets,
+def density_at_samples(
+    streets: StreetSamples,
     seg: np.ndarray,
     offset: np.ndarray,
     weights: np.ndarray,
@@ -273,7 +273,7 @@ def network_kernel_density(
     if w.ndim == 1:
         w = w[:, None]
     seg, off = _incident_positions(network, streets, points)
-    dens = _density_at_samples(streets, seg, off, w, bandwidth_m=bandwidth_m, kernel=kernel)
+    dens = density_at_samples(streets, seg, off, w, bandwidth_m=bandwidth_m, kernel=kernel)
     per_seg = np.zeros((len(streets.length), w.shape[1]))
     np.add.at(per_seg, streets.sample_seg, dens)
     per_seg /= streets.seg_samples[:, None]
@@ -407,7 +407,7 @@ def getis_ord_gi_star(values: np.ndarray, adjacency: sp.spmatrix) -> np.ndarray:
     return np.nan_to_num(z)
 
 
-def _adjacency(streets: _Streets) -> sp.csr_matrix:
+def _adjacency(streets: StreetSamples) -> sp.csr_matrix:
     """Segments that share a street node (and each segment with itself)."""
     s = len(streets.length)
     inc = sp.csr_matrix(
@@ -527,6 +527,51 @@ class RiskSurface:
 
     def __repr__(self) -> str:
         return f"<RiskSurface {len(self.segments)} segments × {len(self.windows)} windows>"
+
+    def metrics(self, evaluation: RiskEvaluation | None = None) -> dict[str, dict[str, Any]]:
+        """The manifest's ``risk`` block (and ``incident_quality``, ``evaluation`` when known):
+        windows, hotspots, data extent, the model chosen and, with ``evaluation``, the
+        held-out PAI and PEI of the model, KDE alone and counts."""
+        block: dict[str, Any] = {
+            "windows": self.window_names,
+            "hotspot_segments": self.hotspot_segments(),
+            "pai_5pct": None,
+            "incidents_used": self.incidents_used,
+            "untimed_share": round(self.untimed_share, 4),
+            "bandwidth_m": self.settings.bandwidth_m,
+            "levels": self.level_counts(),
+            "unknown_categories": list(self.unknown_categories),
+            "data_extent": {
+                "source": self.extent_source,
+                "street_length_share_with_data": round(self.data_share, 4),
+                "area_km2": round(float(self.extent.area) / 1e6, 3) if self.extent is not None else None,
+            },
+        }
+        out: dict[str, dict[str, Any]] = {"risk": block}
+        if getattr(self, "quality", None) is not None:
+            out["incident_quality"] = self.quality.metrics()
+        if evaluation is not None:
+
+            def r(v: float | None) -> float | None:
+                return None if v is None else round(v, 4)
+
+            block["pai_5pct"] = r(evaluation.pai(0.05))
+            block["baseline_pai_5pct"] = r(evaluation.pai(0.05, method="baseline"))
+            block["pai_5pct_by_window"] = {w: r(evaluation.pai(0.05, window=w)) for w in self.window_names}
+            block["baseline_pai_5pct_by_window"] = {
+                w: r(evaluation.pai(0.05, window=w, method="baseline")) for w in self.window_names
+            }
+            block["pai"] = {
+                f"{int(round(s * 100))}pct": {"risk": r(evaluation.pai(s)), "baseline": r(evaluation.pai(s, method="baseline"))}
+                for s in (0.01, 0.05, 0.10)
+            }
+            block["heldout_incidents"] = evaluation.heldout_incidents
+            if hasattr(evaluation, "metrics"):  # PAI and PEI at 1/5/10 % for the model, KDE alone and counts
+                block.update(evaluation.metrics(self.window_names))
+            out["evaluation"] = {"heldout_incidents": evaluation.heldout_incidents, "pai_5pct": block["pai_5pct"]}
+        if getattr(self, "model", None) is not None:
+            block["model"] = self.model.as_dict()
+        return out
 
 
 def data_extent(points: gpd.GeoSeries, *, method: str = "concave", buffer_m: float, ratio: float = 0.3) -> Any:
@@ -710,7 +755,7 @@ def estimate_risk(
     n_cols = w.shape[1]
     decays = model.half_life_days is not None
     dens_w = np.c_[w, w * recency[:, None]] if decays else w
-    dens = _density_at_samples(streets, seg, off, dens_w, bandwidth_m=model.bandwidth_m, kernel=settings.kernel)
+    dens = density_at_samples(streets, seg, off, dens_w, bandwidth_m=model.bandwidth_m, kernel=settings.kernel)
     kde = np.zeros((len(streets.length), dens_w.shape[1]))
     np.add.at(kde, streets.sample_seg, dens)
     kde /= streets.seg_samples[:, None]  # weighted incidents per metre
@@ -885,7 +930,7 @@ class RiskEvaluation:
         return f"held-out incidents: {self.heldout_incidents}\n{pivot.round(2).to_string()}"
 
 
-def _hits(rank_values: np.ndarray, length: np.ndarray, hit_weight: np.ndarray, share: float) -> tuple[float, float]:
+def ranked_hits(rank_values: np.ndarray, length: np.ndarray, hit_weight: np.ndarray, share: float) -> tuple[float, float]:
     """(hit rate, length share) of the top-ranked streets covering ``share`` of the length.
 
     Segments with equal values form one group; the group that straddles the share is
@@ -992,9 +1037,9 @@ def evaluate_risk(
 
     def score(values: np.ndarray, hits: np.ndarray, share: float) -> tuple[float, float, float, float]:
         """(hit rate, length share, PAI, PEI) of ranking ``values`` against ``hits``."""
-        best_hit, best_got = _hits(hits / length, length, hits, share)
+        best_hit, best_got = ranked_hits(hits / length, length, hits, share)
         best = best_hit / best_got if best_got > 0 and best_hit == best_hit else np.nan
-        hit, got = _hits(values, length, hits, share)
+        hit, got = ranked_hits(values, length, hits, share)
         pai = hit / got if got > 0 and hit == hit else np.nan
         return hit, got, pai, (pai / best if best and best == best and pai == pai else np.nan)
 
@@ -1048,16 +1093,14 @@ def _scored_mask(surface: RiskSurface, incidents: gpd.GeoDataFrame) -> tuple[np.
     stacked = np.zeros(n, dtype=bool)
     handled = [s for s in (surface.quality.stacks if surface.quality is not None else ()) if s.weight < 1.0]
     if handled:
-        from .quality import _GRID_M
+        from .quality import GRID_M
 
         geoms = np.asarray(incidents.geometry.values)
-        x = np.round(shapely.get_x(geoms) / _GRID_M)
-        y = np.round(shapely.get_y(geoms) / _GRID_M)
+        x = np.round(shapely.get_x(geoms) / GRID_M)
+        y = np.round(shapely.get_y(geoms) / GRID_M)
         for s in handled:
-            stacked |= (x == round(s.x / _GRID_M)) & (y == round(s.y / _GRID_M))
+            stacked |= (x == round(s.x / GRID_M)) & (y == round(s.y / GRID_M))
     keep = ~(non_crime | stacked)
     return keep, {"non_crime": int(non_crime.sum()), "stacked": int((stacked & ~non_crime).sum())}
 
 
-def _days_label(days: tuple[str, ...] | None) -> str:  # used by exporters
-    return "every day" if days is None else ", ".join(d for d in DAYS if d in days)

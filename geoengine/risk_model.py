@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from .risk import _Streets
+    from .risk import StreetSamples
     from .scenario import RiskSettings
 
 __all__ = ["FALLBACK_BANDWIDTH_M", "FALLBACK_HALF_LIFE_DAYS", "RiskModel", "blend_terms", "month_folds", "select_model"]
@@ -176,9 +176,9 @@ def _simplex(step: float) -> list[tuple[float, float, float]]:
 
 
 def _pai_at(values: np.ndarray, length: np.ndarray, hits: np.ndarray, share: float) -> float:
-    from .risk import _hits
+    from .risk import ranked_hits
 
-    hit, got = _hits(values, length, hits, share)
+    hit, got = ranked_hits(values, length, hits, share)
     return hit / got if got > 0 and hit == hit else float("nan")
 
 
@@ -193,7 +193,7 @@ def _loglik(values: np.ndarray, length: np.ndarray, hits: np.ndarray) -> float:
 
 # --------------------------------------------------------------------------- selection
 def select_model(
-    streets: _Streets,
+    streets: StreetSamples,
     seg: np.ndarray,
     weight: np.ndarray,
     eff: pd.Series,
@@ -207,7 +207,7 @@ def select_model(
     weight, no recency), ``eff`` its effective time. Only these incidents are used: pass
     the estimation period (the pipeline holds out everything from ``evaluation.split``).
     """
-    from .risk import _density_at_samples
+    from .risk import density_at_samples
 
     ms = settings.model_selection
     beta = float(settings.own_segment_share)
@@ -288,7 +288,7 @@ def select_model(
     grid = _simplex(float(ms.weight_step)) if auto_w else [tuple(fixed_w[k] for k in TERMS)]
     rows = []
     for h in bws:
-        dens = seg_mean(_density_at_samples(streets, used, mid, agg[used], bandwidth_m=h, kernel=kernel))
+        dens = seg_mean(density_at_samples(streets, used, mid, agg[used], bandwidth_m=h, kernel=kernel))
         k_pm = dens[:, :n_f]
         for j, hl in enumerate(hls):
             kr_pm = dens[:, n_f * (1 + j) : n_f * (2 + j)]

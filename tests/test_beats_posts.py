@@ -16,7 +16,8 @@ import shapely
 from geoengine.coverage.stop import MaxRuntime
 from geoengine.errors import InfeasibleSettingsError
 from geoengine.network import RoadNetwork, network_from_graphml, network_from_pbf
-from geoengine.patrol.beats import Beats, _n_components, _segment_graph, make_beats, segment_workload
+from geoengine.graphs import segment_graph
+from geoengine.patrol.beats import Beats, _n_components, make_beats, segment_workload
 from geoengine.patrol.posts import choose_booths, choose_checkpoints
 
 CRS = "EPSG:32633"
@@ -80,7 +81,7 @@ def two_towns(tmp_path_factory) -> RoadNetwork:
 
 
 def _beat_segments_connected(net: RoadNetwork, beats: Beats) -> bool:
-    sg = _segment_graph(net)
+    sg = segment_graph(net)
     lab = beats.assignment.reindex(sg.segment_id).to_numpy()
     return all(_n_components(sg.u[lab == b], sg.v[lab == b]) == 1 for b in range(beats.k))
 

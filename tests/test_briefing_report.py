@@ -240,7 +240,7 @@ def test_north_arrow_points_to_true_north():
 
 
 def test_manifest_values_that_are_not_numbers_are_written_as_null():
-    from geoengine.pipeline import _null_non_finite
+    from geoengine.export.run_folder import null_non_finite as _null_non_finite
 
     data = {"patrol": {"districts": [{"largest_gap_min": float("nan")}, {"largest_gap_min": 12.5}]}, "x": (float("inf"), 1)}
     assert _null_non_finite(data) == {"patrol": {"districts": [{"largest_gap_min": None}, {"largest_gap_min": 12.5}]}, "x": [None, 1]}

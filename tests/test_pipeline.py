@@ -229,7 +229,7 @@ def test_district_risk_table(demo_run):
 
 def test_run_writes_nothing_when_a_stage_fails(tmp_path, monkeypatch):
     """A failure while the run folder is being written leaves nothing behind."""
-    import geoengine.export as export
+    import geoengine.export.map as export_map
     import geoengine.pipeline as pipeline
     from geoengine.errors import LayerError
 
@@ -237,7 +237,7 @@ def test_run_writes_nothing_when_a_stage_fails(tmp_path, monkeypatch):
         raise LayerError.single("bad layer", file="x.csv", field="layers.incidents")
 
     monkeypatch.setattr(pipeline, "plan_coverage", lambda *a, **k: None)  # keep the test quick
-    monkeypatch.setattr(export, "make_map", failing)
+    monkeypatch.setattr(export_map, "make_map", failing)  # write_run draws the map first
     res = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "run")])
     assert res.exit_code == 2
     assert "bad layer" in res.stderr

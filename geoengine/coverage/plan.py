@@ -273,7 +273,7 @@ def _main_road(network: RoadNetwork, demand: gpd.GeoDataFrame) -> np.ndarray:
     return out
 
 
-def _in_polygons(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame, column: str = "name") -> pd.Series:
+def in_polygons(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame, column: str = "name") -> pd.Series:
     """The ``column`` of the polygon each point lies in (first one), else None."""
     if len(points) == 0:
         return pd.Series([], index=points.index, dtype=object)
@@ -330,7 +330,7 @@ def plan_coverage(
     if seg_level is not None:
         demand["level"] = seg_level.reindex(demand["segment_id"]).to_numpy()
     if districts is not None and len(districts):
-        demand["district"] = _in_polygons(demand.geometry, districts).to_numpy()
+        demand["district"] = in_polygons(demand.geometry, districts).to_numpy()
     demand["main_road"] = _main_road(network, demand)
     demand = _asked_tiers(demand, settings)
 
@@ -519,9 +519,9 @@ def plan_coverage(
     # views from the pairs that count (an upgraded camera is one view, not two)
     demand = demand.assign(views=np.bincount(pairs["demand"].to_numpy(dtype=np.int64), minlength=len(demand)))
     if districts is not None and len(districts):
-        cams_new = cams_new.assign(district=_in_polygons(cams_new.geometry, districts).to_numpy())
+        cams_new = cams_new.assign(district=in_polygons(cams_new.geometry, districts).to_numpy())
         if cams_existing is not None:
-            cams_existing = cams_existing.assign(district=_in_polygons(cams_existing.geometry, districts).to_numpy())
+            cams_existing = cams_existing.assign(district=in_polygons(cams_existing.geometry, districts).to_numpy())
     stats = {
         "sites": len(sites),
         "orientations": int(useful.size),

@@ -45,9 +45,9 @@ class StreetNamer:
     """Street names of a network's segments with the streets crossing them."""
 
     def __init__(self, network: RoadNetwork) -> None:
-        from ..patrol.beats import _segment_graph
+        from ..graphs import segment_graph
 
-        sg = _segment_graph(network)
+        sg = segment_graph(network)
         segs = network.segments()
         self._sid = sg.segment_id
         self._pos = {int(s): i for i, s in enumerate(sg.segment_id.tolist())}

@@ -37,7 +37,8 @@ from matplotlib.transforms import Bbox
 from shapely.ops import polylabel
 
 from ..errors import InfeasibleSettingsError
-from ..risk import LEVEL_COLOURS, LEVELS, _days_label
+from ..risk import LEVEL_COLOURS, LEVELS
+from ..timefmt import days_label
 from ._palette import (
     KEY_SITE_COLOUR,
     MODE_DASH_MPL,
@@ -120,7 +121,7 @@ def _plain(text: object) -> str:
     return str(text).replace("$", r"\$")
 
 
-def _line_segments(geoms: Iterable[Any]) -> list[np.ndarray]:
+def line_segments(geoms: Iterable[Any]) -> list[np.ndarray]:
     parts = shapely.get_parts(np.asarray(list(geoms), dtype=object))
     parts = parts[~shapely.is_empty(parts)]
     return [np.asarray(p.coords)[:, :2] for p in parts if p.geom_type == "LineString"]
@@ -190,7 +191,7 @@ def _window_label(risk: RiskSurface | None, window: str | None) -> str:
     if risk is None or window is None:
         return ""
     w = next(w for w in risk.windows if w.name == window)
-    return f"{w.name} ({w.start}–{w.end}, {_days_label(w.days)})"
+    return f"{w.name} ({w.start}–{w.end}, {days_label(w.days)})"
 
 
 # --------------------------------------------------------------------------- drawing
@@ -429,7 +430,7 @@ def briefing_figure(
         paths = [p for p in (_polygon_path(g) for g in b.geometry.values) if p is not None]
         ax.add_collection(PathCollection(paths, facecolor=BUILDING_FILL, edgecolor="none", zorder=1))
         drawn.append("buildings")
-    ax.add_collection(LineCollection(_line_segments(segs.geometry.values), colors=STREET_GREY, linewidths=0.5, zorder=2))
+    ax.add_collection(LineCollection(line_segments(segs.geometry.values), colors=STREET_GREY, linewidths=0.5, zorder=2))
     drawn.append("streets")
     base: list[Any] = [Line2D([], [], color=STREET_GREY, linewidth=0.8, label="street")]
     if "buildings" in drawn:
@@ -468,7 +469,7 @@ def briefing_figure(
             st = LEVEL_STYLE[lv]
             colour = LEVEL_COLOURS.get(lv, NO_DATA_COLOUR)
             if len(sub):
-                lc = LineCollection(_line_segments(sub.geometry.values), colors=colour,
+                lc = LineCollection(line_segments(sub.geometry.values), colors=colour,
                                     linewidths=st["linewidth"] * lw, linestyles=st["linestyle"], zorder=st["zorder"],
                                     capstyle="butt", path_effects=_edge(lv, scale=lw))  # fmt: skip
                 ax.add_collection(lc)
@@ -494,7 +495,7 @@ def briefing_figure(
         for row in routes.itertuples(index=False):
             colour = colours.get(str(row.team), TEAM_PALETTE[0])
             ls = MODE_STYLE.get(str(row.mode), "solid")
-            lc = LineCollection(_line_segments([row.geometry]), colors=colour, linewidths=2.6 * lw, linestyles=ls,
+            lc = LineCollection(line_segments([row.geometry]), colors=colour, linewidths=2.6 * lw, linestyles=ls,
                                 alpha=0.95, zorder=9, path_effects=ROUTE_HALO, capstyle="round")  # fmt: skip
             ax.add_collection(lc)
             route_handles.append(Line2D([], [], color=colour, linewidth=2.6, linestyle=ls,

@@ -27,7 +27,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .._io import write_text_atomic
-from ..risk import LEVEL_COLOURS, LEVELS, _days_label
+from ..risk import LEVEL_COLOURS, LEVELS
+from ..timefmt import days_label
 from .manifest import METRIC_KEYS, TIMING_KEYS
 
 if TYPE_CHECKING:
@@ -435,7 +436,7 @@ def _scenario_section(scenario: Scenario, manifest: dict[str, Any]) -> str:
     ]  # fmt: skip
     out = [_table(rows, ["setting", "value"], keys=["", ""])]
     out.append("<h3>Time windows</h3>")
-    out.append(_table(((w.name, w.start, w.end, _days_label(w.days)) for w in scenario.windows), ["window", "start", "end", "days"]))
+    out.append(_table(((w.name, w.start, w.end, days_label(w.days)) for w in scenario.windows), ["window", "start", "end", "days"]))
     inputs = manifest.get("inputs") or {}
     if inputs:
         out.append("<h3>Input files</h3>")

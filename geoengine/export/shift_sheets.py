@@ -150,7 +150,7 @@ def shift_sheets(patrol: Any, *, layers: Layers | None = None, windows: Sequence
 def _route_map(ax: Any, network: RoadNetwork, patrol: Any, sheet: ShiftSheet) -> None:
     from matplotlib.collections import LineCollection
 
-    from .briefing import _line_segments
+    from .briefing import line_segments
 
     lines = patrol.route_lines
     route = lines[(lines["team"].astype(str) == sheet.team) & (lines["window"].astype(str) == sheet.window)] if len(lines) else lines
@@ -162,9 +162,9 @@ def _route_map(ax: Any, network: RoadNetwork, patrol: Any, sheet: ShiftSheet) ->
     pad = max(maxx - minx, maxy - miny, 200.0) * 0.08
     box = (minx - pad, miny - pad, maxx + pad, maxy + pad)
     segs = network.segments().cx[box[0] : box[2], box[1] : box[3]]
-    ax.add_collection(LineCollection(_line_segments(segs.geometry.values), colors="#bbbbbb", linewidths=0.5, zorder=1))
+    ax.add_collection(LineCollection(line_segments(segs.geometry.values), colors="#bbbbbb", linewidths=0.5, zorder=1))
     if len(route):
-        ax.add_collection(LineCollection(_line_segments(route.geometry.values), colors=sheet.colour, linewidths=2.2,
+        ax.add_collection(LineCollection(line_segments(route.geometry.values), colors=sheet.colour, linewidths=2.2,
                                          linestyles=MODE_DASH_MPL.get(sheet.mode, "solid"), zorder=3))  # fmt: skip
     n = 0
     for r in stops.sort_values("seq").itertuples():

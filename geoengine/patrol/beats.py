@@ -46,6 +46,7 @@ import shapely
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from geoengine.errors import InfeasibleSettingsError
+from geoengine.graphs import SegmentGraph, segment_graph
 from geoengine.stop import Limits, report_stop
 
 if TYPE_CHECKING:
@@ -74,92 +75,6 @@ _CLEAN_PASSES = 8
 """Most passes of :func:`_clean_polygons` (each pass moves exclaves, then opens one hole per part)."""
 
 
-# --------------------------------------------------------------------------------------------
-# the segment graph (shared with posts.py)
-
-
-@dataclass(frozen=True, eq=False)
-class _SegmentGraph:
-    """Segments with their end nodes as matrix indices; node ids ↔ indices explicit."""
-
-    segment_id: np.ndarray  # (n_seg,) sorted segment ids
-    u: np.ndarray  # (n_seg,) node index of one end
-    v: np.ndarray  # (n_seg,) node index of the other end
-    length_m: np.ndarray  # (n_seg,)
-    geometry: np.ndarray  # (n_seg,) LineStrings
-    node_id: np.ndarray  # (n_node,) node ids (osmid)
-    node_xy: np.ndarray  # (n_node, 2)
-
-    @property
-    def n_seg(self) -> int:
-        return int(self.segment_id.size)
-
-    @property
-    def n_node(self) -> int:
-        return int(self.node_id.size)
-
-    def incidence(self) -> sp.csr_matrix:
-        """``(n_seg, n_node)`` 0/1 matrix: segment touches node."""
-        n = self.n_seg
-        rows = np.concatenate([np.arange(n), np.arange(n)])
-        cols = np.concatenate([self.u, self.v])
-        m = sp.csr_matrix((np.ones(2 * n), (rows, cols)), shape=(n, self.n_node))
-        m.data[:] = 1.0
-        return m
-
-    def adjacency(self) -> sp.csr_matrix:
-        """``(n_seg, n_seg)`` 0/1 matrix: segments sharing a node (no diagonal)."""
-        b = self.incidence()
-        a = (b @ b.T).tocsr()
-        a.setdiag(0)
-        a.eliminate_zeros()
-        a.data[:] = 1.0
-        return a
-
-    def node_graph(self) -> sp.csr_matrix:
-        """Undirected node graph weighted by street length (shortest parallel street kept)."""
-        length = np.maximum(self.length_m, 1e-3)  # csgraph drops explicit zeros
-        a, b = np.minimum(self.u, self.v), np.maximum(self.u, self.v)
-        order = np.lexsort((length, b, a))
-        a, b, length = a[order], b[order], length[order]
-        first = np.ones(a.size, dtype=bool)
-        first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-        a, b, length = a[first], b[first], length[first]
-        g = sp.csr_matrix((length, (a, b)), shape=(self.n_node, self.n_node))
-        return (g + g.T).tocsr()
-
-
-def _segment_graph(network: RoadNetwork) -> _SegmentGraph:
-    cache = network._cache
-    if "patrol:segment_graph" not in cache:
-        e = network.edges
-        first = pd.DataFrame(
-            {
-                "segment_id": e["segment_id"].to_numpy(),
-                "u": e.index.get_level_values(0).to_numpy(),
-                "v": e.index.get_level_values(1).to_numpy(),
-                "length_m": e["length_m"].to_numpy(dtype=float),
-                "geometry": e.geometry.to_numpy(),
-            }
-        ).drop_duplicates("segment_id").sort_values("segment_id", kind="stable")
-        node_id = network.nodes.index.to_numpy()
-        order = np.argsort(node_id, kind="stable")
-        node_id = node_id[order]
-        xy = network.nodes[["x", "y"]].to_numpy(dtype=float)[order]
-        u = np.searchsorted(node_id, first["u"].to_numpy())
-        v = np.searchsorted(node_id, first["v"].to_numpy())
-        cache["patrol:segment_graph"] = _SegmentGraph(
-            segment_id=first["segment_id"].to_numpy(dtype=np.int64),
-            u=u.astype(np.int64),
-            v=v.astype(np.int64),
-            length_m=first["length_m"].to_numpy(dtype=float),
-            geometry=first["geometry"].to_numpy(),
-            node_id=node_id,
-            node_xy=xy,
-        )
-    return cache["patrol:segment_graph"]
-
-
 def _n_components(u: np.ndarray, v: np.ndarray) -> int:
     """Connected components of the streets ``(u, v)`` (segments sharing a node are connected)."""
     if u.size == 0:
@@ -174,7 +89,7 @@ def _n_components(u: np.ndarray, v: np.ndarray) -> int:
 # workload
 
 
-def _risk_series(risk: Any) -> pd.Series:
+def risk_series(risk: Any) -> pd.Series:
     """A risk weight per segment_id from a Series or a RiskSurface (its all-day risk)."""
     if isinstance(risk, pd.Series):
         return risk.astype(float)
@@ -184,7 +99,7 @@ def _risk_series(risk: Any) -> pd.Series:
     raise TypeError(f"risk must be a pandas Series (segment_id -> risk) or a RiskSurface, got {type(risk).__name__}")
 
 
-def _aligned(values: pd.Series, segment_id: np.ndarray, field: str) -> np.ndarray:
+def aligned_values(values: pd.Series, segment_id: np.ndarray, field: str) -> np.ndarray:
     """``values`` per segment (missing = 0), validated finite and ≥ 0."""
     s = pd.Series(values, dtype=float)
     extra = s.index.difference(pd.Index(segment_id))
@@ -218,11 +133,11 @@ def segment_workload(
         raise InfeasibleSettingsError.single(f"must be > 0, got {patrol_kph!r}", field="patrol_kph")
     if not (0.0 <= risk_share < 1.0):
         raise InfeasibleSettingsError.single(f"must lie in [0, 1), got {risk_share!r}", field="risk_share")
-    sg = _segment_graph(network)
+    sg = segment_graph(network)
     street_s = sg.length_m / (patrol_kph / 3.6)
     work = street_s.copy()
     if risk is not None and risk_share > 0:
-        r = _aligned(_risk_series(risk), sg.segment_id, "risk")
+        r = aligned_values(risk_series(risk), sg.segment_id, "risk")
         if r.sum() > 0:
             dwell_total = street_s.sum() * risk_share / (1.0 - risk_share)
             work = street_s + dwell_total * r / r.sum()
@@ -302,7 +217,7 @@ class Beats:
 
 
 def _check(network: RoadNetwork, k: int, tolerance: float, seed: int, max_iter: int) -> None:
-    n_seg = _segment_graph(network).n_seg
+    n_seg = segment_graph(network).n_seg
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InfeasibleSettingsError.single(f"the number of beats must be an integer ≥ 1, got {k!r}", field="patrol.beats")
     if k > n_seg:
@@ -397,7 +312,7 @@ def _grow(adj: sp.csr_matrix, w: np.ndarray, dist: np.ndarray, seeds: np.ndarray
 
 
 def _balance(
-    sg: _SegmentGraph,
+    sg: SegmentGraph,
     adj: sp.csr_matrix,
     w: np.ndarray,
     dist: np.ndarray,
@@ -610,7 +525,7 @@ def _clean_polygons(polys: np.ndarray, own: list[np.ndarray]) -> None:
             return
 
 
-def _polygons(sg: _SegmentGraph, label: np.ndarray, k: int, crs: Any) -> np.ndarray:
+def _polygons(sg: SegmentGraph, label: np.ndarray, k: int, crs: Any) -> np.ndarray:
     """Beat polygons as clean areas: the Voronoi cells of street sample points, dissolved per
     beat, clipped to the area the streets cover (:func:`_outline`), then cleaned
     (:func:`_clean_polygons`): one area per beat where the streets allow, no holes, no overlaps."""
@@ -706,8 +621,8 @@ def make_beats(
     t0 = time.perf_counter()
     _check(network, k, tolerance, seed, max_iter)
     k = int(k)
-    sg = _segment_graph(network)
-    w = sg.length_m.copy() if workload is None else _aligned(workload, sg.segment_id, "workload")
+    sg = segment_graph(network)
+    w = sg.length_m.copy() if workload is None else aligned_values(workload, sg.segment_id, "workload")
     if w.sum() <= 0:
         raise InfeasibleSettingsError.single("the workload is 0 on every segment", field="workload")
     rng = np.random.default_rng(seed)
@@ -760,7 +675,7 @@ def make_beats(
                    f"(tolerance ±{100 * tolerance:.0f} %): " + "; ".join(reasons))  # fmt: skip
         log.warning("make_beats: %s", message)
 
-    risk_arr = None if risk is None else _aligned(_risk_series(risk), sg.segment_id, "risk")
+    risk_arr = None if risk is None else aligned_values(risk_series(risk), sg.segment_id, "risk")
     geoms = _polygons(sg, label, k, network.crs)
     areas = shapely.area(geoms)
     compact = _compactness(geoms)

@@ -359,9 +359,9 @@ def plan_patrol(
         ]
         hotspots["beat"] = beats.assignment.reindex(best_seg).fillna(beats.assignment.reindex(first_seg)).astype(int).to_numpy()
         if districts is not None and len(districts):
-            from ..coverage.plan import _in_polygons
+            from ..coverage.plan import in_polygons
 
-            hotspots["district"] = _in_polygons(hotspots.geometry, districts).to_numpy()
+            hotspots["district"] = in_polygons(hotspots.geometry, districts).to_numpy()
         else:
             hotspots["district"] = None
 

@@ -47,7 +47,8 @@ from geoengine.coverage.problem import CoverageProblem, LocationResult, solve_ls
 from geoengine.coverage.stop import MaxRuntime  # noqa: F401  (re-exported for callers)
 from geoengine.stop import DEFAULT_WORK, Limits, Stop, as_limits
 from geoengine.errors import InfeasibleSettingsError, LayerError
-from geoengine.patrol.beats import _aligned, _risk_series, _segment_graph, _SegmentGraph
+from geoengine.graphs import SegmentGraph, segment_graph
+from geoengine.patrol.beats import aligned_values, risk_series
 
 if TYPE_CHECKING:
     from geoengine.network import RoadNetwork
@@ -115,7 +116,7 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _solver_metrics(res: LocationResult | None) -> dict[str, Any]:
+def solver_metrics(res: LocationResult | None) -> dict[str, Any]:
     if res is None:
         return {"objective": None, "bound": None, "gap": None, "status": None, "solve_s": None}
     return {"objective": float(res.objective), "bound": None if res.bound is None else float(res.bound),
@@ -135,11 +136,11 @@ def _empty_sites(crs: Any) -> gpd.GeoDataFrame:
 class _ModeGraph:
     graph: sp.csr_matrix  # (n_node, n_node) travel time in seconds
     key: np.ndarray  # sorted a*n_node + b of the kept arcs
-    seg: np.ndarray  # segment index (into _SegmentGraph) of each kept arc, aligned with key
+    seg: np.ndarray  # segment index (into SegmentGraph) of each kept arc, aligned with key
     node_ok: np.ndarray  # (n_node,) bool: the node has an arc of the mode
 
 
-def _mode_graph(network: RoadNetwork, sg: _SegmentGraph, mode: str, *, undirected: bool) -> _ModeGraph:
+def _mode_graph(network: RoadNetwork, sg: SegmentGraph, mode: str, *, undirected: bool) -> _ModeGraph:
     cache_key = f"patrol:mode_graph:{mode}:{undirected}"
     if cache_key in network._cache:
         return network._cache[cache_key]
@@ -178,7 +179,7 @@ def _check_common(k: int | None, mode: str, stop: Stop, field: str, *, k_optiona
     as_limits(stop)  # TypeError unless a MaxWork, MaxRuntime or Limits
 
 
-def _street_names(network: RoadNetwork, sg: _SegmentGraph) -> np.ndarray:
+def _street_names(network: RoadNetwork, sg: SegmentGraph) -> np.ndarray:
     names = network.segments()["name"].reindex(sg.segment_id).fillna("").astype(str).to_numpy()
     return np.where((names == "") | (names == "nan") | (names == "None"), "unnamed street", names)
 
@@ -201,7 +202,7 @@ def _districts_frame(districts: gpd.GeoDataFrame, crs: Any, field: str) -> gpd.G
     return d.reset_index(drop=True)
 
 
-def _node_district(sg: _SegmentGraph, d: gpd.GeoDataFrame) -> np.ndarray:
+def _node_district(sg: SegmentGraph, d: gpd.GeoDataFrame) -> np.ndarray:
     """For each node the district (row of ``d``) it lies in (highest priority first), -1 outside."""
     out = np.full(sg.n_node, -1, dtype=np.int64)
     x, y = sg.node_xy[:, 0], sg.node_xy[:, 1]
@@ -308,7 +309,7 @@ def _path_arcs(pred: np.ndarray, row: np.ndarray, start: np.ndarray, end: np.nda
 def _intercept(network: RoadNetwork, *, k: int, d: gpd.GeoDataFrame | None, mode: str, n_od: int, seed: int,
                stop: Stop) -> Posts:  # fmt: skip
     t0 = time.perf_counter()
-    sg = _segment_graph(network)
+    sg = segment_graph(network)
     mg = _mode_graph(network, sg, mode, undirected=False)
     rng = np.random.default_rng(seed)
     ok_nodes = np.flatnonzero(mg.node_ok)
@@ -364,7 +365,7 @@ def _intercept(network: RoadNetwork, *, k: int, d: gpd.GeoDataFrame | None, mode
     if n_pairs == 0 or cols.size == 0:
         log.warning("choose_checkpoints: no sampled trip could be routed")
         return Posts(_empty_sites(network.crs), {"kind": "checkpoints", "method": "intercept", "mode": mode,
-                     "k": k, "selected": 0, "n_od": 0, "intercepted_share": None, **_solver_metrics(None)})  # fmt: skip
+                     "k": k, "selected": 0, "n_od": 0, "intercepted_share": None, **solver_metrics(None)})  # fmt: skip
     problem = CoverageProblem.from_coverage_matrix(cov, weights)
     res = solve_mclp(problem, budget_count=min(k, cols.size), stop=stop, seed=seed)
     chosen = np.asarray(res.selected)
@@ -399,7 +400,7 @@ def _intercept(network: RoadNetwork, *, k: int, d: gpd.GeoDataFrame | None, mode
     sites = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(SITE_COLUMNS)), geometry=mid, crs=network.crs)
     metrics = {
         "kind": "checkpoints", "method": "intercept", "mode": mode, "k": k, "selected": len(sites),
-        "n_od": n_pairs, "intercepted_share": float(res.objective / total), **_solver_metrics(res),
+        "n_od": n_pairs, "intercepted_share": float(res.objective / total), **solver_metrics(res),
         "paths_s": round(t_paths - t0, 4), "total_s": round(time.perf_counter() - t0, 4),
     }  # fmt: skip
     if len(sites) < k:
@@ -417,7 +418,7 @@ def _intercept(network: RoadNetwork, *, k: int, d: gpd.GeoDataFrame | None, mode
 def _cut_cover(network: RoadNetwork, *, k: int | None, d: gpd.GeoDataFrame, mode: str, seed: int,
                stop: Stop) -> Posts:  # fmt: skip
     t0 = time.perf_counter()
-    sg = _segment_graph(network)
+    sg = segment_graph(network)
     names = _street_names(network, sg)
     where = _node_district(sg, d)
     inside = where >= 0
@@ -441,7 +442,7 @@ def _cut_cover(network: RoadNetwork, *, k: int | None, d: gpd.GeoDataFrame, mode
     n_entries = int(entering.size)
     if n_entries == 0:
         metrics = {"kind": "checkpoints", "method": "cut_cover", "mode": mode, "k": k, "entries": 0, "needed": 0,
-                   "selected": 0, "uncovered_entries": 0, "covered_entries_share": None, **_solver_metrics(None)}  # fmt: skip
+                   "selected": 0, "uncovered_entries": 0, "covered_entries_share": None, **solver_metrics(None)}  # fmt: skip
         return Posts(_empty_sites(network.crs), metrics)
     ends = np.concatenate([sg.u[entering], sg.v[entering]])
     cand, inv = np.unique(ends, return_inverse=True)
@@ -479,7 +480,7 @@ def _cut_cover(network: RoadNetwork, *, k: int | None, d: gpd.GeoDataFrame, mode
     metrics = {
         "kind": "checkpoints", "method": "cut_cover", "mode": mode, "k": k, "entries": n_entries, "needed": needed,
         "selected": len(sites), "uncovered_entries": n_entries - covered, "covered_entries_share": covered / n_entries,
-        **_solver_metrics(res), "total_s": round(time.perf_counter() - t0, 4),
+        **solver_metrics(res), "total_s": round(time.perf_counter() - t0, 4),
     }  # fmt: skip
     if k is not None and k < needed:
         metrics["note"] = (f"k={k} checkpoints leave {n_entries - covered} of {n_entries} entering streets "
@@ -497,7 +498,7 @@ def _cut_cover(network: RoadNetwork, *, k: int | None, d: gpd.GeoDataFrame, mode
 # booths
 
 
-def _default_candidates(network: RoadNetwork, sg: _SegmentGraph, node_ok: np.ndarray, k: int) -> np.ndarray:
+def _default_candidates(network: RoadNetwork, sg: SegmentGraph, node_ok: np.ndarray, k: int) -> np.ndarray:
     """Intersections (≥ 3 streets) on main streets; fewer than k: any intersection; then any node."""
     hw = network.segments()["highway"].reindex(sg.segment_id).astype(str).to_numpy()
     deg = np.bincount(np.concatenate([sg.u, sg.v]), minlength=sg.n_node)
@@ -511,7 +512,7 @@ def _default_candidates(network: RoadNetwork, sg: _SegmentGraph, node_ok: np.nda
     return np.flatnonzero(node_ok)
 
 
-def _node_street(network: RoadNetwork, sg: _SegmentGraph, nodes: np.ndarray) -> np.ndarray:
+def _node_street(network: RoadNetwork, sg: SegmentGraph, nodes: np.ndarray) -> np.ndarray:
     """For each node the segment index of its main incident street (best class, then longest)."""
     hw = network.segments()["highway"].reindex(sg.segment_id).astype(str).to_numpy()
     rank = np.array([_HIGHWAY_RANK.get(h, 99) for h in hw])
@@ -557,9 +558,9 @@ def choose_booths(
     if not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes > 0):
         raise InfeasibleSettingsError.single(f"must be a number > 0, got {minutes!r}", field=f"{field}.minutes")
     t0 = time.perf_counter()
-    sg = _segment_graph(network)
+    sg = segment_graph(network)
     mg = _mode_graph(network, sg, mode, undirected=mode == "foot")
-    w = _aligned(_risk_series(risk), sg.segment_id, f"{field}.risk")
+    w = aligned_values(risk_series(risk), sg.segment_id, f"{field}.risk")
     total = float(w.sum())
     if total <= 0:
         raise InfeasibleSettingsError.single("the risk is 0 on every street segment", field=f"{field}.risk")
@@ -607,7 +608,7 @@ def choose_booths(
     metrics = {
         "kind": "booths", "mode": mode, "minutes": float(minutes), "k": int(k), "selected": len(sites),
         "candidates": int(cand.size), "demand_segments": int((w > 0).sum()),
-        "covered_risk_share": float(res.objective / total), **_solver_metrics(res),
+        "covered_risk_share": float(res.objective / total), **solver_metrics(res),
         "matrix_s": round(t_matrix - t0, 4), "total_s": round(time.perf_counter() - t0, 4),
     }  # fmt: skip
     if len(sites) < k:
@@ -621,7 +622,7 @@ def choose_booths(
     return Posts(sites, metrics, res)
 
 
-def _snap_candidates(network: RoadNetwork, sg: _SegmentGraph, candidates: gpd.GeoDataFrame, mode: str,
+def _snap_candidates(network: RoadNetwork, sg: SegmentGraph, candidates: gpd.GeoDataFrame, mode: str,
                      field: str) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Distinct candidate nodes and their names (first name per node)."""
     if not isinstance(candidates, gpd.GeoDataFrame) or len(candidates) == 0:

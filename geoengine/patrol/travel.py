@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from ..errors import InfeasibleSettingsError
+from ..graphs import mode_graph
 
 if TYPE_CHECKING:
     from ..network import RoadNetwork
@@ -84,25 +84,6 @@ class TravelMatrix:
         return shapely.LineString(coords) if len(coords) >= 2 else shapely.LineString([coords[0], coords[0]])
 
 
-def _mode_graph(network: RoadNetwork, mode: str) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
-    e = network.edges
-    allowed = e[mode].to_numpy(dtype=bool)
-    node_ids = np.asarray(network.nodes.index)
-    pos = pd.Series(np.arange(len(node_ids)), index=node_ids)
-    u = pos.loc[e.index.get_level_values(0)[allowed]].to_numpy()
-    v = pos.loc[e.index.get_level_values(1)[allowed]].to_numpy()
-    t = e[f"time_{mode}_s"].to_numpy(dtype=float)[allowed]
-    length = e["length_m"].to_numpy(dtype=float)[allowed]
-    n = len(node_ids)
-    # fastest of parallel edges
-    order = np.lexsort((t, u * n + v))
-    key = (u * n + v)[order]
-    keep = order[np.r_[True, key[1:] != key[:-1]]] if len(key) else order
-    time_g = sp.csr_matrix((np.maximum(t[keep], 1e-3), (u[keep], v[keep])), shape=(n, n))
-    len_g = sp.csr_matrix((length[keep], (u[keep], v[keep])), shape=(n, n))
-    return time_g, len_g, node_ids
-
-
 def travel_matrix(network: RoadNetwork, places: gpd.GeoDataFrame | gpd.GeoSeries, *, mode: str) -> TravelMatrix:
     """Fastest travel between every two places on ``mode`` (car, foot, ebike).
 
@@ -113,7 +94,7 @@ def travel_matrix(network: RoadNetwork, places: gpd.GeoDataFrame | gpd.GeoSeries
         raise InfeasibleSettingsError.single(f"unknown mode {mode!r}", field="patrol.teams.mode", hint="car, foot or ebike")
     gdf = places if isinstance(places, gpd.GeoDataFrame) else gpd.GeoDataFrame(geometry=places)
     gdf = gdf.to_crs(network.crs).reset_index(drop=True)
-    time_g, len_g, node_ids = _mode_graph(network, mode)
+    time_g, len_g, node_ids = mode_graph(network, mode)
     _, labels = connected_components(time_g, directed=True, connection="strong")
     main = np.bincount(labels).argmax()
     inside = np.flatnonzero(labels == main)
