@@ -374,16 +374,16 @@ def _add_response(fmap: folium.Map, network: RoadNetwork, response: Any, *, init
     initial = initial if initial in windows else (windows[0] if windows else None)
     table = response.table
     out: dict[str, dict[str, Any]] = {w: {"response": [], "response_note": []} for w in windows}
-    legend = ["<div style='margin-top:4px'><b>Response circles</b> (streets reached within the minutes most of the "
-              "window shown; darker = faster)</div>"]  # fmt: skip
+    legend = ["<div style='margin-top:4px'><b>Response circles</b>: streets reached within the minutes most of the "
+              "window shown (darker = faster); share of the tier's demand within</div>"]  # fmt: skip
     empty = [t for t in tiers if not len(response.demand.get(t.name, ()))]
     tiers = [t for t in tiers if t not in empty]
     n = len(tiers)
     for rank, tier in enumerate(tiers):
         colour = TIER_COLOURS[rank % len(TIER_COLOURS)]
         style = [{"color": colour, "weight": 5 + 5 * (n - 1 - rank), "opacity": 0.5, "lineCap": "round"},
-                 {"radius": 7, "color": "#000000", "weight": 2, "fillColor": colour, "fillOpacity": 1.0},
-                 {"radius": 7, "color": "#000000", "weight": 2, "dashArray": "3 2", "fillColor": "#ffffff", "fillOpacity": 1.0}]
+                 {"shape": "star", "size": 18, "fillColor": colour, "color": "#ffffff"},
+                 {"shape": "star", "size": 18, "fillColor": KEY_SITE_COLOUR, "color": "#ffffff"}]
         demand = response.demand[tier.name]
         sites = tier.demand_kind == "key_sites" and len(demand)
         site_pts = _to_wgs84(demand.geometry).values if sites else []
@@ -420,13 +420,14 @@ def _add_response(fmap: folium.Map, network: RoadNetwork, response: Any, *, init
                 f"{_share_text(share)} within (worst {_share_text(worst)}" + (f" at {_esc(at)})" if at else ")"))  # fmt: skip
         shares = table[table["tier"] == tier.name]
         per = ", ".join(f"{_esc(w)} {_share_text(v)}" for w, v in zip(shares["window"], shares["share_within"]))
-        legend.append(_swatch("line", colour, f"{_num(tier.minutes)} min circle ({what}): {per} within"
-                              + ("" if clock else " (layers off by default)")))  # fmt: skip
+        legend.append(_swatch("line", colour, f"{_num(tier.minutes)} min ({what}): {per}"
+                              + ("" if clock else " (a layer per window)")))  # fmt: skip
         if sites:
-            legend.append(_swatch("dot", colour, f"{what}: inside the {_num(tier.minutes)} min circle most of the window"))
-            legend.append(_swatch("ring", "#000000", f"{what}: outside it (click: the tier's figures)"))
-    legend += [f"<div style='color:#555'>{_num(t.minutes)} min circle ({_esc(t.name)}): no such demand in the layers, "
-               "not drawn</div>" for t in empty]  # fmt: skip
+            legend.append(f"<div><span style='color:{colour};font-size:15px;text-shadow:0 0 1px #000'>★</span>"
+                          f"<span style='color:{KEY_SITE_COLOUR};font-size:15px;margin:0 5px 0 0;text-shadow:0 0 1px #000'>★</span>"
+                          f"{what} inside / outside the {_num(tier.minutes)} min circle</div>")  # fmt: skip
+    legend += [f"<div style='color:#555'>{_num(t.minutes)} min ({_esc(t.name)}): no such demand, not drawn</div>"
+               for t in empty]  # fmt: skip
     for wname in windows:
         notes = out[wname].pop("response_note")
         out[wname]["response_note"] = "Response circles " + _esc(wname) + ":<br>" + "<br>".join(notes)
