@@ -13,11 +13,10 @@ The public API, for notebooks and scripts::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .errors import (
     CRSMismatchError,
     GeoEngineError,

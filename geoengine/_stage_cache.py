@@ -96,7 +96,7 @@ def _harm_file(scenario: Scenario) -> str | None:
 
 def stage_key(kind: str, scenario: Scenario, network: RoadNetwork, layers: Layers) -> str:
     """The content hash a stage's result is cached under (``risk`` or ``coverage``)."""
-    from . import __version__
+    from ._version import __version__
 
     base: dict[str, Any] = {
         "format": FORMAT,

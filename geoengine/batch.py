@@ -221,7 +221,7 @@ def _input_files(model: Any) -> list[Path]:
 
 def run_hash(scenario: Any) -> str:
     """Hash of the scenario's content, its input files' bytes and the engine version."""
-    from . import __version__
+    from ._version import __version__
 
     content = {
         "scenario": scenario.model_dump(mode="json", exclude={"sweep"}),

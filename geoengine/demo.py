@@ -155,7 +155,7 @@ def demo_scenario(*, work_dir: str | Path | None = None) -> Path:
     repo = demo_scenario_path()
     if repo is not None and work_dir is None:
         return repo
-    from . import __version__
+    from ._version import __version__
     from .network import default_cache_dir
 
     work = Path(work_dir) if work_dir is not None else default_cache_dir() / f"demo-{__version__}"

@@ -1065,7 +1065,7 @@ def _source_kind(path: Path) -> str:
 
 def cache_key(settings: NetworkSettings) -> str:
     """The cache key of a network: source content hash (or place/bbox) + options + version."""
-    from . import __version__
+    from ._version import __version__
 
     if settings.source is not None:
         what = {"sha256": sha256_file(settings.source), "kind": _source_kind(Path(settings.source))}

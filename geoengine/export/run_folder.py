@@ -35,7 +35,7 @@ def write_run(result: RunResult, out_dir: str | Path, *, force: bool = False, ti
     ``tiles="osm"`` adds web tiles to the map. ``force`` replaces an ``out_dir`` that is not a
     geoengine run (a previous run folder is always replaced as a whole).
     """
-    from .. import __version__
+    from .._version import __version__
     from .gpkg import write_gpkg
     from .map import make_map
 
