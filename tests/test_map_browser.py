@@ -497,3 +497,84 @@ def test_beat_and_hotspot_labels_show_at_zoom(opened: Page, city_run):
     # the risk legend has its own grey entry for streets without data
     assert "no data" in opened.page.locator(".geoengine-risk-legend").text_content()
     assert opened.errors == []
+
+
+# --------------------------------------------------------------------------- response circles and the clock
+@pytest.fixture(scope="module")
+def circles_map(city_run: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, Any]:
+    """The small city with its response circles (default tiers: key sites 1 min, districts 3, streets 5)."""
+    from geoengine.response import evaluate_response, plan_responders
+    from geoengine.scenario import ResponseSettings
+
+    settings = ResponseSettings()
+    run = city_run
+    responders = plan_responders(run["network"], windows=run["windows"], settings=settings, patrol=run["patrol"],
+                                 stations=run["layers"].stations.gdf)  # fmt: skip
+    response = evaluate_response(run["network"], responders, settings=settings, windows=run["windows"],
+                                 key_sites=run["layers"].key_sites.gdf, districts=run["layers"].districts.gdf)  # fmt: skip
+    fmap = make_map(**run, response=response, title="circles")
+    path = tmp_path_factory.mktemp("circles") / "map.html"
+    path.write_text(fmap.get_root().render(), encoding="utf-8")
+    return path, fmap, response
+
+
+def test_response_circles_follow_the_one_time_control(browser: Any, circles_map):
+    path, fmap, response = circles_map
+    tiers = sorted(response.settings.tiers, key=lambda t: t.minutes)
+    windows = [w.name for w in response.windows]
+    circle = {(t.name, w): next(n for n in overlay_names(fmap) if n.startswith(f"Response circle: {t.name}, {t.minutes:g} min, {w} ("))
+              for t in tiers for w in windows}  # fmt: skip
+    assert len(circle) == len(tiers) * len(windows) == 6  # one layer per (tier, window), none per minute
+    page = Page(browser, path)
+    try:
+        def shown() -> set[tuple[str, str]]:
+            on = page.js("Object.fromEntries(Object.keys(geoengine.layers).filter(k => k.startsWith('Response circle: '))"
+                         ".map(k => [k, geoengine.map.hasLayer(geoengine.layers[k])]))")  # fmt: skip
+            assert set(on) == set(circle.values())
+            return {key for key, name in circle.items() if on[name]}
+
+        def at(hhmm: str) -> None:  # the clock's window holding that time, then the time
+            h, m = map(int, hhmm.split(":"))
+            for i, w in enumerate(response.windows):
+                offset = (h * 60 + m - w.start_min) % 1440
+                if offset < w.duration_min:
+                    page.js(f"geoengine.clock.select({i})")
+                    page.js(f"geoengine.clock.set({offset})")
+                    assert page.page.locator(".geoengine-clock .ge-time").text_content() == hhmm
+                    return
+            raise AssertionError(hhmm)
+
+        tight, wide = tiers[0].name, tiers[-1].name
+        # the map opens on the busiest window (late) with the tightest tier's circle of that window
+        assert page.js("geoengine.clock.state().window_name") == "late"
+        assert shown() == {(tight, "late")}
+        at("19:30")
+        assert shown() == {(tight, "evening")}
+        note = page.page.locator(".geoengine-clock .ge-note").inner_text()
+        share = response.share(tight, "evening")
+        assert "Response circles evening" in note and f"{100 * share:.0f} % within" in note, note
+        # switching the widest tier on in the layer control: the clock shows its layer of the window in view
+        page.page.get_by_text(circle[(wide, "late")], exact=True).click()
+        page.page.wait_for_function(f"geoengine.map.hasLayer(geoengine.layers[{circle[(wide, 'evening')]!r}])")
+        assert shown() == {(tight, "evening"), (wide, "evening")}
+        at("23:10")
+        assert shown() == {(tight, "late"), (wide, "late")}
+        at("01:59")  # the late window after midnight: still its layers
+        assert shown() == {(tight, "late"), (wide, "late")}
+        page.page.get_by_text(circle[(tight, "late")], exact=True).click()  # the tightest tier off
+        page.page.wait_for_function(f"!geoengine.map.hasLayer(geoengine.layers[{circle[(tight, 'late')]!r}])")
+        at("18:05")
+        assert shown() == {(wide, "evening")}
+        assert page.blocked == [] and page.errors == [] and page.dialogs == []
+    finally:
+        page.page.close()
+
+
+def test_a_tiers_key_sites_show_inside_or_outside_its_circle(circles_map):
+    _, fmap, response = circles_map
+    tier = next(t for t in response.settings.tiers if t.demand_kind == "key_sites")
+    demand = response.demand[tier.name]
+    for w in response.windows:
+        share = response.node_share_by_window[(tier.name, w.name)][demand["pos"].to_numpy()]
+        name = next(n for n in overlay_names(fmap) if n.startswith(f"Response circle: {tier.name}, {tier.minutes:g} min, {w.name} ("))
+        assert name.endswith(f"({int((share >= 0.5).sum())} of {len(demand)} sites inside)")

@@ -101,7 +101,12 @@
   var slider = null;
   // the one time control: its window drives the risk styling, the routes, the stops, the dropped visits,
   // the checkpoints staffed and the response circles (of the tiers switched on)
+  var following = false;  // the layer control fires overlayadd/overlayremove for our own changes too
   function follow() {
+    following = true;
+    try { show(); } finally { following = false; }
+  }
+  function show() {
     var w = win(), layers = window.geoengine.layers;
     plans[0].windows.forEach(function (x) {
       [x.routes, x.dropped, x.posts].forEach(function (key) {
@@ -155,7 +160,7 @@
     return -1;
   }
   map.on("overlayadd overlayremove", function (e) {
-    var j = tierOf(e.layer);
+    var j = following ? -1 : tierOf(e.layer);
     if (j < 0) { return; }
     tiersOn[j] = e.type === "overlayadd";
     setTimeout(follow, 0);  // after the layer control has finished its own change
