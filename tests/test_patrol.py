@@ -217,3 +217,26 @@ def test_a_replanning_hint_never_gives_a_team_a_stop_outside_its_beats():
     # today h2 lies in a beat car-1 no longer patrols: the hint leaves it out
     hint = _hint(previous, "evening", wt, visits, (None, None, frozenset({1})))
     assert [s.node for s in hint.routes[0].stops] == [0, 1, 0]
+
+
+def test_the_beats_get_the_patrol_safety_cap_not_their_default(city, monkeypatch):
+    """``plan_patrol(time_limit_s=...)`` (the scenario's ``solver.time_limit_s``) reaches the beats
+    step: it used to run with make_beats' own 60 s default whatever the scenario said."""
+    import geoengine.patrol.plan as plan_module
+
+    seen = {}
+    real = plan_module.make_beats
+
+    def recording(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plan_module, "make_beats", recording)
+    short = TimeWindow(name="short", start="18:00", end="18:20")
+    risk = _risk_with_hotspots(city, [(50, 0)], window=short)
+    settings = PatrolSettings(
+        teams=(TeamSettings(name="foot", mode="foot", count=1, base=0),), beats=1, hotspot_levels=("red",),
+        district_max_gap_min=None, dwell_min={"red": 5.0}, max_hotspots_per_window=1,
+    )
+    plan_patrol(city, settings=settings, windows=(short,), risk=risk, stations=_stations((0, 0)), time_limit_s=7)
+    assert seen["time_limit_s"] == 7.0

@@ -322,7 +322,7 @@ def plan_patrol(
     scale = segs["length_m"].sum() / overall.sum() if overall.sum() > 0 else 0.0
     workload = segs["length_m"] + scale * overall
     beats = make_beats(network, k=settings.beats, workload=workload, risk=overall, tolerance=settings.beat_tolerance,
-                       seed=seed)
+                       seed=seed, time_limit_s=max(1.0, float(time_limit_s)))  # the scenario's safety cap, not 60 s
     if beats.max_deviation > settings.beat_tolerance:
         warnings.append(
             f"patrol: beats balanced to ±{beats.max_deviation:.0%}, outside the ±{settings.beat_tolerance:.0%} "
