@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import logging
 import math
 import re
@@ -221,7 +222,7 @@ class XmlData:
     ways: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
 
 
-def open_osm(path: Path) -> IO[bytes]:
+def open_osm(path: Path) -> io.BufferedIOBase:
     """Open an OSM XML file, decompressing ``.bz2`` and ``.gz``."""
     name = path.name.lower()
     if name.endswith(".bz2"):

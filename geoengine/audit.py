@@ -55,7 +55,7 @@ import itertools
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -418,7 +418,7 @@ def _advance(t: float, dur: float, free: list[tuple[float, float]]) -> float | N
 
 
 def _place_dwell(
-    t: float, latest: float, dwell: float, free: list[tuple[float, float]], avoid: list[tuple[float, float]] = ()
+    t: float, latest: float, dwell: float, free: list[tuple[float, float]], avoid: Sequence[tuple[float, float]] = ()
 ) -> float | None:
     """Earliest start ≥ ``t`` and ≤ ``latest`` of a whole dwell inside one free interval, not starting
     inside any of the open intervals ``avoid`` (too close to another visit of the place)."""
@@ -631,8 +631,8 @@ class _Audit:
                              f"{self.clock(window, shift.shift_end)}", window=window, team=team, place_id=r.place_id)  # fmt: skip
                 if r.kind in ("hotspot", "district"):
                     self.checked["visits"] += 1
-                    lo = dwell.get(r.level, dwell_lo_default) if r.level else dwell_lo_default
-                    hi = max(DWELL_MAX_MIN, dwell.get(r.level, dwell_hi_default) if r.level else dwell_hi_default)
+                    lo = self.settings.dwell_for(r.level, dwell_lo_default) if r.level else dwell_lo_default
+                    hi = max(DWELL_MAX_MIN, self.settings.dwell_for(r.level, dwell_hi_default) if r.level else dwell_hi_default)
                     if r.dwell_s < 60 * lo - TIME_TOL_S or r.dwell_s > 60 * hi + TIME_TOL_S:
                         self.add("dwell", f"{who}: {r.place_id} ({r.level or r.kind}) at {self.clock(window, r.arrive)} "
                                  f"dwells {_minutes(r.dwell_s)} (rule: {lo:g}–{hi:g} min)",
@@ -763,7 +763,7 @@ class _Audit:
                 continue
             self.checked["dosage_rows"] += 1
             window, place, level = str(d["window"]), str(d["place_id"]), str(d["level"]).strip()
-            max_gap = self.settings.max_gap_min.get(level)
+            max_gap = self.settings.max_gap_for(level)
             required, served, largest = _num(d["required"]), _num(d["served"]), _num(d["largest_gap_min"])
             arr = sorted(arrivals.get((window, place), []))
             seen_gap = float(np.diff(arr).max()) / 60.0 if len(arr) > 1 else None
@@ -855,7 +855,7 @@ class _Audit:
         df = _numbers(_read_csv(path, DROPPED_REQUIRED), ("visit", "earliest_s", "latest_s", "dwell_min", "risk", "beat"),
                       path)  # fmt: skip
         teams_by_window: dict[str, list[_Team]] = defaultdict(list)
-        for (team, window), t in sorted(self.teams.items()):
+        for (_team, window), t in sorted(self.teams.items()):
             teams_by_window[window].append(t)
         # snap every dropped place once per mode
         need: dict[str, set[str]] = defaultdict(set)
@@ -904,7 +904,7 @@ class _Audit:
         if e is None or l is None:
             self.add("dropped_cause", f"{label}: a {cause} visit without earliest_s/latest_s", window=window, place_id=place)
             return
-        dwell = 60.0 * (dwell_min if dwell_min is not None else self.settings.dwell_min.get(level or "", 12.0))
+        dwell = 60.0 * (dwell_min if dwell_min is not None else self.settings.dwell_for(level or "", 12.0))
         slot = f"{self.clock(window, e)}–{self.clock(window, l)}"
         if place not in self.place_xy:
             self.checked["dropped_unlocated"] += 1

@@ -621,12 +621,12 @@ def _collect(fut: Any, spec: RunSpec) -> RunRecord:
             return replace(base, reason=f"could not fetch the result: {_reason(err)}", failure="crash")
     if fut.status == "cancelled":
         return replace(base, reason="cancelled (the scheduler or its workers went away)", failure="worker")
-    err = fut.exception()
+    exc = fut.exception()
     from distributed import KilledWorker
 
-    if isinstance(err, KilledWorker):
+    if isinstance(exc, KilledWorker):
         return replace(base, reason="the worker process running it died (killed, or out of memory)", failure="worker")
-    return replace(base, reason=f"crash: {_reason(err)}", failure="crash")
+    return replace(base, reason=f"crash: {_reason(exc)}", failure="crash")
 
 
 # --------------------------------------------------------------------------- summary

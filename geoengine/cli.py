@@ -57,10 +57,10 @@ def _call(ctx: typer.Context, fn: Callable[[], Any]) -> Any:
     except typer.Exit:
         raise
     except OSError as err:
-        line = _environment_error(err)
-        if line is None:
+        env_line = _environment_error(err)
+        if env_line is None:
             return _internal_error(err, debug)
-        _echo_err(f"error: {line}")
+        _echo_err(f"error: {env_line}")
         if debug:
             traceback.print_exc()
         raise typer.Exit(EXIT_USER_ERROR) from None

@@ -182,7 +182,9 @@ def _beat_changes(ba: gpd.GeoDataFrame | None, bb: gpd.GeoDataFrame | None, crs:
             share = float(moved.area / union) if union > 0 else 0.0
         rows.append({"name": name, "changed_share": round(share, 4), "changed": share > BEAT_CHANGED_SHARE})
         geoms.append(moved)
-    return gpd.GeoDataFrame(rows, geometry=geoms, crs=(bb if bb is not None else ba).crs)
+    known = bb if bb is not None else ba
+    assert known is not None  # both None returned above
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=known.crs)
 
 
 def _figure(c: RunComparison) -> Any:

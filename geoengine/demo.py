@@ -360,6 +360,7 @@ def commercial_districts(
     their members grown by ``margin_m`` (overlapping hulls merge), named after the
     street with the most length inside. Priority grows with the number of POIs (1–2).
     """
+    assert network.pois is not None  # the demo network is read with its POIs
     groups = _poi_groups(network.pois.to_crs(network.crs))
     pts = pd.concat([groups["shops"], groups["food"], groups["night"]])
     pts = gpd.GeoSeries(pts[~pts.index.duplicated()].values, crs=network.crs)
@@ -438,6 +439,7 @@ KEY_SITE_RULES: tuple[tuple[str, str, str, float], ...] = (
 def key_sites(network: RoadNetwork, *, dedupe_m: float = 120.0) -> gpd.GeoDataFrame:
     """Key sites from POIs by :data:`KEY_SITE_RULES`; same-name sites of one category
     closer than ``dedupe_m`` (e.g. a station's platforms) are kept once."""
+    assert network.pois is not None  # the demo network is read with its POIs
     pois = network.pois.to_crs(network.crs)
     rows = []
     for column, value, category, priority in KEY_SITE_RULES:

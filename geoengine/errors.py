@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 __all__ = [
     "CRSMismatchError",
@@ -89,7 +90,7 @@ class GeoEngineError(Exception):
         file: str | Path | None = None,
         field: str | None = None,
         hint: str | None = None,
-    ) -> GeoEngineError:
+    ) -> Self:
         """Build an error with exactly one problem."""
         problem = Problem(message, str(file) if file is not None else None, field, hint)
         return cls(str(problem), problems=[problem])

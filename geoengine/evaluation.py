@@ -280,7 +280,7 @@ def rolling_backtest(
     step = pd.Timedelta(days=rolling.step_days or rolling.test_days)
     train, test = pd.Timedelta(days=rolling.train_days), pd.Timedelta(days=rolling.test_days)
     split = pd.Timestamp(settings.split) if settings.split is not None else None
-    rows = []
+    rows: list[dict[str, Any]] = []
     end = last
     while end - test - train >= first - step / 2 and (rolling.folds is None or len(rows) < rolling.folds):
         t_start = end - test

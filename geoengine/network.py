@@ -738,7 +738,7 @@ def network_from_xml(
             if d.get("reversed"):
                 continue
             orig_id, tags = pieces[int(d["osmid"])]
-            row = {k: tags.get(k) for k in _osm.WAY_TAGS}
+            row: dict[str, Any] = {k: tags.get(k) for k in _osm.WAY_TAGS}
             row.update(u=u, v=v, osmid=orig_id)
             rows.append(row)
         segments = pd.DataFrame(rows)
@@ -1068,7 +1068,7 @@ def cache_key(settings: NetworkSettings) -> str:
     from ._version import __version__
 
     if settings.source is not None:
-        what = {"sha256": sha256_file(settings.source), "kind": _source_kind(Path(settings.source))}
+        what: dict[str, Any] = {"sha256": sha256_file(settings.source), "kind": _source_kind(Path(settings.source))}
     elif settings.place is not None:
         what = {"place": settings.place}
     else:

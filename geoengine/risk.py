@@ -548,7 +548,7 @@ class RiskSurface:
             },
         }
         out: dict[str, dict[str, Any]] = {"risk": block}
-        if getattr(self, "quality", None) is not None:
+        if self.quality is not None:
             out["incident_quality"] = self.quality.metrics()
         if evaluation is not None:
 
@@ -569,7 +569,7 @@ class RiskSurface:
             if hasattr(evaluation, "metrics"):  # PAI and PEI at 1/5/10 % for the model, KDE alone and counts
                 block.update(evaluation.metrics(self.window_names))
             out["evaluation"] = {"heldout_incidents": evaluation.heldout_incidents, "pai_5pct": block["pai_5pct"]}
-        if getattr(self, "model", None) is not None:
+        if self.model is not None:
             block["model"] = self.model.as_dict()
         return out
 

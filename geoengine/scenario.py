@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import yaml
 from pydantic import (
@@ -138,6 +138,8 @@ Number = Annotated[float, BeforeValidator(_no_bool)]
 """A finite number (``true`` is not 1; ``.nan`` and ``.inf`` are rejected by the models' config)."""
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_CHARS)]
 Level = Literal["red", "orange", "yellow"]
+_DEFAULT_DWELL_MIN: dict[Level, float] = {"red": 12.0, "orange": 12.0, "yellow": 10.0}
+_DEFAULT_MAX_GAP_MIN: dict[Level, float] = {"red": 60.0, "orange": 120.0, "yellow": 240.0}
 
 
 class _Model(BaseModel):
@@ -876,11 +878,11 @@ class PatrolSettings(_Model):
             raise ValueError("max_hotspots_per_window must be between 1 and 500, or 'auto'")
         return value
     dwell_min: dict[Level, Annotated[Number, Field(gt=0, le=24 * 60)]] = Field(
-        default_factory=lambda: {"red": 12.0, "orange": 12.0, "yellow": 10.0},
+        default_factory=lambda: dict(_DEFAULT_DWELL_MIN),
         description="Minutes at a hotspot per visit (10–16 min is the evidence-based dose).",
     )
     max_gap_min: dict[Level, Annotated[Number, Field(gt=0, le=7 * 24 * 60)]] = Field(
-        default_factory=lambda: {"red": 60.0, "orange": 120.0, "yellow": 240.0},
+        default_factory=lambda: dict(_DEFAULT_MAX_GAP_MIN),
         description="Longest time between visits to a hotspot of this level in its window.",
     )
     district_max_gap_min: Number | None = Field(120.0, gt=0, description="Presence in each key district at least this often.")
@@ -911,6 +913,15 @@ class PatrolSettings(_Model):
     previous_run: OutputPath | None = Field(None, description="A previous run folder to re-plan from.")
     change_penalty_min: Number = Field(10.0, ge=0, description="Cost of changing a previous assignment, in minutes.")
 
+    def dwell_for(self, level: str, default: float = 12.0) -> float:
+        """Minutes per visit at a hotspot of ``level`` (``default`` for a level not listed)."""
+        return float(cast(dict[str, float], self.dwell_min).get(level, default))
+
+    def max_gap_for(self, level: str) -> float | None:
+        """Longest minutes between visits at a hotspot of ``level`` (None: no limit)."""
+        gap = cast(dict[str, float], self.max_gap_min).get(level)
+        return None if gap is None else float(gap)
+
     @field_validator("cross_beat", mode="before")
     @classmethod
     def _cross_beat_bool(cls, value: Any) -> Any:
@@ -936,9 +947,9 @@ class PatrolSettings(_Model):
 
 # --------------------------------------------------------------------------- rapid-response circles
 ResponderKind = Literal["booth", "station", "checkpoint", "car", "foot", "ebike"]
-RESPONDER_KINDS: tuple[str, ...] = ("booth", "station", "checkpoint", "car", "foot", "ebike")
+RESPONDER_KINDS: tuple[ResponderKind, ...] = ("booth", "station", "checkpoint", "car", "foot", "ebike")
 """Who answers a call: fixed booths and stations, staffed checkpoints, and patrol teams by mode."""
-DEFAULT_TURNOUT_MIN: dict[str, float] = {
+DEFAULT_TURNOUT_MIN: dict[ResponderKind, float] = {
     "booth": 0.5, "station": 2.0, "checkpoint": 1.0, "car": 1.0, "foot": 0.25, "ebike": 0.5,
 }  # fmt: skip
 """Minutes from the call to moving, per responder kind (a car crew must get in and pull out)."""
@@ -1264,7 +1275,7 @@ def _resource_problems(sc: Scenario) -> list[tuple[str, str, str | None]]:
         return []
     budget = memory_budget_bytes()
     km = estimated_street_km(sc.network) or 0.0
-    problems = []
+    problems: list[tuple[str, str, str | None]] = []
     gib = 2**30
     if estimate.get("risk", 0.0) > budget:
         problems.append((
@@ -1357,7 +1368,7 @@ def _cross_field_problems(sc: Scenario) -> list[tuple[str, str, str | None]]:
                 f"team name {name!r} is used by teams {' and '.join(where)} (they would be merged)",
                 "give every team entry its own name; count: N makes N alike teams",
             ))  # fmt: skip
-        dwell = max(p.dwell_min.get(level, 12.0) for level in (*p.hotspot_levels, "orange"))
+        dwell = max(p.dwell_for(level, 12.0) for level in (*p.hotspot_levels, "orange"))
         for i, w in enumerate(sc.windows):
             if w.duration_min < dwell:
                 problems.append((

@@ -268,7 +268,7 @@ def test_names_from_input_data_are_escaped_in_the_map(tmp_path):
     assert "&lt;img src=x onerror=alert(1)&gt;" in html.replace("\\u0026", "&")
 
 
-def test_the_demo_map_opens_offline_in_a_real_browser(demo_run, browser):
+def test_the_demo_map_opens_offline_in_a_real_browser(demo_run, browser):  # noqa: F811  (the fixture)
     """The map the demo writes (not only the small test city's) in headless Chromium, network blocked."""
     out, _ = demo_run
     page = Page(browser, out / "map.html")

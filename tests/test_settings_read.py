@@ -40,16 +40,28 @@ def _settings(model: type[BaseModel], prefix: str = "", seen: set[type] | None =
     return out
 
 
+def _names_in(tree: ast.AST, *, self_too: bool) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and (self_too or not (isinstance(node.value, ast.Name) and node.value.id == "self")):
+            names.add(node.attr)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):  # getattr(x, "n"), d["n"]
+            names.add(node.value)
+    return names
+
+
 def _names_read() -> set[str]:
     names: set[str] = set()
     for path in PACKAGE.rglob("*.py"):
-        if path.name == "scenario.py":
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Attribute) and not (isinstance(node.value, ast.Name) and node.value.id == "self"):
-                names.add(node.attr)
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):  # getattr(x, "n"), d["n"]
-                names.add(node.value)
+        if path.name != "scenario.py":
+            names |= _names_in(ast.parse(path.read_text(encoding="utf-8")), self_too=False)
+    # public accessors of the settings (e.g. PatrolSettings.max_gap_for) read what they touch,
+    # when the engine calls them; validators (private) do not count
+    scenario = ast.parse((PACKAGE / "scenario.py").read_text(encoding="utf-8"))
+    for cls in (n for n in ast.walk(scenario) if isinstance(n, ast.ClassDef)):
+        for node in cls.body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_") and node.name in names:
+                names |= _names_in(node, self_too=True)
     return names
 
 

@@ -12,7 +12,7 @@ Mannerheimintie". A base is its station's name, a district its district's name::
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -71,7 +71,7 @@ class StreetNamer:
     def _cross(self, node: int, street: str, came: int) -> tuple[str, list[int]]:
         """At ``node`` (reached along ``came``): the cross street's name ('' if none) and the
         segments of ``street`` going on."""
-        others: Counter[str] = Counter()
+        others: dict[str, float] = defaultdict(float)
         same: list[int] = []
         for j in self._at.get(node, []):
             if j == came:
@@ -140,13 +140,13 @@ class StreetNamer:
             return self._block(i)
         return f"path near {self._name[i]}"
 
-    def at_node(self, node: int, segment_id: int | None = None) -> str:
+    def at_node(self, node: int | None, segment_id: int | None = None) -> str:
         """A crossing: "Street at Cross" (the street of ``segment_id`` first), else the block."""
         k = None if node is None or pd.isna(node) else self._node_id.get(int(node))
         first = None if segment_id is None or pd.isna(segment_id) else self._pos.get(int(segment_id))
         if k is None:
             return "" if first is None else self._block(first)
-        names: Counter[str] = Counter()
+        names: dict[str, float] = defaultdict(float)
         for j in self._at.get(k, []):
             if self._name[j]:
                 names[self._name[j]] += float(self._len[j])

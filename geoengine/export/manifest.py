@@ -106,7 +106,7 @@ def build_manifest(
         "reproducible_notes": notes,
         "python": platform.python_version(),
         "inputs": inputs,
-        "timings_s": {key: (None if timings_s.get(key) is None else round(float(timings_s[key]), 3)) for key in TIMING_KEYS},
+        "timings_s": {key: (None if (s := timings_s.get(key)) is None else round(float(s), 3)) for key in TIMING_KEYS},
         "metrics": blocks,
         "outputs": dict(outputs),
         "warnings": list(warnings),

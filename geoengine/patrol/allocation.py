@@ -621,8 +621,8 @@ def allocate_force(
             )
         )
     if problems:
-        short = ", ".join(f"{w!r} short by {s}" for w, _, _, s in shortfalls)
-        message = f"the key-unit floors cannot be met: {short}" if shortfalls else str(problems[0])
+        shorts = ", ".join(f"{w!r} short by {s}" for w, _, _, s in shortfalls)
+        message = f"the key-unit floors cannot be met: {shorts}" if shortfalls else str(problems[0])
         raise InfeasibleSettingsError(message, problems=problems)
 
     # checkpoints
@@ -658,6 +658,8 @@ def allocate_force(
         x_hint=x_hint, y_hint=y_hint, stop=as_limits(stop), seed=int(seed), workers=int(workers),
     )  # fmt: skip
     report_stop("force allocation", sol.stopped_by, as_limits(stop), sol.solve_s)  # type: ignore[arg-type]
+    # every window's solve raised above unless it gave a plan
+    assert sol.x is not None and sol.y is not None and sol.objective is not None
 
     # read back
     x_pk = np.zeros((n_pairs, len(s_type)), dtype=np.int64)

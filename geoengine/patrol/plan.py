@@ -386,7 +386,11 @@ def plan_patrol(
     allocation = _allocate(teams, beats, built, windows, checkpoints, settings, time_limit_s, seed, warnings, work, workers)
 
     # 5. routes ---------------------------------------------------------------
-    stops_frames, lines, dropped_rows, req_rows, beat_rows = [], [], [], [], []
+    stops_frames: list[pd.DataFrame] = []
+    lines: list[dict[str, Any]] = []
+    dropped_rows: list[dict[str, Any]] = []
+    req_rows: list[dict[str, Any]] = []
+    beat_rows: list[dict[str, Any]] = []
     results: dict[str, RoutingResult] = {}
     capacity: dict[str, dict[str, Any]] = {}
     violations = 0
@@ -414,7 +418,7 @@ def plan_patrol(
             parts = parts if len(parts) > 1 else None
         if parts is not None:
             result = solve_by_sectors(problem, parts, stop=stop_w,
-                                      solve=lambda sub, keep, lim: _hotspots_first(sub, _sub_visits(visits, keep), lim, seed))  # fmt: skip
+                                      solve=lambda sub, keep, lim, visits=visits: _hotspots_first(sub, _sub_visits(visits, keep), lim, seed))  # fmt: skip
             log.info("window %s: %d visits routed in %d sectors (%s)", w.name, len(visits), len(parts),
                      ", ".join(f"{len(p.vehicles)} teams / {len(p.nodes)} visits" for p in parts))  # fmt: skip
         elif hint is None:
@@ -606,7 +610,7 @@ def _hint(
         for pid in old.loc[old["team"] == team.team, "place_id"]:
             if free.get(pid):
                 node = int(free[pid][0])
-                if allowed is not None and allowed[node] is not None and k not in allowed[node]:
+                if allowed is not None and (ok := allowed[node]) is not None and k not in ok:
                     continue
                 nodes.append(int(free[pid].pop(0)))
         # one route per vehicle of today's problem: a team with no old stops (new, or whose
@@ -901,11 +905,12 @@ def _window_targets(
         offset = max(int(earliest[i]) if np.isfinite(earliest[i]) else 0, int(phase.get(i, 0)))
         end = int(min(duration, latest_back[i])) if np.isfinite(latest_back[i]) else duration
         if p["place_kind"] == "district":
+            assert settings.district_max_gap_min is not None  # district places come only with a district gap
             slots = _district_slots(end, settings.district_max_gap_min, settings, offset_s=offset)
         else:
             slots = visit_slots(w, level, settings, start_s=0, end_s=end, offset_s=offset)
         if not slots:  # no team can make even one visit there: one visit, dropped with its cause
-            dwell = int(round(60 * settings.dwell_min.get(str(level), 12.0)))
+            dwell = int(round(60 * settings.dwell_for(str(level), 12.0)))
             slots = [(0, max(0, duration - dwell), dwell)]
         for k, (a, b, dwell) in enumerate(slots):
             visit_rows.append({"place": i, "visit": k, "earliest_s": a, "latest_s": b, "dwell_s": dwell,
@@ -934,7 +939,7 @@ def _phases(places: gpd.GeoDataFrame, matrices: dict[str, TravelMatrix], setting
     levels = np.where(kinds == "district", "district", places["level"].astype(object).to_numpy())
     for level in [lv for lv in dict.fromkeys(levels[kinds != "base"])]:
         members = [int(i) for i in np.flatnonzero((levels == level) & (kinds != "base"))]
-        gap = settings.district_max_gap_min if level == "district" else settings.max_gap_min.get(str(level))
+        gap = settings.district_max_gap_min if level == "district" else settings.max_gap_for(str(level))
         if gap is None or len(members) < 2:
             continue
         slot = 30.0 * (float(gap) + min(low, float(gap)))
@@ -1025,7 +1030,7 @@ def _window_problem(
 
 def _district_slots(duration: int, gap_min: float, settings: PatrolSettings, *, offset_s: int = 0) -> list[tuple[int, int, int]]:
     """Presence visits to a key district: revisits between ``min_revisit_gap_min`` and ``gap_min`` apart."""
-    dwell = int(round(60 * settings.dwell_min.get("orange", 12.0)))
+    dwell = int(round(60 * settings.dwell_for("orange", 12.0)))
     gap = float(gap_min)
     low = min(settings.min_revisit_gap_min, gap)
     slot, slack = 30.0 * (gap + low), 30.0 * (gap - low)
@@ -1093,7 +1098,7 @@ def _collect(
                                    arrive, depart, travel_min, level, stand[place], district=p["district"]))  # fmt: skip
             seq += 1
             prev_node = node
-            if where is not None and where[0] == i:
+            if where is not None and brk is not None and where[0] == i:
                 q = places.iloc[int(node_place[where[1]])]
                 rows.append(_route_row(team, w, seq, "break", "break", f"meal break at {q['place_name']}", None,
                                        brk[0], brk[1], 0.0, None, stand[int(node_place[where[1]])]))  # fmt: skip
@@ -1174,7 +1179,7 @@ def _requirements(visits: pd.DataFrame, frame: pd.DataFrame, w: TimeWindow, sett
         arr = np.sort(served.loc[served["place_id"] == pid, "arrive_s"].to_numpy()) if len(served) else np.array([])
         kind = g["kind"].iloc[0]
         level = g["level"].iloc[0]
-        gap_limit = settings.district_max_gap_min if kind == "district" else settings.max_gap_min.get(level)
+        gap_limit = settings.district_max_gap_min if kind == "district" else settings.max_gap_for(level)
         largest = float(np.diff(arr).max() / 60.0) if len(arr) > 1 else None
         met = len(arr) >= len(g) and (largest is None or gap_limit is None or largest <= gap_limit + 1e-6)
         rows.append({"window": w.name, "place_id": pid, "kind": kind, "level": level, "required": len(g),
@@ -1199,7 +1204,7 @@ def _camera_shift(stops: gpd.GeoDataFrame, coverage: CoveragePlan, network: Road
 
 def _compare_alternatives(stops: gpd.GeoDataFrame, alternatives: list[pd.DataFrame]) -> list[pd.DataFrame]:
     """Each alternative with ``differs_share``: share of its stops made by another team or in another order."""
-    out = []
+    out: list[Any] = []
     if not len(stops):
         return out
     base = {(r.window, r.place_id, r.team, r.seq) for r in stops.itertuples()}

@@ -390,7 +390,7 @@ def _intercept(network: RoadNetwork, *, k: int, d: gpd.GeoDataFrame | None, mode
             node = nu if shapely.distance(gd, shapely.Point(sg.node_xy[nu])) <= shapely.distance(
                 gd, shapely.Point(sg.node_xy[nv])) else nv  # fmt: skip
         else:
-            what = scope
+            what = scope or ""
             node = sg.u[s]
         rows.append({
             "post_id": f"C{i + 1}", "kind": "checkpoint", "node": int(sg.node_id[node]),
@@ -600,7 +600,7 @@ def choose_booths(
         }  # fmt: skip
         if site_name is not None:
             row["site"] = str(site_name[j])
-            row["reason"] += f" (at {site_name[j]})"
+            row["reason"] = f"{row['reason']} (at {site_name[j]})"
         rows.append(row)
     cols = list(SITE_COLUMNS) + (["site"] if site_name is not None else [])
     geom = gpd.points_from_xy(sg.node_xy[nodes, 0], sg.node_xy[nodes, 1])

@@ -114,10 +114,10 @@ def visit_slots(
     skips a visit still never stands at a hotspot twice within m minutes. ``t0 = start_s +
     offset_s`` (the earliest any team can be there). A level without a maximum gap gets one visit.
     """
-    dwell = int(round(60 * settings.dwell_min.get(level, 10.0)))
+    dwell = int(round(60 * settings.dwell_for(level, 10.0)))
     first = start_s + max(0, int(offset_s))
     last = end_s - dwell
-    gap = settings.max_gap_min.get(level)
+    gap = settings.max_gap_for(level)
     if last < first:
         return []
     if gap is None:
