@@ -43,13 +43,21 @@ _LAZY: dict[str, str] = {
     "network_from_xml": ".network", "save_graphml": ".network",
     "RunResult": ".pipeline", "run": ".pipeline",
     "Scenario": ".scenario", "TimeWindow": ".scenario", "load_scenario": ".scenario",
+    "RiskEvaluation": ".risk", "RiskSurface": ".risk", "estimate_risk": ".risk", "evaluate_risk": ".risk",
+    "CoveragePlan": ".coverage.plan", "plan_coverage": ".coverage.plan",
+    "PatrolPlan": ".patrol.plan", "plan_patrol": ".patrol.plan",
+    "ResponseResult": ".response", "evaluate_response": ".response",
+    "make_map": ".export", "write_briefing": ".export", "write_gpkg": ".export", "write_report": ".export",
+    "write_run": ".export",
 }  # fmt: skip
 
 if TYPE_CHECKING:
     from .audit import AuditReport, audit_run
     from .batch import BatchResult, run_batch
     from .compare import RunComparison, compare_runs
+    from .coverage.plan import CoveragePlan, plan_coverage
     from .evaluation import backtest_plan
+    from .export import make_map, write_briefing, write_gpkg, write_report, write_run
     from .layers import Layer, Layers, load_layers, read_layer
     from .network import (
         RoadNetwork,
@@ -61,7 +69,10 @@ if TYPE_CHECKING:
         network_from_xml,
         save_graphml,
     )
+    from .patrol.plan import PatrolPlan, plan_patrol
     from .pipeline import RunResult, run
+    from .response import ResponseResult, evaluate_response
+    from .risk import RiskEvaluation, RiskSurface, estimate_risk, evaluate_risk
     from .scenario import Scenario, TimeWindow, load_scenario
 
 
@@ -82,6 +93,7 @@ __all__ = [
     "AuditReport",
     "BatchResult",
     "CRSMismatchError",
+    "CoveragePlan",
     "GeoEngineError",
     "InfeasibleSettingsError",
     "InputFileNotFoundError",
@@ -92,27 +104,41 @@ __all__ = [
     "NetworkSourceError",
     "OfflineError",
     "OutputError",
+    "PatrolPlan",
     "Problem",
+    "ResponseResult",
+    "RiskEvaluation",
+    "RiskSurface",
     "RoadNetwork",
     "RunComparison",
     "RunResult",
     "Scenario",
     "ScenarioError",
     "TimeWindow",
-    "__version__",
     "audit_run",
     "backtest_plan",
     "compare_runs",
+    "estimate_risk",
+    "evaluate_response",
+    "evaluate_risk",
     "load_layers",
     "load_network",
     "load_scenario",
+    "make_map",
     "network_from_bbox",
     "network_from_graphml",
     "network_from_pbf",
     "network_from_place",
     "network_from_xml",
+    "plan_coverage",
+    "plan_patrol",
     "read_layer",
     "run",
     "run_batch",
     "save_graphml",
+    "write_briefing",
+    "write_gpkg",
+    "write_report",
+    "write_run",
+    "__version__",
 ]

@@ -98,3 +98,15 @@ def test_one_version_from_the_installed_distribution():
         or "from .. import __version__" in p.read_text(encoding="utf-8")
     ]  # fmt: skip
     assert cyclic == []
+
+
+def test_the_package_reexports_every_stage():
+    """Each stage's function (and its result type) is reachable as ``geoengine.<name>``."""
+    import geoengine as ge
+
+    stages = {"load_network", "load_layers", "estimate_risk", "evaluate_risk", "plan_coverage", "plan_patrol",
+              "evaluate_response", "backtest_plan", "make_map", "write_run", "audit_run", "run", "run_batch"}  # fmt: skip
+    assert stages <= set(ge.__all__)
+    for name in ge.__all__:
+        assert getattr(ge, name) is not None, name
+    assert callable(ge.plan_patrol) and ge.plan_patrol.__module__ == "geoengine.patrol.plan"
