@@ -277,8 +277,7 @@ def test_medium_instance_is_proven_optimal_quickly() -> None:
         columns=["team_type", "window", "available", "shift_units"],
     )
     result = allocate_force(units, teams, max_per_unit=4, allowed={"volunteer": {"district"}}, stop=MaxRuntime(30))
-    assert result.status == "optimal" and result.gap == 0.0
-    assert result.solve_s < 10.0
+    assert result.status == "optimal" and result.gap == 0.0  # proven, not cut by the cap (speed: bench/)
     assert result.deployed == result.capacity
     assert result.pivot().max().max() <= 4
 
