@@ -12,6 +12,15 @@ Cost: Baltimore (the largest shared network; Helsinki when ../shared is absent) 
 (bandwidth 150 m, half-life 60 days: the stage before model selection) and with
 ``auto`` (rolling-origin model selection) and their ratio; synthetic square street
 grids of growing size, to show how the cost grows.
+
+Learned models (:func:`learned_rows`, not in ``--quick``; needs scikit-learn, skipped
+without it): a Poisson regression and a Poisson gradient-boosted model on per-segment
+features (weighted counts in the last 30 / 91 / 182 / 365 days and all history, months
+active of the last 12, network KDE at 75 / 150 / 300 m of all and of the last 91 days'
+incidents, the neighbouring segments' counts per metre, log length), fitted on rolling
+monthly origins inside the estimation period only (features at the month's start, the
+month's weighted incidents per metre as target, length as sample weight) and scored on
+the held-out period like the chosen model.
 """
 
 from __future__ import annotations
@@ -138,6 +147,103 @@ def accuracy_rows() -> list[dict[str, Any]]:
     return rows
 
 
+def _segment_features(streets: Any, seg: np.ndarray, w: np.ndarray, t: pd.Series, origin: pd.Timestamp, adj: Any) -> pd.DataFrame:
+    """Per-segment features from the incidents before ``origin`` (see the module docstring)."""
+    from geoengine.risk import density_at_samples
+
+    n, length = len(streets.length), streets.length
+    age = (origin - t).dt.total_seconds().to_numpy() / 86400.0
+    past = age > 0
+    spans = (30, 91, 182, 365, None)
+    c = np.column_stack([np.bincount(seg[past & (age <= (d or np.inf))], weights=w[past & (age <= (d or np.inf))], minlength=n)
+                         for d in spans])  # fmt: skip
+    cols = {f"c{d or 'all'}": np.log1p(1000 * c[:, j] / np.maximum(length, 10)) for j, d in enumerate(spans)}
+    month = np.floor(age / 30.44).astype(int)
+    cols["active12"] = sum((np.bincount(seg[past & (month == k)], minlength=n) > 0).astype(float) for k in range(12))
+    used = np.flatnonzero(c[:, [4, 1]].sum(axis=1) > 0)
+    for bw in (75, 150, 300):
+        dens = density_at_samples(streets, used, length[used] / 2, c[used][:, [4, 1]], bandwidth_m=bw, kernel="quartic")
+        k = np.zeros((n, 2))
+        np.add.at(k, streets.sample_seg, dens)
+        k /= streets.seg_samples[:, None]
+        cols[f"k{bw}"], cols[f"k{bw}_recent"] = np.log1p(1000 * k[:, 0]), np.log1p(1000 * k[:, 1])
+    cols["lag"] = np.log1p(1000 * (adj @ c[:, 4]) / np.maximum(adj @ length, 1))
+    cols["log_length"] = np.log(np.maximum(length, 1))
+    return pd.DataFrame(cols)
+
+
+def learned_rows(*, origins: int = 9) -> list[dict[str, Any]]:
+    """Held-out PAI@1 / 5 % of a learned Poisson GLM and Poisson GBM against the chosen model (issue 14)."""
+    import dataclasses
+    import datetime as dt
+    import warnings
+
+    import scipy.sparse as sp
+
+    import geoengine.risk as risk
+
+    try:
+        from sklearn.ensemble import HistGradientBoostingRegressor
+        from sklearn.linear_model import PoissonRegressor
+    except ImportError:
+        return [row("risk", "learned", "skipped: scikit-learn absent", wall_s=0.0)]
+    if not (SHARED / "incidents" / "sf_chinatown_2016.csv").exists():
+        return [row("risk", "learned", "skipped: ../shared/data absent", wall_s=0.0)]
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, Any] = {}
+    select = risk.select_model
+
+    def spy(streets: Any, seg: Any, weight: Any, eff: Any, settings: Any, *, kernel: str) -> Any:
+        seen.update(streets=streets, seg=seg.copy(), weight=weight.copy(), eff=pd.to_datetime(eff).reset_index(drop=True))
+        return select(streets, seg, weight, eff, settings, kernel=kernel)
+
+    for name, scenario, incidents, columns, split in DATASETS:
+        sc, network, inc, stations = _dataset(scenario, incidents, columns)
+        est, held = risk.split_incidents(inc, dt.date.fromisoformat(split))
+        for weighting, harm in (("harm", True), ("count", False)):
+            risk.select_model = spy
+            try:
+                settings = sc.risk.model_copy(update={"weighting": weighting})
+                surface = risk.estimate_risk(network, est, windows=sc.windows, settings=settings, stations=stations)
+            finally:
+                risk.select_model = select
+            st, seg, w, t = seen["streets"], seen["seg"], seen["weight"], seen["eff"]
+            s = len(st.length)
+            inc_m = sp.csr_matrix((np.ones(2 * s), (np.r_[np.arange(s), np.arange(s)], np.r_[st.u, st.v])), shape=(s, st.n_nodes))
+            adj = (inc_m @ inc_m.T).tocsr()
+            adj.setdiag(0)
+            adj.eliminate_zeros()
+            adj.data[:] = 1.0
+            start = pd.Timestamp(split)
+            months = pd.period_range(t.min().to_period("M") + 3, start.to_period("M") - 1, freq="M")[-origins:]
+            xs, ys, ws = [], [], []
+            for m in months:  # rolling origins inside the estimation period only
+                test = ((t >= m.start_time) & (t < (m + 1).start_time)).to_numpy()
+                xs.append(_segment_features(st, seg, w, t, m.start_time, adj))
+                ys.append(np.bincount(seg[test], weights=w[test], minlength=s) / st.length * 1000)
+                ws.append(st.length / 1000)
+            x, y, sw = pd.concat(xs, ignore_index=True), np.concatenate(ys), np.concatenate(ws)
+            x_now = _segment_features(st, seg, w, t, start, adj)
+            mu, sd = x.mean(), x.std().replace(0, 1)
+            ev0 = risk.evaluate_risk(surface, held, history=est)
+            label = "harm PAI" if harm else "count PAI"
+            base = {f"baseline_{int(q * 100)}": _r(ev0.pai(q, method="baseline", harm=harm)) for q in (0.01, 0.05)}
+            for title, model in (("Poisson GLM", PoissonRegressor(alpha=1e-4, max_iter=500)),
+                                 ("Poisson GBM", HistGradientBoostingRegressor(loss="poisson", max_iter=200, learning_rate=0.05,
+                                                                               max_leaf_nodes=15, min_samples_leaf=40, random_state=0))):  # fmt: skip
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    model.fit((x - mu) / sd, y, sample_weight=sw)
+                    pred = model.predict((x_now - mu) / sd)
+                ov = surface.overall.copy()
+                ov["crime_per_km"] = pred
+                ev = risk.evaluate_risk(dataclasses.replace(surface, overall=ov), held, history=est)
+                rows.append(row("risk", f"{name} ({label})", f"learned: {title}", wall_s=0.0, origins=len(months),
+                                pai_1=_r(ev.pai(0.01, harm=harm)), pai_5=_r(ev.pai(0.05, harm=harm)),
+                                model_pai_1=_r(ev0.pai(0.01, harm=harm)), model_pai_5=_r(ev0.pai(0.05, harm=harm)), **base))  # fmt: skip
+    return rows
+
+
 def _r(v: float | None) -> float | None:
     return None if v is None else round(v, 2)
 
@@ -158,7 +264,7 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
     )
     explicit = RiskSettings(bandwidth_m=150.0, half_life_days=60.0, own_segment_share=0.5)
     auto = RiskSettings()
-    rows = accuracy_rows()
+    rows = accuracy_rows() + ([] if quick else learned_rows())
     sizes = [10_000, 40_000] + ([] if quick else [100_000])
     for n in sizes:
         inc = synthetic_incidents(network, n)
