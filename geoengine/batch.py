@@ -642,7 +642,7 @@ def _summary_row(r: RunRecord) -> dict[str, Any]:
 
 def write_summary(result: BatchResult) -> dict[str, Path]:
     """Write ``summary.csv``, ``summary.html`` and ``batch.json`` into the batch folder."""
-    from ._batch_report import summary_html
+    from .export.pages import summary_html
 
     table = result.table()
     out = result.out_dir

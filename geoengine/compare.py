@@ -11,7 +11,6 @@ opens offline — plus ``difference.png`` and ``compare.json``.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from dataclasses import dataclass, field
@@ -234,40 +233,21 @@ def _fmt(v: Any) -> str:
 def _write(c: RunComparison, target: Path) -> RunComparison:
     from dataclasses import replace
 
-    from ._batch_report import CSS, figure_png_base64
+    from .export.pages import compare_html, figure_png_base64
 
-    e = html.escape
     target.mkdir(parents=True, exist_ok=True)
     fig = _figure(c)
     fig.savefig(target / ".difference.png.tmp", format="png", dpi=110, bbox_inches="tight")
     (target / ".difference.png.tmp").replace(target / "difference.png")
     png = figure_png_base64(fig)
     counts = c.counts()
-    ll_add = c.cameras_added.to_crs("EPSG:4326") if len(c.cameras_added) and c.cameras_added.crs is not None else c.cameras_added
-    ll_rem = c.cameras_removed.to_crs("EPSG:4326") if len(c.cameras_removed) and c.cameras_removed.crs is not None else c.cameras_removed
-
-    def cam_rows(g: gpd.GeoDataFrame, what: str) -> str:
-        return "".join(
-            f"<tr><td>{e(what)}</td><td>{e(str(r.get('model', '')))}</td><td>{e(_fmt(r.get('heading_deg')))}</td>"
-            f"<td>{r.geometry.y:.6f}</td><td>{r.geometry.x:.6f}</td></tr>"
-            for _, r in g.iterrows()
-        )
-
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{e(c.run_a.name)} vs {e(c.run_b.name)}</title><style>{CSS}</style></head><body>",
-        f"<h1>What changed: {e(c.run_a.name)} → {e(c.run_b.name)}</h1>",
-        "<ul>" + "".join(f"<li>{e(k.replace('_', ' '))}: {e(str(v))}</li>" for k, v in counts.items()) + "</ul>",
-        *(f"<p class='muted'>warning: {e(w)}</p>" for w in c.warnings),
-        f"<h2>Difference map</h2><img alt='difference map' style='max-width:100%' src='{png}'>",
-        "<h2>Key metrics</h2><table><tr><th>metric</th><th>A</th><th>B</th><th>change</th></tr>",
-        *(f"<tr><td>{e(r.metric)}</td><td>{e(_fmt(r.a))}</td><td>{e(_fmt(r.b))}</td><td>{e(_fmt(r.change))}</td></tr>" for r in c.metrics.itertuples()),
-        "</table><h2>Beats</h2><table><tr><th>beat</th><th>area moved (share)</th><th>changed</th></tr>",
-        *(f"<tr><td>{e(str(r.name))}</td><td>{r.changed_share:.3f}</td><td>{'yes' if r.changed else ''}</td></tr>" for r in c.beats.itertuples()),
-        "</table><h2>Cameras added and removed</h2><table><tr><th></th><th>model</th><th>heading</th><th>lat</th><th>lon</th></tr>",
-        cam_rows(ll_add, "added"), cam_rows(ll_rem, "removed"), "</table></body></html>",
-    ]  # fmt: skip
-    write_text_atomic(target / "compare.html", "\n".join(parts))
+    cameras = []
+    for g, what in ((c.cameras_added, "added"), (c.cameras_removed, "removed")):
+        ll = g.to_crs("EPSG:4326") if len(g) and g.crs is not None else g
+        cameras += [(what, str(r.get("model", "")), _fmt(r.get("heading_deg")), r.geometry.y, r.geometry.x) for _, r in ll.iterrows()]
+    page = compare_html(name_a=c.run_a.name, name_b=c.run_b.name, counts=counts, warnings=list(c.warnings), png=png,
+                        metrics=c.metrics, beats=c.beats, cameras=cameras)  # fmt: skip
+    write_text_atomic(target / "compare.html", page)
     write_json_atomic(target / "compare.json", {"run_a": str(c.run_a), "run_b": str(c.run_b), **counts,
                                                 "metrics": json.loads(c.metrics.to_json(orient="records")), "warnings": list(c.warnings)})  # fmt: skip
     return replace(c, out_dir=target)

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from .coverage.plan import CoveragePlan
     from .layers import Layers
     from .network import RoadNetwork
+    from .patrol.plan import PatrolPlan
+    from .response import ResponseResult
     from .risk import RiskEvaluation, RiskSurface
     from .scenario import EvaluationSettings, Scenario
 
@@ -213,7 +215,7 @@ def backtest_plan(
     *,
     windows: tuple[TimeWindow, ...],
     coverage: CoveragePlan | None = None,
-    patrol: Any = None,
+    patrol: PatrolPlan | None = None,
     risk_evaluation: RiskEvaluation | None = None,
     response_minutes: float = 10.0,
     response_mode: str | None = None,
@@ -261,7 +263,7 @@ def rolling_backtest(
     districts: gpd.GeoDataFrame | None = None,
     key_sites: gpd.GeoDataFrame | None = None,
     coverage: CoveragePlan | None = None,
-    patrol: Any = None,
+    patrol: PatrolPlan | None = None,
     risk_settings: Any = None,
 ) -> pd.DataFrame:
     """One row per rolling fold: periods, incidents, PAI at 5 % of a surface re-estimated on
@@ -316,8 +318,8 @@ def evaluate_run(
     risk: RiskSurface | None = None,
     risk_evaluation: RiskEvaluation | None = None,
     coverage: CoveragePlan | None = None,
-    patrol: Any = None,
-    response: Any = None,
+    patrol: PatrolPlan | None = None,
+    response: ResponseResult | None = None,
 ) -> Backtest | None:
     """The pipeline's evaluation stage: :func:`backtest_plan` on the incidents on or after
     ``evaluation.split`` (and :func:`rolling_backtest` when rolling windows are set); with

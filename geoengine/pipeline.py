@@ -13,7 +13,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._io import prepare_out_dir
 from ._stage_cache import cached_stage
@@ -24,6 +24,10 @@ from .layers import Layers, load_layers, read_layer
 from .network import RoadNetwork, load_network
 from .risk import RiskEvaluation, RiskSurface, estimate_risk, evaluate_risk, split_incidents
 from .scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from .patrol.plan import PatrolPlan
+    from .response import ResponseResult
 
 __all__ = ["RunResult", "default_run_dir", "run"]
 
@@ -43,8 +47,8 @@ class RunResult:
     risk: RiskSurface | None = None
     risk_evaluation: RiskEvaluation | None = None
     coverage: CoveragePlan | None = None
-    patrol: Any = None  # PatrolPlan | None
-    response: Any = None  # ResponseResult | None
+    patrol: PatrolPlan | None = None
+    response: ResponseResult | None = None
 
     def summary(self) -> str:
         m = self.manifest["metrics"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .plan import CAUSES, PatrolPlan, plan_patrol
 from .repair import capacity_bound, drop_causes, find_insertion, insert_dropped
-from .routing import RoutingProblem, RoutingResult, Route, Stop, Vehicle, solve_routing
+from .routing import Route, RoutingProblem, RoutingResult, Stop, Vehicle, solve_routing
 from .shifts import expand_teams, window_overlaps
 
 __all__ = [

@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..stop import DEFAULT_WORK, Limits
 from ..errors import InfeasibleSettingsError
+from ..stop import DEFAULT_WORK, Limits
 from .allocation import Allocation, allocate_force
 from .beats import Beats, make_beats
 from .decompose import sectors, solve_by_sectors
@@ -418,7 +418,7 @@ def plan_patrol(
             parts = parts if len(parts) > 1 else None
         if parts is not None:
             result = solve_by_sectors(problem, parts, stop=stop_w,
-                                      solve=lambda sub, keep, lim, visits=visits: _hotspots_first(sub, _sub_visits(visits, keep), lim, seed))  # fmt: skip
+                                      solve=lambda sub, keep, lim: _hotspots_first(sub, _sub_visits(visits, keep), lim, seed))  # noqa: B023  # fmt: skip
             log.info("window %s: %d visits routed in %d sectors (%s)", w.name, len(visits), len(parts),
                      ", ".join(f"{len(p.vehicles)} teams / {len(p.nodes)} visits" for p in parts))  # fmt: skip
         elif hint is None:

@@ -45,10 +45,10 @@ from scipy.sparse.csgraph import dijkstra
 
 from geoengine.coverage.problem import CoverageProblem, LocationResult, solve_lscp, solve_mclp
 from geoengine.coverage.stop import MaxRuntime  # noqa: F401  (re-exported for callers)
-from geoengine.stop import DEFAULT_WORK, Limits, Stop, as_limits
 from geoengine.errors import InfeasibleSettingsError, LayerError
 from geoengine.graphs import SegmentGraph, segment_graph
 from geoengine.patrol.beats import aligned_values, risk_series
+from geoengine.stop import DEFAULT_WORK, Limits, Stop, as_limits
 
 if TYPE_CHECKING:
     from geoengine.network import RoadNetwork

@@ -1,21 +1,21 @@
-"""Private: the self-contained ``summary.html`` of a batch (tables and inline SVG charts).
+"""The batch's ``summary.html`` and the comparison's ``compare.html``: self-contained pages
+rendered from jinja2 templates (``export/templates``) with autoescape on.
 
-No script, no web fonts, no CDN: the page opens from disk on a machine with no
-internet. Every string from the input (run names, reasons, parameters) is escaped;
+No script, no web fonts, no CDN: the pages open from disk on a machine with no internet.
+Every string from the input (run names, reasons, parameters) is escaped by the template;
 chart text is drawn as paths, so no input string reaches the page as markup.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import math
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["figure_png_base64", "figure_svg", "summary_html"]
+__all__ = ["compare_html", "figure_png_base64", "figure_svg", "summary_html"]
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.5em;color:#222}
@@ -113,31 +113,40 @@ def _charts(table: pd.DataFrame) -> list[tuple[str, str]]:
     return charts
 
 
+def _render(template: str, **context: Any) -> str:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("geoengine.export", "templates"), autoescape=True)
+    return env.get_template(template).render(css=CSS, **context)
+
+
 def summary_html(table: pd.DataFrame, *, title: str = "geoengine batch") -> str:
     """The batch summary page: counts, charts, one row per run."""
-    e = html.escape
     counts = table["status"].value_counts().to_dict() if len(table) else {}
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{e(title)}</h1>",
-        "<p>" + ", ".join(f"{e(str(v))} {e(str(k))}" for k, v in sorted(counts.items())) + f" — {len(table)} runs</p>",
-    ]
     failed = table[table["status"] == "failed"] if len(table) else table
-    if len(failed):
-        parts.append("<h2>Failed runs</h2><ul>")
-        parts += [f"<li><b>{e(str(r['run']))}</b>: {e(str(r['reason']))}</li>" for _, r in failed.iterrows()]
-        parts.append("</ul>")
-    charts = _charts(table) if len(table) else []
-    if charts:
-        parts.append("<h2>Charts</h2><div class='charts'>")
-        parts += [f"<div class='chart'><div><b>{e(name)}</b></div>{svg}</div>" for name, svg in charts]
-        parts.append("</div>")
-    parts.append("<h2>Runs</h2><table><thead><tr>")
     cols = [c for c in table.columns if c not in ("run_id",)]
-    parts += [f"<th>{e(str(c))}</th>" for c in cols]
-    parts.append("</tr></thead><tbody>")
-    for _, row in table.iterrows():
-        parts.append(f"<tr class='{e(str(row['status']))}'>" + "".join(f"<td>{e(_fmt(row[c]))}</td>" for c in cols) + "</tr>")
-    parts.append("</tbody></table><p class='muted'>Shares are fractions in [0, 1]; empty cells: not computed.</p></body></html>")
-    return "\n".join(parts)
+    return _render(
+        "summary.html",
+        title=title,
+        counts=", ".join(f"{v} {k}" for k, v in sorted(counts.items())),
+        n_runs=len(table),
+        failed=[(str(r["run"]), str(r["reason"])) for _, r in failed.iterrows()],
+        charts=_charts(table) if len(table) else [],
+        cols=[str(c) for c in cols],
+        rows=[(str(row["status"]), [_fmt(row[c]) for c in cols]) for _, row in table.iterrows()],
+    )
+
+
+def compare_html(
+    *, name_a: str, name_b: str, counts: dict[str, Any], warnings: list[str], png: str,
+    metrics: pd.DataFrame, beats: pd.DataFrame, cameras: list[tuple[str, str, str, float, float]],
+) -> str:
+    """What changed between two runs: counts, the difference map (a PNG data URI), metrics, beats, cameras."""
+    return _render(
+        "compare.html",
+        name_a=name_a, name_b=name_b, counts=[(k.replace("_", " "), str(v)) for k, v in counts.items()],
+        warnings=warnings, png=png,
+        metrics=[(str(r.metric), _fmt(r.a), _fmt(r.b), _fmt(r.change)) for r in metrics.itertuples()],
+        beats=[(str(r.name), f"{r.changed_share:.3f}", "yes" if r.changed else "") for r in beats.itertuples()],
+        cameras=[(what, model, heading, f"{lat:.6f}", f"{lon:.6f}") for what, model, heading, lat, lon in cameras],
+    )  # fmt: skip
