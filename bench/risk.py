@@ -147,7 +147,7 @@ def accuracy_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def _segment_features(streets: Any, seg: np.ndarray, w: np.ndarray, t: pd.Series, origin: pd.Timestamp, adj: Any) -> pd.DataFrame:
+def segment_features(streets: Any, seg: np.ndarray, w: np.ndarray, t: pd.Series, origin: pd.Timestamp, adj: Any) -> pd.DataFrame:
     """Per-segment features from the incidents before ``origin`` (see the module docstring)."""
     from geoengine.risk import density_at_samples
 
@@ -219,11 +219,11 @@ def learned_rows(*, origins: int = 9) -> list[dict[str, Any]]:
             xs, ys, ws = [], [], []
             for m in months:  # rolling origins inside the estimation period only
                 test = ((t >= m.start_time) & (t < (m + 1).start_time)).to_numpy()
-                xs.append(_segment_features(st, seg, w, t, m.start_time, adj))
+                xs.append(segment_features(st, seg, w, t, m.start_time, adj))
                 ys.append(np.bincount(seg[test], weights=w[test], minlength=s) / st.length * 1000)
                 ws.append(st.length / 1000)
             x, y, sw = pd.concat(xs, ignore_index=True), np.concatenate(ys), np.concatenate(ws)
-            x_now = _segment_features(st, seg, w, t, start, adj)
+            x_now = segment_features(st, seg, w, t, start, adj)
             mu, sd = x.mean(), x.std().replace(0, 1)
             ev0 = risk.evaluate_risk(surface, held, history=est)
             label = "harm PAI" if harm else "count PAI"

@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import shapely
 
 from geoengine.risk import estimate_risk, evaluate_risk, split_incidents
@@ -130,3 +131,32 @@ def test_report_backtest_chart_and_where_counts_beat_the_model():
     assert "beat" not in text[1]
     assert _svg(chart_backtest(metrics), salt="t").startswith("<svg")
     assert chart_backtest({}) is None
+
+
+def test_learned_model_features_use_only_incidents_before_their_origin(grid):
+    """The bench's learned models (bench.risk.learned_rows) are fitted on features at rolling
+    origins inside the estimation period: an incident at or after an origin never enters them,
+    and the windows count what they say (30 days, 91 days, all history)."""
+    import geoengine.risk as risk
+    from bench.risk import segment_features
+
+    make = getattr(risk, "streets", None) or risk._streets
+    st = make(grid, 10.0)
+    s = len(st.length)
+    adj = sp.csr_matrix(([1.0] * 2 * s, (np.r_[np.arange(s), np.arange(s)], np.r_[st.u, st.v])), shape=(s, st.n_nodes))
+    adj = (adj @ adj.T).tocsr()
+    adj.setdiag(0)
+    adj.eliminate_zeros()
+    origin = pd.Timestamp("2026-05-01")
+    past_seg, future_seg = 3, 7
+    seg = np.array([past_seg, past_seg, future_seg, future_seg, future_seg])
+    t = pd.Series(origin + pd.to_timedelta([-10, -100, 0, 5, 40], unit="D"))
+    w = np.ones(len(seg))
+    got = segment_features(st, seg, w, t, origin, adj)
+    only_past = segment_features(st, seg[:2], w[:2], t[:2].reset_index(drop=True), origin, adj)
+    pd.testing.assert_frame_equal(got, only_past)
+    per_km = lambda n: np.log1p(1000 * n / max(st.length[past_seg], 10))  # noqa: E731
+    assert got.loc[past_seg, "c30"] == pytest.approx(per_km(1))  # the incident 10 days before
+    assert got.loc[past_seg, "c182"] == pytest.approx(per_km(2))  # both
+    assert got.loc[past_seg, "active12"] == 2  # months 0 and 3 before the origin
+    assert got.loc[future_seg, ["c30", "c91", "c365", "call"]].eq(0).all()  # its incidents are all at or after the origin
