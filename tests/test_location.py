@@ -684,7 +684,7 @@ def test_lns_windows_keep_the_budget_never_lose_value_and_are_deterministic(monk
     start = greedy_mclp(red, budget_count=5)
     plan, better, ending = problem_mod._lns(red, start, budget_count=5, budget_cost=None, backup_weight=0.0,
                                            windows=3, seed=0, deadline=time.perf_counter() + 300)  # fmt: skip
-    assert ending == "complete" and plan.size <= 5 and len(set(red.groups[plan])) == plan.size
+    assert ending == "work" and plan.size <= 5 and len(set(red.groups[plan])) == plan.size  # the window count ended it
     assert mclp_value(red, plan) >= mclp_value(red, start) - 1e-9
     again = problem_mod._lns(red, start, budget_count=5, budget_cost=None, backup_weight=0.0, windows=3, seed=0,
                              deadline=time.perf_counter() + 300)  # fmt: skip
@@ -696,4 +696,31 @@ def test_lns_windows_keep_the_budget_never_lose_value_and_are_deterministic(monk
     res = solve_mclp(p, budget_count=5, stop=Limits(2, 120))
     truth = _brute_mclp(a, w, 5, groups)
     assert res.objective <= truth + 1e-9 <= res.bound + 2e-9
-    assert "SCIP not run" in res.message and res.stopped_by == "complete"
+    assert "SCIP not run" in res.message and res.stopped_by == "work"
+
+
+def test_backup_solve_on_a_large_core_ends_on_its_work_and_is_deterministic(monkeypatch) -> None:
+    """The district's camera backup MIP at a small size: key sites (backup rows) want a second view,
+    a cost budget with two camera models, one camera per pole. Where the core is too large for SCIP
+    (threshold lowered here) the LNS windows take its place: the solve ends on its work (the window
+    count, not the wall clock), keeps the budget and gives the same plan twice."""
+    rng = np.random.default_rng(21)
+    n, sites = 80, 16
+    fixed = (rng.random((n, sites * 4)) < 0.08).astype(float)
+    dome = (rng.random((n, sites)) < 0.2).astype(float)
+    a = np.hstack([fixed, dome])
+    groups = np.concatenate([np.arange(sites * 4) // 4, np.arange(sites)])
+    costs = np.concatenate([np.ones(sites * 4), np.full(sites, 3.0)])
+    backup = rng.random(n) < 0.3
+    p = CoverageProblem.from_coverage_matrix(a, rng.lognormal(0.0, 1.0, n), costs=costs, groups=groups, backup=backup)
+    monkeypatch.setattr(problem_mod, "_SKIP_MIP_MIN_NNZ", 0)
+    monkeypatch.setattr(problem_mod, "_SKIP_MIP_GAP", 0.0)
+    monkeypatch.setattr(problem_mod, "_SKIP_MIP_WHEN_PROVEN", False)
+    runs = [solve_mclp(p, budget_cost=8.0, backup_weight=0.5, stop=Limits(3, 600), seed=0) for _ in range(2)]
+    for res in runs:
+        assert res.problem_kind == "backup" and res.stopped_by == "work" and "SCIP not run" in res.message
+        assert float(costs[res.selected].sum()) <= 8.0 + 1e-9
+        assert len(set(groups[res.selected])) == res.selected.size
+        assert res.objective == pytest.approx(mclp_value(p, res.selected, backup_weight=0.5))
+        assert res.objective <= res.bound + 1e-9
+    assert runs[0].selected.tolist() == runs[1].selected.tolist() and runs[0].objective == runs[1].objective

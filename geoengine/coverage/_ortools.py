@@ -122,6 +122,7 @@ def solve_mip(
     row_ub: dict[int, float] | None = None,
     node_limit: int | None = None,
     lp_iteration_limit: int | None = None,
+    scip_params: tuple[str, ...] = (),
 ) -> MipSolution:
     """Solve ``model`` with ``backend`` ("scip", "glop" or "cbc") in at most ``time_limit_s``.
 
@@ -130,7 +131,7 @@ def solve_mip(
     SCIP runs single-threaded, so a solve that ends on them (or optimal) is the same on any
     machine; ``time_limit_s`` is then only the safety cap. ``nodes`` reports the nodes used.
     ``seed`` goes to SCIP as ``randomization/randomseedshift``; ``hint`` (one value per variable)
-    is passed with ``SetHint``; ``row_ub`` overrides the upper bounds of some rows (e.g. the budget
+    is passed with ``SetHint``; ``scip_params`` are more SCIP settings (``"name = value"``); ``row_ub`` overrides the upper bounds of some rows (e.g. the budget
     row in a budget sweep) without rebuilding. ``bound`` is ``Objective().BestBound()`` for MIPs
     and the optimal LP value for LPs (``None`` when not finite / not proven).
     """
@@ -155,6 +156,7 @@ def solve_mip(
             scip.append(f"limits/totalnodes = {max(1, int(node_limit))}")
         if lp_iteration_limit is not None:
             scip += [f"lp/iterlim = {max(1, int(lp_iteration_limit))}", f"lp/rootiterlim = {max(1, int(lp_iteration_limit))}"]
+        scip += list(scip_params)
         if not solver.SetSolverSpecificParametersAsString("\n".join(scip) + "\n"):  # pragma: no cover
             raise RuntimeError(f"SCIP rejected the parameters {scip}")
     if hint is not None:
