@@ -724,3 +724,23 @@ def test_backup_solve_on_a_large_core_ends_on_its_work_and_is_deterministic(monk
         assert res.objective == pytest.approx(mclp_value(p, res.selected, backup_weight=0.5))
         assert res.objective <= res.bound + 1e-9
     assert runs[0].selected.tolist() == runs[1].selected.tolist() and runs[0].objective == runs[1].objective
+
+
+def test_lagrangian_bound_with_unequal_costs_keeps_the_groups_and_stays_valid() -> None:
+    """Two camera costs, one camera a pole (the district's models): the inner problem is the LP of the
+    multiple-choice knapsack; the bound stays at or above the brute-force optimum, backup term or not."""
+
+    rng = np.random.default_rng(4)
+    for _ in range(25):
+        n, m = int(rng.integers(6, 12)), int(rng.integers(6, 10))
+        a = (rng.random((n, m)) < 0.3).astype(float)
+        w = rng.lognormal(0.0, 1.0, n)
+        groups, costs = np.arange(m) // 3, rng.choice([1.0, 3.0], m)
+        budget, bw = float(rng.integers(2, 7)), float(rng.choice([0.0, 0.5]))
+        p = CoverageProblem.from_coverage_matrix(a, w, costs=costs, groups=groups, backup=rng.random(n) < 0.3)
+        best = max(
+            mclp_value(p, np.array(s, dtype=np.int64), backup_weight=bw)
+            for r in range(m + 1) for s in itertools.combinations(range(m), r)
+            if costs[list(s)].sum() <= budget + 1e-9 and len(set(groups[list(s)])) == len(s)
+        )  # fmt: skip
+        assert lagrangian_mclp_bound(p, budget_cost=budget, backup_weight=bw) >= best - 1e-7

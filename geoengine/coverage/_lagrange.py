@@ -164,21 +164,71 @@ def lagrangian_bound(
             cand, val = cand[sel], val[sel]
         return float(val.sum()), cand, np.ones(cand.size)
 
+    c_ext = np.append(costs, np.inf)
+    cost_table = c_ext[pad] if m else np.zeros((0, 0))
+
+    def inner_mckp(r: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """The LP of ``max r·x`` with one column a group and the cost budget (multiple-choice knapsack):
+        each group's upper convex hull of (cost, value) from (0, 0), its steps taken by falling slope
+        while the budget lasts, the last one in part (Sinha and Zoltners)."""
+        r_ext[:m] = r
+        val_t = r_ext[pad]
+        cur_c, cur_v = np.zeros(n_g), np.zeros(n_g)
+        cur_j = np.full(n_g, -1, dtype=np.int64)
+        steps: list[tuple[np.ndarray, ...]] = []
+        for step_i in range(width):
+            dv, dc = val_t - cur_v[:, None], cost_table - cur_c[:, None]
+            ok = (dv > 0) & (dc > 0) & np.isfinite(dc)
+            slope = np.where(ok, dv / np.where(ok, dc, 1.0), -np.inf)
+            at = slope.argmax(axis=1)
+            sv = slope[ar_g, at]
+            act = np.flatnonzero(sv > 0)
+            if act.size == 0:
+                break
+            to = pad[act, at[act]]
+            steps.append((act, cur_j[act].copy(), to, dc[act, at[act]], dv[act, at[act]], sv[act],
+                          np.full(act.size, step_i)))  # fmt: skip
+            cur_c[act], cur_v[act], cur_j[act] = cost_table[act, at[act]], val_t[act, at[act]], to
+        if not steps:
+            return 0.0, np.zeros(0, np.int64), np.zeros(0)
+        g_, fr, to, dc_, dv_, sl, st = (np.concatenate(x) for x in zip(*steps, strict=True))
+        o = np.lexsort((st, g_, -sl))
+        g_, fr, to, dc_, dv_ = g_[o], fr[o], to[o], dc_[o], dv_[o]
+        room = budget_cost - (np.cumsum(dc_) - dc_)
+        f = np.clip(room / dc_, 0.0, 1.0)
+        n_full = int(np.argmin(f >= 1.0)) if (f < 1.0).any() else f.size
+        value = float(dv_[:n_full].sum())
+        x = np.zeros(m)
+        x[to[:n_full]] = 1.0
+        x[fr[:n_full][fr[:n_full] >= 0]] = 0.0  # a later hull step replaces the group's earlier column
+        if n_full < f.size and f[n_full] > 0:
+            part = f[n_full]
+            value += part * float(dv_[n_full])
+            if fr[n_full] >= 0:
+                x[fr[n_full]] = 1.0 - part
+            x[to[n_full]] = part
+        sel = np.flatnonzero(x > 0)
+        return value, sel, x[sel]
+
     def inner(r: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Value, chosen columns and their (fractional) amounts of (a relaxation of) ``max r·x``."""
         if m == 0:
             return 0.0, np.zeros(0, np.int64), np.zeros(0)
         if not knapsack:
             return inner_count(r, p)
-        # unequal costs: the fractional knapsack without groups, and (with a count budget too)
-        # the groups with the count alone; each is a relaxation, the smaller one is kept
-        pos = np.flatnonzero(r > 0)
-        o = pos[np.argsort(-r[pos] / costs[pos], kind="stable")]
-        cc = costs[o]
-        room = np.clip(budget_cost - (np.cumsum(cc) - cc), 0.0, None)
-        frac = np.minimum(1.0, room / cc)
-        keep = frac > 0
-        best = (float(r[o[keep]] @ frac[keep]), o[keep], frac[keep])
+        # unequal costs: the LP of the multiple-choice knapsack (one a group) or, with more a group, the
+        # fractional knapsack without groups; with a count budget too, the groups with the count alone;
+        # each is a relaxation, the smaller one is kept
+        if k == 1:
+            best = inner_mckp(r)
+        else:
+            pos = np.flatnonzero(r > 0)
+            o = pos[np.argsort(-r[pos] / costs[pos], kind="stable")]
+            cc = costs[o]
+            room = np.clip(budget_cost - (np.cumsum(cc) - cc), 0.0, None)
+            frac = np.minimum(1.0, room / cc)
+            keep = frac > 0
+            best = (float(r[o[keep]] @ frac[keep]), o[keep], frac[keep])
         if budget_count is not None:
             other = inner_count(r, int(budget_count))
             if other[0] < best[0]:
