@@ -28,13 +28,18 @@ import shapely
 
 from ..errors import InfeasibleSettingsError
 from ..scenario import CameraSettings
+from ..stop import DEFAULT_WORK, Limits, record_safety_caps
 from .candidates import candidate_sites
 from .demand import combine_demand, key_site_demand, street_demand
 from .network import NetworkActions, network_actions, network_columns
 from .problem import CoverageProblem, LocationResult, coverage_curve, solve_lscp, solve_mclp
-from ..stop import DEFAULT_WORK, Limits, record_safety_caps
 from .visibility import (
-    bearing_deg, existing_ids, mount_cameras, resolve_existing, view_polygons, visibility,
+    bearing_deg,
+    existing_ids,
+    mount_cameras,
+    resolve_existing,
+    view_polygons,
+    visibility,
 )
 
 if TYPE_CHECKING:
