@@ -152,7 +152,7 @@ def month_folds(eff: pd.Series, n_folds: int, min_incidents: int) -> list[tuple[
         return []
     months = t.dt.to_period("M")
     first, last = months.min(), months.max()
-    out = []
+    out: list[tuple[pd.Timestamp, pd.Timestamp]] = []
     m = last
     while m > first and len(out) < n_folds:
         start, end = m.start_time, (m + 1).start_time
@@ -221,6 +221,7 @@ def select_model(
         fixed_w = None
     else:
         b = settings.blend
+        assert not isinstance(b, str)  # 'auto' is the branch above
         total = b.counts + b.kde + b.recent
         fixed_w = {"counts": b.counts / total, "kde": b.kde / total, "recent": b.recent / total}
     bws = [float(h) for h in ms.bandwidths_m] if auto_bw else [float(settings.bandwidth_m)]
@@ -285,7 +286,7 @@ def select_model(
         np.add.at(out, streets.sample_seg, dens)
         return out / streets.seg_samples[:, None]
 
-    grid = _simplex(float(ms.weight_step)) if auto_w else [tuple(fixed_w[k] for k in TERMS)]
+    grid = _simplex(float(ms.weight_step)) if auto_w or fixed_w is None else [tuple(fixed_w[k] for k in TERMS)]
     rows = []
     for h in bws:
         dens = seg_mean(density_at_samples(streets, used, mid, agg[used], bandwidth_m=h, kernel=kernel))

@@ -1141,7 +1141,7 @@ class Scenario(_Model):
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     sweep: SweepSettings | None = Field(None, description="Parameter sweep run by geoengine batch; ignored by geoengine run.")
     solver: SolverSettings = Field(default_factory=SolverSettings)
-    outputs: OutputSettings = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    outputs: OutputSettings = Field(default_factory=dict, validate_default=True)
 
     _path: Path | None = PrivateAttr(None)
     _sha256: str | None = PrivateAttr(None)
@@ -1645,7 +1645,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=True)
             try:
                 hash(key)
             except TypeError:

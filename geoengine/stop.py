@@ -43,7 +43,7 @@ import contextvars
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "DEFAULT_WORK",
@@ -181,7 +181,7 @@ class Limits:
             return "safety_cap"
         return "work"
 
-    def scip_limits(self) -> dict[str, int | None]:
+    def scip_limits(self) -> dict[str, Any]:
         """SCIP's deterministic limits for this work: ``node_limit`` and ``lp_iteration_limit``."""
         if self.work is None:
             return {"node_limit": None, "lp_iteration_limit": None}

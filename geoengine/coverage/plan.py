@@ -456,7 +456,7 @@ def plan_coverage(
         main_budget = None
         if settings.objective == "mclp" and (by == "cost" or settings.budget_cost is None):
             main_budget = settings.budget_cost if by == "cost" else settings.budget_count
-            if main_budget not in budgets:
+            if main_budget is not None and main_budget not in budgets:
                 budgets = sorted([*budgets, main_budget])
         others = [b for b in budgets if b != main_budget]
         with record_safety_caps() as noted:

@@ -41,6 +41,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -61,6 +62,7 @@ from geoengine.stop import (
     DEFAULT_WORK,
     Limits,
     Stop,
+    StoppedBy,
     as_limits,
     merge_stopped_by,
     report_stop,
@@ -249,7 +251,8 @@ class CoverageProblem:
 
         Raises ``ValueError`` listing every shape or value problem at once.
         """
-        return cls(coverage, weights, costs, groups, max_per_group, existing, existing_views, backup)
+        # None fields are filled in __post_init__ (the dataclass types them as filled)
+        return cls(coverage, weights, costs, groups, max_per_group, existing, existing_views, backup)  # type: ignore[arg-type]
 
     @classmethod
     def from_cost_matrix(
@@ -265,12 +268,12 @@ class CoverageProblem:
             raise InfeasibleSettingsError.single(
                 f"service radius must be a finite number > 0, got {service_radius!r}", field="service_radius"
             )
-        c = cost.toarray() if sp.issparse(cost) else np.asarray(cost, dtype=float)
+        c = cost.toarray() if sp.issparse(cost) else np.asarray(cost, dtype=float)  # type: ignore[attr-defined]
         if c.ndim != 2:
             raise ValueError(f"cost: must be a 2-D matrix, got shape {c.shape}")
         with np.errstate(invalid="ignore"):
             covered = np.isfinite(c) & (c <= service_radius)
-        return cls(sp.csr_matrix(covered.astype(float)), weights, costs)
+        return cls(sp.csr_matrix(covered.astype(float)), weights, costs)  # type: ignore[arg-type]  # costs None: filled in __post_init__
 
     # -- sizes -----------------------------------------------------------------------------
 
@@ -651,7 +654,7 @@ def _check_run(stop: Stop, seed: int, solver: str) -> Limits:
 _DEFAULT_STOP = Limits(DEFAULT_WORK, 30.0)
 
 
-def _mip_ending(limits: Limits, sol: _ortools.MipSolution, time_limit_s: float) -> str:
+def _mip_ending(limits: Limits, sol: _ortools.MipSolution, time_limit_s: float) -> StoppedBy:
     """How a SCIP / GLOP solve ended: optimal = complete; else its wall time against its cap."""
     return limits.stopped_by(finished=sol.status in ("optimal", "infeasible"), elapsed_s=sol.solve_s, cap_s=time_limit_s)
 
@@ -713,7 +716,7 @@ def _solve_mclp_reduced(
     start: np.ndarray | None = None,
     model: _MclpModel | None = None,
     polish: bool = True,
-    mip_limits: dict[str, int | None] | None = None,
+    mip_limits: dict[str, Any] | None = None,
 ) -> LocationResult:
     """The MCLP on ``red`` (see :func:`solve_mclp`); ``polish=False`` (an LNS window's sub-problem)
     skips the extra work for large gaps: roundings, the continued subgradient run and the LNS.
@@ -726,13 +729,13 @@ def _solve_mclp_reduced(
     simple = _simple_bound(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight)
     simple += dropped_const
 
-    info = {"bound_method": "simple", "bound_s": 0.0, "bound_cpu_s": 0.0, "fixed": 0}
+    info: dict[str, Any] = {"bound_method": "simple", "bound_s": 0.0, "bound_cpu_s": 0.0, "fixed": 0}
 
     def finish(selected, status, method, bound, solve_s, build_s, message="") -> LocationResult:
         selected = np.sort(np.asarray(selected, dtype=np.int64))
         credit, views = credit_and_views(problem, selected)
         objective = mclp_value(problem, selected, backup_weight=backup_weight)
-        ending = merge_stopped_by(*endings)  # a capped warm start can change even an optimal answer
+        ending = merge_stopped_by(*cast(list[StoppedBy], endings))  # a capped warm start can change even an optimal answer
         report_stop("camera siting" if kind != "backup" else "camera siting (backup)", ending, stop, time.perf_counter() - t0,
                     f"{method}, budget {budget_count if budget_count is not None else budget_cost}")  # fmt: skip
         gap = None
@@ -976,7 +979,7 @@ def lagrangian_mclp_bound(
         inc, _ = swap_improve_ending(red, inc, budget_cost=budget_cost, backup_weight=backup_weight)
         lower = mclp_value(red, inc, backup_weight=backup_weight) + const
     t_mat, c_row, d_row = rows_s.lagrange_data(red, backup_weight)
-    kw = {} if iterations is None else {"iterations": int(iterations)}
+    kw: dict[str, Any] = {} if iterations is None else {"iterations": int(iterations)}
     lag = lagrangian_bound(t_mat, c_row, d_row, red.groups, red.max_per_group, budget_count=budget_count,
                            budget_cost=budget_cost, costs=red.costs, lower=lower - const - rows_s.const, **kw)  # fmt: skip
     return lag.bound + rows_s.const + const
@@ -1157,7 +1160,7 @@ def coverage_curve(
         raise ValueError(f"by must be 'count' or 'cost', got {by!r}")
     budgets = list(budgets)
     for b in budgets:
-        _check_budgets(b if by == "count" else None, b if by == "cost" else None, required=True)
+        _check_budgets(cast(int, b) if by == "count" else None, b if by == "cost" else None, required=True)
     stop = _check_run(stop, seed, solver)
     red, row_map = problem.reduced()
     model = None
@@ -1165,7 +1168,7 @@ def coverage_curve(
         first = budgets[0]
         model = _build_mclp(
             red,
-            budget_count=first if by == "count" else None,
+            budget_count=cast(int, first) if by == "count" else None,
             budget_cost=first if by == "cost" else None,
             backup_weight=backup_weight,
         )
@@ -1181,7 +1184,7 @@ def coverage_curve(
             red,
             row_map,
             t0=t0,
-            budget_count=b if by == "count" else None,
+            budget_count=cast(int, b) if by == "count" else None,
             budget_cost=b if by == "cost" else None,
             backup_weight=backup_weight,
             stop=stop,
@@ -1241,7 +1244,7 @@ def solve_lscp(
         selected = np.sort(np.asarray(selected, dtype=np.int64))
         credit, views = credit_and_views(problem, selected)
         objective = float(problem.costs[selected].sum())
-        ending = merge_stopped_by(*endings)
+        ending = merge_stopped_by(*cast(list[StoppedBy], endings))
         report_stop("set cover", ending, stop, time.perf_counter() - t0, method)
         if status == "optimal":
             gap = 0.0
@@ -1332,7 +1335,7 @@ def solve_pmedian(
     stop = _check_run(stop, seed, "scip")
     t0 = time.perf_counter()
     deadline = t0 + stop.cap_s
-    d = np.asarray(cost.toarray() if sp.issparse(cost) else cost, dtype=float)
+    d = np.asarray(cost.toarray() if sp.issparse(cost) else cost, dtype=float)  # type: ignore[attr-defined]
     w = np.asarray(weights, dtype=float)
     if d.ndim != 2 or w.shape != (d.shape[0],):
         raise ValueError(f"cost must be 2-D and weights of length cost.shape[0]; got {d.shape} and {w.shape}")
