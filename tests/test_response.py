@@ -387,23 +387,47 @@ def test_the_map_draws_each_tiers_circle_on_the_streets(grid, sf_small):
                             settings=settings, windows=HOUR)  # fmt: skip
     segs = res.covered_segments(grid, "tier")
     assert segs.crs is not None and len(segs) == 16  # the streets between the 13 nodes within two blocks
-    names = [n for n in overlay_names(make_map(sf_small.network, response=sf_small.response)) if n.startswith("Response circle")]
-    assert any("key sites, 1 min" in n for n in names) and any("streets, 5 min" in n for n in names)
+    assert len(res.covered_segments(grid, "tier", window="hour")) == 16  # one window: the same circle
+    # one layer per (tier with demand, window), bound to the clock: each window of the clock names its own
+    res = sf_small.response
+    fmap = make_map(sf_small.network, patrol=sf_small.patrol, windows=sf_small.scenario.windows, response=res)
+    names = [n for n in overlay_names(fmap) if n.startswith("Response circle")]
+    tiers = [t for t in res.settings.tiers if len(res.demand[t.name])]
+    assert len(names) == len(tiers) * len(res.windows)
+    for t in tiers:
+        for w in res.windows:
+            assert sum(n.startswith(f"Response circle: {t.name}, {t.minutes:g} min, {w.name} (") for n in names) == 1
+    clock = next(c for c in fmap._children.values() if getattr(c, "plans", None))
+    for w in clock.plans[0]["windows"]:
+        assert [n.split(", ")[2].split(" (")[0] for n in w["response"]] == [w["name"]] * len(tiers)
+        assert "Response circles" in w["response_note"]
+    assert clock.tiers_on == [True] + [False] * (len(tiers) - 1)  # the tightest tier shown at first
+    # a window's circle is its own responders' (checkpoints staffed then, the patrols where they are)
+    per = {w.name: set(res.covered_segments(sf_small.network, "streets", window=w.name)["segment_id"]) for w in res.windows}
+    assert all(per.values()) and len({frozenset(v) for v in per.values()}) > 1, "the windows' circles differ"
 
 
-def test_the_briefing_shades_the_tightest_response_circle(demo_small):
+def test_the_briefing_draws_every_tiers_circle_with_its_minutes_and_share(demo_small):
+    from matplotlib.legend import Legend
+
     from geoengine.export.briefing import briefing_figure
 
     run = demo_small
     page = briefing_figure(run.network, title="demo", layers=run.layers, risk=run.risk, patrol=run.patrol,
                            response=run.response)  # fmt: skip
-    tier = min(run.response.settings.tiers, key=lambda t: t.minutes)
-    from matplotlib.legend import Legend
-
-    labels = [t.get_text() for a in page.figure.axes for leg in a.get_children() if isinstance(leg, Legend)
-              for t in leg.get_texts()]  # fmt: skip
+    legends = [leg for a in page.figure.axes for leg in a.get_children() if isinstance(leg, Legend)]
+    circles = next(leg for leg in legends if leg.get_title().get_text().startswith("Response circles"))
+    assert circles.get_title().get_text() == f"Response circles — {page.window}"  # the window the page shows
+    labels = [t.get_text() for t in circles.get_texts()]
     assert "response" in page.drawn
-    assert any(f"{tier.minutes:g} min response circle ({tier.name})" in x for x in labels), labels
+    for tier in run.response.settings.tiers:
+        share = run.response.share(tier.name, page.window)
+        assert share is not None, tier.name  # the demo has key sites, districts and streets
+        assert any(x.startswith(f"{tier.minutes:g} min ({tier.name}): {100 * share:.0f} % within") for x in labels), labels
+    # each tier its own outline and hatch
+    patches = [h for h in circles.legend_handles if h.get_label().split(" (")[0].endswith("min")]
+    assert len(patches) == len(run.response.settings.tiers)
+    assert len({(h.get_hatch(), h.get_linestyle(), h.get_edgecolor()) for h in patches}) == len(patches)
     plain = briefing_figure(run.network, title="demo", layers=run.layers, risk=run.risk, patrol=run.patrol)
     assert "response" not in plain.drawn
 
