@@ -45,8 +45,11 @@ def _run_suite(name: str, args: argparse.Namespace) -> list[dict[str, Any]] | st
     run = _load(name)
     if isinstance(run, str):
         return run
-    extra = {k: getattr(args, k) for k in ("limit_s", "instances", "files", "before", "suite_name", "work")
-             if getattr(args, k) is not None}
+    extra = {
+        k: getattr(args, k)
+        for k in ("limit_s", "instances", "files", "before", "suite_name", "work")
+        if getattr(args, k) is not None
+    }
     if args.district:
         extra["district"] = True
     accepted = inspect.signature(run).parameters
@@ -65,8 +68,9 @@ def _write(path: Path | None, rows: list[dict[str, Any]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("suite", choices=[*SUITES, "all", "scaling"])
     parser.add_argument("--quick", action="store_true", help="Smaller instances and limits (all: under 5 minutes).")
     parser.add_argument("--json", type=Path, metavar="FILE", help="Write all rows as JSON (after each suite).")
@@ -114,8 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         rows += result
         _write(args.json, rows)
     if args.suite == "all":
-        print(f"\nbench: {len(suites) - len(failed)} of {len(suites)} suites ran in {time.perf_counter() - t_all:.0f} s"
-              + (f"; failed: {', '.join(failed)}" if failed else ""))  # fmt: skip
+        print(
+            f"\nbench: {len(suites) - len(failed)} of {len(suites)} suites ran in {time.perf_counter() - t_all:.0f} s"
+            + (f"; failed: {', '.join(failed)}" if failed else "")
+        )
     return 1 if failed else 0
 
 

@@ -76,8 +76,13 @@ def measure(fn: Callable[[], Any]) -> tuple[Any, float, float | None]:
 
 def row(suite: str, instance: str, solver: str, *, wall_s: float, peak_mb: float | None = None, **extra: Any) -> dict[str, Any]:
     out: dict[str, Any] = {key: None for key in ROW_KEYS}
-    out.update(suite=suite, instance=instance, solver=solver, wall_s=round(wall_s, 3),
-               peak_mb=None if peak_mb is None else round(peak_mb, 1))  # fmt: skip
+    out.update(
+        suite=suite,
+        instance=instance,
+        solver=solver,
+        wall_s=round(wall_s, 3),
+        peak_mb=None if peak_mb is None else round(peak_mb, 1),
+    )
     out.update(extra)
     return out
 

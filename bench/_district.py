@@ -94,10 +94,7 @@ def write_district(folder: Path, *, seed: int = 0, network_type: str = "all") ->
 
     folder.mkdir(parents=True, exist_ok=True)
     layers = folder / "layers"
-    paths = {
-        k: layers / f"baltimore_{k}.geojson"
-        for k in ("districts", "key_sites", "stations")
-    }
+    paths = {k: layers / f"baltimore_{k}.geojson" for k in ("districts", "key_sites", "stations")}
     paths["incidents"] = layers / "baltimore_incidents_synthetic.csv"
     if not all(p.is_file() for p in paths.values()):
         layers.mkdir(exist_ok=True)
@@ -112,37 +109,55 @@ def write_district(folder: Path, *, seed: int = 0, network_type: str = "all") ->
             g = gdf.to_crs("EPSG:4326")
             g["geometry"] = shapely.set_precision(g.geometry.values, 1e-6)
             paths[kind].write_text(g.to_json(drop_id=True) + "\n", encoding="utf-8")
-        incidents = synthetic_incidents(
-            network, n_incidents=N_INCIDENTS, days=DAYS, seed=seed
-        )
-        incidents.drop(columns="geometry").to_csv(
-            paths["incidents"], index=False, lineterminator="\n"
-        )
+        incidents = synthetic_incidents(network, n_incidents=N_INCIDENTS, days=DAYS, seed=seed)
+        incidents.drop(columns="geometry").to_csv(paths["incidents"], index=False, lineterminator="\n")
     scenario = {
         "name": "baltimore-district",
         "description": "Baltimore: real OSM streets, synthetic incidents; 18 beats, 50 teams in 3 shifts",
         "seed": seed,
         "network": {"source": str(PBF), "network_type": network_type, "cache": False},
         "layers": {
-            "incidents": {"path": str(paths["incidents"]), "synthetic": True,
-                          "columns": {"date": "date", "time": "time", "category": "category",
-                                      "description": "description", "lon": "lon", "lat": "lat"}},
+            "incidents": {
+                "path": str(paths["incidents"]),
+                "synthetic": True,
+                "columns": {
+                    "date": "date",
+                    "time": "time",
+                    "category": "category",
+                    "description": "description",
+                    "lon": "lon",
+                    "lat": "lat",
+                },
+            },
             "districts": {"path": str(paths["districts"])},
             "key_sites": {"path": str(paths["key_sites"])},
             "stations": {"path": str(paths["stations"])},
         },
-        "windows": [{"name": "day", "start": "07:00", "end": "15:00"},
-                    {"name": "swing", "start": "15:00", "end": "23:00"},
-                    {"name": "night", "start": "23:00", "end": "07:00"}],
-        "cameras": {"models": [{"name": "fixed bullet", "range_m": 40, "fov_deg": 90, "cost": 1.0},
-                               {"name": "PTZ dome", "range_m": 60, "fov_deg": 360, "cost": 3.0}],
-                    "budget_cost": 200, "budget_count": None},
-        "patrol": {"teams": [dict(t) for t in TEAMS], "beats": 18, "checkpoints": 15, "checkpoint_crews": 5,
-                   "booths": 20, "booth_minutes": 5},
+        "windows": [
+            {"name": "day", "start": "07:00", "end": "15:00"},
+            {"name": "swing", "start": "15:00", "end": "23:00"},
+            {"name": "night", "start": "23:00", "end": "07:00"},
+        ],
+        "cameras": {
+            "models": [
+                {"name": "fixed bullet", "range_m": 40, "fov_deg": 90, "cost": 1.0},
+                {"name": "PTZ dome", "range_m": 60, "fov_deg": 360, "cost": 3.0},
+            ],
+            "budget_cost": 200,
+            "budget_count": None,
+        },
+        "patrol": {
+            "teams": [dict(t) for t in TEAMS],
+            "beats": 18,
+            "checkpoints": 15,
+            "checkpoint_crews": 5,
+            "booths": 20,
+            "booth_minutes": 5,
+        },
         "evaluation": {"split": "2026-09-01"},
         "solver": {"time_limit_s": 300},  # a safety cap: every solve stops on its work first
         "outputs": {"folder": str(folder / "runs")},
-    }  # fmt: skip
+    }
     path = folder / "baltimore_district.yaml"
     path.write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
     return path

@@ -117,8 +117,9 @@ class PlainCover:
     wall_s: float
 
 
-def plain_mclp(problem: Any, *, p: int, time_limit_s: float, backend: str = "scip", seed: int = 0,
-               workers: int = 8) -> PlainCover:
+def plain_mclp(
+    problem: Any, *, p: int, time_limit_s: float, backend: str = "scip", seed: int = 0, workers: int = 8
+) -> PlainCover:
     """Maximal covering on a :class:`~geoengine.coverage.CoverageProblem` with binary coverage:
     ``max Σ w_i y_i  s.t.  y_i ≤ Σ_j a_ij x_j,  Σ_j x_j ≤ p,  Σ_{j ∈ site} x_j ≤ max_per_group``,
     ``x`` binary, ``y`` in [0, 1] (SCIP) or binary (CP-SAT, weights scaled to integers).
@@ -177,8 +178,18 @@ def _group_members(groups: np.ndarray) -> list[np.ndarray]:
     return np.split(order, cuts)
 
 
-def _plain_mclp_cpsat(a: Any, weights: np.ndarray, coverable: np.ndarray, groups: Any, cap: int, p: int,
-                      time_limit_s: float, seed: int, workers: int, t0: float) -> PlainCover:  # fmt: skip
+def _plain_mclp_cpsat(
+    a: Any,
+    weights: np.ndarray,
+    coverable: np.ndarray,
+    groups: Any,
+    cap: int,
+    p: int,
+    time_limit_s: float,
+    seed: int,
+    workers: int,
+    t0: float,
+) -> PlainCover:
     from ortools.sat.python import cp_model
 
     scale = 1000.0 / max(float(weights[coverable].max()), 1e-12) if len(coverable) else 1.0
@@ -208,5 +219,6 @@ def _plain_mclp_cpsat(a: Any, weights: np.ndarray, coverable: np.ndarray, groups
     chosen = np.array([solver.BooleanValue(v) for v in x], dtype=bool)
     covered = np.asarray(a[:, chosen].sum(axis=1)).ravel() > 0
     value = float(weights[covered].sum())
-    return PlainCover(value, float(solver.BestObjectiveBound()) / scale, "optimal" if status == cp_model.OPTIMAL else "feasible",
-                      build_s, wall)  # fmt: skip
+    return PlainCover(
+        value, float(solver.BestObjectiveBound()) / scale, "optimal" if status == cp_model.OPTIMAL else "feasible", build_s, wall
+    )

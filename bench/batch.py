@@ -90,9 +90,13 @@ def _one(workers: int, *, quick: bool, net_cache: Path, walls: dict[int, float])
             if r.worker and r.peak_mb is not None:
                 per_worker[r.worker] = max(per_worker.get(r.worker, 0.0), r.peak_mb)
         return row(
-            "batch", f"demo sweep {len(result.records)} runs", f"LocalCluster {workers} worker{'s' * (workers > 1)}",
-            wall_s=wall, peak_mb=max(per_worker.values()) if per_worker else None,
-            runs_ok=sum(r.ok for r in result.records), runs_failed=len(result.failed),
+            "batch",
+            f"demo sweep {len(result.records)} runs",
+            f"LocalCluster {workers} worker{'s' * (workers > 1)}",
+            wall_s=wall,
+            peak_mb=max(per_worker.values()) if per_worker else None,
+            runs_ok=sum(r.ok for r in result.records),
+            runs_failed=len(result.failed),
             speedup=round(walls[1] / wall, 2) if 1 in walls else None,
             peak_mb_per_worker=sorted(round(v, 1) for v in per_worker.values()),
-        )  # fmt: skip
+        )

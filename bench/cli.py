@@ -44,6 +44,15 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
         _time(args)  # warm the file cache (bytecode, shared libraries)
         walls = [_time(args) for _ in range(repeats)]
         best = min(walls)
-        rows.append(row("cli", name, "geoengine", wall_s=best, median_s=round(statistics.median(walls), 3),
-                        target_s=TARGET_S, under_target=best < TARGET_S))  # fmt: skip
+        rows.append(
+            row(
+                "cli",
+                name,
+                "geoengine",
+                wall_s=best,
+                median_s=round(statistics.median(walls), 3),
+                target_s=TARGET_S,
+                under_target=best < TARGET_S,
+            )
+        )
     return rows

@@ -25,6 +25,8 @@ from ._common import SHARED, fill_best_known, measure, row
 
 GRID_CRS = "EPSG:32633"
 SPOPT_MAX_CELLS = 5_000_000  # dense demand × candidate cells spopt is given at most
+
+
 def _safety_cap(work: float) -> float:
     """The wall-clock safety cap of ours at ``work`` units: 60 s a unit + 60 s, so that on this shared
     2-core machine (wall up to 5x CPU; LNS windows on Helsinki p = 400 take 300 s of CPU at work 10)
@@ -43,8 +45,18 @@ def grid_city(n: int, *, block_m: float = 100.0, building_inset_m: float = 12.0)
     return grid_network(n, block_m=block_m, crs=GRID_CRS, building_inset_m=building_inset_m)
 
 
-def _instance(name: str, network: Any, *, spacing_m: float, pole_spacing_m: float, range_m: float, fov_deg: float,
-              headings: int, risk_like: bool = True, seed: int = 0) -> dict[str, Any]:  # fmt: skip
+def _instance(
+    name: str,
+    network: Any,
+    *,
+    spacing_m: float,
+    pole_spacing_m: float,
+    range_m: float,
+    fov_deg: float,
+    headings: int,
+    risk_like: bool = True,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Demand, sites and the visibility matrix. ``risk_like`` weights streets with a heavy-tailed
     (lognormal, σ = 1.2) weight per metre, as crime risk is, instead of plain length: on a regular
     grid equal weights make every placement alike and the problem trivial."""
@@ -62,9 +74,7 @@ def _instance(name: str, network: Any, *, spacing_m: float, pole_spacing_m: floa
     demand = street_demand(network, spacing_m=spacing_m, segment_weight=weight)
     sites = candidate_sites(network, pole_spacing_m=pole_spacing_m, buildings=network.buildings)
     vis = visibility(sites, demand, range_m=range_m, fov_deg=fov_deg, headings=headings, buildings=network.buildings)
-    problem = CoverageProblem.from_coverage_matrix(
-        vis.matrix, demand["weight"].to_numpy(dtype=float), groups=vis.orient_site
-    )
+    problem = CoverageProblem.from_coverage_matrix(vis.matrix, demand["weight"].to_numpy(dtype=float), groups=vis.orient_site)
     build_s = time.perf_counter() - t0
     return {"name": name, "problem": problem, "build_s": build_s, "demand": len(demand), "orientations": vis.matrix.shape[1]}
 
@@ -106,11 +116,25 @@ def _ours(problem: Any, p: int, work: float, label: str, common: dict[str, Any])
     c0 = time.process_time()
     res, wall, peak = measure(lambda: solve_mclp(problem, budget_count=p, stop=stop, seed=0))
     cpu = time.process_time() - c0
-    return row("coverage", label, f"ours: scip work {work:g}", wall_s=wall, peak_mb=peak, objective=round(res.objective, 3),
-               bound=None if res.bound is None else round(res.bound, 3), gap=None if res.gap is None else round(res.gap, 6),
-               status=res.status, bound_method=res.bound_method, bound_s=round(res.bound_s, 3),
-               bound_cpu_s=round(res.bound_cpu_s, 3), cpu_s=round(cpu, 3), fixed=res.fixed,
-               stopped_by=res.stopped_by, note=_over_60s(work, wall, cpu), **common)  # fmt: skip
+    return row(
+        "coverage",
+        label,
+        f"ours: scip work {work:g}",
+        wall_s=wall,
+        peak_mb=peak,
+        objective=round(res.objective, 3),
+        bound=None if res.bound is None else round(res.bound, 3),
+        gap=None if res.gap is None else round(res.gap, 6),
+        status=res.status,
+        bound_method=res.bound_method,
+        bound_s=round(res.bound_s, 3),
+        bound_cpu_s=round(res.bound_cpu_s, 3),
+        cpu_s=round(cpu, 3),
+        fixed=res.fixed,
+        stopped_by=res.stopped_by,
+        note=_over_60s(work, wall, cpu),
+        **common,
+    )
 
 
 CURVE_WORK = 10.0
@@ -128,12 +152,27 @@ def _curve(problem: Any, p: int, label: str, common: dict[str, Any], work: float
     results, wall, peak = measure(lambda: coverage_curve(problem, budgets, stop=stop, seed=0))
     out = []
     for b, r in zip(budgets, results, strict=True):
-        out.append(row("coverage", f"{label}: curve", f"ours: curve p={b}, work {work:g}", wall_s=r.total_s,
-                       objective=round(r.objective, 3), bound=None if r.bound is None else round(r.bound, 3),
-                       gap=None if r.gap is None else round(r.gap, 6), status=r.status, method=r.method,
-                       bound_method=r.bound_method, bound_s=round(r.bound_s, 3), bound_cpu_s=round(r.bound_cpu_s, 3),
-                       cpu_s=round(r.cpu_s, 3), fixed=r.fixed, stopped_by=r.stopped_by,
-                       note=_over_60s(work, r.total_s, r.cpu_s), **common))  # fmt: skip
+        out.append(
+            row(
+                "coverage",
+                f"{label}: curve",
+                f"ours: curve p={b}, work {work:g}",
+                wall_s=r.total_s,
+                objective=round(r.objective, 3),
+                bound=None if r.bound is None else round(r.bound, 3),
+                gap=None if r.gap is None else round(r.gap, 6),
+                status=r.status,
+                method=r.method,
+                bound_method=r.bound_method,
+                bound_s=round(r.bound_s, 3),
+                bound_cpu_s=round(r.bound_cpu_s, 3),
+                cpu_s=round(r.cpu_s, 3),
+                fixed=r.fixed,
+                stopped_by=r.stopped_by,
+                note=_over_60s(work, r.total_s, r.cpu_s),
+                **common,
+            )
+        )
     out[-1]["peak_mb"] = None if peak is None else round(peak, 1)  # the whole curve's peak, on its last row
     return out
 
@@ -144,8 +183,16 @@ def _bound_only(problem: Any, p: int, label: str, common: dict[str, Any]) -> dic
 
     c0 = time.process_time()
     bound, wall, peak = measure(lambda: lagrangian_mclp_bound(problem, budget_count=p))
-    return row("coverage", label, "ours: Lagrangian bound", wall_s=wall, peak_mb=peak, bound=round(bound, 3),
-               cpu_s=round(time.process_time() - c0, 3), **common)  # fmt: skip
+    return row(
+        "coverage",
+        label,
+        "ours: Lagrangian bound",
+        wall_s=wall,
+        peak_mb=peak,
+        bound=round(bound, 3),
+        cpu_s=round(time.process_time() - c0, 3),
+        **common,
+    )
 
 
 def _plain(problem: Any, p: int, limit: float, backend: str, label: str, common: dict[str, Any]) -> dict[str, Any]:
@@ -156,10 +203,19 @@ def _plain(problem: Any, p: int, limit: float, backend: str, label: str, common:
     if res.objective is not None and res.bound:
         gap = round(max(res.bound - res.objective, 0.0) / abs(res.bound), 6)
     name = {"scip": "plain OR-Tools SCIP", "cpsat": "plain OR-Tools CP-SAT 8 workers"}[backend]
-    return row("coverage", label, f"{name} {limit:g}s", wall_s=wall, peak_mb=peak,
-               objective=None if res.objective is None else round(res.objective, 3),
-               bound=None if res.bound is None else round(res.bound, 3), gap=gap, status=res.status,
-               model_build_s=round(res.build_s, 2), **common)  # fmt: skip
+    return row(
+        "coverage",
+        label,
+        f"{name} {limit:g}s",
+        wall_s=wall,
+        peak_mb=peak,
+        objective=None if res.objective is None else round(res.objective, 3),
+        bound=None if res.bound is None else round(res.bound, 3),
+        gap=gap,
+        status=res.status,
+        model_build_s=round(res.build_s, 2),
+        **common,
+    )
 
 
 def run(*, quick: bool = False, limit_s: float | None = None) -> list[dict[str, Any]]:
@@ -173,19 +229,69 @@ def run(*, quick: bool = False, limit_s: float | None = None) -> list[dict[str, 
     from geoengine.network import network_from_pbf, network_from_xml
 
     specs: list[tuple[str, Any, dict[str, Any], int, bool]] = [  # name, network, options, p, plain refs
-        ("helsinki (buildings)", lambda: network_from_pbf(helsinki_pbf()), dict(spacing_m=10, pole_spacing_m=30, range_m=50, fov_deg=90, headings=8), 200, True),
-        ("grid 8×8 (spopt-sized)", lambda: grid_city(8), dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=4), 20, True),
-    ]  # fmt: skip
+        (
+            "helsinki (buildings)",
+            lambda: network_from_pbf(helsinki_pbf()),
+            dict(spacing_m=10, pole_spacing_m=30, range_m=50, fov_deg=90, headings=8),
+            200,
+            True,
+        ),
+        (
+            "grid 8×8 (spopt-sized)",
+            lambda: grid_city(8),
+            dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=4),
+            20,
+            True,
+        ),
+    ]
     if not quick:
-        specs.append(("grid 10×10 (spopt-sized)", lambda: grid_city(10), dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=4), 30, True))  # fmt: skip
-        specs.append(("grid 20×20", lambda: grid_city(20), dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=8), 100, True))  # fmt: skip
+        specs.append(
+            (
+                "grid 10×10 (spopt-sized)",
+                lambda: grid_city(10),
+                dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=4),
+                30,
+                True,
+            )
+        )
+        specs.append(
+            (
+                "grid 20×20",
+                lambda: grid_city(20),
+                dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=8),
+                100,
+                True,
+            )
+        )
     if SHARED.exists() and not quick:
-        specs.append(("sf_downtown_2017", lambda: network_from_xml(SHARED / "osm" / "sf_downtown_2017.osm.bz2"),
-                      dict(spacing_m=10, pole_spacing_m=30, range_m=50, fov_deg=90, headings=8), 150, True))  # fmt: skip
-        specs.append(("baltimore", lambda: network_from_pbf(SHARED / "osm" / "baltimore.osm.pbf"),
-                      dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=8), 500, True))  # fmt: skip
+        specs.append(
+            (
+                "sf_downtown_2017",
+                lambda: network_from_xml(SHARED / "osm" / "sf_downtown_2017.osm.bz2"),
+                dict(spacing_m=10, pole_spacing_m=30, range_m=50, fov_deg=90, headings=8),
+                150,
+                True,
+            )
+        )
+        specs.append(
+            (
+                "baltimore",
+                lambda: network_from_pbf(SHARED / "osm" / "baltimore.osm.pbf"),
+                dict(spacing_m=10, pole_spacing_m=50, range_m=50, fov_deg=90, headings=8),
+                500,
+                True,
+            )
+        )
     if not quick:
-        specs.append(("grid 72×72", lambda: grid_city(72), dict(spacing_m=10, pole_spacing_m=50, range_m=60, fov_deg=90, headings=8), 1500, False))  # fmt: skip
+        specs.append(
+            (
+                "grid 72×72",
+                lambda: grid_city(72),
+                dict(spacing_m=10, pole_spacing_m=50, range_m=60, fov_deg=90, headings=8),
+                1500,
+                False,
+            )
+        )
     limits = (limit_s,) if limit_s is not None else ((10.0,) if quick else (10.0, 60.0))
     # ours runs on work units (one ≈ a second of one unloaded core), the references on seconds
     rows: list[dict[str, Any]] = []
@@ -197,9 +303,15 @@ def run(*, quick: bool = False, limit_s: float | None = None) -> list[dict[str, 
         common = {"build_s": round(inst["build_s"], 2), "demand": inst["demand"], "orientations": inst["orientations"]}
         found: list[dict[str, Any]] = []
         sel, wall, peak = measure(lambda: greedy_mclp(problem, budget_count=p))
-        credit = np.asarray(problem.coverage[:, sel].max(axis=1).todense()).ravel() if len(sel) else np.zeros(problem.coverage.shape[0])
+        credit = (
+            np.asarray(problem.coverage[:, sel].max(axis=1).todense()).ravel()
+            if len(sel)
+            else np.zeros(problem.coverage.shape[0])
+        )
         greedy_value = float((problem.weights * np.maximum(credit, problem.existing)).sum())
-        found.append(row("coverage", label, "ours: greedy", wall_s=wall, peak_mb=peak, objective=round(greedy_value, 3), **common))
+        found.append(
+            row("coverage", label, "ours: greedy", wall_s=wall, peak_mb=peak, objective=round(greedy_value, 3), **common)
+        )
         found.append(_bound_only(problem, p, label, common))
         for limit in limits:
             found.append(_ours(problem, p, limit, label, common))

@@ -20,9 +20,13 @@ from ._common import measure, row
 from .risk import GRID_CRS, synthetic_incidents
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
     "--disable-sync",
-]  # fmt: skip
+]
 
 
 def run(*, quick: bool = False) -> list[dict[str, Any]]:
@@ -38,11 +42,27 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
     incidents = synthetic_incidents(network, n_inc)
     windows = tuple(
         TimeWindow(name=n, start=s, end=e)
-        for n, s, e in (("morning", "07:00", "12:00"), ("afternoon", "12:00", "18:00"), ("evening", "18:00", "23:00"), ("night", "23:00", "07:00"))
+        for n, s, e in (
+            ("morning", "07:00", "12:00"),
+            ("afternoon", "12:00", "18:00"),
+            ("evening", "18:00", "23:00"),
+            ("night", "23:00", "07:00"),
+        )
     )
     risk = estimate_risk(network, incidents, windows=windows, settings=RiskSettings())
-    layers = Layers(incidents=Layer(kind="incidents", gdf=incidents, path=Path("synthetic"), sha256="", rows_read=n_inc,
-                                    rows_used=n_inc, rows_dropped=0, drop_reasons={}, synthetic=True))  # fmt: skip
+    layers = Layers(
+        incidents=Layer(
+            kind="incidents",
+            gdf=incidents,
+            path=Path("synthetic"),
+            sha256="",
+            rows_read=n_inc,
+            rows_used=n_inc,
+            rows_dropped=0,
+            drop_reasons={},
+            synthetic=True,
+        )
+    )
     instance = f"grid {segments // 1000}k segments, {n_inc // 1000}k incidents"
     extra = {"segments": segments, "incidents": n_inc, "buildings": len(network.buildings)}
 
@@ -50,7 +70,9 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
     rows = [row("map", instance, "make_map", wall_s=wall, peak_mb=peak, **extra)]
     page, wall, peak = measure(lambda: fmap.get_root().render())
     html_mb = round(len(page.encode("utf-8")) / 2**20, 1)
-    rows.append(row("map", instance, "render (inline assets, offline check)", wall_s=wall, peak_mb=peak, html_mb=html_mb, **extra))
+    rows.append(
+        row("map", instance, "render (inline assets, offline check)", wall_s=wall, peak_mb=peak, html_mb=html_mb, **extra)
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "map.html"
         path.write_text(page, encoding="utf-8")
@@ -79,8 +101,17 @@ def _browser(path: Path, instance: str, **extra: Any) -> list[dict[str, Any]]:
         page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")  # drawn
         load = time.perf_counter() - t0
         heap = page.evaluate("performance.memory ? performance.memory.usedJSHeapSize / 1048576 : null")
-        rows.append(row("map", instance, "chromium: open and draw", wall_s=load, heap_mb=None if heap is None else round(heap, 1),
-                        errors=len(errors), **extra))  # fmt: skip
+        rows.append(
+            row(
+                "map",
+                instance,
+                "chromium: open and draw",
+                wall_s=load,
+                heap_mb=None if heap is None else round(heap, 1),
+                errors=len(errors),
+                **extra,
+            )
+        )
         t0 = time.perf_counter()
         page.evaluate("geoengineRisk.select(3)")
         page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")

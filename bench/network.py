@@ -15,7 +15,10 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
     if SHARED.exists():
         cases += [
             ("sf_downtown_2017 (xml.bz2, all)", lambda: network_from_xml(SHARED / "osm" / "sf_downtown_2017.osm.bz2")),
-            ("shanghai_jingan (xml.bz2, drive)", lambda: network_from_xml(SHARED / "osm" / "shanghai_jingan.osm.bz2", network_type="drive")),
+            (
+                "shanghai_jingan (xml.bz2, drive)",
+                lambda: network_from_xml(SHARED / "osm" / "shanghai_jingan.osm.bz2", network_type="drive"),
+            ),
             ("city_of_london (pbf, all)", lambda: network_from_pbf(SHARED / "osm" / "city_of_london.osm.pbf")),
         ]
         if not quick:
@@ -23,9 +26,19 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
     rows = []
     for name, fn in cases:
         net, wall, peak = measure(fn)
-        rows.append(row("network", name, "geoengine", wall_s=wall, peak_mb=peak,
-                        nodes=net.stats.nodes, edges=net.stats.edges, street_km=round(net.stats.street_km, 1),
-                        dropped_nodes=net.stats.dropped_nodes))
+        rows.append(
+            row(
+                "network",
+                name,
+                "geoengine",
+                wall_s=wall,
+                peak_mb=peak,
+                nodes=net.stats.nodes,
+                edges=net.stats.edges,
+                street_km=round(net.stats.street_km, 1),
+                dropped_nodes=net.stats.dropped_nodes,
+            )
+        )
         if name.startswith(("helsinki", "baltimore")):
             rows += cache_read_rows(name, net, repeats=3 if quick else 7)
     return rows
@@ -58,9 +71,18 @@ def cache_read_rows(name: str, net: Any, *, repeats: int = 7) -> list[dict[str, 
         sizes = {"data": entry.stat().st_size, "pickle": pkl.stat().st_size}
     med = {k: statistics.median(v) for k, v in times.items()}
     ratio = round(med["data"] / med["pickle"], 2) if med["pickle"] else None
-    print(f"network cache read {name}: data-only {med['data']:.3f} s, pickle {med['pickle']:.3f} s "
-          f"(ratio {ratio}, median of {repeats})")
-    return [row("network", f"{name} cache read", "geoengine data-only", wall_s=med["data"],
-                mb=round(sizes["data"] / 2**20, 2), ratio_to_pickle=ratio),
-            row("network", f"{name} cache read", "pickle (before)", wall_s=med["pickle"],
-                mb=round(sizes["pickle"] / 2**20, 2))]  # fmt: skip
+    print(
+        f"network cache read {name}: data-only {med['data']:.3f} s, pickle {med['pickle']:.3f} s "
+        f"(ratio {ratio}, median of {repeats})"
+    )
+    return [
+        row(
+            "network",
+            f"{name} cache read",
+            "geoengine data-only",
+            wall_s=med["data"],
+            mb=round(sizes["data"] / 2**20, 2),
+            ratio_to_pickle=ratio,
+        ),
+        row("network", f"{name} cache read", "pickle (before)", wall_s=med["pickle"], mb=round(sizes["pickle"] / 2**20, 2)),
+    ]

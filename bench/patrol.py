@@ -109,11 +109,7 @@ def bench_scenario(src: Path, folder: Path, *, base: Path | None = None) -> Path
     base = (base or src.parent).resolve()
 
     def absolute(value: str) -> str:
-        return (
-            value
-            if "://" in value or Path(value).is_absolute()
-            else str((base / value).resolve())
-        )
+        return value if "://" in value or Path(value).is_absolute() else str((base / value).resolve())
 
     net = data.setdefault("network", {})
     if isinstance(net.get("source"), str):
@@ -146,26 +142,26 @@ def _scenarios(quick: bool) -> tuple[list[tuple[str, Path]], list[str]]:
 
 
 # --------------------------------------------------------------------------- one run
-def run_scenario(
-    scenario: Path, out_dir: Path, *, code_root: Path = REPO, child: str = _CHILD
-) -> dict[str, Any]:
+def run_scenario(scenario: Path, out_dir: Path, *, code_root: Path = REPO, child: str = _CHILD) -> dict[str, Any]:
     """Run ``scenario`` into ``out_dir`` in a fresh process with the code at ``code_root``."""
     env = dict(
         os.environ,
         PYTHONPATH=str(code_root) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     )
-    proc = subprocess.run([sys.executable, "-c", child, str(scenario), str(out_dir)], check=False, cwd=out_dir.parent,
-                          env=env, capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", child, str(scenario), str(out_dir)],
+        check=False,
+        cwd=out_dir.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
-        raise RuntimeError(
-            f"run of {scenario.name} with the code at {code_root} failed:\n{proc.stderr[-4000:]}"
-        )
+        raise RuntimeError(f"run of {scenario.name} with the code at {code_root} failed:\n{proc.stderr[-4000:]}")
     line = [x for x in proc.stdout.splitlines() if x.startswith("BENCH ")][-1]
     info = json.loads(line[len("BENCH ") :])
     if Path(info["geoengine"]).resolve().parents[1] != code_root.resolve():
-        raise RuntimeError(
-            f"the child imported {info['geoengine']}, not the code at {code_root}"
-        )
+        raise RuntimeError(f"the child imported {info['geoengine']}, not the code at {code_root}")
     return info
 
 
@@ -192,23 +188,14 @@ def back_to_back(routes: Any) -> int:
         gap = r["arrive_s"] - r.groupby(["team", "window"], sort=False)["depart_s"].shift()
     else:  # an older routes.csv without seconds: every repeat counts
         gap = 0
-    return int(
-        (
-            (r["place_id"] == prev) & (travel == 0) & r["place_kind"].isin(VISIT_KINDS) & (gap < 15 * 60)
-        ).sum()
-    )
+    return int(((r["place_id"] == prev) & (travel == 0) & r["place_kind"].isin(VISIT_KINDS) & (gap < 15 * 60)).sum())
 
 
 def idle_routes(routes: Any) -> int:
     """Team routes (team and window) in ``routes.csv`` with no visit: base to base, the whole shift idle."""
     if routes is None or not len(routes):
         return 0
-    visits = (
-        routes["place_kind"]
-        .isin(VISIT_KINDS)
-        .groupby([routes["team"], routes["window"]])
-        .sum()
-    )
+    visits = routes["place_kind"].isin(VISIT_KINDS).groupby([routes["team"], routes["window"]]).sum()
     return int((visits == 0).sum())
 
 
@@ -225,10 +212,7 @@ def idle_from_routes(routes: Any, window_min: dict[str, float]) -> float | None:
         shift += length
         busy += min(
             length,
-            float(
-                g["travel_min_from_prev"].fillna(0).sum()
-                + g["dwell_min"].fillna(0).sum()
-            ),
+            float(g["travel_min_from_prev"].fillna(0).sum() + g["dwell_min"].fillna(0).sum()),
         )
     return round((shift - busy) / shift, 4) if shift > 0 else None
 
@@ -258,9 +242,7 @@ def _audit_old(run_dir: Path) -> tuple[int | str, dict[str, int] | str, str | No
     return len(report.violations), report.by_kind(), note
 
 
-def summarize(
-    run_dir: Path, *, scenario: Path | None = None, audit_missing: bool = True
-) -> dict[str, Any]:
+def summarize(run_dir: Path, *, scenario: Path | None = None, audit_missing: bool = True) -> dict[str, Any]:
     """The suite's columns for one run folder (see the module docstring)."""
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     timings = manifest.get("timings_s") or {}
@@ -273,11 +255,7 @@ def summarize(
         d = _csv(run_dir / "patrol_dosage.csv")
         if d is not None and len(d):
             hot = d[d["kind"] == "hotspot"] if "kind" in d else d
-            dosage = (
-                round(float(hot["met"].astype(str).str.lower().eq("true").mean()), 4)
-                if len(hot)
-                else None
-            )
+            dosage = round(float(hot["met"].astype(str).str.lower().eq("true").mean()), 4) if len(hot) else None
 
     idle = patrol.get("idle_share")
     idle_from = "metrics"
@@ -294,9 +272,7 @@ def summarize(
                 "routes.csv",
             )
             if idle is not None:
-                notes.append(
-                    "idle share from routes.csv (shift = window length; no break rows in old files)"
-                )
+                notes.append("idle share from routes.csv (shift = window length; no break rows in old files)")
 
     planned = patrol.get("visits_planned")
     if planned is None and routes is not None:
@@ -307,11 +283,7 @@ def summarize(
         dv = _csv(run_dir / "dropped_visits.csv")
         if dv is not None:
             col = "cause" if "cause" in dv else "reason" if "reason" in dv else None
-            reasons = (
-                {str(k): int(n) for k, n in dv[col].value_counts().items()}
-                if col
-                else None
-            )
+            reasons = {str(k): int(n) for k, n in dv[col].value_counts().items()} if col else None
             if dropped is None:
                 dropped = len(dv)
 
@@ -326,17 +298,24 @@ def summarize(
         violations, by_kind = "n/a", "n/a"
 
     return {
-        "patrol_s": timings.get("patrol"), "total_s": timings.get("total"),
-        "dosage_met_share": dosage, "dosage_bound": patrol.get("dosage_bound"),
-        "idle_share": idle, "idle_from": idle_from,
-        "visits_planned": planned, "visits_dropped": dropped, "dropped_reasons": reasons,
-        "audit_violations": violations, "audit_by_kind": by_kind,
+        "patrol_s": timings.get("patrol"),
+        "total_s": timings.get("total"),
+        "dosage_met_share": dosage,
+        "dosage_bound": patrol.get("dosage_bound"),
+        "idle_share": idle,
+        "idle_from": idle_from,
+        "visits_planned": planned,
+        "visits_dropped": dropped,
+        "dropped_reasons": reasons,
+        "audit_violations": violations,
+        "audit_by_kind": by_kind,
         "reproducible": manifest.get("reproducible", "n/a"),
         "reproducible_notes": manifest.get("reproducible_notes") or None,
-        "routes_rows": 0 if routes is None else len(routes), "back_to_back": back_to_back(routes),
+        "routes_rows": 0 if routes is None else len(routes),
+        "back_to_back": back_to_back(routes),
         "idle_routes": idle_routes(routes),
         "notes": notes,
-    }  # fmt: skip
+    }
 
 
 def patrol_row(
@@ -350,22 +329,25 @@ def patrol_row(
     """One JSON row: objective = dosage met, bound = the capacity bound on it."""
     obj, bound = summary.get("dosage_met_share"), summary.get("dosage_bound")
     gap = round((bound - obj) / bound, 4) if obj is not None and bound else None
-    return row("patrol", instance, code, wall_s=wall_s, peak_mb=peak_mb, objective=obj, bound=bound, gap=gap,
-               **{k: v for k, v in summary.items() if k not in ("dosage_met_share", "dosage_bound")})  # fmt: skip
+    return row(
+        "patrol",
+        instance,
+        code,
+        wall_s=wall_s,
+        peak_mb=peak_mb,
+        objective=obj,
+        bound=bound,
+        gap=gap,
+        **{k: v for k, v in summary.items() if k not in ("dosage_met_share", "dosage_bound")},
+    )
 
 
-def _measure(
-    name: str, src: Path, tmp: Path, *, code_root: Path, code: str
-) -> dict[str, Any]:
+def _measure(name: str, src: Path, tmp: Path, *, code_root: Path, code: str) -> dict[str, Any]:
     folder = tmp / f"{name}-{code.split()[0]}"
     folder.mkdir()
-    own = code_root / src.relative_to(
-        REPO
-    )  # the scenario as it was at that revision (same data)
+    own = code_root / src.relative_to(REPO)  # the scenario as it was at that revision (same data)
     if code_root != REPO and own.is_file() and own.read_bytes() != src.read_bytes():
-        print(
-            f"patrol: {name} {code}: runs {src.relative_to(REPO)} as it was at that revision (the file changed since)"
-        )
+        print(f"patrol: {name} {code}: runs {src.relative_to(REPO)} as it was at that revision (the file changed since)")
     scenario = bench_scenario(own if own.is_file() else src, folder, base=src.parent)
     out = folder / "run"
     info = run_scenario(scenario, out, code_root=code_root)
@@ -380,9 +362,7 @@ def _measure(
 
 # --------------------------------------------------------------------------- before / after
 def _git(*args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(REPO), *args], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    return subprocess.run(["git", "-C", str(REPO), *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
 def _label(rev: str, when: str, *, tree: bool = False) -> str:
@@ -391,9 +371,7 @@ def _label(rev: str, when: str, *, tree: bool = False) -> str:
     if not tree:
         return f"{when} {_git('rev-parse', '--short', rev)}"
     dirty = bool(_git("status", "--porcelain", "--", "geoengine"))
-    return f"{when} {_git('log', '-1', '--format=%h', rev, '--', 'geoengine')}" + (
-        " + edits" if dirty else ""
-    )
+    return f"{when} {_git('log', '-1', '--format=%h', rev, '--', 'geoengine')}" + (" + edits" if dirty else "")
 
 
 def _fmt(value: Any) -> str:
@@ -407,13 +385,21 @@ def _fmt(value: Any) -> str:
 
 
 SIDE_BY_SIDE = (
-    ("wall time, patrol stage (s)", "patrol_s"), ("wall time, whole run (s)", "total_s"),
-    ("dosage met", "objective"), ("capacity bound on dosage", "bound"), ("idle share of shifts", "idle_share"),
-    ("visits planned", "visits_planned"), ("visits dropped", "visits_dropped"), ("dropped, by cause", "dropped_reasons"),
-    ("audit violations", "audit_violations"), ("audit, by kind", "audit_by_kind"), ("reproducible", "reproducible"),
-    ("back-to-back visit rows / routes.csv rows", None), ("team routes with no visit", "idle_routes"),
+    ("wall time, patrol stage (s)", "patrol_s"),
+    ("wall time, whole run (s)", "total_s"),
+    ("dosage met", "objective"),
+    ("capacity bound on dosage", "bound"),
+    ("idle share of shifts", "idle_share"),
+    ("visits planned", "visits_planned"),
+    ("visits dropped", "visits_dropped"),
+    ("dropped, by cause", "dropped_reasons"),
+    ("audit violations", "audit_violations"),
+    ("audit, by kind", "audit_by_kind"),
+    ("reproducible", "reproducible"),
+    ("back-to-back visit rows / routes.csv rows", None),
+    ("team routes with no visit", "idle_routes"),
     ("peak memory (MB)", "peak_mb"),
-)  # fmt: skip
+)
 
 
 def side_by_side(rows: list[dict[str, Any]]) -> str:
@@ -423,15 +409,11 @@ def side_by_side(rows: list[dict[str, Any]]) -> str:
     lines = [head]
     for label, key in SIDE_BY_SIDE:
         if key is None:
-            lines.append(
-                [label, *(f"{r['back_to_back']} / {r['routes_rows']}" for r in rows)]
-            )
+            lines.append([label, *(f"{r['back_to_back']} / {r['routes_rows']}" for r in rows)])
         else:
             lines.append([label, *(_fmt(r.get(key)) for r in rows)])
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    out = [
-        "  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines
-    ]
+    out = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
     out.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(out)
 
@@ -451,13 +433,20 @@ def run_district(folder: Path | None = None) -> list[dict[str, Any]]:
         summary = summarize(out, scenario=scenario)
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     timings = manifest.get("timings_s") or {}
-    rows = [row("patrol-district", "baltimore", s["stage"], wall_s=s["wall_s"], peak_mb=s["peak_mb"],
-                rss_after_mb=round(s["rss_mb"], 1)) for s in info["stages"]]  # fmt: skip
+    rows = [
+        row(
+            "patrol-district",
+            "baltimore",
+            s["stage"],
+            wall_s=s["wall_s"],
+            peak_mb=s["peak_mb"],
+            rss_after_mb=round(s["rss_mb"], 1),
+        )
+        for s in info["stages"]
+    ]
     for stage in ("audit", "export"):
         if timings.get(stage) is not None:
-            rows.append(
-                row("patrol-district", "baltimore", stage, wall_s=float(timings[stage]))
-            )
+            rows.append(row("patrol-district", "baltimore", stage, wall_s=float(timings[stage])))
     rows.append(
         patrol_row(
             "baltimore",
@@ -477,9 +466,7 @@ def run_district(folder: Path | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def run(
-    *, quick: bool = False, before: str | None = None, district: bool = False
-) -> list[dict[str, Any]]:
+def run(*, quick: bool = False, before: str | None = None, district: bool = False) -> list[dict[str, Any]]:
     if district:
         return run_district()
     chosen, notes = _scenarios(quick)
@@ -496,15 +483,11 @@ def run(
             _git("worktree", "add", "--detach", str(BEFORE_DIR), before)
             try:
                 for name, src in chosen:
-                    rows.append(
-                        _measure(name, src, tmp, code_root=BEFORE_DIR, code=old)
-                    )
+                    rows.append(_measure(name, src, tmp, code_root=BEFORE_DIR, code=old))
                     rows.append(_measure(name, src, tmp, code_root=REPO, code=after))
             finally:
                 _git("worktree", "remove", "--force", str(BEFORE_DIR))
-            print(
-                f"\npatrol before ({before}) and after (HEAD), side by side:\n{side_by_side(rows)}"
-            )
+            print(f"\npatrol before ({before}) and after (HEAD), side by side:\n{side_by_side(rows)}")
         else:
             for name, src in chosen:
                 rows.append(_measure(name, src, tmp, code_root=REPO, code=after))

@@ -47,12 +47,22 @@ def _rows(city: str, label: str, run: Any) -> list[dict[str, Any]]:
         keys = read_layer("key_sites", sc.response.key_sites, network=run.network, field="response.key_sites").gdf
 
     def compute() -> Any:
-        responders = plan_responders(run.network, windows=sc.windows, settings=sc.response, patrol=run.patrol,
-                                     stations=stations, booth_mode=sc.patrol.booth_mode)  # fmt: skip
+        responders = plan_responders(
+            run.network,
+            windows=sc.windows,
+            settings=sc.response,
+            patrol=run.patrol,
+            stations=stations,
+            booth_mode=sc.patrol.booth_mode,
+        )
         return evaluate_response(
-            run.network, responders, settings=sc.response, windows=sc.windows, key_sites=keys,
+            run.network,
+            responders,
+            settings=sc.response,
+            windows=sc.windows,
+            key_sites=keys,
             districts=run.layers.districts.gdf if run.layers.districts is not None else None,
-        )  # fmt: skip
+        )
 
     res, wall, peak = measure(compute)
     minutes = sum(w.duration_min for w in sc.windows) // sc.response.sample_minutes
@@ -61,18 +71,37 @@ def _rows(city: str, label: str, run: Any) -> list[dict[str, Any]]:
     t = res.table.dropna(subset=["share_within"])
     lowest = t.loc[t["share_within"].idxmin()] if len(t) else None
     return [
-        row("response", city, f"whole run ({label})", wall_s=total,
-            **{f"{k}_s": round(float(v), 3) for k, v in timings.items() if v is not None and k != "total"}),
-        row("response", city, "every tier × window, 1-min sampling", wall_s=wall, peak_mb=peak,
-            nodes=int(run.network.stats.nodes), tiers=len(sc.response.tiers), windows=len(sc.windows),
-            minutes=int(minutes), demand_points=int(sum(len(d) for d in res.demand.values())),
+        row(
+            "response",
+            city,
+            f"whole run ({label})",
+            wall_s=total,
+            **{f"{k}_s": round(float(v), 3) for k, v in timings.items() if v is not None and k != "total"},
+        ),
+        row(
+            "response",
+            city,
+            "every tier × window, 1-min sampling",
+            wall_s=wall,
+            peak_mb=peak,
+            nodes=int(run.network.stats.nodes),
+            tiers=len(sc.response.tiers),
+            windows=len(sc.windows),
+            minutes=int(minutes),
+            demand_points=int(sum(len(d) for d in res.demand.values())),
             responders=len(res.responders.fixed) + len({tr.responder for v in res.responders.tracks.values() for tr in v}),
             dijkstra_calls=int(res.dijkstra_calls),
-            lowest=None if lowest is None else f"{lowest['tier']} {lowest['window']} {100 * lowest['share_within']:.1f} %"),
-        row("response", city, "response stage share of the whole run", wall_s=float(timings["response"]),
+            lowest=None if lowest is None else f"{lowest['tier']} {lowest['window']} {100 * lowest['share_within']:.1f} %",
+        ),
+        row(
+            "response",
+            city,
+            "response stage share of the whole run",
+            wall_s=float(timings["response"]),
             share_of_run=None if share is None else round(share, 4),
-            under_10pct=None if share is None else share < 0.10),
-    ]  # fmt: skip
+            under_10pct=None if share is None else share < 0.10,
+        ),
+    ]
 
 
 def run(*, quick: bool = False) -> list[dict[str, Any]]:
@@ -80,8 +109,11 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
         return [row("response", "sf, baltimore", "skipped: ../shared/data absent", wall_s=0.0)]
     rows: list[dict[str, Any]] = []
     sf_update: dict[str, Any] = {"cameras": None, "solver": {"work": 2, "time_limit_s": 30}} if quick else {}
-    rows += _rows("sf downtown", "quick: no cameras, work 2" if quick else "as shipped",
-                  _run(REPO / "scenarios" / "sf_downtown.yaml", update=sf_update))  # fmt: skip
+    rows += _rows(
+        "sf downtown",
+        "quick: no cameras, work 2" if quick else "as shipped",
+        _run(REPO / "scenarios" / "sf_downtown.yaml", update=sf_update),
+    )
     from . import _district
 
     if not _district.PBF.is_file():

@@ -67,10 +67,15 @@ def grid_network(n: int, *, block_m: float = 100.0) -> Any:
 DATASETS = (
     # name, scenario, incidents file (None: the scenario's), columns, split
     ("SF Chinatown 2016", "sf_downtown.yaml", None, None, "2016-09-01"),
-    ("SF 2012 H2", "sf_downtown.yaml", "incidents/sf_2012h2_4categories.csv",
-     {"date": "Date", "time": None, "category": "Category", "description": "Descript", "lon": "lon", "lat": "lat"}, "2012-11-01"),
+    (
+        "SF 2012 H2",
+        "sf_downtown.yaml",
+        "incidents/sf_2012h2_4categories.csv",
+        {"date": "Date", "time": None, "category": "Category", "description": "Descript", "lon": "lon", "lat": "lat"},
+        "2012-11-01",
+    ),
     ("City of London", "london.yaml", None, None, "2017-03-01"),
-)  # fmt: skip
+)
 METHODS = (("risk", "model"), ("kde", "KDE alone"), ("counts", "counts"), ("baseline", "previous-period counts"))
 
 
@@ -121,13 +126,21 @@ def accuracy_rows() -> list[dict[str, Any]]:
             for method, title in (*METHODS, ("oracle", "best possible (oracle)")):
                 cells = {f"pai_{int(s * 100)}": _r(ev.pai(s, method=method, harm=harm)) for s in (0.01, 0.05, 0.10)}
                 cells |= {f"pei_{int(s * 100)}": _r(ev.pei(s, method=method, harm=harm)) for s in (0.01, 0.05, 0.10)}
-                rows.append(row("risk", f"{name} ({label})", title, wall_s=wall if method == "risk" else 0.0,
-                                heldout=ev.heldout_incidents, **cells,
-                                model=surface.model.describe() if method == "risk" else None))  # fmt: skip
+                rows.append(
+                    row(
+                        "risk",
+                        f"{name} ({label})",
+                        title,
+                        wall_s=wall if method == "risk" else 0.0,
+                        heldout=ev.heldout_incidents,
+                        **cells,
+                        model=surface.model.describe() if method == "risk" else None,
+                    )
+                )
             checks[weighting][name] = {
                 s: (ev.pai(s, harm=harm), ev.pai(s, method="baseline", harm=harm), ev.pai(s, method="oracle", harm=harm))
                 for s in (0.01, 0.05)
-            }  # fmt: skip
+            }
     for weighting, per in checks.items():
         tag = f"{weighting} model, {weighting} PAI, vs previous-period {weighting}s"
         pai5 = {k: v[0.05] for k, v in per.items()}
@@ -135,15 +148,38 @@ def accuracy_rows() -> list[dict[str, Any]]:
         every = all(m >= b for m, b, _ in pai5.values())
         mean_m, mean_b, mean_o = (sum(v[i] for v in pai5.values()) / len(pai5) for i in range(3))
         wins1 = sum(m >= b for m, b, _ in pai1.values())
-        rows.append(row("risk", "acceptance", f"{tag}: PAI@5 % ≥ baseline on every dataset", wall_s=0.0, met=every,
-                        value=", ".join(f"{k} {m:.2f}/{b:.2f}" for k, (m, b, _) in pai5.items())))  # fmt: skip
-        rows.append(row("risk", "acceptance", f"{tag}: mean PAI@5 % ≥ 1.1 × baseline", wall_s=0.0,
-                        met=mean_m >= 1.1 * mean_b,
-                        value=f"{mean_m:.2f} / {mean_b:.2f} = {mean_m / mean_b:.3f} (ceiling: oracle {mean_o:.2f} = "
-                              f"{mean_o / mean_b:.3f}; the model closes {(mean_m - mean_b) / max(mean_o - mean_b, 1e-9):.0%} "
-                              "of the gap)"))  # fmt: skip
-        rows.append(row("risk", "acceptance", f"{tag}: PAI@1 % ≥ baseline on 2 of 3", wall_s=0.0, met=wins1 >= 2,
-                        value=f"{wins1} of {len(pai1)}: " + ", ".join(f"{k} {m:.2f}/{b:.2f}" for k, (m, b, _) in pai1.items())))  # fmt: skip
+        rows.append(
+            row(
+                "risk",
+                "acceptance",
+                f"{tag}: PAI@5 % ≥ baseline on every dataset",
+                wall_s=0.0,
+                met=every,
+                value=", ".join(f"{k} {m:.2f}/{b:.2f}" for k, (m, b, _) in pai5.items()),
+            )
+        )
+        rows.append(
+            row(
+                "risk",
+                "acceptance",
+                f"{tag}: mean PAI@5 % ≥ 1.1 × baseline",
+                wall_s=0.0,
+                met=mean_m >= 1.1 * mean_b,
+                value=f"{mean_m:.2f} / {mean_b:.2f} = {mean_m / mean_b:.3f} (ceiling: oracle {mean_o:.2f} = "
+                f"{mean_o / mean_b:.3f}; the model closes {(mean_m - mean_b) / max(mean_o - mean_b, 1e-9):.0%} "
+                "of the gap)",
+            )
+        )
+        rows.append(
+            row(
+                "risk",
+                "acceptance",
+                f"{tag}: PAI@1 % ≥ baseline on 2 of 3",
+                wall_s=0.0,
+                met=wins1 >= 2,
+                value=f"{wins1} of {len(pai1)}: " + ", ".join(f"{k} {m:.2f}/{b:.2f}" for k, (m, b, _) in pai1.items()),
+            )
+        )
     return rows
 
 
@@ -155,8 +191,9 @@ def segment_features(streets: Any, seg: np.ndarray, w: np.ndarray, t: pd.Series,
     age = (origin - t).dt.total_seconds().to_numpy() / 86400.0
     past = age > 0
     spans = (30, 91, 182, 365, None)
-    c = np.column_stack([np.bincount(seg[past & (age <= (d or np.inf))], weights=w[past & (age <= (d or np.inf))], minlength=n)
-                         for d in spans])  # fmt: skip
+    c = np.column_stack(
+        [np.bincount(seg[past & (age <= (d or np.inf))], weights=w[past & (age <= (d or np.inf))], minlength=n) for d in spans]
+    )
     cols = {f"c{d or 'all'}": np.log1p(1000 * c[:, j] / np.maximum(length, 10)) for j, d in enumerate(spans)}
     month = np.floor(age / 30.44).astype(int)
     cols["active12"] = sum((np.bincount(seg[past & (month == k)], minlength=n) > 0).astype(float) for k in range(12))
@@ -228,9 +265,15 @@ def learned_rows(*, origins: int = 9) -> list[dict[str, Any]]:
             ev0 = risk.evaluate_risk(surface, held, history=est)
             label = "harm PAI" if harm else "count PAI"
             base = {f"baseline_{int(q * 100)}": _r(ev0.pai(q, method="baseline", harm=harm)) for q in (0.01, 0.05)}
-            for title, model in (("Poisson GLM", PoissonRegressor(alpha=1e-4, max_iter=500)),
-                                 ("Poisson GBM", HistGradientBoostingRegressor(loss="poisson", max_iter=200, learning_rate=0.05,
-                                                                               max_leaf_nodes=15, min_samples_leaf=40, random_state=0))):  # fmt: skip
+            for title, model in (
+                ("Poisson GLM", PoissonRegressor(alpha=1e-4, max_iter=500)),
+                (
+                    "Poisson GBM",
+                    HistGradientBoostingRegressor(
+                        loss="poisson", max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40, random_state=0
+                    ),
+                ),
+            ):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     model.fit((x - mu) / sd, y, sample_weight=sw)
@@ -238,9 +281,20 @@ def learned_rows(*, origins: int = 9) -> list[dict[str, Any]]:
                 ov = surface.overall.copy()
                 ov["crime_per_km"] = pred
                 ev = risk.evaluate_risk(dataclasses.replace(surface, overall=ov), held, history=est)
-                rows.append(row("risk", f"{name} ({label})", f"learned: {title}", wall_s=0.0, origins=len(months),
-                                pai_1=_r(ev.pai(0.01, harm=harm)), pai_5=_r(ev.pai(0.05, harm=harm)),
-                                model_pai_1=_r(ev0.pai(0.01, harm=harm)), model_pai_5=_r(ev0.pai(0.05, harm=harm)), **base))  # fmt: skip
+                rows.append(
+                    row(
+                        "risk",
+                        f"{name} ({label})",
+                        f"learned: {title}",
+                        wall_s=0.0,
+                        origins=len(months),
+                        pai_1=_r(ev.pai(0.01, harm=harm)),
+                        pai_5=_r(ev.pai(0.05, harm=harm)),
+                        model_pai_1=_r(ev0.pai(0.01, harm=harm)),
+                        model_pai_5=_r(ev0.pai(0.05, harm=harm)),
+                        **base,
+                    )
+                )
     return rows
 
 
@@ -260,7 +314,12 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
         name, network = "helsinki", network_from_pbf(helsinki_pbf())
     windows = tuple(
         TimeWindow(name=n, start=s, end=e)
-        for n, s, e in (("morning", "07:00", "12:00"), ("afternoon", "12:00", "18:00"), ("evening", "18:00", "23:00"), ("night", "23:00", "07:00"))
+        for n, s, e in (
+            ("morning", "07:00", "12:00"),
+            ("afternoon", "12:00", "18:00"),
+            ("evening", "18:00", "23:00"),
+            ("night", "23:00", "07:00"),
+        )
     )
     explicit = RiskSettings(bandwidth_m=150.0, half_life_days=60.0, own_segment_share=0.5)
     auto = RiskSettings()
@@ -269,19 +328,56 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
     for n in sizes:
         inc = synthetic_incidents(network, n)
         _, wall, peak = measure(lambda: network_kernel_density(network, inc.geometry, bandwidth_m=150.0))
-        rows.append(row("risk", f"{name} {n // 1000}k incidents", "density", wall_s=wall, peak_mb=peak,
-                        segments=len(network.segments()), incidents=n))  # fmt: skip
+        rows.append(
+            row(
+                "risk",
+                f"{name} {n // 1000}k incidents",
+                "density",
+                wall_s=wall,
+                peak_mb=peak,
+                segments=len(network.segments()),
+                incidents=n,
+            )
+        )
         _, wall, peak = measure(lambda: estimate_risk(network, inc, windows=windows, settings=explicit))
-        rows.append(row("risk", f"{name} {n // 1000}k incidents", "estimate_risk explicit (4 windows)", wall_s=wall,
-                        peak_mb=peak, segments=len(network.segments()), incidents=n))  # fmt: skip
+        rows.append(
+            row(
+                "risk",
+                f"{name} {n // 1000}k incidents",
+                "estimate_risk explicit (4 windows)",
+                wall_s=wall,
+                peak_mb=peak,
+                segments=len(network.segments()),
+                incidents=n,
+            )
+        )
         surface, wall_auto, peak = measure(lambda: estimate_risk(network, inc, windows=windows, settings=auto))
-        rows.append(row("risk", f"{name} {n // 1000}k incidents", "estimate_risk auto (model selection)", wall_s=wall_auto,
-                        peak_mb=peak, segments=len(network.segments()), incidents=n, candidates=len(surface.model.cv),
-                        cost_ratio=round(wall_auto / wall, 2)))  # fmt: skip
+        rows.append(
+            row(
+                "risk",
+                f"{name} {n // 1000}k incidents",
+                "estimate_risk auto (model selection)",
+                wall_s=wall_auto,
+                peak_mb=peak,
+                segments=len(network.segments()),
+                incidents=n,
+                candidates=len(surface.model.cv),
+                cost_ratio=round(wall_auto / wall, 2),
+            )
+        )
     for side in [20, 40] + ([] if quick else [80]):
         grid = grid_network(side)
         inc = synthetic_incidents(grid, 10_000)
         _, wall, peak = measure(lambda: network_kernel_density(grid, inc.geometry, bandwidth_m=150.0))
-        rows.append(row("risk", f"grid {side}x{side} 10k incidents", "density", wall_s=wall, peak_mb=peak,
-                        segments=len(grid.segments()), incidents=10_000))  # fmt: skip
+        rows.append(
+            row(
+                "risk",
+                f"grid {side}x{side} 10k incidents",
+                "density",
+                wall_s=wall,
+                peak_mb=peak,
+                segments=len(grid.segments()),
+                incidents=10_000,
+            )
+        )
     return rows

@@ -70,9 +70,7 @@ def _best_known(folder: Path = DATA) -> dict[str, Any]:
     return read_best_known(path) if path.exists() else {}
 
 
-def _pyvrp_solve(
-    inst: Any, problem: Any, limit_s: float, seed: int, work: float | None = None
-) -> tuple[float, int, bool, int]:
+def _pyvrp_solve(inst: Any, problem: Any, limit_s: float, seed: int, work: float | None = None) -> tuple[float, int, bool, int]:
     """PyVRP on the same scaled integer matrix; returns exact distance, routes, feasibility and
     iterations. With ``work``: ``MaxIterations(work × PYVRP_ITERATIONS_PER_UNIT)``, ``limit_s`` the cap."""
     from pyvrp import Model
@@ -81,14 +79,23 @@ def _pyvrp_solve(
     m = Model()
     n = problem.n_nodes
     locs = [m.add_location(float(x), float(y)) for x, y in inst.xy]
-    depot = m.add_depot(
-        locs[0], tw_early=int(problem.tw_start_s[0]), tw_late=int(problem.tw_end_s[0])
+    depot = m.add_depot(locs[0], tw_early=int(problem.tw_start_s[0]), tw_late=int(problem.tw_end_s[0]))
+    m.add_vehicle_type(
+        num_available=len(problem.vehicles),
+        capacity=int(problem.capacity),
+        start_depot=depot,
+        end_depot=depot,
+        tw_early=int(problem.tw_start_s[0]),
+        tw_late=int(problem.tw_end_s[0]),
     )
-    m.add_vehicle_type(num_available=len(problem.vehicles), capacity=int(problem.capacity), start_depot=depot,
-                       end_depot=depot, tw_early=int(problem.tw_start_s[0]), tw_late=int(problem.tw_end_s[0]))  # fmt: skip
     for i in range(1, n):
-        m.add_client(locs[i], delivery=int(problem.demand[i]), service_duration=int(problem.service_s[i]),
-                     tw_early=int(problem.tw_start_s[i]), tw_late=int(problem.tw_end_s[i]))  # fmt: skip
+        m.add_client(
+            locs[i],
+            delivery=int(problem.demand[i]),
+            service_duration=int(problem.service_s[i]),
+            tw_early=int(problem.tw_start_s[i]),
+            tw_late=int(problem.tw_end_s[i]),
+        )
     travel = problem.travel_s
     for i in range(n):
         for j in range(n):
@@ -101,17 +108,13 @@ def _pyvrp_solve(
                 )
     stop = MaxRuntime(limit_s)
     if work is not None:
-        stop = MultipleCriteria(
-            [MaxIterations(int(round(work * PYVRP_ITERATIONS_PER_UNIT))), stop]
-        )
+        stop = MultipleCriteria([MaxIterations(int(round(work * PYVRP_ITERATIONS_PER_UNIT))), stop])
     res = m.solve(stop=stop, seed=seed, display=False)
     dist = inst.distance()
     total = 0.0
     routes = res.best.routes()
     for r in routes:
-        nodes = [
-            int(a.idx) + 1 if a.is_client() else 0 for a in r
-        ]  # client idx counts clients from 0
+        nodes = [int(a.idx) + 1 if a.is_client() else 0 for a in r]  # client idx counts clients from 0
         total += float(sum(dist[a, b] for a, b in zip(nodes, nodes[1:])))
     return total, len(routes), bool(res.is_feasible()), int(res.num_iterations)
 
@@ -142,41 +145,28 @@ def _one(job: tuple[str, str, float, float, int, float | None]) -> dict[str, Any
         "customers": problem.n_nodes - 1,
     }
     if solver == "pyvrp":
-        (value, vehicles, feasible, iterations), wall, peak = measure(
-            lambda: _pyvrp_solve(inst, problem, limit_s, seed, work)
-        )
+        (value, vehicles, feasible, iterations), wall, peak = measure(lambda: _pyvrp_solve(inst, problem, limit_s, seed, work))
         status = "feasible" if feasible else "infeasible"
         violations = None
         extra["iterations"] = iterations
         if work is not None:
-            extra["stopped_by"] = (
-                "work"
-                if iterations >= int(round(work * PYVRP_ITERATIONS_PER_UNIT))
-                else "safety_cap"
-            )
-    elif (
-        solver == "ortools-plain"
-    ):  # the OR-Tools guide's VRPTW: path cheapest arc, default metaheuristic
+            extra["stopped_by"] = "work" if iterations >= int(round(work * PYVRP_ITERATIONS_PER_UNIT)) else "safety_cap"
+    elif solver == "ortools-plain":  # the OR-Tools guide's VRPTW: path cheapest arc, default metaheuristic
         from ._plain_ortools import plain_vrptw
 
         plain, wall, peak = measure(lambda: plain_vrptw(problem, time_limit_s=limit_s))
         dist = inst.distance()
-        value = (
-            None
-            if plain.routes is None
-            else float(sum(dist[a, b] for r in plain.routes for a, b in zip(r, r[1:])))
-        )
+        value = None if plain.routes is None else float(sum(dist[a, b] for r in plain.routes for a, b in zip(r, r[1:])))
         vehicles, status, violations = (
             (None if plain.routes is None else len(plain.routes)),
             plain.status,
             None,
         )
     else:
-        stop = (
-            MaxRuntime(limit_s) if work is None else MaxWork(work) | MaxRuntime(limit_s)
+        stop = MaxRuntime(limit_s) if work is None else MaxWork(work) | MaxRuntime(limit_s)
+        result, wall, peak = measure(
+            lambda: solve_routing(problem, stop=stop, seed=seed, first_solution="portfolio", metaheuristic=METAHEURISTIC)
         )
-        result, wall, peak = measure(lambda: solve_routing(problem, stop=stop, seed=seed,
-                                                           first_solution="portfolio", metaheuristic=METAHEURISTIC))  # fmt: skip
         value = result.distance_m if result.is_feasible() else None
         vehicles, status = result.n_vehicles_used, result.status
         violations = result.time_window_violations(problem)
@@ -185,10 +175,21 @@ def _one(job: tuple[str, str, float, float, int, float | None]) -> dict[str, Any
         extra["stopped_by"] = result.stopped_by
         extra["vehicle_fixed_cost"] = problem.vehicle_fixed_cost or None
     gap = None if value is None or not known else round((value - known) / known, 6)
-    return row("routing", name, solver, wall_s=wall, peak_mb=peak, objective=None if value is None else round(value, 2),
-               best_known=known, gap_to_best_known=gap, vehicles=vehicles,
-               best_known_vehicles=None if bks is None else bks.vehicles, status=status,
-               tw_violations=violations, **extra)  # fmt: skip
+    return row(
+        "routing",
+        name,
+        solver,
+        wall_s=wall,
+        peak_mb=peak,
+        objective=None if value is None else round(value, 2),
+        best_known=known,
+        gap_to_best_known=gap,
+        vehicles=vehicles,
+        best_known_vehicles=None if bks is None else bks.vehicles,
+        status=status,
+        tw_violations=violations,
+        **extra,
+    )
 
 
 def run(
@@ -209,9 +210,7 @@ def run(
     ``suite_name``: ``"solomon"`` or ``"gh200"`` (ours and PyVRP at ``work`` units, default
     :data:`GH_WORK`). ``work`` on Solomon: work budgets instead of time limits."""
     if suite_name not in ("solomon", "gh200"):
-        raise ValueError(
-            f"routing: unknown suite {suite_name!r}; choose solomon or gh200"
-        )
+        raise ValueError(f"routing: unknown suite {suite_name!r}; choose solomon or gh200")
     gh = suite_name == "gh200"
     folder = GH200 if gh else DATA
     if gh:
@@ -222,33 +221,22 @@ def run(
         limit = CAP_FACTOR * work + 30.0  # the safety cap only
     paths: list[Path] = [Path(f) for f in files or []]
     if instances:
-        paths += [
-            folder / f"{name.lower() if gh else name.upper()}.txt" for name in instances
-        ]
+        paths += [folder / f"{name.lower() if gh else name.upper()}.txt" for name in instances]
     elif not files:
         if not folder.exists():
             print(f"routing: {folder} not found; nothing to run")
             return []
         if gh:
-            paths += [
-                folder / f"{name.lower()}.txt"
-                for name in (GH_INSTANCES[:2] if quick else GH_INSTANCES)
-            ]
+            paths += [folder / f"{name.lower()}.txt" for name in (GH_INSTANCES[:2] if quick else GH_INSTANCES)]
         else:
-            paths += (
-                [folder / f"{name}.txt" for name in QUICK]
-                if quick
-                else sorted(folder.glob("*.txt"))
-            )
+            paths += [folder / f"{name}.txt" for name in QUICK] if quick else sorted(folder.glob("*.txt"))
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise FileNotFoundError(f"routing: instance files not found: {missing}")
     wanted = list(solvers or SOLVERS)
     unknown = sorted(set(wanted) - set(SOLVERS))
     if unknown:
-        raise ValueError(
-            f"routing: unknown solvers {unknown}; choose from {list(SOLVERS)}"
-        )
+        raise ValueError(f"routing: unknown solvers {unknown}; choose from {list(SOLVERS)}")
     solvers = [s for s in wanted if s != "pyvrp"]
     if "pyvrp" in wanted:
         try:
@@ -256,9 +244,7 @@ def run(
 
             solvers.append("pyvrp")
         except ImportError:
-            print(
-                "routing: PyVRP not installed (pip install -e '.[bench]'); OR-Tools only"
-            )
+            print("routing: PyVRP not installed (pip install -e '.[bench]'); OR-Tools only")
     fleet = GH_FLEET_COST if gh else 0.0
     jobs = [(str(p), s, limit, fleet, seed, work) for p in paths for s in solvers]
     workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
@@ -268,20 +254,16 @@ def run(
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             rows = list(pool.map(_one, jobs))
-    budget = (
-        f"{work:g} work units (cap {limit:g} s)" if work is not None else f"{limit:g} s"
-    )
+    budget = f"{work:g} work units (cap {limit:g} s)" if work is not None else f"{limit:g} s"
     for s in solvers:
-        gaps = [
-            r["gap_to_best_known"]
-            for r in rows
-            if r["solver"] == s and r["gap_to_best_known"] is not None
-        ]
+        gaps = [r["gap_to_best_known"] for r in rows if r["solver"] == s and r["gap_to_best_known"] is not None]
         failed = sum(1 for r in rows if r["solver"] == s and r["objective"] is None)
         if gaps:
-            print(f"routing: {s}: mean gap to best-known distance {100 * np.mean(gaps):.2f} % over {len(gaps)} "
-                  f"instances (max {100 * max(gaps):.2f} %), {failed} without a solution, "
-                  f"{budget} each, {workers} workers, {time.perf_counter() - t0:.0f} s in all")  # fmt: skip
+            print(
+                f"routing: {s}: mean gap to best-known distance {100 * np.mean(gaps):.2f} % over {len(gaps)} "
+                f"instances (max {100 * max(gaps):.2f} %), {failed} without a solution, "
+                f"{budget} each, {workers} workers, {time.perf_counter() - t0:.0f} s in all"
+            )
     if "pyvrp" in solvers:
         _versus_pyvrp(rows)
     return rows
@@ -289,37 +271,21 @@ def run(
 
 def _versus_pyvrp(rows: list[dict[str, Any]]) -> None:
     """Per instance, each row's distance and vehicles relative to PyVRP's in the same run; print the means."""
-    ref = {
-        r["instance"]: r
-        for r in rows
-        if r["solver"] == "pyvrp" and r["objective"] is not None
-    }
+    ref = {r["instance"]: r for r in rows if r["solver"] == "pyvrp" and r["objective"] is not None}
     for r in rows:
         p = ref.get(r["instance"])
         if p is None or r["objective"] is None:
             continue
         r["distance_vs_pyvrp"] = round(r["objective"] / p["objective"] - 1, 4)
-        r["vehicles_vs_pyvrp"] = (
-            round(r["vehicles"] / p["vehicles"] - 1, 4) if p["vehicles"] else None
-        )
+        r["vehicles_vs_pyvrp"] = round(r["vehicles"] / p["vehicles"] - 1, 4) if p["vehicles"] else None
     for s in sorted({r["solver"] for r in rows} - {"pyvrp"}):
-        mine = [
-            r
-            for r in rows
-            if r["solver"] == s and r.get("distance_vs_pyvrp") is not None
-        ]
+        mine = [r for r in rows if r["solver"] == s and r.get("distance_vs_pyvrp") is not None]
         if not mine:
             continue
-        d = (
-            sum(r["objective"] for r in mine)
-            / sum(ref[r["instance"]]["objective"] for r in mine)
-            - 1
+        d = sum(r["objective"] for r in mine) / sum(ref[r["instance"]]["objective"] for r in mine) - 1
+        v = sum(r["vehicles"] for r in mine) / sum(ref[r["instance"]]["vehicles"] for r in mine) - 1
+        print(
+            f"routing: {s} against PyVRP in the same run over {len(mine)} instances: mean distance "
+            f"{100 * d:+.2f} % (per instance {', '.join(f'{100 * x:+.1f}' for x in (r['distance_vs_pyvrp'] for r in mine))}), "
+            f"vehicles {100 * v:+.1f} %"
         )
-        v = (
-            sum(r["vehicles"] for r in mine)
-            / sum(ref[r["instance"]]["vehicles"] for r in mine)
-            - 1
-        )
-        print(f"routing: {s} against PyVRP in the same run over {len(mine)} instances: mean distance "
-              f"{100 * d:+.2f} % (per instance {', '.join(f'{100 * x:+.1f}' for x in (r['distance_vs_pyvrp'] for r in mine))}), "
-              f"vehicles {100 * v:+.1f} %")  # fmt: skip

@@ -51,7 +51,9 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
         _, wall, peak = measure(lambda: network_kernel_density(grid, incidents.geometry, bandwidth_m=150.0))
         rows.append(row("scaling", label, STEPS[0], wall_s=wall, peak_mb=peak, **size, incidents=len(incidents)))
 
-        inst, wall, peak = measure(lambda: _instance(label, grid, spacing_m=10, pole_spacing_m=50, range_m=60, fov_deg=90, headings=8))
+        inst, wall, peak = measure(
+            lambda: _instance(label, grid, spacing_m=10, pole_spacing_m=50, range_m=60, fov_deg=90, headings=8)
+        )
         problem = inst["problem"]
         size.update(demand=inst["demand"], orientations=inst["orientations"])
         rows.append(row("scaling", label, STEPS[1], wall_s=wall, peak_mb=peak, **size))
@@ -61,9 +63,22 @@ def run(*, quick: bool = False) -> list[dict[str, Any]]:
         rows.append(row("scaling", label, STEPS[2], wall_s=wall, peak_mb=peak, **size, p=p))
 
         res, wall, peak = measure(lambda: solve_mclp(problem, budget_count=p, stop=MaxRuntime(limit_s), seed=0))
-        rows.append(row("scaling", label, STEPS[3], wall_s=wall, peak_mb=peak, objective=round(res.objective, 3),
-                        bound=None if res.bound is None else round(res.bound, 3), gap=res.gap, status=res.status,
-                        limit_s=limit_s, **size, p=p))  # fmt: skip
+        rows.append(
+            row(
+                "scaling",
+                label,
+                STEPS[3],
+                wall_s=wall,
+                peak_mb=peak,
+                objective=round(res.objective, 3),
+                bound=None if res.bound is None else round(res.bound, 3),
+                gap=res.gap,
+                status=res.status,
+                limit_s=limit_s,
+                **size,
+                p=p,
+            )
+        )
 
         k = max(2, segments // 150)
         _, wall, peak = measure(lambda: make_beats(grid, k=k, seed=0))
@@ -109,8 +124,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> Path:
         x = [r["segments"] for r in mine]
         y = [max(r["wall_s"], 1e-3) for r in mine]
         k = fitted[step]
-        (line,) = ax.plot(x, y, marker=markers[step], ms=4.5, lw=1.4,
-                          label=f"{step}  (∝ n^{k:.2f})" if k is not None else step)  # fmt: skip
+        (line,) = ax.plot(x, y, marker=markers[step], ms=4.5, lw=1.4, label=f"{step}  (∝ n^{k:.2f})" if k is not None else step)
         limited = [(xi, yi) for r, xi, yi in zip(mine, x, y) if not _fitted(r)]
         if limited:
             ax.scatter(*zip(*limited), s=70, facecolors="none", edgecolors=line.get_color(), zorder=3)
@@ -122,8 +136,14 @@ def plot(rows: list[dict[str, Any]], path: Path) -> Path:
     ax.set_title(f"How cost grows with size — python -m bench scaling, {stamp}", fontsize=10)
     ax.grid(True, which="both", lw=0.4, alpha=0.5)
     ax.legend(fontsize=8, loc="upper left", frameon=False)
-    ax.annotate("open circle: SCIP stopped at its time limit (not fitted)", xy=(0.99, 0.02), xycoords="axes fraction",
-                ha="right", fontsize=7, color="0.35")  # fmt: skip
+    ax.annotate(
+        "open circle: SCIP stopped at its time limit (not fitted)",
+        xy=(0.99, 0.02),
+        xycoords="axes fraction",
+        ha="right",
+        fontsize=7,
+        color="0.35",
+    )
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

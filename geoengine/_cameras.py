@@ -176,18 +176,68 @@ def parse_osm_camera_tags(tags: str | Mapping[str, Any] | None) -> dict[str, Any
 OWNERS = ("police", "social", "unknown")
 """Who runs an existing camera: the police (公安), a business, residents or a street office (社会), or unknown."""
 _OWNER_ALIASES: dict[str, str] = {
-    **{k: "police" for k in ("police", "public security", "gongan", "公安", "law enforcement", "government", "public",
-                              "city", "municipal", "state", "council")},
-    **{k: "social" for k in ("social", "社会", "private", "business", "commercial", "shop", "store", "company",
-                              "residential", "resident", "community", "street office", "other")},
+    **{
+        k: "police"
+        for k in (
+            "police",
+            "public security",
+            "gongan",
+            "公安",
+            "law enforcement",
+            "government",
+            "public",
+            "city",
+            "municipal",
+            "state",
+            "council",
+        )
+    },
+    **{
+        k: "social"
+        for k in (
+            "social",
+            "社会",
+            "private",
+            "business",
+            "commercial",
+            "shop",
+            "store",
+            "company",
+            "residential",
+            "resident",
+            "community",
+            "street office",
+            "other",
+        )
+    },
     **{k: "unknown" for k in ("unknown", "?", "n/a", "na", "none")},
 }
 QUALITIES = ("SD", "HD", "unknown")
 """Image quality of an existing camera: SD (analogue, CIF/D1, ≤ 576 lines) or HD (720p and up)."""
 _QUALITY_ALIASES: dict[str, str] = {
     **{k: "SD" for k in ("sd", "analog", "analogue", "cif", "d1", "480p", "576p", "480", "576", "standard", "low")},
-    **{k: "HD" for k in ("hd", "fhd", "uhd", "720p", "1080p", "720", "1080", "2k", "4k", "2mp", "3mp", "4mp", "5mp",
-                         "8mp", "ip", "high", "full hd")},
+    **{
+        k: "HD"
+        for k in (
+            "hd",
+            "fhd",
+            "uhd",
+            "720p",
+            "1080p",
+            "720",
+            "1080",
+            "2k",
+            "4k",
+            "2mp",
+            "3mp",
+            "4mp",
+            "5mp",
+            "8mp",
+            "ip",
+            "high",
+            "full hd",
+        )
+    },
     **{k: "unknown" for k in ("unknown", "?", "n/a", "na", "none")},
 }
 _TRUE = ("true", "yes", "y", "1", "t", "connected", "on")

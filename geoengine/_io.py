@@ -91,7 +91,9 @@ MIN_FREE_BYTES = 1 << 20
 DISK_FULL_ERRNOS = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e is not None)
 NO_WRITE_ERRNOS = frozenset((errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR))
 
-_NEW = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_-]+)\.(?P<pid>\d+)\.(?P<rand>[A-Za-z0-9_-]+)\.(?P<kind>partial|old|trash|probe)$")
+_NEW = re.compile(
+    r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9_-]+)\.(?P<pid>\d+)\.(?P<rand>[A-Za-z0-9_-]+)\.(?P<kind>partial|old|trash|probe)$"
+)
 _LEGACY = re.compile(r"^\.(?P<name>.+)\.(?P<rand>[A-Za-z0-9_]{8})\.(?P<kind>partial)$")  # tempfile.mkdtemp of 0.x
 
 
@@ -184,7 +186,9 @@ def prepare_out_dir(target: str | Path, *, force: bool = False) -> list[str]:
     if not anchor.is_dir():
         raise OutputError.single(f"cannot write {target}: {anchor} is a file, not a folder", hint="choose another --out")
     if not os.access(anchor, os.W_OK | os.X_OK):
-        raise OutputError.single(f"cannot write {target}: {anchor} is not writable", hint="choose a folder you can write to with --out")
+        raise OutputError.single(
+            f"cannot write {target}: {anchor} is not writable", hint="choose a folder you can write to with --out"
+        )
     cleaned = clean_leftovers_of(real) if anchor == real.parent else []
     probe = _sibling(anchor / real.name, "probe")
     try:

@@ -67,22 +67,50 @@ POI_HIGHWAY = frozenset({"bus_stop"})
 
 CAR_HIGHWAYS = frozenset(
     {
-        "motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential",
-        "living_street", "service", "road", "motorway_link", "trunk_link", "primary_link",
-        "secondary_link", "tertiary_link",
+        "motorway",
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "unclassified",
+        "residential",
+        "living_street",
+        "service",
+        "road",
+        "motorway_link",
+        "trunk_link",
+        "primary_link",
+        "secondary_link",
+        "tertiary_link",
     }
-)  # fmt: skip
+)
 NO_FOOT_HIGHWAYS = frozenset({"motorway", "motorway_link", "trunk", "trunk_link"})
 NO_EBIKE_HIGHWAYS = frozenset({"motorway", "motorway_link"})
 BIKE_HIGHWAYS = frozenset({"cycleway", "path", "track", "bridleway"})
 BIKE_IF_ALLOWED = frozenset({"footway", "pedestrian", "steps"})
 EXCLUDED_HIGHWAYS = frozenset(
     {
-        "abandoned", "bus_guideway", "construction", "corridor", "disused", "elevator",
-        "emergency_bay", "escalator", "no", "planned", "platform", "proposed", "raceway",
-        "razed", "rest_area", "services", "bus_stop", "traffic_island", "via_ferrata",
+        "abandoned",
+        "bus_guideway",
+        "construction",
+        "corridor",
+        "disused",
+        "elevator",
+        "emergency_bay",
+        "escalator",
+        "no",
+        "planned",
+        "platform",
+        "proposed",
+        "raceway",
+        "razed",
+        "rest_area",
+        "services",
+        "bus_stop",
+        "traffic_island",
+        "via_ferrata",
     }
-)  # fmt: skip
+)
 DENY = frozenset({"no", "private", "agricultural", "forestry", "agricultural;forestry", "military"})
 ALLOW = frozenset({"yes", "designated", "permissive", "official", "destination", "customers", "delivery"})
 MINOR_SERVICE = frozenset({"parking_aisle", "driveway", "drive-through", "emergency_access", "private"})
@@ -144,8 +172,7 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series("", index=df.index, dtype=object)
 
 
-def access_flags(tags: pd.DataFrame, *, car_kph: Mapping[str, float], car_factor: float,
-                 car_max_kph: float) -> pd.DataFrame:  # fmt: skip
+def access_flags(tags: pd.DataFrame, *, car_kph: Mapping[str, float], car_factor: float, car_max_kph: float) -> pd.DataFrame:
     """Per-direction access (way node order) and car speed from the tag columns.
 
     Returns a frame aligned with ``tags`` with the boolean columns of :data:`FLAGS`
@@ -300,7 +327,7 @@ def write_clean_osm(data: XmlData, fh: IO[str]) -> dict[int, tuple[int, dict[str
     for new_id, run in runs_out:
         fh.write(f'<way id="{new_id}">')
         fh.write("".join(f'<nd ref="{r}" />' for r in run))
-        fh.write(f"<tag k=\"highway\" v={quoteattr(pieces[new_id][1]['highway'])} />")
+        fh.write(f'<tag k="highway" v={quoteattr(pieces[new_id][1]["highway"])} />')
         fh.write("</way>\n")
     fh.write("</osm>\n")
     return pieces
@@ -326,11 +353,7 @@ def xml_buildings(data: XmlData) -> tuple[list[int], list[shapely.Polygon]]:
 
 def is_poi(tags: Mapping[str, str]) -> bool:
     """Whether a tag set marks a point of interest geoengine keeps."""
-    return (
-        any(k in tags for k in POI_ANY_KEYS)
-        or tags.get("railway") in POI_RAILWAY
-        or tags.get("highway") in POI_HIGHWAY
-    )
+    return any(k in tags for k in POI_ANY_KEYS) or tags.get("railway") in POI_RAILWAY or tags.get("highway") in POI_HIGHWAY
 
 
 def xml_pois(data: XmlData) -> list[dict[str, Any]]:

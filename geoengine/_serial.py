@@ -57,8 +57,9 @@ def _canonical(obj: Any) -> bytes:
 
 
 def _content_hash(kind: str, key: str, meta: Any, files: dict[str, Any]) -> str:
-    return hashlib.sha256(_canonical({"format": ENTRY_FORMAT, "kind": kind, "key": key, "meta": meta,
-                                      "files": files})).hexdigest()  # fmt: skip
+    return hashlib.sha256(
+        _canonical({"format": ENTRY_FORMAT, "kind": kind, "key": key, "meta": meta, "files": files})
+    ).hexdigest()
 
 
 def pack_entry(kind: str, key: str, meta: Any, files: dict[str, bytes]) -> bytes:
@@ -67,8 +68,14 @@ def pack_entry(kind: str, key: str, meta: Any, files: dict[str, bytes]) -> bytes
     for name in listing:
         if name == HEADER or not _MEMBER.match(name):
             raise ValueError(f"bad member name {name!r}")
-    header = {"format": ENTRY_FORMAT, "kind": kind, "key": key, "meta": meta, "files": listing,
-              "sha256": _content_hash(kind, key, meta, listing)}  # fmt: skip
+    header = {
+        "format": ENTRY_FORMAT,
+        "kind": kind,
+        "key": key,
+        "meta": meta,
+        "files": listing,
+        "sha256": _content_hash(kind, key, meta, listing),
+    }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         zf.writestr(HEADER, json.dumps(header, sort_keys=True, allow_nan=True))
@@ -117,8 +124,11 @@ def unpack_entry(data: bytes, *, kind: str, key: str) -> tuple[Any, dict[str, by
                 blob = zf.read(name)
             except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
                 raise CacheEntryError(f"unreadable member {name!r} ({exc})") from None
-            if not isinstance(want, dict) or want.get("size") != len(blob) or \
-                    want.get("sha256") != hashlib.sha256(blob).hexdigest():  # fmt: skip
+            if (
+                not isinstance(want, dict)
+                or want.get("size") != len(blob)
+                or want.get("sha256") != hashlib.sha256(blob).hexdigest()
+            ):
                 raise CacheEntryError(f"member {name!r} does not match its hash")
             files[name] = blob
     return header.get("meta"), files
@@ -206,16 +216,18 @@ def table_frame(data: bytes, info: dict[str, Any]) -> pd.DataFrame:
     geometry = info.get("geometry", {})
     for col, crs in geometry.items():
         wkb = np.asarray(frame[col].to_numpy(), dtype=object)
-        frame[col] = gpd.GeoSeries(gpd.array.GeometryArray(shapely.from_wkb(wkb), crs=None if crs is None else _crs(crs)),
-                                   index=frame.index)  # fmt: skip
+        frame[col] = gpd.GeoSeries(
+            gpd.array.GeometryArray(shapely.from_wkb(wkb), crs=None if crs is None else _crs(crs)), index=frame.index
+        )
     if info.get("geo"):
         active = info.get("active")
         frame = gpd.GeoDataFrame(frame, geometry=active) if active is not None else gpd.GeoDataFrame(frame)
     obj_levels = info.get("index_object", [])
     if obj_levels:
         if isinstance(frame.index, pd.MultiIndex):
-            frame.index = frame.index.set_levels([lv.astype(object) if i in obj_levels else lv
-                                                  for i, lv in enumerate(frame.index.levels)])  # fmt: skip
+            frame.index = frame.index.set_levels(
+                [lv.astype(object) if i in obj_levels else lv for i, lv in enumerate(frame.index.levels)]
+            )
         else:
             frame.index = frame.index.astype(object)
     frame.columns.name = info.get("columns_name")
@@ -283,8 +295,10 @@ class Encoder:
         if isinstance(value, tuple) and not hasattr(value, "_fields"):
             return {"$": "tuple", "v": [self.encode(v) for v in value]}
         if isinstance(value, (set, frozenset)):
-            return {"$": "frozenset" if isinstance(value, frozenset) else "set",
-                    "v": sorted((self.encode(v) for v in value), key=json.dumps)}  # fmt: skip
+            return {
+                "$": "frozenset" if isinstance(value, frozenset) else "set",
+                "v": sorted((self.encode(v) for v in value), key=json.dumps),
+            }
         if isinstance(value, dict) and type(value) is dict:
             if all(isinstance(k, str) for k in value) and "$" not in value:
                 return {k: self.encode(v) for k, v in value.items()}
@@ -309,9 +323,15 @@ class Encoder:
             return self._array(value)
         if sp.issparse(value):
             m = value.tocsr() if value.format not in ("csr", "csc") else value
-            return {"$": "sparse", "format": m.format, "shape": list(m.shape), "data": self._array(m.data),
-                    "indices": self._array(m.indices), "indptr": self._array(m.indptr),
-                    "matrix": isinstance(value, sp.spmatrix)}  # fmt: skip
+            return {
+                "$": "sparse",
+                "format": m.format,
+                "shape": list(m.shape),
+                "data": self._array(m.data),
+                "indices": self._array(m.indices),
+                "indptr": self._array(m.indptr),
+                "matrix": isinstance(value, sp.spmatrix),
+            }
         if isinstance(value, gpd.GeoSeries):
             frame = gpd.GeoDataFrame({"geometry": value}, geometry="geometry", crs=value.crs)
             data, info = table_bytes(frame)
@@ -431,8 +451,9 @@ class Decoder:
             out[:] = values
             return out.reshape([int(s) for s in tree["shape"]])
         if tag == "sparse":
-            fmt = {"csr": sp.csr_matrix, "csc": sp.csc_matrix} if tree.get("matrix") else \
-                {"csr": sp.csr_array, "csc": sp.csc_array}  # fmt: skip
+            fmt = (
+                {"csr": sp.csr_matrix, "csc": sp.csc_matrix} if tree.get("matrix") else {"csr": sp.csr_array, "csc": sp.csc_array}
+            )
             cls = fmt.get(tree["format"])
             if cls is None:
                 raise CacheEntryError("bad sparse format")

@@ -115,12 +115,18 @@ def stage_key(kind: str, scenario: Scenario, network: RoadNetwork, layers: Layer
     }
     if kind == "coverage":
         cams = scenario.cameras
-        base["cameras"] = None if cams is None else {
-            "settings": cams.model_dump(mode="json", exclude={"sites", "exclusion_zones", "must_cover"}),
-            "files": _file_parts(cams),
-            "layers": {n: None if getattr(cams, n) is None else getattr(cams, n).model_dump(mode="json", exclude={"path"})
-                       for n in ("sites", "exclusion_zones", "must_cover")},
-        }  # fmt: skip
+        base["cameras"] = (
+            None
+            if cams is None
+            else {
+                "settings": cams.model_dump(mode="json", exclude={"sites", "exclusion_zones", "must_cover"}),
+                "files": _file_parts(cams),
+                "layers": {
+                    n: None if getattr(cams, n) is None else getattr(cams, n).model_dump(mode="json", exclude={"path"})
+                    for n in ("sites", "exclusion_zones", "must_cover")
+                },
+            }
+        )
         base["existing"] = _layer_part(scenario, layers, "cameras")
         base["solver"] = scenario.solver.model_dump(mode="json")
         base["seed"] = scenario.seed

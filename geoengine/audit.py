@@ -77,9 +77,18 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "AuditReport", "RunFolderError", "Violation", "audit_run"]
 
 KINDS: tuple[str, ...] = (
-    "travel", "dwell", "revisit", "dosage", "time_window", "shift", "break", "double_booked", "beat",
-    "dropped_cause", "idle_beside_dropped_red",
-)  # fmt: skip
+    "travel",
+    "dwell",
+    "revisit",
+    "dosage",
+    "time_window",
+    "shift",
+    "break",
+    "double_booked",
+    "beat",
+    "dropped_cause",
+    "idle_beside_dropped_red",
+)
 """Every kind of :class:`Violation`, in the order the report lists them."""
 
 CAUSES: tuple[str, ...] = ("cut_by_max_hotspots", "no_team_on_shift", "unreachable", "time_used", "no_team_allocated")
@@ -106,8 +115,18 @@ _WEEK_S = 7 * _DAY_S
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 ROUTE_REQUIRED = (
-    "team", "mode", "window", "seq", "place_id", "place_kind", "lon", "lat", "arrive_s", "depart_s", "dwell_min",
-)  # fmt: skip
+    "team",
+    "mode",
+    "window",
+    "seq",
+    "place_id",
+    "place_kind",
+    "lon",
+    "lat",
+    "arrive_s",
+    "depart_s",
+    "dwell_min",
+)
 TEAMS_REQUIRED = ("team", "window", "shift_start_s", "shift_end_s")
 TEAM_BEATS_REQUIRED = ("window", "team", "beat")
 DROPPED_REQUIRED = ("window", "place_id", "level", "cause")
@@ -138,8 +157,7 @@ class Violation:
         return f"{self.kind}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "window": self.window, "team": self.team, "place_id": self.place_id,
-                "message": self.message}  # fmt: skip
+        return {"kind": self.kind, "window": self.window, "team": self.team, "place_id": self.place_id, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -168,10 +186,15 @@ class AuditReport:
 
     def summary(self) -> str:
         what = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in self.checked.items() if n)
-        head = "audit: clean" if self.clean else (
-            f"audit: {len(self.violations)} violation{'s' if len(self.violations) != 1 else ''} ("
-            + ", ".join(f"{n} {k}" for k, n in self.by_kind().items()) + ")"
-        )  # fmt: skip
+        head = (
+            "audit: clean"
+            if self.clean
+            else (
+                f"audit: {len(self.violations)} violation{'s' if len(self.violations) != 1 else ''} ("
+                + ", ".join(f"{n} {k}" for k, n in self.by_kind().items())
+                + ")"
+            )
+        )
         text = f"{head}; checked {what}" if what else head
         for note in self.notes:
             text += f"\n  note: {note}"
@@ -332,9 +355,7 @@ def _numbers(df: pd.DataFrame, columns: Iterable[str], path: Path) -> pd.DataFra
         bad = num.isna() & raw.notna()
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise RunFolderError.single(
-                f"row {row + 2}: {c} {df[c].iloc[row]!r} is not a number", file=path, field=c
-            )
+            raise RunFolderError.single(f"row {row + 2}: {c} {df[c].iloc[row]!r} is not a number", file=path, field=c)
         df[c] = num
     return df
 
@@ -460,8 +481,9 @@ class _Audit:
         self._gap_cache: dict[tuple[str, str], list[tuple[float, float]]] = {}
         self.allowed_beats: dict[tuple[str, str], set[int]] | None = None
 
-    def add(self, kind: str, message: str, *, window: str | None = None, team: str | None = None,
-            place_id: str | None = None) -> None:  # fmt: skip
+    def add(
+        self, kind: str, message: str, *, window: str | None = None, team: str | None = None, place_id: str | None = None
+    ) -> None:
         self.violations.append(Violation(kind, window, team, place_id, message))
 
     def who(self, team: str, window: str) -> str:
@@ -478,8 +500,11 @@ class _Audit:
     # ----------------------------------------------------------- loading
     def load(self) -> None:
         path = self.run_dir / "routes.csv"
-        df = _numbers(_read_csv(path, ROUTE_REQUIRED), ("seq", "lon", "lat", "arrive_s", "depart_s", "dwell_min",
-                                                       "travel_min_from_prev", "beat"), path)  # fmt: skip
+        df = _numbers(
+            _read_csv(path, ROUTE_REQUIRED),
+            ("seq", "lon", "lat", "arrive_s", "depart_s", "dwell_min", "travel_min_from_prev", "beat"),
+            path,
+        )
         for c in ("seq", "lon", "lat", "arrive_s", "depart_s", "dwell_min"):
             if df[c].isna().any():
                 row = int(np.flatnonzero(df[c].isna().to_numpy())[0])
@@ -488,12 +513,20 @@ class _Audit:
         for i, d in enumerate(df.to_dict("records")):
             self.rows.append(
                 _Row(
-                    idx=i, team=str(d["team"]), mode=str(d["mode"]).strip(), window=str(d["window"]),
-                    seq=int(d["seq"]), place_id=str(d["place_id"]), kind=str(d["place_kind"]).strip(),
-                    xy=(float(xy[i, 0]), float(xy[i, 1])), arrive=float(d["arrive_s"]), depart=float(d["depart_s"]),
+                    idx=i,
+                    team=str(d["team"]),
+                    mode=str(d["mode"]).strip(),
+                    window=str(d["window"]),
+                    seq=int(d["seq"]),
+                    place_id=str(d["place_id"]),
+                    kind=str(d["place_kind"]).strip(),
+                    xy=(float(xy[i, 0]), float(xy[i, 1])),
+                    arrive=float(d["arrive_s"]),
+                    depart=float(d["depart_s"]),
                     dwell_s=60.0 * float(d["dwell_min"]),
                     travel_s=None if _num(d.get("travel_min_from_prev")) is None else 60.0 * float(d["travel_min_from_prev"]),
-                    level=_text(d.get("risk_level")), beat=_beat(d.get("beat")),
+                    level=_text(d.get("risk_level")),
+                    beat=_beat(d.get("beat")),
                 )
             )
         for r in self.rows:
@@ -521,16 +554,16 @@ class _Audit:
                     mode = self.routes[(team, window)][0].mode
                 spec = names.get(team)
                 brk = max(_num(d.get("break_min")) or 0.0, float(spec.break_min) if spec is not None else 0.0)
-                self.teams[(team, window)] = _Team(team, window, mode, float(d["shift_start_s"]),
-                                                   float(d["shift_end_s"]), brk)  # fmt: skip
+                self.teams[(team, window)] = _Team(team, window, mode, float(d["shift_start_s"]), float(d["shift_end_s"]), brk)
         else:
             self.notes.append("no teams.csv: shifts are taken as the whole window, breaks from the scenario")
             for (team, window), rows in self.routes.items():
                 w = self.windows.get(window)
                 spec = names.get(team)
                 dur = 60.0 * w.duration_min if w is not None else max(r.depart for r in rows)
-                self.teams[(team, window)] = _Team(team, window, rows[0].mode, 0.0, dur,
-                                                   float(spec.break_min) if spec is not None else 0.0)  # fmt: skip
+                self.teams[(team, window)] = _Team(
+                    team, window, rows[0].mode, 0.0, dur, float(spec.break_min) if spec is not None else 0.0
+                )
         for key, rows in self.routes.items():
             if key in self.teams:
                 self.teams[key].rows = rows
@@ -586,65 +619,115 @@ class _Audit:
             who = self.who(team, window)
             w = self.windows.get(window)
             if w is None:
-                self.add("time_window", f"{who}: {window!r} is not a window of the scenario "
-                         f"({', '.join(self.windows)})", window=window, team=team)  # fmt: skip
+                self.add(
+                    "time_window",
+                    f"{who}: {window!r} is not a window of the scenario ({', '.join(self.windows)})",
+                    window=window,
+                    team=team,
+                )
                 continue
             dur = 60.0 * w.duration_min
             modes = {r.mode for r in rows}
             if len(modes) > 1 or not modes <= set(MODES):
-                self.add("time_window", f"{who}: mode {', '.join(sorted(modes))} (rule: one of car, foot, ebike per route)",
-                         window=window, team=team)  # fmt: skip
+                self.add(
+                    "time_window",
+                    f"{who}: mode {', '.join(sorted(modes))} (rule: one of car, foot, ebike per route)",
+                    window=window,
+                    team=team,
+                )
                 continue
             mode = rows[0].mode
             seqs = [r.seq for r in rows]
             if seqs != list(range(len(rows))):
-                self.add("time_window", f"{who}: seq runs {seqs[:8]}{'…' if len(seqs) > 8 else ''} (rule: 0, 1, … n−1)",
-                         window=window, team=team)  # fmt: skip
+                self.add(
+                    "time_window",
+                    f"{who}: seq runs {seqs[:8]}{'…' if len(seqs) > 8 else ''} (rule: 0, 1, … n−1)",
+                    window=window,
+                    team=team,
+                )
             if rows[0].kind != "base" or rows[-1].kind != "base":
                 bad = rows[0] if rows[0].kind != "base" else rows[-1]
-                self.add("time_window", f"{who}: the route {'starts' if bad is rows[0] else 'ends'} at {bad.place_id} "
-                         f"({bad.kind}) (rule: every route starts and ends at its base)",
-                         window=window, team=team, place_id=bad.place_id)  # fmt: skip
+                self.add(
+                    "time_window",
+                    f"{who}: the route {'starts' if bad is rows[0] else 'ends'} at {bad.place_id} "
+                    f"({bad.kind}) (rule: every route starts and ends at its base)",
+                    window=window,
+                    team=team,
+                    place_id=bad.place_id,
+                )
             shift = self.teams.get((team, window))
             if shift is None:
-                self.add("shift", f"{who}: teams.csv has no shift for this team in this window (rule: every route has a "
-                         "row in teams.csv)", window=window, team=team)  # fmt: skip
+                self.add(
+                    "shift",
+                    f"{who}: teams.csv has no shift for this team in this window (rule: every route has a row in teams.csv)",
+                    window=window,
+                    team=team,
+                )
             elif shift.mode and shift.mode != mode:
-                self.add("time_window", f"{who}: routes.csv says {mode}, teams.csv says {shift.mode}",
-                         window=window, team=team)  # fmt: skip
+                self.add("time_window", f"{who}: routes.csv says {mode}, teams.csv says {shift.mode}", window=window, team=team)
             for r in rows:
                 if r.kind not in PLACE_KINDS:
-                    self.add("time_window", f"{who}: row {r.seq} has place_kind {r.kind!r} (rule: base, hotspot, "
-                             "district or break)", window=window, team=team, place_id=r.place_id)  # fmt: skip
+                    self.add(
+                        "time_window",
+                        f"{who}: row {r.seq} has place_kind {r.kind!r} (rule: base, hotspot, district or break)",
+                        window=window,
+                        team=team,
+                        place_id=r.place_id,
+                    )
                 if r.arrive < -TIME_TOL_S or r.depart > dur + TIME_TOL_S:
-                    self.add("time_window", f"{who}: {r.place_id} {self.clock(window, r.arrive)}–"
-                             f"{self.clock(window, r.depart)} (arrive_s {r.arrive:.0f}, depart_s {r.depart:.0f}) lies "
-                             f"outside the window {w.start}–{w.end} (rule: 0 ≤ times ≤ {dur:.0f} s)",
-                             window=window, team=team, place_id=r.place_id)  # fmt: skip
+                    self.add(
+                        "time_window",
+                        f"{who}: {r.place_id} {self.clock(window, r.arrive)}–"
+                        f"{self.clock(window, r.depart)} (arrive_s {r.arrive:.0f}, depart_s {r.depart:.0f}) lies "
+                        f"outside the window {w.start}–{w.end} (rule: 0 ≤ times ≤ {dur:.0f} s)",
+                        window=window,
+                        team=team,
+                        place_id=r.place_id,
+                    )
                 if abs(r.depart - r.arrive - r.dwell_s) > DWELL_SUM_TOL_S or r.depart < r.arrive:
-                    self.add("time_window", f"{who}: {r.place_id} at {self.clock(window, r.arrive)}: depart_s "
-                             f"{r.depart:.0f} is not arrive_s {r.arrive:.0f} + dwell {r.dwell_s:.0f} s",
-                             window=window, team=team, place_id=r.place_id)  # fmt: skip
+                    self.add(
+                        "time_window",
+                        f"{who}: {r.place_id} at {self.clock(window, r.arrive)}: depart_s "
+                        f"{r.depart:.0f} is not arrive_s {r.arrive:.0f} + dwell {r.dwell_s:.0f} s",
+                        window=window,
+                        team=team,
+                        place_id=r.place_id,
+                    )
                 if shift is not None and (r.arrive < shift.shift_start - TIME_TOL_S or r.depart > shift.shift_end + TIME_TOL_S):
-                    self.add("shift", f"{who}: {r.place_id} {self.clock(window, r.arrive)}–{self.clock(window, r.depart)} "
-                             f"lies outside the shift {self.clock(window, shift.shift_start)}–"
-                             f"{self.clock(window, shift.shift_end)}", window=window, team=team, place_id=r.place_id)  # fmt: skip
+                    self.add(
+                        "shift",
+                        f"{who}: {r.place_id} {self.clock(window, r.arrive)}–{self.clock(window, r.depart)} "
+                        f"lies outside the shift {self.clock(window, shift.shift_start)}–"
+                        f"{self.clock(window, shift.shift_end)}",
+                        window=window,
+                        team=team,
+                        place_id=r.place_id,
+                    )
                 if r.kind in ("hotspot", "district"):
                     self.checked["visits"] += 1
                     lo = self.settings.dwell_for(r.level, dwell_lo_default) if r.level else dwell_lo_default
                     hi = max(DWELL_MAX_MIN, self.settings.dwell_for(r.level, dwell_hi_default) if r.level else dwell_hi_default)
                     if r.dwell_s < 60 * lo - TIME_TOL_S or r.dwell_s > 60 * hi + TIME_TOL_S:
-                        self.add("dwell", f"{who}: {r.place_id} ({r.level or r.kind}) at {self.clock(window, r.arrive)} "
-                                 f"dwells {_minutes(r.dwell_s)} (rule: {lo:g}–{hi:g} min)",
-                                 window=window, team=team, place_id=r.place_id)  # fmt: skip
+                        self.add(
+                            "dwell",
+                            f"{who}: {r.place_id} ({r.level or r.kind}) at {self.clock(window, r.arrive)} "
+                            f"dwells {_minutes(r.dwell_s)} (rule: {lo:g}–{hi:g} min)",
+                            window=window,
+                            team=team,
+                            place_id=r.place_id,
+                        )
             # legs between consecutive non-break rows, with the breaks between them
             prev: _Row | None = None
             between: list[_Row] = []
             for r in rows:
                 if r.kind == "break":
                     if prev is None:
-                        self.add("break", f"{who}: a break at {self.clock(window, r.arrive)} comes before the route "
-                                 "leaves its base", window=window, team=team)  # fmt: skip
+                        self.add(
+                            "break",
+                            f"{who}: a break at {self.clock(window, r.arrive)} comes before the route leaves its base",
+                            window=window,
+                            team=team,
+                        )
                     between.append(r)
                     continue
                 if prev is not None and mode in MODES:
@@ -652,22 +735,35 @@ class _Audit:
                     away = r.arrive - prev.depart
                     if r.kind != "base" and r.place_id == prev.place_id and away < SAME_PLACE_AWAY_S - TIME_TOL_S:
                         back_to_back.add((prev.idx, r.idx))
-                        self.add("revisit", f"{who}: {r.place_id} twice in a row, {self.clock(window, prev.arrive)} and "
-                                 f"{self.clock(window, r.arrive)}, {away / 60:.0f} min apart (rule: a longer stay is one "
-                                 f"visit; leave for at least {SAME_PLACE_AWAY_S // 60} min and come back)",
-                                 window=window, team=team, place_id=r.place_id)  # fmt: skip
+                        self.add(
+                            "revisit",
+                            f"{who}: {r.place_id} twice in a row, {self.clock(window, prev.arrive)} and "
+                            f"{self.clock(window, r.arrive)}, {away / 60:.0f} min apart (rule: a longer stay is one "
+                            f"visit; leave for at least {SAME_PLACE_AWAY_S // 60} min and come back)",
+                            window=window,
+                            team=team,
+                            place_id=r.place_id,
+                        )
                 prev, between = r, []
             for b in between:  # breaks after the last stop
-                self.add("break", f"{who}: a break at {self.clock(window, b.arrive)} comes after the route is back at "
-                         "its base", window=window, team=team)  # fmt: skip
+                self.add(
+                    "break",
+                    f"{who}: a break at {self.clock(window, b.arrive)} comes after the route is back at its base",
+                    window=window,
+                    team=team,
+                )
             if shift is not None:
                 self._check_breaks(shift, rows)
         for (team, window), t in self.teams.items():
             if not t.rows:
-                self.add("shift", f"{self.who(team, window)}: teams.csv gives a shift "
-                         f"{self.clock(window, t.shift_start)}–{self.clock(window, t.shift_end)} but routes.csv has no "
-                         "route (rule: every team on shift has a route, base to base at least)",
-                         window=window, team=team)  # fmt: skip
+                self.add(
+                    "shift",
+                    f"{self.who(team, window)}: teams.csv gives a shift "
+                    f"{self.clock(window, t.shift_start)}–{self.clock(window, t.shift_end)} but routes.csv has no "
+                    "route (rule: every team on shift has a route, base to base at least)",
+                    window=window,
+                    team=team,
+                )
         self._check_revisit_gaps(back_to_back)
 
     def _check_leg(self, team: str, window: str, mode: str, a: _Row, b: _Row, breaks: list[_Row]) -> None:
@@ -675,8 +771,13 @@ class _Audit:
         t = self.tt(mode, a, b)
         who = self.who(team, window)
         if not math.isfinite(t):
-            self.add("travel", f"{who}: no {mode} path from {a.place_id} to {b.place_id}", window=window, team=team,
-                     place_id=b.place_id)  # fmt: skip
+            self.add(
+                "travel",
+                f"{who}: no {mode} path from {a.place_id} to {b.place_id}",
+                window=window,
+                team=team,
+                place_id=b.place_id,
+            )
             return
         # a place between two street nodes may be snapped by the planner to the other one: allow
         # walking (driving) twice the snap distance at each end
@@ -690,8 +791,9 @@ class _Audit:
                 f"leaving {a.place_id} at {self.clock(window, a.depart)}"
                 + (f" less {_minutes(pause)} of break" if pause else "")
                 + f", but {mode} travel takes {_minutes(t)} (rule: arrival ≥ departure + travel"
-                + (" + breaks" if pause else "") + f" − {_minutes(tol)})"
-            )  # fmt: skip
+                + (" + breaks" if pause else "")
+                + f" − {_minutes(tol)})"
+            )
         if b.travel_s is not None and b.travel_s < t - tol:
             problems.append(
                 f"travel_min_from_prev {_minutes(b.travel_s)} from {a.place_id} to {b.place_id} is less than the "
@@ -702,9 +804,14 @@ class _Audit:
         for x in breaks:
             self.checked["breaks"] += 1
             if x.arrive < a.depart - TIME_TOL_S or x.depart > b.arrive + TIME_TOL_S:
-                self.add("break", f"{who}: the break {self.clock(window, x.arrive)}–{self.clock(window, x.depart)} lies "
-                         f"outside the travel it interrupts, from {a.place_id} at {self.clock(window, a.depart)} to "
-                         f"{b.place_id} at {self.clock(window, b.arrive)}", window=window, team=team)  # fmt: skip
+                self.add(
+                    "break",
+                    f"{who}: the break {self.clock(window, x.arrive)}–{self.clock(window, x.depart)} lies "
+                    f"outside the travel it interrupts, from {a.place_id} at {self.clock(window, a.depart)} to "
+                    f"{b.place_id} at {self.clock(window, b.arrive)}",
+                    window=window,
+                    team=team,
+                )
 
     def _check_breaks(self, shift: _Team, rows: list[_Row]) -> None:
         team, window = shift.team, shift.window
@@ -712,23 +819,36 @@ class _Audit:
         breaks = [r for r in rows if r.kind == "break"]
         length = shift.shift_end - shift.shift_start
         if shift.break_min > 0 and length >= BREAK_SHIFT_S - TIME_TOL_S and not breaks:
-            self.add("break", f"{who}: no break in a shift of {length / 3600:.1f} h "
-                     f"({self.clock(window, shift.shift_start)}–{self.clock(window, shift.shift_end)}) "
-                     f"(rule: a {shift.break_min:g} min break in every shift of 4 h or more)",
-                     window=window, team=team)  # fmt: skip
+            self.add(
+                "break",
+                f"{who}: no break in a shift of {length / 3600:.1f} h "
+                f"({self.clock(window, shift.shift_start)}–{self.clock(window, shift.shift_end)}) "
+                f"(rule: a {shift.break_min:g} min break in every shift of 4 h or more)",
+                window=window,
+                team=team,
+            )
         for b in breaks:
             if shift.break_min > 0 and b.depart - b.arrive < 60 * shift.break_min - TIME_TOL_S:
-                self.add("break", f"{who}: the break at {self.clock(window, b.arrive)} lasts "
-                         f"{_minutes(b.depart - b.arrive)} (rule: at least {shift.break_min:g} min)",
-                         window=window, team=team)  # fmt: skip
+                self.add(
+                    "break",
+                    f"{who}: the break at {self.clock(window, b.arrive)} lasts "
+                    f"{_minutes(b.depart - b.arrive)} (rule: at least {shift.break_min:g} min)",
+                    window=window,
+                    team=team,
+                )
             for r in rows:
                 if r.kind == "break":
                     continue
                 if min(b.depart, r.depart) - max(b.arrive, r.arrive) > TIME_TOL_S:
-                    self.add("break", f"{who}: the break {self.clock(window, b.arrive)}–{self.clock(window, b.depart)} "
-                             f"overlaps the stay at {r.place_id} {self.clock(window, r.arrive)}–"
-                             f"{self.clock(window, r.depart)} (rule: no visit during a break)",
-                             window=window, team=team, place_id=r.place_id)  # fmt: skip
+                    self.add(
+                        "break",
+                        f"{who}: the break {self.clock(window, b.arrive)}–{self.clock(window, b.depart)} "
+                        f"overlaps the stay at {r.place_id} {self.clock(window, r.arrive)}–"
+                        f"{self.clock(window, r.depart)} (rule: no visit during a break)",
+                        window=window,
+                        team=team,
+                        place_id=r.place_id,
+                    )
 
     def _check_revisit_gaps(self, back_to_back: set[tuple[int, int]]) -> None:
         gap_s = 60.0 * float(getattr(self.settings, "min_revisit_gap_min", 30.0))
@@ -743,9 +863,15 @@ class _Audit:
                 if (a.idx, b.idx) in back_to_back or b.arrive - a.arrive >= gap_s - TIME_TOL_S:
                     continue
                 teams = a.team if a.team == b.team else f"{a.team} and {b.team}"
-                self.add("revisit", f"{place} in {window}: {teams} arrive at {self.clock(window, a.arrive)} and "
-                         f"{self.clock(window, b.arrive)}, {_minutes(b.arrive - a.arrive)} apart (rule: at least "
-                         f"{gap_s / 60:g} min between visits)", window=window, team=b.team, place_id=place)  # fmt: skip
+                self.add(
+                    "revisit",
+                    f"{place} in {window}: {teams} arrive at {self.clock(window, a.arrive)} and "
+                    f"{self.clock(window, b.arrive)}, {_minutes(b.arrive - a.arrive)} apart (rule: at least "
+                    f"{gap_s / 60:g} min between visits)",
+                    window=window,
+                    team=b.team,
+                    place_id=place,
+                )
 
     # ----------------------------------------------------------- dosage
     def check_dosage(self) -> None:
@@ -778,8 +904,13 @@ class _Audit:
                 problems.append(f"routes.csv has {len(arr)} visits of the {required:g} required")
             if problems:
                 rule = f"the largest gap at most {max_gap:g} min and " if max_gap is not None else ""
-                self.add("dosage", f"{place} ({level}) in {window} is marked met but {' and '.join(problems)} (rule: met "
-                         f"means {rule}served ≥ required)", window=window, place_id=place)  # fmt: skip
+                self.add(
+                    "dosage",
+                    f"{place} ({level}) in {window} is marked met but {' and '.join(problems)} (rule: met "
+                    f"means {rule}served ≥ required)",
+                    window=window,
+                    place_id=place,
+                )
 
     # ----------------------------------------------------------- teams in two places at once
     def check_double_booking(self) -> None:
@@ -801,10 +932,14 @@ class _Audit:
                         continue
                     day, start, end = hit
                     wa, wb = self.windows[a], self.windows[b]
-                    self.add("double_booked", f"{team} is busy in {a} {_clock(wa, busy[a][0])}–{_clock(wa, busy[a][1])} "
-                             f"and in {b} {_clock(wb, busy[b][0])}–{_clock(wb, busy[b][1])}, both on {day} "
-                             f"{_clock(None, start)}–{_clock(None, end)} (rule: one team, one place at a time)",
-                             window=b, team=team)  # fmt: skip
+                    self.add(
+                        "double_booked",
+                        f"{team} is busy in {a} {_clock(wa, busy[a][0])}–{_clock(wa, busy[a][1])} "
+                        f"and in {b} {_clock(wb, busy[b][0])}–{_clock(wb, busy[b][1])}, both on {day} "
+                        f"{_clock(None, start)}–{_clock(None, end)} (rule: one team, one place at a time)",
+                        window=b,
+                        team=team,
+                    )
 
     @staticmethod
     def _occurrences(w: TimeWindow, busy: tuple[float, float]) -> list[tuple[float, float]]:
@@ -812,8 +947,9 @@ class _Audit:
         base = 60.0 * w.start_min
         return [(d * _DAY_S + base + busy[0], d * _DAY_S + base + busy[1]) for d in days]
 
-    def _overlap(self, wa: TimeWindow, ba: tuple[float, float], wb: TimeWindow,
-                 bb: tuple[float, float]) -> tuple[str, float, float] | None:  # fmt: skip
+    def _overlap(
+        self, wa: TimeWindow, ba: tuple[float, float], wb: TimeWindow, bb: tuple[float, float]
+    ) -> tuple[str, float, float] | None:
         for sa, ea in self._occurrences(wa, ba):
             for sb, eb in self._occurrences(wb, bb):
                 for shift in (-_WEEK_S, 0.0, _WEEK_S):
@@ -842,9 +978,14 @@ class _Audit:
             ok = allowed.get((r.window, r.team), set())
             if r.beat not in ok:
                 beats = ", ".join(str(b) for b in sorted(ok)) or "none"
-                self.add("beat", f"{self.who(r.team, r.window)}: {r.place_id} at {self.clock(r.window, r.arrive)} lies in "
-                         f"beat {r.beat}, not one of the team's beats ({beats}) in team_beats.csv",
-                         window=r.window, team=r.team, place_id=r.place_id)  # fmt: skip
+                self.add(
+                    "beat",
+                    f"{self.who(r.team, r.window)}: {r.place_id} at {self.clock(r.window, r.arrive)} lies in "
+                    f"beat {r.beat}, not one of the team's beats ({beats}) in team_beats.csv",
+                    window=r.window,
+                    team=r.team,
+                    place_id=r.place_id,
+                )
 
     # ----------------------------------------------------------- dropped visits
     def check_dropped(self) -> None:
@@ -852,8 +993,7 @@ class _Audit:
         if not path.is_file():
             self.notes.append("no dropped_visits.csv: nothing was dropped, or the causes are not checked")
             return
-        df = _numbers(_read_csv(path, DROPPED_REQUIRED), ("visit", "earliest_s", "latest_s", "dwell_min", "risk", "beat"),
-                      path)  # fmt: skip
+        df = _numbers(_read_csv(path, DROPPED_REQUIRED), ("visit", "earliest_s", "latest_s", "dwell_min", "risk", "beat"), path)
         teams_by_window: dict[str, list[_Team]] = defaultdict(list)
         for (_team, window), t in sorted(self.teams.items()):
             teams_by_window[window].append(t)
@@ -887,8 +1027,9 @@ class _Audit:
             self.add("dropped_cause", f"{label}: {window!r} is not a window of the scenario", window=window, place_id=place)
             return
         if cause not in CAUSES:
-            self.add("dropped_cause", f"{label}: cause {cause!r} is not one of {', '.join(CAUSES)}",
-                     window=window, place_id=place)  # fmt: skip
+            self.add(
+                "dropped_cause", f"{label}: cause {cause!r} is not one of {', '.join(CAUSES)}", window=window, place_id=place
+            )
             return
         if cause == "cut_by_max_hotspots":
             self._check_cut(label, window, place)
@@ -897,9 +1038,13 @@ class _Audit:
             beat = _beat(d.get("beat"))
             who = sorted(team for (win, team), beats in self.allowed_beats.items() if win == window and beat in beats)
             if beat is None or who:
-                self.add("dropped_cause", f"{label}, cause no_team_allocated: "
-                         + (f"{', '.join(who)} may patrol its beat {beat} (team_beats.csv)" if who else "it names no beat"),
-                         window=window, place_id=place)  # fmt: skip
+                self.add(
+                    "dropped_cause",
+                    f"{label}, cause no_team_allocated: "
+                    + (f"{', '.join(who)} may patrol its beat {beat} (team_beats.csv)" if who else "it names no beat"),
+                    window=window,
+                    place_id=place,
+                )
         e, l, dwell_min = _num(d.get("earliest_s")), _num(d.get("latest_s")), _num(d.get("dwell_min"))
         if e is None or l is None:
             self.add("dropped_cause", f"{label}: a {cause} visit without earliest_s/latest_s", window=window, place_id=place)
@@ -915,9 +1060,14 @@ class _Audit:
             for t in on_shift:
                 s = _place_dwell(e, l - TIME_TOL_S, dwell, _free(t.shift_start, t.shift_end, t.breaks))
                 if s is not None:
-                    self.add("dropped_cause", f"{label} ({slot}), cause no_team_on_shift: {t.team} is on shift and off "
-                             f"break for the whole {_minutes(dwell)} from {self.clock(window, s)}",
-                             window=window, team=t.team, place_id=place)  # fmt: skip
+                    self.add(
+                        "dropped_cause",
+                        f"{label} ({slot}), cause no_team_on_shift: {t.team} is on shift and off "
+                        f"break for the whole {_minutes(dwell)} from {self.clock(window, s)}",
+                        window=window,
+                        team=t.team,
+                        place_id=place,
+                    )
                     break
         # for certain (travel padded by the tolerance) refutes "unreachable"; perhaps (travel less the
         # tolerance) is the benefit of the doubt for "time_used", whose teams must be able to get there
@@ -925,34 +1075,62 @@ class _Audit:
         maybe = [t for t in teams if self._reach(t, place, e, l, dwell, pad=-1.0) is not None]
         if cause == "unreachable" and reach:
             t, arr = reach[0]
-            self.add("dropped_cause", f"{label} ({slot}), cause unreachable: {t.team} ({t.mode}) can leave its base at "
-                     f"{self.clock(window, t.shift_start)}, be there by {self.clock(window, arr)} and back before "
-                     f"{self.clock(window, t.shift_end)}", window=window, team=t.team, place_id=place)  # fmt: skip
+            self.add(
+                "dropped_cause",
+                f"{label} ({slot}), cause unreachable: {t.team} ({t.mode}) can leave its base at "
+                f"{self.clock(window, t.shift_start)}, be there by {self.clock(window, arr)} and back before "
+                f"{self.clock(window, t.shift_end)}",
+                window=window,
+                team=t.team,
+                place_id=place,
+            )
         inserted = {t.team: ins for t in teams if (ins := self._insert(t, place, e, l, dwell)) is not None}
         if cause == "time_used":
             if not maybe:
-                self.add("dropped_cause", f"{label} ({slot}), cause time_used: no team on shift can get there in time "
-                         "from its base", window=window, place_id=place)  # fmt: skip
+                self.add(
+                    "dropped_cause",
+                    f"{label} ({slot}), cause time_used: no team on shift can get there in time from its base",
+                    window=window,
+                    place_id=place,
+                )
             for name, (a, b, s) in inserted.items():
-                self.add("dropped_cause", f"{label} ({slot}), cause time_used: {name} could make it at "
-                         f"{self.clock(window, s)} between {a} and {b} without moving its other stops",
-                         window=window, team=name, place_id=place)  # fmt: skip
+                self.add(
+                    "dropped_cause",
+                    f"{label} ({slot}), cause time_used: {name} could make it at "
+                    f"{self.clock(window, s)} between {a} and {b} without moving its other stops",
+                    window=window,
+                    team=name,
+                    place_id=place,
+                )
                 break
             busy = [p for p in (_text(d.get("busy_with")) or "").split(";") if p.strip()]
             if maybe and not busy:
-                self.add("dropped_cause", f"{label} ({slot}), cause time_used: busy_with names no visits",
-                         window=window, place_id=place)  # fmt: skip
+                self.add(
+                    "dropped_cause",
+                    f"{label} ({slot}), cause time_used: busy_with names no visits",
+                    window=window,
+                    place_id=place,
+                )
             for p in (p.strip() for p in busy):
                 if not any(self._visits_during(t, p, e, l + dwell) for t in maybe):
-                    self.add("dropped_cause", f"{label} ({slot}), cause time_used: busy_with names {p}, but no team able "
-                             f"to reach {place} visits {p} during {self.clock(window, e)}–{self.clock(window, l + dwell)}",
-                             window=window, place_id=place)  # fmt: skip
+                    self.add(
+                        "dropped_cause",
+                        f"{label} ({slot}), cause time_used: busy_with names {p}, but no team able "
+                        f"to reach {place} visits {p} during {self.clock(window, e)}–{self.clock(window, l + dwell)}",
+                        window=window,
+                        place_id=place,
+                    )
         if level == "red":
             self.checked["red_drops_checked"] += 1
             for name, (a, b, s) in inserted.items():
-                self.add("idle_beside_dropped_red", f"{label} ({slot}): {name} is idle from {a} to {b} and could make "
-                         f"it at {self.clock(window, s)} without moving its other stops",
-                         window=window, team=name, place_id=place)  # fmt: skip
+                self.add(
+                    "idle_beside_dropped_red",
+                    f"{label} ({slot}): {name} is idle from {a} to {b} and could make "
+                    f"it at {self.clock(window, s)} without moving its other stops",
+                    window=window,
+                    team=name,
+                    place_id=place,
+                )
                 break
 
     def _check_cut(self, label: str, window: str, place: str) -> None:
@@ -965,31 +1143,52 @@ class _Audit:
         if not isinstance(k, int):  # 'auto': the number routed in this window (patrol_dosage.csv)
             k = self._routed_hotspots(window)
         if rc not in h.columns or lc not in h.columns:
-            self.add("dropped_cause", f"{label}: plan.gpkg hotspots have no {rc}/{lc} columns to rank by",
-                     window=window, place_id=place)  # fmt: skip
+            self.add(
+                "dropped_cause",
+                f"{label}: plan.gpkg hotspots have no {rc}/{lc} columns to rank by",
+                window=window,
+                place_id=place,
+            )
             return
         me = h[h["hotspot_id"] == place]
         if not len(me):
-            self.add("dropped_cause", f"{label}, cause cut_by_max_hotspots: {place} is not a hotspot of plan.gpkg",
-                     window=window, place_id=place)  # fmt: skip
+            self.add(
+                "dropped_cause",
+                f"{label}, cause cut_by_max_hotspots: {place} is not a hotspot of plan.gpkg",
+                window=window,
+                place_id=place,
+            )
             return
         levels = tuple(self.settings.hotspot_levels)
         my_level, my_risk = str(me[lc].iloc[0]), float(me[rc].iloc[0])
         visited = [r for r in self.rows if r.window == window and r.place_id == place and r.kind == "hotspot"]
         if visited:
-            self.add("dropped_cause", f"{label}, cause cut_by_max_hotspots: but {visited[0].team} visits it at "
-                     f"{self.clock(window, visited[0].arrive)}", window=window, place_id=place)  # fmt: skip
+            self.add(
+                "dropped_cause",
+                f"{label}, cause cut_by_max_hotspots: but {visited[0].team} visits it at {self.clock(window, visited[0].arrive)}",
+                window=window,
+                place_id=place,
+            )
         if my_level not in levels:
-            self.add("dropped_cause", f"{label}, cause cut_by_max_hotspots: {place} is graded {my_level} in {window}, not "
-                     f"one of the patrol levels ({', '.join(levels)}), so it was never a candidate to cut",
-                     window=window, place_id=place)  # fmt: skip
+            self.add(
+                "dropped_cause",
+                f"{label}, cause cut_by_max_hotspots: {place} is graded {my_level} in {window}, not "
+                f"one of the patrol levels ({', '.join(levels)}), so it was never a candidate to cut",
+                window=window,
+                place_id=place,
+            )
             return
         graded = h[h[lc].astype(str).isin(levels) & (h["hotspot_id"] != place)]
         ahead = int((pd.to_numeric(graded[rc], errors="coerce") >= my_risk).sum())
         if ahead < k:
-            self.add("dropped_cause", f"{label}, cause cut_by_max_hotspots: with risk {my_risk:.4g} it ranks "
-                     f"{ahead + 1} of the {len(graded) + 1} hotspots graded {'/'.join(levels)} in {window} "
-                     f"(rule: only those ranked below the top {k} are cut)", window=window, place_id=place)  # fmt: skip
+            self.add(
+                "dropped_cause",
+                f"{label}, cause cut_by_max_hotspots: with risk {my_risk:.4g} it ranks "
+                f"{ahead + 1} of the {len(graded) + 1} hotspots graded {'/'.join(levels)} in {window} "
+                f"(rule: only those ranked below the top {k} are cut)",
+                window=window,
+                place_id=place,
+            )
 
     def _routed_hotspots(self, window: str) -> int:
         path = self.run_dir / "patrol_dosage.csv"
@@ -1066,12 +1265,29 @@ class _Audit:
 
     def report(self) -> AuditReport:
         order = {k: i for i, k in enumerate(KINDS)}
-        vs = sorted(self.violations, key=lambda v: (order.get(v.kind, len(order)), v.window or "", v.team or "",
-                                                    v.place_id or "", v.message))  # fmt: skip
-        checked = {k: int(self.checked.get(k, 0)) for k in (
-            "routes", "rows", "legs", "breaks", "visits", "revisit_pairs", "teams", "window_pairs", "beat_rows",
-            "dosage_rows", "dropped_visits", "dropped_causes_checked", "dropped_unlocated", "red_drops_checked",
-        )}  # fmt: skip
+        vs = sorted(
+            self.violations,
+            key=lambda v: (order.get(v.kind, len(order)), v.window or "", v.team or "", v.place_id or "", v.message),
+        )
+        checked = {
+            k: int(self.checked.get(k, 0))
+            for k in (
+                "routes",
+                "rows",
+                "legs",
+                "breaks",
+                "visits",
+                "revisit_pairs",
+                "teams",
+                "window_pairs",
+                "beat_rows",
+                "dosage_rows",
+                "dropped_visits",
+                "dropped_causes_checked",
+                "dropped_unlocated",
+                "red_drops_checked",
+            )
+        }
         return AuditReport(tuple(vs), checked, tuple(dict.fromkeys(self.notes)))
 
 
@@ -1106,22 +1322,30 @@ def audit_run(
             mpath = run_dir / "manifest.json"
             if not mpath.is_file():
                 raise RunFolderError.single(
-                    "not a run folder: it has no manifest.json", file=run_dir,
+                    "not a run folder: it has no manifest.json",
+                    file=run_dir,
                     hint="give the folder geoengine run or geoengine demo wrote (a run is complete once its manifest is there)",
-                )  # fmt: skip
+                )
             try:
                 manifest = json.loads(mpath.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
                 raise RunFolderError.single(f"cannot read it: {err}", file=mpath) from None
         if not isinstance(manifest, dict) or not isinstance(manifest.get("scenario"), str) or not manifest["scenario"]:
-            raise RunFolderError.single("names no scenario", file=run_dir / "manifest.json", field="scenario",
-                                        hint="the audit needs the scenario the run was made from")  # fmt: skip
+            raise RunFolderError.single(
+                "names no scenario",
+                file=run_dir / "manifest.json",
+                field="scenario",
+                hint="the audit needs the scenario the run was made from",
+            )
         scenario = load_scenario(manifest["scenario"])
     if scenario.patrol is None:
         return AuditReport((), {"rows": 0}, ("the scenario plans no patrols: nothing to audit",))
     if not (run_dir / "routes.csv").is_file():
-        raise RunFolderError.single("has no routes.csv although the scenario plans patrols", file=run_dir,
-                                    hint="rerun the scenario; a run folder is complete once its manifest is there")  # fmt: skip
+        raise RunFolderError.single(
+            "has no routes.csv although the scenario plans patrols",
+            file=run_dir,
+            hint="rerun the scenario; a run folder is complete once its manifest is there",
+        )
     if network is None:
         network = load_network(scenario.network, scenario_dir=scenario.base_dir)
     audit = _Audit(run_dir, scenario, network)

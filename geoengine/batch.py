@@ -266,11 +266,20 @@ def plan_batch(paths: Iterable[str | Path], *, out: str | Path | None = None) ->
             try:
                 rid = run_hash(sc)
             except OSError as err:
-                specs.append(RunSpec(name=name, source=f, folder=out_dir / f"{_slug(name)}-invalid", run_id="",
-                                     params=params, error=f"cannot read an input file: {err}"))  # fmt: skip
+                specs.append(
+                    RunSpec(
+                        name=name,
+                        source=f,
+                        folder=out_dir / f"{_slug(name)}-invalid",
+                        run_id="",
+                        params=params,
+                        error=f"cannot read an input file: {err}",
+                    )
+                )
                 continue
-            specs.append(RunSpec(name=name, source=f, folder=out_dir / f"{_slug(name)}-{rid[:12]}", run_id=rid,
-                                 scenario=sc, params=params))  # fmt: skip
+            specs.append(
+                RunSpec(name=name, source=f, folder=out_dir / f"{_slug(name)}-{rid[:12]}", run_id=rid, scenario=sc, params=params)
+            )
     seen: set[str] = set()
     unique = []
     for s in specs:  # the same run given twice runs once
@@ -366,8 +375,15 @@ def run_one(spec: RunSpec) -> RunRecord:
     from .pipeline import run as run_pipeline
 
     t0 = time.perf_counter()
-    base = RunRecord(name=spec.name, source=str(spec.source), folder=str(spec.folder), run_id=spec.run_id,
-                     status="failed", params=dict(spec.params), worker=_worker_address())  # fmt: skip
+    base = RunRecord(
+        name=spec.name,
+        source=str(spec.source),
+        folder=str(spec.folder),
+        run_id=spec.run_id,
+        status="failed",
+        params=dict(spec.params),
+        worker=_worker_address(),
+    )
     if spec.error is not None or spec.scenario is None:
         return replace(base, reason=spec.error or "no scenario", failure="input", wall_s=0.0)
     folder = spec.folder
@@ -382,15 +398,20 @@ def run_one(spec: RunSpec) -> RunRecord:
         if folder.exists() and not is_complete(folder):
             shutil.rmtree(folder)  # an incomplete folder of an earlier, interrupted attempt
         if is_complete(folder):  # a concurrent batch finished the same run first
-            return replace(base, status="complete", metrics=_read_metrics(folder), wall_s=time.perf_counter() - t0, peak_mb=_peak_mb())
+            return replace(
+                base, status="complete", metrics=_read_metrics(folder), wall_s=time.perf_counter() - t0, peak_mb=_peak_mb()
+            )
         os.rename(tmp / "run", folder)
-        return replace(base, status="complete", metrics=_key_metrics(result.manifest),
-                       wall_s=time.perf_counter() - t0, peak_mb=_peak_mb())  # fmt: skip
+        return replace(
+            base, status="complete", metrics=_key_metrics(result.manifest), wall_s=time.perf_counter() - t0, peak_mb=_peak_mb()
+        )
     except GeoEngineError as err:
         return replace(base, reason=_reason(err), failure=_failure_kind(err), wall_s=time.perf_counter() - t0, peak_mb=_peak_mb())
     except Exception as err:  # noqa: BLE001 - a crash of one run must not stop the batch
         log.exception("run %s crashed", spec.name)
-        return replace(base, reason=f"crash: {_reason(err)}", failure="crash", wall_s=time.perf_counter() - t0, peak_mb=_peak_mb())
+        return replace(
+            base, reason=f"crash: {_reason(err)}", failure="crash", wall_s=time.perf_counter() - t0, peak_mb=_peak_mb()
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -413,9 +434,10 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as err:
             raise ScenarioError.single(
-                f"cannot reach the Dask scheduler: {err}", field="--scheduler",
+                f"cannot reach the Dask scheduler: {err}",
+                field="--scheduler",
                 hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`",
-            ) from None  # fmt: skip
+            ) from None
         try:
             yield client
         finally:
@@ -423,10 +445,19 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
         return
     n = workers or max(1, min(os.cpu_count() or 1, 8))
     # a run that kills its worker twice (e.g. out of memory) is failed rather than retried forever
-    with _quiet_dask(), dask.config.set({"distributed.scheduler.allowed-failures": 1, "distributed.worker.daemon": False,
-                                          "distributed.scheduler.worker-saturation": 1.0}):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               silence_logs=logging.ERROR)  # fmt: skip
+    with (
+        _quiet_dask(),
+        dask.config.set(
+            {
+                "distributed.scheduler.allowed-failures": 1,
+                "distributed.worker.daemon": False,
+                "distributed.scheduler.worker-saturation": 1.0,
+            }
+        ),
+    ):
+        cluster = LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+        )
         try:
             client = Client(cluster)
             try:
@@ -481,8 +512,14 @@ def _bar(enabled: bool, total: int, initial: int) -> Any:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, desc="batch", unit="run", dynamic_ncols=True,
-                bar_format="{desc}: {n_fmt}/{total_fmt} |{bar}| [{elapsed}]{postfix}")  # fmt: skip
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc="batch",
+        unit="run",
+        dynamic_ncols=True,
+        bar_format="{desc}: {n_fmt}/{total_fmt} |{bar}| [{elapsed}]{postfix}",
+    )
 
 
 def run_batch(
@@ -525,13 +562,22 @@ def run_batch(
         if s.error is not None:
             records[_key(s)] = run_one(s)
         elif is_complete(s.folder):
-            records[_key(s)] = RunRecord(name=s.name, source=str(s.source), folder=str(s.folder), run_id=s.run_id,
-                                        status="skipped", params=dict(s.params), metrics=_read_metrics(s.folder))  # fmt: skip
+            records[_key(s)] = RunRecord(
+                name=s.name,
+                source=str(s.source),
+                folder=str(s.folder),
+                run_id=s.run_id,
+                status="skipped",
+                params=dict(s.params),
+                metrics=_read_metrics(s.folder),
+            )
         else:
             todo.append(s)
-    logf.line(f"batch    {len(specs)} runs: {len(todo)} to run, "
-              f"{sum(r.status == 'skipped' for r in records.values())} already complete, "
-              f"{sum(r.status == 'failed' for r in records.values())} unreadable")  # fmt: skip
+    logf.line(
+        f"batch    {len(specs)} runs: {len(todo)} to run, "
+        f"{sum(r.status == 'skipped' for r in records.values())} already complete, "
+        f"{sum(r.status == 'failed' for r in records.values())} unreadable"
+    )
     for r in records.values():
         logf.line(_record_line(r))
     n_workers: int | None = None
@@ -541,8 +587,9 @@ def run_batch(
         done = sum(r.status in ("complete", "skipped") for r in records.values())
         failed = sum(r.status == "failed" for r in records.values())
         skipped = sum(r.status == "skipped" for r in records.values())
-        return BatchProgress(total=len(specs), done=done, failed=failed, skipped=skipped, running=running,
-                             elapsed_s=time.perf_counter() - t0)  # fmt: skip
+        return BatchProgress(
+            total=len(specs), done=done, failed=failed, skipped=skipped, running=running, elapsed_s=time.perf_counter() - t0
+        )
 
     last: list[Any] = [None, 0.0]
 
@@ -599,8 +646,10 @@ def run_batch(
     try:
         write_summary(result)
         failed = result.failed
-        logf.line(f"finished {len(ordered)} runs in {result.elapsed_s:.1f} s: {len(failed)} failed"
-                  + (": " + ", ".join(r.name for r in failed) if failed else ""))  # fmt: skip
+        logf.line(
+            f"finished {len(ordered)} runs in {result.elapsed_s:.1f} s: {len(failed)} failed"
+            + (": " + ", ".join(r.name for r in failed) if failed else "")
+        )
     finally:
         logf.close()
     return result
@@ -612,8 +661,14 @@ def _key(spec: RunSpec) -> str:
 
 def _collect(fut: Any, spec: RunSpec) -> RunRecord:
     """The record a finished future gives, or a failed one saying why the task itself failed."""
-    base = RunRecord(name=spec.name, source=str(spec.source), folder=str(spec.folder), run_id=spec.run_id,
-                     status="failed", params=dict(spec.params))  # fmt: skip
+    base = RunRecord(
+        name=spec.name,
+        source=str(spec.source),
+        folder=str(spec.folder),
+        run_id=spec.run_id,
+        status="failed",
+        params=dict(spec.params),
+    )
     if fut.status == "finished":
         try:
             return fut.result()
@@ -635,8 +690,16 @@ def _summary_row(r: RunRecord) -> dict[str, Any]:
     for k, v in r.params.items():
         row[f"param:{k}"] = v if not isinstance(v, (dict, list, tuple)) else json.dumps(v, default=str)
     row.update({k: r.metrics.get(k) for k in (*KEY_METRICS, "run_s")})
-    row.update({"wall_s": None if r.wall_s is None else round(r.wall_s, 2), "peak_mb": r.peak_mb,
-                "worker": r.worker or "", "scenario": r.source, "folder": r.folder, "run_id": r.run_id})  # fmt: skip
+    row.update(
+        {
+            "wall_s": None if r.wall_s is None else round(r.wall_s, 2),
+            "peak_mb": r.peak_mb,
+            "worker": r.worker or "",
+            "scenario": r.source,
+            "folder": r.folder,
+            "run_id": r.run_id,
+        }
+    )
     return row
 
 
@@ -651,8 +714,11 @@ def write_summary(result: BatchResult) -> dict[str, Path]:
         "html": write_text_atomic(out / "summary.html", summary_html(table, title=f"geoengine batch — {out.name}")),
         "json": write_json_atomic(
             out / "batch.json",
-            {"elapsed_s": round(result.elapsed_s, 3), "workers": result.workers,
-             "runs": [json.loads(json.dumps(r.__dict__, default=str)) for r in result.records]},
-        ),  # fmt: skip
+            {
+                "elapsed_s": round(result.elapsed_s, 3),
+                "workers": result.workers,
+                "runs": [json.loads(json.dumps(r.__dict__, default=str)) for r in result.records],
+            },
+        ),
     }
     return paths

@@ -172,7 +172,9 @@ def demo(
     force: Force = False,
     write_layers: Annotated[
         Path | None,
-        typer.Option("--write-layers", metavar="DIR", help="Instead of running: regenerate the demo layers into DIR.", hidden=True),
+        typer.Option(
+            "--write-layers", metavar="DIR", help="Instead of running: regenerate the demo layers into DIR.", hidden=True
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", hidden=True, help="Seed of the regenerated demo layers.")] = 0,
 ) -> None:
@@ -195,8 +197,10 @@ def clean(
     ctx: typer.Context,
     folder: Annotated[
         Path | None,
-        typer.Argument(help="A run folder, a folder of run folders, or a scenario file (its outputs folder). "
-                       "Default: ./runs and the current folder."),
+        typer.Argument(
+            help="A run folder, a folder of run folders, or a scenario file (its outputs folder). "
+            "Default: ./runs and the current folder."
+        ),
     ] = None,
 ) -> None:
     """Remove what killed runs left: hidden staging folders (.NAME.*.partial) and previous runs moved aside."""
@@ -235,8 +239,12 @@ def batch(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(help="Scenario files, folders of them, or globs ('scenarios/*.yaml').")],
     out: Annotated[Path | None, typer.Option("--out", help="Folder of the run folders and the summary.")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Local worker processes (default: cores, at most 8).")] = None,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="An existing Dask scheduler, e.g. tcp://host:8786.")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Local worker processes (default: cores, at most 8).")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="An existing Dask scheduler, e.g. tcp://host:8786.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run many scenarios and sweeps on Dask; skip complete runs; summary.csv and summary.html."""
@@ -246,7 +254,9 @@ def batch(
         result = run_batch(paths, out=out, workers=workers, scheduler=scheduler, progress=not quiet)
         typer.echo(result.summary())
         if not result.ok:
-            raise typer.Exit(EXIT_USER_ERROR if all(r.failure in ("input", "infeasible") for r in result.failed) else EXIT_INTERNAL_ERROR)
+            raise typer.Exit(
+                EXIT_USER_ERROR if all(r.failure in ("input", "infeasible") for r in result.failed) else EXIT_INTERNAL_ERROR
+            )
 
     _call(ctx, _batch)
 
@@ -256,7 +266,9 @@ def compare(
     ctx: typer.Context,
     run_a: Annotated[Path, typer.Argument(help="The first run folder (before).")],
     run_b: Annotated[Path, typer.Argument(help="The second run folder (after).")],
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for compare.html (default: compare-A-vs-B beside RUN_B).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for compare.html (default: compare-A-vs-B beside RUN_B).")
+    ] = None,
 ) -> None:
     """Difference map of two runs: cameras added/removed, beats changed, coverage gained/lost."""
     from .compare import compare_runs

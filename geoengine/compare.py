@@ -26,11 +26,19 @@ from .errors import InputFileNotFoundError
 __all__ = ["RunComparison", "compare_runs"]
 
 METRICS = (
-    ("coverage", "cameras_new"), ("coverage", "new_camera_cost"), ("coverage", "covered_weight_share"),
-    ("patrol", "teams"), ("patrol", "beats"), ("patrol", "visits_planned"), ("patrol", "visits_dropped"),
-    ("patrol", "dosage_met_share"), ("patrol", "changed_stops"), ("evaluation", "in_camera_view_share"),
-    ("evaluation", "within_response_share"), ("evaluation", "pai_5pct"),
-)  # fmt: skip
+    ("coverage", "cameras_new"),
+    ("coverage", "new_camera_cost"),
+    ("coverage", "covered_weight_share"),
+    ("patrol", "teams"),
+    ("patrol", "beats"),
+    ("patrol", "visits_planned"),
+    ("patrol", "visits_dropped"),
+    ("patrol", "dosage_met_share"),
+    ("patrol", "changed_stops"),
+    ("evaluation", "in_camera_view_share"),
+    ("evaluation", "within_response_share"),
+    ("evaluation", "pai_5pct"),
+)
 BEAT_CHANGED_SHARE = 0.02
 """A beat counts as changed when more than this share of its area (symmetric difference over union) moved."""
 
@@ -62,7 +70,9 @@ class RunComparison:
             "beats": len(self.beats),
             "streets_coverage_gained": len(self.coverage_gained),
             "streets_coverage_lost": len(self.coverage_lost),
-            "coverage_gained_km": round(float(self.coverage_gained["length_m"].sum()) / 1000, 3) if len(self.coverage_gained) else 0.0,
+            "coverage_gained_km": round(float(self.coverage_gained["length_m"].sum()) / 1000, 3)
+            if len(self.coverage_gained)
+            else 0.0,
             "coverage_lost_km": round(float(self.coverage_lost["length_m"].sum()) / 1000, 3) if len(self.coverage_lost) else 0.0,
         }
 
@@ -102,7 +112,11 @@ def _layer(folder: Path, name: str) -> gpd.GeoDataFrame | None:
 def _camera_keys(cams: gpd.GeoDataFrame | None) -> pd.Series:
     if cams is None or not len(cams):
         return pd.Series([], dtype=object)
-    heading = pd.to_numeric(cams.get("heading_deg"), errors="coerce") if "heading_deg" in cams else pd.Series(math.nan, index=cams.index)
+    heading = (
+        pd.to_numeric(cams.get("heading_deg"), errors="coerce")
+        if "heading_deg" in cams
+        else pd.Series(math.nan, index=cams.index)
+    )
     model = cams["model"].astype(str) if "model" in cams else pd.Series("", index=cams.index)
     return pd.Series(
         [f"{g.x:.1f},{g.y:.1f},{m},{'all' if h != h else round(float(h))}" for g, m, h in zip(cams.geometry, model, heading)],
@@ -155,10 +169,18 @@ def compare_runs(run_a: str | Path, run_b: str | Path, *, out: str | Path | None
         change = vb - va if isinstance(va, (int, float)) and isinstance(vb, (int, float)) else None
         rows.append({"metric": f"{block}.{key}", "a": va, "b": vb, "change": change})
     result = RunComparison(
-        run_a=a, run_b=b, cameras_added=added, cameras_removed=removed, cameras_kept=kept, beats=beats,
-        coverage_gained=gained, coverage_lost=lost, metrics=pd.DataFrame(rows), warnings=tuple(warnings),
+        run_a=a,
+        run_b=b,
+        cameras_added=added,
+        cameras_removed=removed,
+        cameras_kept=kept,
+        beats=beats,
+        coverage_gained=gained,
+        coverage_lost=lost,
+        metrics=pd.DataFrame(rows),
+        warnings=tuple(warnings),
         streets=_layer(b, "streets"),
-    )  # fmt: skip
+    )
     if not write:
         return result
     target = Path(out) if out is not None else b.parent / f"compare-{a.name}-vs-{b.name}"
@@ -217,8 +239,10 @@ def _figure(c: RunComparison) -> Any:
             Line2D([], [], color="#d7191c", linewidth=2.2, label=f"coverage lost ({counts['coverage_lost_km']} km)"),
             Patch(facecolor="#fdae61", alpha=0.5, label=f"beat area moved ({counts['beats_changed']} beats)"),
         ],
-        loc="upper left", fontsize=8, framealpha=0.9,
-    )  # fmt: skip
+        loc="upper left",
+        fontsize=8,
+        framealpha=0.9,
+    )
     ax.set_axis_off()
     ax.set_aspect("equal")
     return fig
@@ -244,10 +268,28 @@ def _write(c: RunComparison, target: Path) -> RunComparison:
     cameras = []
     for g, what in ((c.cameras_added, "added"), (c.cameras_removed, "removed")):
         ll = g.to_crs("EPSG:4326") if len(g) and g.crs is not None else g
-        cameras += [(what, str(r.get("model", "")), _fmt(r.get("heading_deg")), r.geometry.y, r.geometry.x) for _, r in ll.iterrows()]
-    page = compare_html(name_a=c.run_a.name, name_b=c.run_b.name, counts=counts, warnings=list(c.warnings), png=png,
-                        metrics=c.metrics, beats=c.beats, cameras=cameras)  # fmt: skip
+        cameras += [
+            (what, str(r.get("model", "")), _fmt(r.get("heading_deg")), r.geometry.y, r.geometry.x) for _, r in ll.iterrows()
+        ]
+    page = compare_html(
+        name_a=c.run_a.name,
+        name_b=c.run_b.name,
+        counts=counts,
+        warnings=list(c.warnings),
+        png=png,
+        metrics=c.metrics,
+        beats=c.beats,
+        cameras=cameras,
+    )
     write_text_atomic(target / "compare.html", page)
-    write_json_atomic(target / "compare.json", {"run_a": str(c.run_a), "run_b": str(c.run_b), **counts,
-                                                "metrics": json.loads(c.metrics.to_json(orient="records")), "warnings": list(c.warnings)})  # fmt: skip
+    write_json_atomic(
+        target / "compare.json",
+        {
+            "run_a": str(c.run_a),
+            "run_b": str(c.run_b),
+            **counts,
+            "metrics": json.loads(c.metrics.to_json(orient="records")),
+            "warnings": list(c.warnings),
+        },
+    )
     return replace(c, out_dir=target)

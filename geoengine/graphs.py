@@ -75,15 +75,19 @@ def segment_graph(network: RoadNetwork) -> SegmentGraph:
     cache = network._cache
     if "patrol:segment_graph" not in cache:
         e = network.edges
-        first = pd.DataFrame(
-            {
-                "segment_id": e["segment_id"].to_numpy(),
-                "u": e.index.get_level_values(0).to_numpy(),
-                "v": e.index.get_level_values(1).to_numpy(),
-                "length_m": e["length_m"].to_numpy(dtype=float),
-                "geometry": e.geometry.to_numpy(),
-            }
-        ).drop_duplicates("segment_id").sort_values("segment_id", kind="stable")
+        first = (
+            pd.DataFrame(
+                {
+                    "segment_id": e["segment_id"].to_numpy(),
+                    "u": e.index.get_level_values(0).to_numpy(),
+                    "v": e.index.get_level_values(1).to_numpy(),
+                    "length_m": e["length_m"].to_numpy(dtype=float),
+                    "geometry": e.geometry.to_numpy(),
+                }
+            )
+            .drop_duplicates("segment_id")
+            .sort_values("segment_id", kind="stable")
+        )
         node_id = network.nodes.index.to_numpy()
         order = np.argsort(node_id, kind="stable")
         node_id = node_id[order]

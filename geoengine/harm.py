@@ -76,8 +76,7 @@ def _parse(text: str, name: str) -> HarmTable:
     fields = [f.strip().lower() for f in reader.fieldnames or []]
     if "category" not in fields or "weight" not in fields:
         raise HarmTableError(
-            f"harm table {name}: needs columns category and weight (and optionally non_crime); "
-            f"it has {len(fields)} columns"
+            f"harm table {name}: needs columns category and weight (and optionally non_crime); it has {len(fields)} columns"
         )
     rows: dict[str, tuple[float, bool]] = {}
     labels: dict[str, str] = {}
@@ -162,8 +161,10 @@ class HarmResult:
             )
         if self.non_crime:
             n = sum(self.non_crime.values())
-            how = "excluded from risk (weight 0; risk.exclude_non_crime: false counts them)" if self.excluded else (
-                "counted with their table weight (risk.exclude_non_crime is false)"
+            how = (
+                "excluded from risk (weight 0; risk.exclude_non_crime: false counts them)"
+                if self.excluded
+                else ("counted with their table weight (risk.exclude_non_crime is false)")
             )
             out.append(f"risk: {n:,} non-crime incidents {how}: {listing(self.non_crime)}")
         return out

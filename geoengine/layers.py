@@ -148,8 +148,18 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
     ),
     "description": ("description", "descript", "desc", "details", "offense description", "incident description"),
     "weight": ("weight", "count", "n"),
-    "name": ("name", "title", "label", "district", "district name", "site", "site name", "station", "station name",
-             "camera name"),
+    "name": (
+        "name",
+        "title",
+        "label",
+        "district",
+        "district name",
+        "site",
+        "site name",
+        "station",
+        "station name",
+        "camera name",
+    ),
     "priority": ("priority", "prio", "importance"),
     "heading": ("heading", "heading deg", "camera direction", "direction", "bearing", "azimuth"),
     "fov": ("fov", "fov deg", "field of view", "camera fov"),
@@ -509,9 +519,8 @@ def _check_degrees(
         swapped = ((lat.abs() <= 180) & (lon.abs() <= 90)).all()
         example = f"e.g. ({lon[out].iloc[0]:.6g}, {lat[out].iloc[0]:.6g})"
         if swapped:
-            hint = (
-                f"the longitude and latitude look swapped; set {ctx.prefix}.columns.lon and "
-                f"{ctx.prefix}.columns.lat" + (f" (now {columns[0]!r}, {columns[1]!r})" if columns else "")
+            hint = f"the longitude and latitude look swapped; set {ctx.prefix}.columns.lon and {ctx.prefix}.columns.lat" + (
+                f" (now {columns[0]!r}, {columns[1]!r})" if columns else ""
             )
         else:
             hint = f"coordinates look projected; set {ctx.prefix}.crs to the file's CRS (e.g. EPSG:32610)"
@@ -535,7 +544,9 @@ def _user_crs(ctx: _Reader) -> CRS | None:
         return CRS.from_user_input(ctx.source.crs)
     except Exception:  # noqa: BLE001 - pyproj raises CRSError, ValueError or TypeError
         raise ctx.error(
-            LayerError, "not a coordinate reference system pyproj knows", field="crs",
+            LayerError,
+            "not a coordinate reference system pyproj knows",
+            field="crs",
             hint="give an EPSG code (e.g. EPSG:4326, EPSG:32610) or leave it out",
         ) from None
 
@@ -717,9 +728,7 @@ def _described(ctx: _Reader, columns: Iterable[Any]) -> str:
 
 
 # --------------------------------------------------------------------------- dates
-def _parse_datetimes(
-    values: pd.Series, ctx: _Reader, *, field_name: str
-) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _parse_datetimes(values: pd.Series, ctx: _Reader, *, field_name: str) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``(time, precision, missing)``: parsed times (NaT when missing or unparseable),
     ``datetime``/``date``/``month`` per row, and which rows had no value at all."""
     index = values.index
@@ -844,8 +853,7 @@ def _incident_times(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
         n = int(bad.sum())
         hint = f"set {ctx.prefix}.date_format (e.g. '%d/%m/%Y %H:%M')" if not ctx.source.date_format else ""
         where = f" in column {column!r}" + (f" (the first in data row {row:,})" if row is not None else "")
-        ctx.warn(f"{n:,} rows have a date that cannot be read{where} and were dropped" + (
-            f"; {hint}" if hint else ""))
+        ctx.warn(f"{n:,} rows have a date that cannot be read{where} and were dropped" + (f"; {hint}" if hint else ""))
     return ctx.drop(gdf, bad, "unparseable date")
 
 
@@ -907,8 +915,10 @@ def _key_site_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader)
     tier = _strings(gdf, cols.get("tier"), None)  # a cameras.tiers name (checked against the tiers by the plan)
     long = tier.notna() & (tier.astype(str).str.len() > 32)
     if long.any():
-        ctx.warn(f"{int(long.sum()):,} key sites have a tier longer than 32 characters in column {cols['tier']!r}; "
-                 "no tier asked for them")  # fmt: skip
+        ctx.warn(
+            f"{int(long.sum()):,} key sites have a tier longer than 32 characters in column {cols['tier']!r}; "
+            "no tier asked for them"
+        )
         tier = tier.where(~long, None)
     return gdf.assign(
         name=_strings(gdf, cols.get("name"), _default_names(gdf, "key_sites")),
@@ -937,12 +947,13 @@ def _camera_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
     plain = {
         _fold(c): c
         for c in gdf.columns
-        if _fold(c) in ("camera type", "camera direction", "direction", "camera mount", "surveillance zone",
-                        "camera fov")
+        if _fold(c) in ("camera type", "camera direction", "direction", "camera mount", "surveillance zone", "camera fov")
     }
     if plain:
-        keys = {_fold(k): k for k in ("camera:type", "camera:direction", "direction", "camera:mount",
-                                      "surveillance:zone", "camera:fov")}
+        keys = {
+            _fold(k): k
+            for k in ("camera:type", "camera:direction", "direction", "camera:mount", "surveillance:zone", "camera:fov")
+        }
         extra = pd.DataFrame({keys[f]: gdf[c] for f, c in plain.items()}, index=index)
         records = extra.astype(object).where(extra.notna(), None).to_dict("records")
         tag_dicts = pd.Series(
@@ -959,8 +970,10 @@ def _camera_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
         camera_type = camera_type.where(raw_type.notna(), parsed["camera_type"])
         unknown = raw_type.notna() & (camera_type == "unknown")
         if unknown.any():
-            ctx.warn(f"{int(unknown.sum()):,} cameras have an unknown camera type in column {cols['camera_type']!r}; "
-                     "use fixed, dome or ptz")
+            ctx.warn(
+                f"{int(unknown.sum()):,} cameras have an unknown camera type in column {cols['camera_type']!r}; "
+                "use fixed, dome or ptz"
+            )
     else:
         camera_type = parsed["camera_type"]
     if "heading" in cols and cols["heading"] not in plain.values():
@@ -969,8 +982,10 @@ def _camera_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
         bad = _text(raw_heading)
         bad = bad.notna() & heading.isna()
         if bad.any():
-            ctx.warn(f"{int(bad.sum()):,} cameras have a heading that is neither degrees nor compass letters "
-                     f"in column {cols['heading']!r}; their heading is unknown")
+            ctx.warn(
+                f"{int(bad.sum()):,} cameras have a heading that is neither degrees nor compass letters "
+                f"in column {cols['heading']!r}; their heading is unknown"
+            )
         heading = heading.fillna(parsed["heading_deg"].astype(float))
     else:
         heading = parsed["heading_deg"].astype(float)
@@ -1003,10 +1018,16 @@ def _camera_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) -
         heading_deg=heading.astype(float),
         fov_deg=fov.astype(float),
         range_m=range_m.astype(float),
-        mount=_strings(gdf, cols.get("mount") if cols.get("mount") not in plain.values() else None,
-                       parsed["mount"].where(parsed["mount"].notna(), "unknown")),
-        zone=_strings(gdf, cols.get("zone") if cols.get("zone") not in plain.values() else None,
-                      parsed["zone"].where(parsed["zone"].notna(), "unknown")),
+        mount=_strings(
+            gdf,
+            cols.get("mount") if cols.get("mount") not in plain.values() else None,
+            parsed["mount"].where(parsed["mount"].notna(), "unknown"),
+        ),
+        zone=_strings(
+            gdf,
+            cols.get("zone") if cols.get("zone") not in plain.values() else None,
+            parsed["zone"].where(parsed["zone"].notna(), "unknown"),
+        ),
         owner=owner,
         connected=connected,
         quality=quality,
@@ -1024,15 +1045,19 @@ def _network_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str], ctx: _Reader) 
         parsed = raw.map(parse)
         bad = parsed.isna()
         if bad.any():
-            ctx.warn(f"{int(bad.sum()):,} cameras have {'an' if key == 'owner' else 'a'} {key} that is not understood in column {cols[key]!r} "
-                     f"(use {'police, social or unknown' if key == 'owner' else 'SD or HD'}); set to {default}")  # fmt: skip
+            ctx.warn(
+                f"{int(bad.sum()):,} cameras have {'an' if key == 'owner' else 'a'} {key} that is not understood in column {cols[key]!r} "
+                f"(use {'police, social or unknown' if key == 'owner' else 'SD or HD'}); set to {default}"
+            )
         values[key] = parsed.where(~bad, default).astype(object)
     raw = gdf[cols["connected"]] if "connected" in cols else pd.Series(None, index=index, dtype=object)
     parsed = raw.map(parse_connected)
     bad = parsed.isna() & _text(raw.astype(object)).notna()
     if bad.any():
-        ctx.warn(f"{int(bad.sum()):,} cameras have a connected value that is neither true nor false in column "
-                 f"{cols['connected']!r}; social cameras count as not connected, others as connected")  # fmt: skip
+        ctx.warn(
+            f"{int(bad.sum()):,} cameras have a connected value that is neither true nor false in column "
+            f"{cols['connected']!r}; social cameras count as not connected, others as connected"
+        )
     default = values["owner"] != "social"
     connected = parsed.where(parsed.notna(), default).astype(bool)
     return values["owner"], connected, values["quality"]
@@ -1174,7 +1199,18 @@ def read_layer(
     columns = [*_STANDARD_COLUMNS[kind], "source_row"]
     out = gpd.GeoDataFrame(gdf[columns], geometry=gdf.geometry.rename("geometry"), crs=gdf.crs)
     out = out.reset_index(drop=True)
-    for column in ("name", "category", "description", "camera_type", "mount", "zone", "time_precision", "owner", "quality", "tier"):
+    for column in (
+        "name",
+        "category",
+        "description",
+        "camera_type",
+        "mount",
+        "zone",
+        "time_precision",
+        "owner",
+        "quality",
+        "tier",
+    ):
         if column in out.columns:
             out[column] = out[column].astype(object)
     rows_used = len(out)
@@ -1203,9 +1239,11 @@ def _read_extent(ctx: _Reader, crs: Any) -> Any:
     where = f"{ctx.prefix}.extent"
     if not path.is_file():
         raise InputFileNotFoundError.single(
-            "file not found" if not path.exists() else "not a file", file=str(path), field=where,
+            "file not found" if not path.exists() else "not a file",
+            file=str(path),
+            field=where,
             hint=f"check {where} (relative paths resolve against the scenario's folder)",
-        )  # fmt: skip
+        )
     try:
         frame = gpd.read_file(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
@@ -1249,4 +1287,3 @@ def load_layers(settings: LayersSettings, *, network: RoadNetwork) -> Layers:
         problems = [p for exc in errors for p in (exc.problems or (Problem(str(exc)),))]
         raise LayerError(f"{len(problems)} problems in the layers", problems=problems)
     return Layers(**found)
-

@@ -75,12 +75,24 @@ DROP_WARN_SHARE = 0.10
 CACHE_FORMAT = 2  # 2: data-only entries (GeoParquet + JSON header), no pickle
 GRAPHML_FORMAT = "geoengine-network-1"
 EDGE_COLUMNS: tuple[str, ...] = (
-    "segment_id", "osmid", "name", "highway", "oneway", "length_m", "car", "foot", "ebike",
-    "speed_car_kph", "speed_foot_kph", "speed_ebike_kph", "time_car_s", "time_foot_s", "time_ebike_s",
-)  # fmt: skip
+    "segment_id",
+    "osmid",
+    "name",
+    "highway",
+    "oneway",
+    "length_m",
+    "car",
+    "foot",
+    "ebike",
+    "speed_car_kph",
+    "speed_foot_kph",
+    "speed_ebike_kph",
+    "time_car_s",
+    "time_foot_s",
+    "time_ebike_s",
+)
 _BOOL_COLUMNS = ("oneway", "car", "foot", "ebike")
-_FLOAT_COLUMNS = ("length_m", "speed_car_kph", "speed_foot_kph", "speed_ebike_kph",
-                  "time_car_s", "time_foot_s", "time_ebike_s")  # fmt: skip
+_FLOAT_COLUMNS = ("length_m", "speed_car_kph", "speed_foot_kph", "speed_ebike_kph", "time_car_s", "time_foot_s", "time_ebike_s")
 _OFFLINE_HINT = (
     "cannot reach OpenStreetMap (Overpass/Nominatim): this machine looks offline; "
     "use a local .osm.pbf file in network.source (e.g. a Geofabrik/BBBike extract) "
@@ -292,9 +304,11 @@ def _check_file(path: str | Path) -> Path:
     path = Path(path).expanduser()
     if not path.exists():
         raise InputFileNotFoundError.single(
-            "network source file not found", file=path, field="network.source",
+            "network source file not found",
+            file=path,
+            field="network.source",
             hint="check the path; relative paths resolve against the scenario's folder",
-        )  # fmt: skip
+        )
     if not path.is_file():
         raise NetworkSourceError.single("network source is not a file", file=path, field="network.source")
     return path
@@ -303,9 +317,10 @@ def _check_file(path: str | Path) -> Path:
 def _check_network_type(network_type: str) -> None:
     if network_type not in NETWORK_TYPES:
         raise NetworkSourceError.single(
-            f"unknown network_type {network_type!r}", field="network.network_type",
+            f"unknown network_type {network_type!r}",
+            field="network.network_type",
             hint="use one of: all, drive, walk",
-        )  # fmt: skip
+        )
 
 
 def _target_crs(crs: str | pyproj.CRS | None, lonlat: np.ndarray) -> pyproj.CRS:
@@ -318,9 +333,10 @@ def _target_crs(crs: str | pyproj.CRS | None, lonlat: np.ndarray) -> pyproj.CRS:
         units = {ax.unit_name for ax in target.axis_info}
         if not target.is_projected or not units <= {"metre", "meter"}:
             raise NetworkSourceError.single(
-                f"{crs!r} is not a projected CRS in metres", field="network.crs",
+                f"{crs!r} is not a projected CRS in metres",
+                field="network.crs",
                 hint="use a projected CRS such as a UTM zone (EPSG:326xx) or leave it empty for the local UTM zone",
-            )  # fmt: skip
+            )
         return target
     pts = gpd.GeoSeries(gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs="EPSG:4326")
     return pyproj.CRS(pts.estimate_utm_crs())
@@ -347,9 +363,11 @@ def _progress(enabled: bool, total: int, desc: str) -> Iterator[Callable[[str], 
 
 def _empty_error(label: str) -> NetworkSourceError:
     return NetworkSourceError.single(
-        "no usable streets in the source", file=label, field="network.source",
+        "no usable streets in the source",
+        file=label,
+        field="network.source",
         hint="check that the file covers the area and holds highway ways (or try network_type 'all')",
-    )  # fmt: skip
+    )
 
 
 # --------------------------------------------------------------------------- the builder
@@ -376,9 +394,7 @@ def _build(
     """
     _check_network_type(network_type)
     segments = segments[segments["u"].to_numpy() != segments["v"].to_numpy()].reset_index(drop=True)
-    flags = _osm.access_flags(
-        segments, car_kph=speeds.car_kph, car_factor=speeds.car_factor, car_max_kph=speeds.car_max_kph
-    )
+    flags = _osm.access_flags(segments, car_kph=speeds.car_kph, car_factor=speeds.car_factor, car_max_kph=speeds.car_max_kph)
     anymode = flags[list(_osm.FLAGS)].any(axis=1)
     keep = flags["keep"] & anymode
     if network_type == "drive":
@@ -411,9 +427,11 @@ def _build(
         units = {ax.unit_name for ax in src_crs.axis_info}
         if not units <= {"metre", "meter"}:
             raise NetworkSourceError.single(
-                f"the source's CRS {src_crs.name} is not in metres", file=label, field="network.crs",
+                f"the source's CRS {src_crs.name} is not in metres",
+                file=label,
+                field="network.crs",
                 hint="name a projected metric CRS in network.crs",
-            )  # fmt: skip
+            )
         target = src_crs
     else:
         target = _target_crs(crs, np.zeros((0, 2)))
@@ -477,9 +495,16 @@ def _build(
     for w in warnings:
         logger.warning("%s: %s", label, w)
     return RoadNetwork(
-        graph=graph, nodes=nodes, edges=edges, crs=target, buildings=buildings, pois=pois,
-        source=source, stats=stats, warnings=tuple(warnings),
-    )  # fmt: skip
+        graph=graph,
+        nodes=nodes,
+        edges=edges,
+        crs=target,
+        buildings=buildings,
+        pois=pois,
+        source=source,
+        stats=stats,
+        warnings=tuple(warnings),
+    )
 
 
 def _sccs(seg: pd.DataFrame, mode: str | None) -> list[set[int]]:
@@ -493,8 +518,11 @@ def _sccs(seg: pd.DataFrame, mode: str | None) -> list[set[int]]:
         fw = seg[f"{mode}_f"].to_numpy(dtype=bool)
         bw = seg[f"{mode}_b"].to_numpy(dtype=bool)
     g = nx.DiGraph()
-    g.add_nodes_from(np.unique(np.concatenate([u, v])).tolist() if mode is None else
-                     np.unique(np.concatenate([u[fw | bw], v[fw | bw]])).tolist())  # fmt: skip
+    g.add_nodes_from(
+        np.unique(np.concatenate([u, v])).tolist()
+        if mode is None
+        else np.unique(np.concatenate([u[fw | bw], v[fw | bw]])).tolist()
+    )
     g.add_edges_from(zip(u[fw].tolist(), v[fw].tolist(), strict=True))
     g.add_edges_from(zip(v[bw].tolist(), u[bw].tolist(), strict=True))
     return [set(c) for c in nx.strongly_connected_components(g)] or [set()]
@@ -555,8 +583,9 @@ def _lines(coords: list[np.ndarray]) -> np.ndarray:
 
 def _graph(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: pyproj.CRS) -> nx.MultiDiGraph:
     g = nx.MultiDiGraph(crs=crs, simplified=True, geoengine=GRAPHML_FORMAT)
-    g.add_nodes_from((int(n), {"x": float(x), "y": float(y)}) for n, x, y in
-                     zip(nodes.index, nodes["x"], nodes["y"], strict=True))  # fmt: skip
+    g.add_nodes_from(
+        (int(n), {"x": float(x), "y": float(y)}) for n, x, y in zip(nodes.index, nodes["x"], nodes["y"], strict=True)
+    )
     records = edges.reset_index().to_dict("records")
     for r in records:
         u, v, k = int(r.pop("u")), int(r.pop("v")), int(r.pop("key"))
@@ -638,9 +667,11 @@ def network_from_pbf(
             got = osm.get_network(network_type="all", nodes=True)
         except Exception as exc:  # noqa: BLE001 - pyrosm raises anything on a bad file
             raise NetworkSourceError.single(
-                f"cannot read the OSM PBF file: {type(exc).__name__}: {exc}", file=path, field="network.source",
+                f"cannot read the OSM PBF file: {type(exc).__name__}: {exc}",
+                file=path,
+                field="network.source",
                 hint="is it a valid .osm.pbf extract?",
-            ) from None  # fmt: skip
+            ) from None
         if got is None or got[1] is None or len(got[1]) == 0:
             raise _empty_error(str(path))
         pnodes, pedges = got
@@ -661,23 +692,43 @@ def network_from_pbf(
             if b is not None and len(b):
                 b = b[b.geom_type.isin(["Polygon", "MultiPolygon"])]
                 cols = [c for c in ("id", "building", "name", "building:levels", "height") if c in b.columns]
-                buildings = gpd.GeoDataFrame(b[cols].rename(columns={"id": "osmid"}).reset_index(drop=True),
-                                             geometry=b.geometry.to_numpy(), crs="EPSG:4326")  # fmt: skip
+                buildings = gpd.GeoDataFrame(
+                    b[cols].rename(columns={"id": "osmid"}).reset_index(drop=True),
+                    geometry=b.geometry.to_numpy(),
+                    crs="EPSG:4326",
+                )
                 buildings = buildings if len(buildings) else None
             step("buildings")
-            p = osm.get_pois(custom_filter={
-                "amenity": True, "shop": True, "tourism": True, "public_transport": True, "leisure": True,
-                "railway": sorted(_osm.POI_RAILWAY), "highway": sorted(_osm.POI_HIGHWAY),
-            })  # fmt: skip
+            p = osm.get_pois(
+                custom_filter={
+                    "amenity": True,
+                    "shop": True,
+                    "tourism": True,
+                    "public_transport": True,
+                    "leisure": True,
+                    "railway": sorted(_osm.POI_RAILWAY),
+                    "highway": sorted(_osm.POI_HIGHWAY),
+                }
+            )
             pois = _poi_frame(p, "EPSG:4326")
             step("pois")
         except Exception as exc:  # noqa: BLE001 - optional layers must not sink the network
             logger.warning("%s: could not read buildings/POIs: %s", path, exc)
         source = NetworkSource("pbf", path.resolve(), sha256_file(path), path.name)
         return _build(
-            segments, node_xy, pyproj.CRS("EPSG:4326"), network_type=network_type, crs=crs, speeds=speeds,
-            source=source, buildings=buildings, pois=pois, label=str(path), step=step, started=started,
-        )  # fmt: skip
+            segments,
+            node_xy,
+            pyproj.CRS("EPSG:4326"),
+            network_type=network_type,
+            crs=crs,
+            speeds=speeds,
+            source=source,
+            buildings=buildings,
+            pois=pois,
+            label=str(path),
+            step=step,
+            started=started,
+        )
 
 
 def _junction_from_json(value: Any) -> str | None:
@@ -716,9 +767,11 @@ def network_from_xml(
             data = _osm.read_osm_xml(path)
         except (OSError, EOFError, ValueError, KeyError, ET_ParseError) as exc:
             raise NetworkSourceError.single(
-                f"cannot read the OSM XML file: {type(exc).__name__}: {exc}", file=path, field="network.source",
+                f"cannot read the OSM XML file: {type(exc).__name__}: {exc}",
+                file=path,
+                field="network.source",
                 hint="is it a valid (optionally bz2-compressed) OSM XML file?",
-            ) from None  # fmt: skip
+            ) from None
         step("read")
         with tempfile.TemporaryDirectory(prefix="geoengine-osm-") as tmp:
             clean = Path(tmp) / "clean.osm"
@@ -759,15 +812,25 @@ def network_from_xml(
             pdf = pd.DataFrame(poi_rows)
             pois = gpd.GeoDataFrame(
                 pdf[["osmid", *_osm.POI_COLUMNS]].astype(object).where(pdf[list(("osmid", *_osm.POI_COLUMNS))].notna(), None),
-                geometry=pdf["geometry"].to_numpy(), crs="EPSG:4326",
-            )  # fmt: skip
+                geometry=pdf["geometry"].to_numpy(),
+                crs="EPSG:4326",
+            )
         step("layers")
         source = NetworkSource("xml", path.resolve(), sha256_file(path), path.name)
         return _build(
-            segments, node_xy, pyproj.CRS("EPSG:4326"), network_type=network_type, crs=crs, speeds=speeds,
-            source=source, buildings=buildings, pois=pois, label=str(path), step=step, started=started,
-        )  # fmt: skip
-
+            segments,
+            node_xy,
+            pyproj.CRS("EPSG:4326"),
+            network_type=network_type,
+            crs=crs,
+            speeds=speeds,
+            source=source,
+            buildings=buildings,
+            pois=pois,
+            label=str(path),
+            step=step,
+            started=started,
+        )
 
 
 # --------------------------------------------------------------------------- GraphML
@@ -787,9 +850,13 @@ def save_graphml(network: RoadNetwork, path: str | Path) -> Path:
     g.graph["stats"] = json.dumps({k: v for k, v in network.stats.__dict__.items()})
     g.graph["warnings"] = json.dumps(list(network.warnings))
     g.graph["source"] = json.dumps(
-        {"kind": network.source.kind, "path": str(network.source.path) if network.source.path else None,
-         "sha256": network.source.sha256, "description": network.source.description}
-    )  # fmt: skip
+        {
+            "kind": network.source.kind,
+            "path": str(network.source.path) if network.source.path else None,
+            "sha256": network.source.sha256,
+            "description": network.source.description,
+        }
+    )
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -841,13 +908,22 @@ def network_from_graphml(
         segments, node_xy = _edges_from_graph(g)
         src_crs = pyproj.CRS(g.graph.get("crs", "EPSG:4326"))
         return _build(
-            segments, node_xy, src_crs, network_type=network_type, crs=crs, speeds=speeds, source=source,
-            buildings=None, pois=None, label=str(path), step=step, started=started,
-        )  # fmt: skip
+            segments,
+            node_xy,
+            src_crs,
+            network_type=network_type,
+            crs=crs,
+            speeds=speeds,
+            source=source,
+            buildings=None,
+            pois=None,
+            label=str(path),
+            step=step,
+            started=started,
+        )
 
 
-def _from_saved_graph(g: nx.MultiDiGraph, *, crs: str | pyproj.CRS | None, source: NetworkSource,
-                      label: str) -> RoadNetwork:  # fmt: skip
+def _from_saved_graph(g: nx.MultiDiGraph, *, crs: str | pyproj.CRS | None, source: NetworkSource, label: str) -> RoadNetwork:
     src_crs = pyproj.CRS(g.graph["crs"])
     records = []
     for u, v, k, d in g.edges(keys=True, data=True):
@@ -885,9 +961,16 @@ def _from_saved_graph(g: nx.MultiDiGraph, *, crs: str | pyproj.CRS | None, sourc
     stats = NetworkStats(**{k: v for k, v in stats_d.items() if k in fields and k != "from_cache"})
     warnings = tuple(json.loads(g.graph.get("warnings", "[]")))
     return RoadNetwork(
-        graph=_graph(nodes, edges, target), nodes=nodes, edges=edges, crs=target, buildings=None, pois=None,
-        source=source, stats=stats, warnings=warnings,
-    )  # fmt: skip
+        graph=_graph(nodes, edges, target),
+        nodes=nodes,
+        edges=edges,
+        crs=target,
+        buildings=None,
+        pois=None,
+        source=source,
+        stats=stats,
+        warnings=warnings,
+    )
 
 
 # --------------------------------------------------------------------------- online
@@ -921,8 +1004,9 @@ def _is_offline(exc: BaseException) -> bool:
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:
         seen.add(id(e))
-        if isinstance(e, (requests.ConnectionError, requests.Timeout, socket.gaierror, socket.timeout,
-                          ConnectionError, TimeoutError)):  # fmt: skip
+        if isinstance(
+            e, (requests.ConnectionError, requests.Timeout, socket.gaierror, socket.timeout, ConnectionError, TimeoutError)
+        ):
             return True
         e = e.__cause__ or e.__context__
     return False
@@ -961,9 +1045,19 @@ def _online(
         segments, node_xy = _edges_from_graph(g)
         source = NetworkSource("online", None, None, description)
         return _build(
-            segments, node_xy, pyproj.CRS(g.graph.get("crs", "EPSG:4326")), network_type=network_type, crs=crs,
-            speeds=speeds, source=source, buildings=None, pois=None, label=description, step=step, started=started,
-        )  # fmt: skip
+            segments,
+            node_xy,
+            pyproj.CRS(g.graph.get("crs", "EPSG:4326")),
+            network_type=network_type,
+            crs=crs,
+            speeds=speeds,
+            source=source,
+            buildings=None,
+            pois=None,
+            label=description,
+            step=step,
+            started=started,
+        )
 
 
 def network_from_place(
@@ -981,8 +1075,17 @@ def network_from_place(
     def fetch() -> nx.MultiDiGraph:
         return ox.graph_from_place(place, network_type="all", simplify=False, retain_all=True)
 
-    return _online(fetch, place, network_type=network_type, crs=crs, speeds=speeds or Speeds(),
-                   timeout_s=timeout_s, cache_dir=None, progress=progress, field="network.place")  # fmt: skip
+    return _online(
+        fetch,
+        place,
+        network_type=network_type,
+        crs=crs,
+        speeds=speeds or Speeds(),
+        timeout_s=timeout_s,
+        cache_dir=None,
+        progress=progress,
+        field="network.place",
+    )
 
 
 def network_from_bbox(
@@ -999,16 +1102,22 @@ def network_from_bbox(
 
     west, south, east, north = (float(x) for x in bbox)
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise NetworkSourceError.single(
-            f"bbox must be (west, south, east, north) in degrees, got {bbox!r}", field="network.bbox"
-        )
+        raise NetworkSourceError.single(f"bbox must be (west, south, east, north) in degrees, got {bbox!r}", field="network.bbox")
 
     def fetch() -> nx.MultiDiGraph:
         return ox.graph_from_bbox((west, south, east, north), network_type="all", simplify=False, retain_all=True)
 
-    return _online(fetch, f"bbox {west:.5f},{south:.5f},{east:.5f},{north:.5f}", network_type=network_type,
-                   crs=crs, speeds=speeds or Speeds(), timeout_s=timeout_s, cache_dir=None, progress=progress,
-                   field="network.bbox")  # fmt: skip
+    return _online(
+        fetch,
+        f"bbox {west:.5f},{south:.5f},{east:.5f},{north:.5f}",
+        network_type=network_type,
+        crs=crs,
+        speeds=speeds or Speeds(),
+        timeout_s=timeout_s,
+        cache_dir=None,
+        progress=progress,
+        field="network.bbox",
+    )
 
 
 # --------------------------------------------------------------------------- load + cache
@@ -1021,8 +1130,9 @@ def default_cache_dir() -> Path:
 _REFUSED_CACHE_DIRS: set[tuple[Path, Path]] = set()
 
 
-def cache_folder(settings: NetworkSettings, *, scenario_dir: str | Path | None = None,
-                 cache_dir: str | Path | None = None) -> Path:  # fmt: skip
+def cache_folder(
+    settings: NetworkSettings, *, scenario_dir: str | Path | None = None, cache_dir: str | Path | None = None
+) -> Path:
     """The folder the network (and stage) cache of ``settings`` lives in.
 
     ``cache_dir`` (from the user: the CLI or Python) wins; then the scenario's
@@ -1044,8 +1154,11 @@ def cache_folder(settings: NetworkSettings, *, scenario_dir: str | Path | None =
         _REFUSED_CACHE_DIRS.add((wanted, root))
         logger.warning(
             "network.cache_dir %s is outside the scenario's folder %s: using the cache in %s instead "
-            "(set XDG_CACHE_HOME, or put the cache folder inside the scenario's folder)", wanted, root, fallback,
-        )  # fmt: skip
+            "(set XDG_CACHE_HOME, or put the cache folder inside the scenario's folder)",
+            wanted,
+            root,
+            fallback,
+        )
     return fallback
 
 
@@ -1058,9 +1171,11 @@ def _source_kind(path: Path) -> str:
     if name.endswith(".graphml"):
         return "graphml"
     raise NetworkSourceError.single(
-        "unknown network source type", file=path, field="network.source",
+        "unknown network source type",
+        file=path,
+        field="network.source",
         hint="use an .osm.pbf, .osm / .osm.bz2 / .xml or .graphml file",
-    )  # fmt: skip
+    )
 
 
 def cache_key(settings: NetworkSettings) -> str:
@@ -1084,8 +1199,7 @@ def cache_key(settings: NetworkSettings) -> str:
     return sha256_text(json.dumps(options, sort_keys=True))
 
 
-def cache_path(settings: NetworkSettings, *, scenario_dir: str | Path | None = None,
-               cache_dir: str | Path | None = None) -> Path:  # fmt: skip
+def cache_path(settings: NetworkSettings, *, scenario_dir: str | Path | None = None, cache_dir: str | Path | None = None) -> Path:
     """Where :func:`load_network` keeps the prepared network for these settings (see :func:`cache_folder`)."""
     folder = cache_folder(settings, scenario_dir=scenario_dir, cache_dir=cache_dir)
     return folder / f"network-{cache_key(settings)[:32]}.zip"
@@ -1094,14 +1208,21 @@ def cache_path(settings: NetworkSettings, *, scenario_dir: str | Path | None = N
 def _graph_from_tables(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: pyproj.CRS) -> nx.MultiDiGraph:
     """What :func:`_graph` builds, filled straight into networkx's adjacency (≈4× faster)."""
     g = nx.MultiDiGraph(crs=crs, simplified=True, geoengine=GRAPHML_FORMAT)
-    g.add_nodes_from((int(n), {"x": float(x), "y": float(y)}) for n, x, y in
-                     zip(nodes.index.tolist(), nodes["x"].tolist(), nodes["y"].tolist(), strict=True))  # fmt: skip
+    g.add_nodes_from(
+        (int(n), {"x": float(x), "y": float(y)})
+        for n, x, y in zip(nodes.index.tolist(), nodes["x"].tolist(), nodes["y"].tolist(), strict=True)
+    )
     idx = edges.index
     names = [*EDGE_COLUMNS, "geometry"]
     columns = [edges[c].tolist() for c in EDGE_COLUMNS] + [edges.geometry.to_numpy().tolist()]
     succ, pred = g._succ, g._pred
-    for u, v, k, row in zip(idx.get_level_values(0).tolist(), idx.get_level_values(1).tolist(),
-                            idx.get_level_values(2).tolist(), zip(*columns, strict=True), strict=True):  # fmt: skip
+    for u, v, k, row in zip(
+        idx.get_level_values(0).tolist(),
+        idx.get_level_values(1).tolist(),
+        idx.get_level_values(2).tolist(),
+        zip(*columns, strict=True),
+        strict=True,
+    ):
         if u not in succ or v not in succ:
             raise ValueError(f"edge ({u}, {v}) between unknown nodes")
         data = dict(zip(names, row, strict=True))
@@ -1114,9 +1235,16 @@ def _graph_from_tables(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: py
 
 
 def _network_parts(network: RoadNetwork) -> dict[str, Any]:
-    return {"nodes": network.nodes, "edges": network.edges, "crs": network.crs, "buildings": network.buildings,
-            "pois": network.pois, "source": network.source, "stats": network.stats,
-            "warnings": list(network.warnings)}  # fmt: skip
+    return {
+        "nodes": network.nodes,
+        "edges": network.edges,
+        "crs": network.crs,
+        "buildings": network.buildings,
+        "pois": network.pois,
+        "source": network.source,
+        "stats": network.stats,
+        "warnings": list(network.warnings),
+    }
 
 
 def _read_cache(path: Path, key: str) -> RoadNetwork | None:
@@ -1134,9 +1262,13 @@ def _read_cache(path: Path, key: str) -> RoadNetwork | None:
         if not isinstance(parts, dict):
             raise _serial.CacheEntryError("not a network entry")
         nodes, edges, crs = parts["nodes"], parts["edges"], parts["crs"]
-        if not (isinstance(nodes, gpd.GeoDataFrame) and isinstance(edges, gpd.GeoDataFrame)
-                and isinstance(crs, pyproj.CRS) and isinstance(parts["source"], NetworkSource)
-                and isinstance(parts["stats"], NetworkStats)):  # fmt: skip
+        if not (
+            isinstance(nodes, gpd.GeoDataFrame)
+            and isinstance(edges, gpd.GeoDataFrame)
+            and isinstance(crs, pyproj.CRS)
+            and isinstance(parts["source"], NetworkSource)
+            and isinstance(parts["stats"], NetworkStats)
+        ):
             raise _serial.CacheEntryError("not a network entry")
         for extra in ("buildings", "pois"):
             if parts[extra] is not None and not isinstance(parts[extra], gpd.GeoDataFrame):
@@ -1144,9 +1276,17 @@ def _read_cache(path: Path, key: str) -> RoadNetwork | None:
         if len(nodes) != parts["stats"].nodes or len(edges) != parts["stats"].edges:
             raise _serial.CacheEntryError("the tables do not match the entry's stats")
         graph = _graph_from_tables(nodes, edges, crs)
-        return RoadNetwork(graph=graph, nodes=nodes, edges=edges, crs=crs, buildings=parts["buildings"],
-                           pois=parts["pois"], source=parts["source"], stats=parts["stats"],
-                           warnings=tuple(str(w) for w in parts["warnings"]))  # fmt: skip
+        return RoadNetwork(
+            graph=graph,
+            nodes=nodes,
+            edges=edges,
+            crs=crs,
+            buildings=parts["buildings"],
+            pois=parts["pois"],
+            source=parts["source"],
+            stats=parts["stats"],
+            warnings=tuple(str(w) for w in parts["warnings"]),
+        )
     except Exception as exc:  # noqa: BLE001 - any entry that is not exactly this network is rebuilt
         logger.warning("ignoring the network cache %s (%s); rebuilding", path, exc)
         return None
@@ -1162,8 +1302,13 @@ def _write_cache(path: Path, network: RoadNetwork, key: str) -> None:
         logger.warning("could not write the network cache %s: %s", path, exc)
 
 
-def load_network(settings: NetworkSettings, *, progress: bool = False, scenario_dir: str | Path | None = None,
-                 cache_dir: str | Path | None = None) -> RoadNetwork:  # fmt: skip
+def load_network(
+    settings: NetworkSettings,
+    *,
+    progress: bool = False,
+    scenario_dir: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+) -> RoadNetwork:
     """Build (or read from the disk cache) the network that ``settings`` describe.
 
     The cache key is the source file's SHA-256 (or the place / bbox), the options
@@ -1191,13 +1336,15 @@ def load_network(settings: NetworkSettings, *, progress: bool = False, scenario_
                 path = Path(settings.source).resolve()
                 source = replace(source, path=path, description=path.name)
             return replace(cached, source=source, stats=replace(cached.stats, from_cache=True))
-    options: dict[str, Any] = {"network_type": settings.network_type, "crs": settings.crs,
-                               "speeds": settings.speeds, "progress": progress}  # fmt: skip
+    options: dict[str, Any] = {
+        "network_type": settings.network_type,
+        "crs": settings.crs,
+        "speeds": settings.speeds,
+        "progress": progress,
+    }
     if settings.source is not None:
         path = _check_file(settings.source)
-        reader = {"pbf": network_from_pbf, "xml": network_from_xml, "graphml": network_from_graphml}[
-            _source_kind(path)
-        ]
+        reader = {"pbf": network_from_pbf, "xml": network_from_xml, "graphml": network_from_graphml}[_source_kind(path)]
         network = reader(path, **options)
     elif settings.place is not None:
         network = network_from_place(settings.place, **options)

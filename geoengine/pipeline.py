@@ -143,7 +143,9 @@ def run(
     timings["layers"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    risk, evaluation, risk_warnings = cached_stage("risk", scenario, network, layers, lambda: _risk_stage(scenario, network, layers))
+    risk, evaluation, risk_warnings = cached_stage(
+        "risk", scenario, network, layers, lambda: _risk_stage(scenario, network, layers)
+    )
     timings["risk"] = time.perf_counter() - t if risk is not None else None
 
     t = time.perf_counter()
@@ -163,15 +165,22 @@ def run(
     timings["response"] = time.perf_counter() - t if response is not None else None
 
     t = time.perf_counter()
-    backtest = evaluate_run(scenario, network, layers, risk=risk, risk_evaluation=evaluation, coverage=coverage, patrol=patrol,
-                            response=response)  # fmt: skip
+    backtest = evaluate_run(
+        scenario, network, layers, risk=risk, risk_evaluation=evaluation, coverage=coverage, patrol=patrol, response=response
+    )
     timings["evaluation"] = time.perf_counter() - t if backtest is not None else None
 
     warnings = [
-        *scenario.warnings, *_period_warnings(scenario, layers), *network.warnings, *layers.warnings, *risk_warnings,
-        *(coverage.warnings if coverage else ()), *(patrol.warnings if patrol else ()),
-        *response_key_warnings, *(response.warnings if response else ()),
-    ]  # fmt: skip
+        *scenario.warnings,
+        *_period_warnings(scenario, layers),
+        *network.warnings,
+        *layers.warnings,
+        *risk_warnings,
+        *(coverage.warnings if coverage else ()),
+        *(patrol.warnings if patrol else ()),
+        *response_key_warnings,
+        *(response.warnings if response else ()),
+    ]
     timings["total"] = time.perf_counter() - t0
     manifest = build_manifest(
         scenario=scenario,
@@ -189,8 +198,9 @@ def run(
             **({"evaluation": backtest.metrics()} if backtest is not None else {}),
         },
     )
-    result = RunResult(scenario, network, layers, manifest, None, tuple(warnings), risk, evaluation, coverage, patrol,
-                       response=response)  # fmt: skip
+    result = RunResult(
+        scenario, network, layers, manifest, None, tuple(warnings), risk, evaluation, coverage, patrol, response=response
+    )
     return write_run(result, target, force=force, tiles=tiles) if write else result
 
 
@@ -230,11 +240,19 @@ def _booth_siting_stage(scenario: Scenario, network: RoadNetwork, layers: Layers
     demand = tier_demand(network, tier, key_sites=keys, districts=layers.districts.gdf if layers.districts is not None else None)
     work, cap = scenario.solver.work, scenario.solver.time_limit_s
     booths = site_booths(
-        network, demand, minutes=tier.minutes, objective=siting.objective, k=scenario.patrol.booths or None,
-        mode=settings.booth_mode or scenario.patrol.booth_mode, turnout_min=settings.turnout_min["booth"],
-        backup=tier.backup, backup_weight=siting.backup_weight, stop=Limits(work / 4, max(1.0, cap / 4)),
-        seed=scenario.seed, tier=tier.name,
-    )  # fmt: skip
+        network,
+        demand,
+        minutes=tier.minutes,
+        objective=siting.objective,
+        k=scenario.patrol.booths or None,
+        mode=settings.booth_mode or scenario.patrol.booth_mode,
+        turnout_min=settings.turnout_min["booth"],
+        backup=tier.backup,
+        backup_weight=siting.backup_weight,
+        stop=Limits(work / 4, max(1.0, cap / 4)),
+        seed=scenario.seed,
+        tier=tier.name,
+    )
     return booths, keys, key_warnings
 
 
@@ -250,18 +268,28 @@ def _response_stage(
     from .response import evaluate_response, plan_responders
 
     booth_mode = settings.booth_mode or (scenario.patrol.booth_mode if scenario.patrol is not None else "foot")
-    responders = plan_responders(network, windows=scenario.windows, settings=settings, patrol=patrol, stations=stations,
-                                 booth_mode=booth_mode)  # fmt: skip
+    responders = plan_responders(
+        network, windows=scenario.windows, settings=settings, patrol=patrol, stations=stations, booth_mode=booth_mode
+    )
     return evaluate_response(
-        network, responders, settings=settings, windows=scenario.windows, key_sites=key_sites,
+        network,
+        responders,
+        settings=settings,
+        windows=scenario.windows,
+        key_sites=key_sites,
         districts=layers.districts.gdf if layers.districts is not None else None,
         booth_siting=None if booths is None else {k: v for k, v in booths.metrics.items() if not isinstance(v, (list, dict))},
-    )  # fmt: skip
+    )
 
 
 def _patrol_stage(
-    scenario: Scenario, network: RoadNetwork, layers: Layers, risk: RiskSurface | None, coverage: CoveragePlan | None,
-    *, booths: Any = None,
+    scenario: Scenario,
+    network: RoadNetwork,
+    layers: Layers,
+    risk: RiskSurface | None,
+    coverage: CoveragePlan | None,
+    *,
+    booths: Any = None,
 ) -> Any:
     """Plan beats, posts and routes when the scenario has a ``patrol`` section."""
     settings = scenario.patrol
@@ -269,7 +297,9 @@ def _patrol_stage(
         return None
     if risk is None:
         raise InfeasibleSettingsError.single(
-            "patrol planning needs incidents to find hotspots", file=scenario.path, field="patrol",
+            "patrol planning needs incidents to find hotspots",
+            file=scenario.path,
+            field="patrol",
             hint="add an incidents layer, or remove the patrol section",
         )
     from .patrol.plan import plan_patrol
@@ -290,9 +320,7 @@ def _patrol_stage(
     )
 
 
-def _coverage_stage(
-    scenario: Scenario, network: RoadNetwork, layers: Layers, risk: RiskSurface | None
-) -> CoveragePlan | None:
+def _coverage_stage(scenario: Scenario, network: RoadNetwork, layers: Layers, risk: RiskSurface | None) -> CoveragePlan | None:
     """Plan new cameras when the scenario has a ``cameras`` section."""
     settings = scenario.cameras
     if settings is None:

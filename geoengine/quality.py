@@ -209,8 +209,7 @@ _LIKELY = {
     "station": "likely the station's address (reports taken there)",
     "district centroid": "likely a default location for the district",
     "geocoder default": "likely a geocoder's default for addresses it could not place",
-    "map point": "police.uk places each crime at the nearest of its anonymised map points, so a busy street "
-    "collects many: kept",
+    "map point": "police.uk places each crime at the nearest of its anonymised map points, so a busy street collects many: kept",
     "one place": "few categories, so possibly a real place (a shop, a transit station): kept",
 }
 HANDLED_KINDS: frozenset[str] = frozenset({"station", "district centroid", "geocoder default"})
@@ -289,11 +288,18 @@ def check_incidents(
                 w = 1.0
             weight[member] = w
             sp_ = StackedPoint(
-                x=float(sx[j]), y=float(sy[j]),
-                lon=None if ll is None else float(ll[0][j]), lat=None if ll is None else float(ll[1][j]),
-                incidents=int(count), categories=int(frame["category"].iloc[member].nunique()),
-                kind=kind, place=place, station=station, distance_m=dist, weight=w,
-            )  # fmt: skip
+                x=float(sx[j]),
+                y=float(sy[j]),
+                lon=None if ll is None else float(ll[0][j]),
+                lat=None if ll is None else float(ll[1][j]),
+                incidents=int(count),
+                categories=int(frame["category"].iloc[member].nunique()),
+                kind=kind,
+                place=place,
+                station=station,
+                distance_m=dist,
+                weight=w,
+            )
             stacks.append(sp_)
             where = "" if sp_.lon is None else f" (lon {sp_.lon:.5f}, lat {sp_.lat:.5f})"
             handled = {
@@ -339,8 +345,7 @@ def check_incidents(
             far = 0
         if far:
             warnings.append(
-                f"risk: {far:,} incidents ({far / n:.1%}) lie more than {far_m:g} m from any street "
-                "and count on the nearest one"
+                f"risk: {far:,} incidents ({far / n:.1%}) lie more than {far_m:g} m from any street and count on the nearest one"
             )
 
     # ---- dates
@@ -356,9 +361,7 @@ def check_incidents(
         span = f"{start or '…'} – {end or '…'}"
         warnings.append(f"risk: {n_out:,} incidents are dated outside the stated period {span}")
     today = today or dt.date.today()
-    implausible = int(
-        ((times < pd.Timestamp(EARLIEST_PLAUSIBLE)) | (times >= pd.Timestamp(today) + pd.Timedelta(days=1))).sum()
-    )
+    implausible = int(((times < pd.Timestamp(EARLIEST_PLAUSIBLE)) | (times >= pd.Timestamp(today) + pd.Timedelta(days=1))).sum())
     if implausible:
         warnings.append(
             f"risk: {implausible:,} incidents have implausible dates (before {EARLIEST_PLAUSIBLE.year} or after today): "

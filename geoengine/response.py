@@ -83,9 +83,19 @@ TEAM_MODES = ("car", "foot", "ebike")
 SLOWED_MODES = ("car", "ebike")
 """Modes whose speed the per-window speed factor changes (traffic); walking is not slowed."""
 TABLE_COLUMNS = (
-    "tier", "window", "minutes", "demand_points", "share_within", "worst_minute_share", "worst_minute",
-    "outside_at_worst", "never_within", "median_response_min", "second_responder_median_min", "second_within_share",
-)  # fmt: skip
+    "tier",
+    "window",
+    "minutes",
+    "demand_points",
+    "share_within",
+    "worst_minute_share",
+    "worst_minute",
+    "outside_at_worst",
+    "never_within",
+    "median_response_min",
+    "second_responder_median_min",
+    "second_within_share",
+)
 _OUTSIDE_NAMES = 10
 TIER_COLOURS = ("#1b7837", "#5aae61", "#a6dba0", "#00441b", "#d9f0d3")
 """The tiers' colours on the map and the briefing, tightest first: greens, darker the faster
@@ -229,9 +239,13 @@ def plan_responders(
     replace the plan's when given. ``stations`` are points (``name`` when present).
     """
     modes = {
-        "booth": settings.booth_mode or booth_mode, "station": settings.station_mode,
-        "checkpoint": settings.checkpoint_mode, "car": "car", "foot": "foot", "ebike": "ebike",
-    }  # fmt: skip
+        "booth": settings.booth_mode or booth_mode,
+        "station": settings.station_mode,
+        "checkpoint": settings.checkpoint_mode,
+        "car": "car",
+        "foot": "foot",
+        "ebike": "ebike",
+    }
     known = {w.name for w in windows}
     turnout = {k: 60.0 * float(settings.turnout_min.get(k, 0.0)) for k in RESPONDER_KINDS}
     node_ids = np.asarray(network.nodes.index)
@@ -256,13 +270,18 @@ def plan_responders(
         rows += [{"responder": n, "kind": "station", "pos": int(p), "window": None} for n, p in zip(names, pos, strict=True)]
     if booths is not None and len(booths):
         pos = index.get_indexer(booths["node"].to_numpy())
-        rows += [{"responder": str(r), "kind": "booth", "pos": int(p), "window": None}
-                 for r, p in zip(booths["post_id"], pos, strict=True) if p >= 0]  # fmt: skip
+        rows += [
+            {"responder": str(r), "kind": "booth", "pos": int(p), "window": None}
+            for r, p in zip(booths["post_id"], pos, strict=True)
+            if p >= 0
+        ]
     if checkpoints is not None and len(checkpoints):
         pos = index.get_indexer(checkpoints["node"].to_numpy())
-        rows += [{"responder": f"{c} ({w})", "kind": "checkpoint", "pos": int(p), "window": str(w)}
-                 for c, w, p in zip(checkpoints["post_id"], checkpoints["window"], pos, strict=True)
-                 if p >= 0 and w in known]  # fmt: skip
+        rows += [
+            {"responder": f"{c} ({w})", "kind": "checkpoint", "pos": int(p), "window": str(w)}
+            for c, w, p in zip(checkpoints["post_id"], checkpoints["window"], pos, strict=True)
+            if p >= 0 and w in known
+        ]
     tracks = _tracks(network, stops, graphs) if stops is not None and len(stops) else {}
     fixed = pd.DataFrame(rows, columns=["responder", "kind", "pos", "window"])
     fixed["mode"] = fixed["kind"].map(modes)
@@ -411,11 +430,18 @@ def tier_demand(
         weight = pd.to_numeric(ks["priority"], errors="coerce").fillna(1.0) if "priority" in ks else 1.0
         label = ks["name"].astype(str) if "name" in ks else pd.Series([f"site {i + 1}" for i in range(len(ks))])
         return gpd.GeoDataFrame(
-            {"name": label.to_numpy(), "node": node_ids[pos], "pos": pos, "weight": np.asarray(weight, dtype=float) * np.ones(len(ks)),
-             "snap_m": snap, "category": ks["category"].to_numpy() if "category" in ks else None,
-             "priority": np.asarray(weight, dtype=float) * np.ones(len(ks))},
-            geometry=shapely.point_on_surface(ks.geometry.values), crs=network.crs,
-        )  # fmt: skip
+            {
+                "name": label.to_numpy(),
+                "node": node_ids[pos],
+                "pos": pos,
+                "weight": np.asarray(weight, dtype=float) * np.ones(len(ks)),
+                "snap_m": snap,
+                "category": ks["category"].to_numpy() if "category" in ks else None,
+                "priority": np.asarray(weight, dtype=float) * np.ones(len(ks)),
+            },
+            geometry=shapely.point_on_surface(ks.geometry.values),
+            crs=network.crs,
+        )
     nodes = network.nodes
     pts = gpd.GeoSeries(gpd.points_from_xy(nodes["x"], nodes["y"]), crs=network.crs)
     if kind == "streets":
@@ -441,8 +467,9 @@ def tier_demand(
             return empty
     return gpd.GeoDataFrame(
         {"name": label, "node": node_ids[keep], "pos": keep.astype(np.int64), "weight": 1.0, "snap_m": 0.0},
-        geometry=pts.values[keep], crs=network.crs,
-    )  # fmt: skip
+        geometry=pts.values[keep],
+        crs=network.crs,
+    )
 
 
 def _tier_area(tier: ResponseTier, demand: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None) -> Any:
@@ -491,8 +518,9 @@ class ResponseResult:
     """Per (tier, window): the share of the window's sampled minutes each node is inside the tier's
     circle (the responders of that window: staffed checkpoints, patrol teams where they are)."""
 
-    def covered_segments(self, network: RoadNetwork, tier: str, *, min_share: float = 0.5,
-                         window: str | None = None) -> gpd.GeoDataFrame:
+    def covered_segments(
+        self, network: RoadNetwork, tier: str, *, min_share: float = 0.5, window: str | None = None
+    ) -> gpd.GeoDataFrame:
         """The tier's circle drawn on the streets: segments whose two ends are inside it at least
         ``min_share`` of the sampled minutes (of every window, or of ``window``), with ``segment_id``,
         ``name`` and ``share`` (the lower end's)."""
@@ -534,9 +562,13 @@ class ResponseResult:
                 block["outside"] = list(self.outside.get((tier.name, row["window"]), ()))
                 by_window[row["window"]] = block
             tiers[tier.name] = {
-                "minutes": float(tier.minutes), "demand": tier.demand, "modes": list(tier.modes), "backup": tier.backup,
-                "demand_points": len(self.demand[tier.name]), "windows": by_window,
-            }  # fmt: skip
+                "minutes": float(tier.minutes),
+                "demand": tier.demand,
+                "modes": list(tier.modes),
+                "backup": tier.backup,
+                "demand_points": len(self.demand[tier.name]),
+                "windows": by_window,
+            }
         out: dict[str, Any] = {
             "tiers": tiers,
             "sample_minutes": int(self.settings.sample_minutes),
@@ -546,7 +578,8 @@ class ResponseResult:
             "responders": {  # checkpoints: one per window a crew staffs it
                 ("checkpoint_staffed_windows" if k == "checkpoint" else k): int(v)
                 for k, v in self.responders.fixed["kind"].value_counts().sort_index().items()
-            } | {"teams": len({tr.responder for v in self.responders.tracks.values() for tr in v})},
+            }
+            | {"teams": len({tr.responder for v in self.responders.tracks.values() for tr in v})},
             "compute_s": round(self.compute_s, 3),
         }
         if self.booth_siting is not None:
@@ -563,14 +596,18 @@ class ResponseResult:
         return t
 
     def summary(self) -> str:
-        head = (f"response circles: {len(self.settings.tiers)} tiers × {len(self.windows)} windows, "
-                f"every {self.settings.sample_minutes} min ({self.compute_s:.2f} s)")  # fmt: skip
+        head = (
+            f"response circles: {len(self.settings.tiers)} tiers × {len(self.windows)} windows, "
+            f"every {self.settings.sample_minutes} min ({self.compute_s:.2f} s)"
+        )
         lines = [head]
         for row in self.table.itertuples():
             share = "n/a" if row.share_within != row.share_within else f"{100 * row.share_within:.1f} %"
             worst = "n/a" if row.worst_minute_share != row.worst_minute_share else f"{100 * row.worst_minute_share:.1f} %"
-            lines.append(f"  {row.tier:<12} {row.window:<14} {row.minutes:g} min  {row.demand_points:>6} points  "
-                         f"within {share:>8} (worst {worst} at {row.worst_minute})")  # fmt: skip
+            lines.append(
+                f"  {row.tier:<12} {row.window:<14} {row.minutes:g} min  {row.demand_points:>6} points  "
+                f"within {share:>8} (worst {worst} at {row.worst_minute})"
+            )
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -603,8 +640,11 @@ def evaluate_response(
     warnings = []
     for t in settings.tiers:
         if not len(demand[t.name]):
-            what = {"key_sites": "key sites" + (f" of categories {', '.join(t.demand_names)}" if t.demand_names else ""),
-                    "districts": "district streets", "streets": "streets"}[t.demand_kind]  # fmt: skip
+            what = {
+                "key_sites": "key sites" + (f" of categories {', '.join(t.demand_names)}" if t.demand_names else ""),
+                "districts": "district streets",
+                "streets": "streets",
+            }[t.demand_kind]
             warnings.append(f"response: tier {t.name!r} has no demand ({what} in the layers): its figures are not computed")
     rows, minute_rows = [], []
     outside: dict[tuple[str, str], tuple[str, ...]] = {}
@@ -644,16 +684,27 @@ def evaluate_response(
             row = a.row(t, w, demand[t.name])
             rows.append(row)
             outside[(t.name, w.name)] = a.outside_names(demand[t.name])
-            minute_rows += [{"tier": t.name, "window": w.name, "minute": float(m), "clock": _clock(w, m), "share_within": s}
-                            for m, s in zip(a.minutes, a.shares)]  # fmt: skip
+            minute_rows += [
+                {"tier": t.name, "window": w.name, "minute": float(m), "clock": _clock(w, m), "share_within": s}
+                for m, s in zip(a.minutes, a.shares)
+            ]
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     result = ResponseResult(
-        settings=settings, windows=tuple(windows), responders=responders, demand=demand, table=table,
+        settings=settings,
+        windows=tuple(windows),
+        responders=responders,
+        demand=demand,
+        table=table,
         per_minute=pd.DataFrame(minute_rows, columns=["tier", "window", "minute", "clock", "share_within"]),
-        outside=outside, areas={t.name: _tier_area(t, demand[t.name], districts) for t in settings.tiers},
-        compute_s=time.perf_counter() - t0, dijkstra_calls=calls, booth_siting=booth_siting, warnings=tuple(warnings),
-        node_share={k: v / max(sampled, 1) for k, v in node_minutes.items()}, node_share_by_window=window_share,
-    )  # fmt: skip
+        outside=outside,
+        areas={t.name: _tier_area(t, demand[t.name], districts) for t in settings.tiers},
+        compute_s=time.perf_counter() - t0,
+        dijkstra_calls=calls,
+        booth_siting=booth_siting,
+        warnings=tuple(warnings),
+        node_share={k: v / max(sampled, 1) for k, v in node_minutes.items()},
+        node_share_by_window=window_share,
+    )
     log.info("%s", result.summary())
     return result
 
@@ -688,7 +739,11 @@ class _Acc:
         nan = float("nan")
         base = {"tier": tier.name, "window": w.name, "minutes": float(tier.minutes), "demand_points": int(self.n)}
         if not self.n or self.worst is None:
-            return base | {c: nan for c in TABLE_COLUMNS if c not in base} | {"worst_minute": "", "outside_at_worst": 0, "never_within": 0}
+            return (
+                base
+                | {c: nan for c in TABLE_COLUMNS if c not in base}
+                | {"worst_minute": "", "outside_at_worst": 0, "never_within": 0}
+            )
         med = float(np.mean(self.medians))
         sec = float(np.mean(self.second_medians)) if self.second_medians else nan
         return base | {
@@ -761,8 +816,11 @@ def incident_response_shares(result: ResponseResult, network: RoadNetwork, incid
         mem = members[t.name]
         n = int(mem.sum())
         if n:
-            out[t.name] = {"share": round(float((best[t.name][mem] <= 60.0 * t.minutes + 1e-9).mean()), 4), "incidents": n,
-                           "minutes": float(t.minutes)}  # fmt: skip
+            out[t.name] = {
+                "share": round(float((best[t.name][mem] <= 60.0 * t.minutes + 1e-9).mean()), 4),
+                "incidents": n,
+                "minutes": float(t.minutes),
+            }
     return out
 
 
@@ -794,7 +852,9 @@ def site_booths(
 
     field_name = "response.booth_siting"
     if objective not in ("mclp", "lscp"):
-        raise InfeasibleSettingsError.single(f"objective must be mclp or lscp, got {objective!r}", field=f"{field_name}.objective")
+        raise InfeasibleSettingsError.single(
+            f"objective must be mclp or lscp, got {objective!r}", field=f"{field_name}.objective"
+        )
     if objective == "mclp" and (k is None or k < 1):
         raise InfeasibleSettingsError.single("mclp needs the number of booths k ≥ 1", field=field_name, hint="set patrol.booths")
     budget = 60.0 * (float(minutes) - float(turnout_min))
@@ -802,9 +862,10 @@ def site_booths(
         raise InfeasibleSettingsError.single(f"tier {tier!r} has no demand points to site booths for", field=f"{field_name}.tier")
     if budget <= 0:
         raise InfeasibleSettingsError.single(
-            f"a booth's turnout ({turnout_min:g} min) uses the whole {minutes:g} min circle", field=f"{field_name}.tier",
+            f"a booth's turnout ({turnout_min:g} min) uses the whole {minutes:g} min circle",
+            field=f"{field_name}.tier",
             hint="lower response.turnout_min.booth or site for a longer tier",
-        )  # fmt: skip
+        )
     stop = stop if stop is not None else Limits(DEFAULT_WORK / 4, 20.0)
     g = _graphs(network)[mode]
     main = _main_part(g)
@@ -823,15 +884,22 @@ def site_booths(
     reach = sp.vstack(blocks, format="csr")  # (points, nodes)
     cand = np.flatnonzero(np.asarray(reach.getnnz(axis=0)).ravel() > 0)
     if not cand.size:
-        raise InfeasibleSettingsError.single(f"no street node reaches a point of tier {tier!r} within {minutes:g} min", field=field_name)
+        raise InfeasibleSettingsError.single(
+            f"no street node reaches a point of tier {tier!r} within {minutes:g} min", field=field_name
+        )
     cov = reach[:, cand].astype(float).tocsr()
     backup_rows = np.full(len(uniq), bool(backup))
     problem = CoverageProblem.from_coverage_matrix(cov, weights, backup=backup_rows)
     if objective == "lscp":
         res = solve_lscp(problem, stop=stop, seed=seed)
     else:
-        res = solve_mclp(problem, budget_count=min(int(k or 1), cand.size), backup_weight=backup_weight if backup else 0.0,
-                         stop=stop, seed=seed)  # fmt: skip
+        res = solve_mclp(
+            problem,
+            budget_count=min(int(k or 1), cand.size),
+            backup_weight=backup_weight if backup else 0.0,
+            stop=stop,
+            seed=seed,
+        )
     chosen = np.asarray(res.selected, dtype=np.int64)
     covered = np.asarray(cov[:, chosen].sum(axis=1)).ravel() > 0 if chosen.size else np.zeros(len(uniq), bool)
     alone = np.asarray(cov[:, chosen].T @ weights).ravel() / max(weights.sum(), 1e-12) if chosen.size else np.zeros(0)
@@ -841,19 +909,36 @@ def site_booths(
     node_ids = np.asarray(network.nodes.index)
     names = _node_names(network, node_ids[nodes])
     how = {"foot": "on foot", "car": "by car", "ebike": "by e-bike"}[mode]
-    rows = [{
-        "post_id": f"B{i + 1}", "kind": "booth", "node": int(node_ids[p]), "segment_id": -1, "name": names[i],
-        "score": float(s), "reason": f"puts {100 * s:.1f} % of tier {tier!r} within {minutes:g} min ({how}, turnout included)",
-    } for i, (p, s) in enumerate(zip(nodes.tolist(), alone.tolist()))]  # fmt: skip
+    rows = [
+        {
+            "post_id": f"B{i + 1}",
+            "kind": "booth",
+            "node": int(node_ids[p]),
+            "segment_id": -1,
+            "name": names[i],
+            "score": float(s),
+            "reason": f"puts {100 * s:.1f} % of tier {tier!r} within {minutes:g} min ({how}, turnout included)",
+        }
+        for i, (p, s) in enumerate(zip(nodes.tolist(), alone.tolist()))
+    ]
     xy = network.nodes[["x", "y"]].to_numpy(dtype=float)[nodes]
-    sites = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(SITE_COLUMNS)), geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
-                             crs=network.crs)  # fmt: skip
+    sites = gpd.GeoDataFrame(
+        pd.DataFrame(rows, columns=list(SITE_COLUMNS)), geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=network.crs
+    )
     metrics = {
-        "kind": "booths", "sited_for": f"response tier {tier}", "objective_kind": objective, "mode": mode,
-        "minutes": float(minutes), "k": None if k is None else int(k), "selected": len(sites), "candidates": int(cand.size),
-        "demand_points": len(demand), "covered_share": round(float(weights[covered].sum() / max(weights.sum(), 1e-12)), 4),
-        "uncoverable": int(getattr(res, "uncoverable", 0)), **solver_metrics(res),
-    }  # fmt: skip
+        "kind": "booths",
+        "sited_for": f"response tier {tier}",
+        "objective_kind": objective,
+        "mode": mode,
+        "minutes": float(minutes),
+        "k": None if k is None else int(k),
+        "selected": len(sites),
+        "candidates": int(cand.size),
+        "demand_points": len(demand),
+        "covered_share": round(float(weights[covered].sum() / max(weights.sum(), 1e-12)), 4),
+        "uncoverable": int(getattr(res, "uncoverable", 0)),
+        **solver_metrics(res),
+    }
     return Posts(sites=sites, metrics=metrics, result=res)
 
 

@@ -79,7 +79,13 @@ log = logging.getLogger(__name__)
 
 LEVELS: tuple[str, ...] = ("red", "orange", "yellow", "blue", "no data")
 NO_DATA = "no data"  # the level of streets outside the area the incidents cover
-LEVEL_COLOURS: dict[str, str] = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#fecc5c", "blue": "#2c7bb6", NO_DATA: "#9e9e9e"}
+LEVEL_COLOURS: dict[str, str] = {
+    "red": "#d7191c",
+    "orange": "#fd8d3c",
+    "yellow": "#fecc5c",
+    "blue": "#2c7bb6",
+    NO_DATA: "#9e9e9e",
+}
 EVAL_SHARES: tuple[float, ...] = (0.01, 0.05, 0.10)
 _BINS_PER_HOUR = 4
 _BINS = 24 * _BINS_PER_HOUR
@@ -466,9 +472,7 @@ class RiskSurface:
     def level_counts(self) -> dict[str, dict[str, int]]:
         """Segments per level per window."""
         counts = self.table.groupby(["window", "level"]).size().unstack(fill_value=0)
-        return {
-            w: {lv: int(counts.loc[w, lv]) if lv in counts.columns else 0 for lv in LEVELS} for w in self.window_names
-        }
+        return {w: {lv: int(counts.loc[w, lv]) if lv in counts.columns else 0 for lv in LEVELS} for w in self.window_names}
 
     def no_data_segments(self) -> np.ndarray:
         """Ids of the segments outside the area the incidents cover (level ``no data``)."""
@@ -646,9 +650,7 @@ def _priority(
         k = key_sites.to_crs(segments.crs)
         prio = k["priority"].to_numpy(dtype=float) if "priority" in k else np.ones(len(k))
         tree = shapely.STRtree(np.asarray(segments.geometry.values))
-        site_i, seg_i = tree.query(
-            np.asarray(k.geometry.values), predicate="dwithin", distance=settings.key_site_radius_m
-        )
+        site_i, seg_i = tree.query(np.asarray(k.geometry.values), predicate="dwithin", distance=settings.key_site_radius_m)
         boost = np.ones(len(segments))
         np.maximum.at(boost, seg_i, 1.0 + settings.key_site_boost * prio[site_i])
         mult *= boost
@@ -660,15 +662,14 @@ def _incident_frame(incidents: gpd.GeoDataFrame | Any) -> gpd.GeoDataFrame:
     for column in ("time", "time_precision"):
         if column not in gdf.columns:
             raise InfeasibleSettingsError.single(
-                f"incidents need a '{column}' column", field=f"layers.incidents.{column}",
+                f"incidents need a '{column}' column",
+                field=f"layers.incidents.{column}",
                 hint="read them with geoengine.layers.read_layer('incidents', ...)",
             )
     return gdf
 
 
-def split_incidents(
-    incidents: gpd.GeoDataFrame, split: dt.date | None
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def split_incidents(incidents: gpd.GeoDataFrame, split: dt.date | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """(estimation, held-out): incidents before ``split`` and on or after it."""
     if split is None:
         return incidents, incidents.iloc[0:0]
@@ -731,15 +732,24 @@ def estimate_risk(
 
     eff = _effective_time(times, precision)
     reference = settings.reference_date or (eff.max().date() if len(eff) else None)
-    categories = inc["category"].astype(str).reset_index(drop=True) if "category" in inc else pd.Series("unknown", index=range(len(inc)))
+    categories = (
+        inc["category"].astype(str).reset_index(drop=True) if "category" in inc else pd.Series("unknown", index=range(len(inc)))
+    )
     harm_result = incident_harm(categories, settings)  # the scenario's harm table (geoengine.harm)
     harm, unknown = harm_result.weights, sorted(harm_result.unknown)
     if settings.weighting == "count":
         harm = (harm > 0).astype(float)  # every crime incident 1; excluded records stay 0
     warnings.extend(harm_result.warnings())
     base = inc["weight"].to_numpy(dtype=float) if "weight" in inc else np.ones(len(inc))
-    quality = check_incidents(inc, settings=settings, network=network, stations=stations, districts=districts,
-                              period=(None, settings.reference_date), harm=harm_result)  # fmt: skip
+    quality = check_incidents(
+        inc,
+        settings=settings,
+        network=network,
+        stations=stations,
+        districts=districts,
+        period=(None, settings.reference_date),
+        harm=harm_result,
+    )
     base = base * quality.weight  # stacked coordinates: risk.stacked (downweight, drop, keep)
     warnings.extend(quality.warnings)
     seg, off = _incident_positions(network, streets, inc.geometry.reset_index(drop=True))
@@ -765,15 +775,18 @@ def estimate_risk(
     counts_long, counts_recent = counts_all[:, :n_cols], counts_all[:, n_cols:] if decays else counts_all
     kde_long, kde_recent = kde[:, :n_cols], kde[:, n_cols:] if decays else kde
     per_seg, kde_alone = blend_terms(
-        counts_long / streets.length[:, None], kde_long, counts_recent / streets.length[:, None], kde_recent,
-        streets.length, model.weights, model.own_segment_share,
-    )  # fmt: skip
+        counts_long / streets.length[:, None],
+        kde_long,
+        counts_recent / streets.length[:, None],
+        kde_recent,
+        streets.length,
+        model.weights,
+        model.own_segment_share,
+    )
     # the hotspot test runs on the own-segment counts weighted as the blend weights them
     # (recency for the recent term): the kernel's smoothing alone would make neighbours alike
     counts = (1.0 - model.weights["recent"]) * counts_long + model.weights["recent"] * counts_recent
-    resolved = settings.model_copy(
-        update={"bandwidth_m": model.bandwidth_m, "half_life_days": model.half_life_days}
-    )
+    resolved = settings.model_copy(update={"bandwidth_m": model.bandwidth_m, "half_life_days": model.half_life_days})
     settings_in = settings
     settings = resolved
 
@@ -895,10 +908,7 @@ class RiskEvaluation:
 
         def block(window: str) -> dict[str, Any]:
             return {
-                measure: {
-                    f"{int(round(s * 100))}pct": {m: r(fn(s, window=window, method=m)) for m in methods}
-                    for s in shares
-                }
+                measure: {f"{int(round(s * 100))}pct": {m: r(fn(s, window=window, method=m)) for m in methods} for s in shares}
                 for measure, fn in (("pai", self.pai), ("pei", self.pei))
             } | {
                 f"{measure}_harm": {
@@ -912,13 +922,17 @@ class RiskEvaluation:
         out: dict[str, Any] = {k: overall[k] for k in ("pai", "pei", "pai_harm", "pei_harm")}
         out["by_window"] = {w: block(w) for w in windows}
         beaten = [
-            f"{k.replace('pct', ' %')}" for k, v in overall["pai"].items()
+            f"{k.replace('pct', ' %')}"
+            for k, v in overall["pai"].items()
             if v.get("counts") is not None and v.get("risk") is not None and v["counts"] > v["risk"]
-        ]  # fmt: skip
+        ]
         out["counts_beat_model_at"] = beaten
         if self.heldout_given is not None:
-            out["scored"] = {"heldout_given": self.heldout_given, "heldout_scored": self.heldout_incidents,
-                             "not_scored": dict(self.excluded)}  # fmt: skip
+            out["scored"] = {
+                "heldout_given": self.heldout_given,
+                "heldout_scored": self.heldout_incidents,
+                "not_scored": dict(self.excluded),
+            }
         return out
 
     def pai(self, share: float = 0.05, *, window: str = "*", method: str = "risk", harm: bool = False) -> float | None:
@@ -1001,7 +1015,11 @@ def evaluate_risk(
         times = pd.to_datetime(gdf["time"]).reset_index(drop=True)
         prec = gdf["time_precision"].astype(str).reset_index(drop=True)
         a = window_weights(times, prec, all_windows, profile=surface.profile)
-        cats = gdf["category"].astype(str).reset_index(drop=True) if "category" in gdf else pd.Series("unknown", index=range(len(gdf)))
+        cats = (
+            gdf["category"].astype(str).reset_index(drop=True)
+            if "category" in gdf
+            else pd.Series("unknown", index=range(len(gdf)))
+        )
         harm = incident_harm(cats, settings).weights
         if settings.weighting == "count":
             harm = (harm > 0).astype(float)
@@ -1045,16 +1063,21 @@ def evaluate_risk(
 
     rows = []
     for k, name in enumerate(names):
-        crime = (surface.overall if name == "*" else surface.table[surface.table["window"] == name]).set_index(
-            "segment_id"
-        )["crime_per_km"].reindex(streets.segment_id).to_numpy()
+        crime = (
+            (surface.overall if name == "*" else surface.table[surface.table["window"] == name])
+            .set_index("segment_id")["crime_per_km"]
+            .reindex(streets.segment_id)
+            .to_numpy()
+        )
         # each method's ranking for incident counts and for harm (the baselines count harm too)
         methods: list[tuple[str, np.ndarray, np.ndarray]] = [("risk", crime, crime)]
         if kde_seg is not None:
             methods.append(("kde", kde_seg[:, k], kde_seg[:, k]))
         if history is not None:
-            methods += [("counts", count_w[:, k] / length, count_h[:, k] / length),
-                        ("baseline", base_w[:, k] / length, base_h[:, k] / length)]  # fmt: skip
+            methods += [
+                ("counts", count_w[:, k] / length, count_h[:, k] / length),
+                ("baseline", base_w[:, k] / length, base_h[:, k] / length),
+            ]
         methods.append(("oracle", held_w[:, k] / length, held_h[:, k] / length))
         for share in shares:
             for method, by_count, by_harm in methods:
@@ -1074,8 +1097,13 @@ def evaluate_risk(
                         "pei_harm": pei_h,
                     }
                 )
-    return RiskEvaluation(table=pd.DataFrame(rows), heldout_incidents=len(held), baseline_days=baseline_days,
-                          heldout_given=held_in, excluded=excluded)  # fmt: skip
+    return RiskEvaluation(
+        table=pd.DataFrame(rows),
+        heldout_incidents=len(held),
+        baseline_days=baseline_days,
+        heldout_given=held_in,
+        excluded=excluded,
+    )
 
 
 def _scored_mask(surface: RiskSurface, incidents: gpd.GeoDataFrame) -> tuple[np.ndarray, dict[str, int]]:
@@ -1102,5 +1130,3 @@ def _scored_mask(surface: RiskSurface, incidents: gpd.GeoDataFrame) -> tuple[np.
             stacked |= (x == round(s.x / GRID_M)) & (y == round(s.y / GRID_M))
     keep = ~(non_crime | stacked)
     return keep, {"non_crime": int(non_crime.sum()), "stacked": int((stacked & ~non_crime).sum())}
-
-

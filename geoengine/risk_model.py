@@ -226,7 +226,9 @@ def select_model(
         fixed_w = {"counts": b.counts / total, "kde": b.kde / total, "recent": b.recent / total}
     bws = [float(h) for h in ms.bandwidths_m] if auto_bw else [float(settings.bandwidth_m)]
     hls: list[float | None] = (
-        [float(h) for h in ms.half_lives_days] if auto_hl else [None if settings.half_life_days is None else float(settings.half_life_days)]
+        [float(h) for h in ms.half_lives_days]
+        if auto_hl
+        else [None if settings.half_life_days is None else float(settings.half_life_days)]
     )
     searched = tuple(n for n, a in (("bandwidth_m", auto_bw), ("half_life_days", auto_hl), ("blend", auto_w)) if a)
 
@@ -312,9 +314,17 @@ def select_model(
                         scores.append(_pai_at(values, length, test_hits[f], float(ms.selection_coverage)))
                     else:
                         scores.append(_loglik(values, length, test_hits[f]))
-                rows.append({"bandwidth_m": h, "half_life_days": hl, "w_counts": wc, "w_kde": wk, "w_recent": wr,
-                             "score": float(np.nanmean(scores)) if np.isfinite(scores).any() else float("nan"),
-                             **{f"fold_{f + 1}": s for f, s in enumerate(scores)}})  # fmt: skip
+                rows.append(
+                    {
+                        "bandwidth_m": h,
+                        "half_life_days": hl,
+                        "w_counts": wc,
+                        "w_kde": wk,
+                        "w_recent": wr,
+                        "score": float(np.nanmean(scores)) if np.isfinite(scores).any() else float("nan"),
+                        **{f"fold_{f + 1}": s for f, s in enumerate(scores)},
+                    }
+                )
     cv = pd.DataFrame(rows)
     if cv["score"].notna().sum() == 0:
         return fallback("cross-validation folds gave no score: earlier defaults used")

@@ -251,7 +251,10 @@ class NetworkSettings(_Model):
     )
     speeds: Speeds = Field(default_factory=Speeds)
     cache: bool = Field(True, description="Cache the prepared network on disk.")
-    cache_dir: OutputPath | None = Field(None, description="Cache folder, used only when it lies inside this scenario file's own folder tree (otherwise, with a warning, the default: $XDG_CACHE_HOME/geoengine or ~/.cache/geoengine).")
+    cache_dir: OutputPath | None = Field(
+        None,
+        description="Cache folder, used only when it lies inside this scenario file's own folder tree (otherwise, with a warning, the default: $XDG_CACHE_HOME/geoengine or ~/.cache/geoengine).",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> NetworkSettings:
@@ -317,8 +320,7 @@ class LayerSource(_Model):
     crs: str | None = Field(
         None,
         max_length=NAME_MAX_CHARS,
-        description="CRS of the coordinates when the file does not state one "
-        "(CSV lon/lat default to EPSG:4326).",
+        description="CRS of the coordinates when the file does not state one (CSV lon/lat default to EPSG:4326).",
     )
     columns: ColumnMap = Field(default_factory=ColumnMap)
     date_format: str | None = Field(
@@ -359,9 +361,7 @@ class LayersSettings(_Model):
     key_sites: LayerSource | None = None
     cameras: LayerSource | None = None
     stations: LayerSource | None = None
-    max_street_distance_m: Number = Field(
-        150.0, gt=0, description="Warn about points farther than this from any street."
-    )
+    max_street_distance_m: Number = Field(150.0, gt=0, description="Warn about points farther than this from any street.")
     outside_area_buffer_m: Number = Field(
         300.0, ge=0, description="Features farther than this from every street lie outside the network's area and are dropped."
     )
@@ -529,9 +529,7 @@ class RiskSettings(_Model):
         "cross-validation on the estimation period among model_selection.bandwidths_m.",
     )
     kernel: Literal["quartic", "triangular", "uniform"] = "quartic"
-    lixel_m: Number = Field(
-        25.0, ge=1, le=1000, description="Spacing of the sample points along each street (at least 1 m)."
-    )
+    lixel_m: Number = Field(25.0, ge=1, le=1000, description="Spacing of the sample points along each street (at least 1 m).")
     own_segment_share: Number = Field(
         0.5,
         ge=0,
@@ -654,7 +652,10 @@ class EvaluationSettings(_Model):
 
     split: dt.date | None = Field(None, description="Incidents on or after this date are held out.")
     response_minutes: Number = Field(
-        10.0, gt=0, le=120, description="A held-out incident counts as answered when a planned patrol stop at its hour is this close."
+        10.0,
+        gt=0,
+        le=120,
+        description="A held-out incident counts as answered when a planned patrol stop at its hour is this close.",
     )
     response_mode: Literal["car", "foot", "ebike"] | None = Field(
         None, description="Travel mode of the response; default each stop's own team mode."
@@ -715,22 +716,23 @@ class QualityTier(_Model):
 class CameraSettings(_Model):
     """Where new cameras may go, what they are, and what the plan optimises."""
 
-    models: tuple[CameraModel, ...] = Field(
-        (CameraModel(name="fixed", range_m=40.0, fov_deg=90.0, cost=1.0),), min_length=1
-    )
+    models: tuple[CameraModel, ...] = Field((CameraModel(name="fixed", range_m=40.0, fov_deg=90.0, cost=1.0),), min_length=1)
     tiers: tuple[QualityTier, ...] | None = Field(None, description="Quality bands by distance; none: seen = 1.")
     headings: Int = Field(8, ge=1, le=36, description="Headings a fixed camera may choose from at each site.")
     spacing_m: Number = Field(
         10.0, ge=1, le=200, description="Demand points along streets every this many metres (at least 1 m)."
     )
-    pole_spacing_m: Number = Field(30.0, ge=1, le=500, description="Candidate poles along streets every this many metres (at least 1 m).")
+    pole_spacing_m: Number = Field(
+        30.0, ge=1, le=500, description="Candidate poles along streets every this many metres (at least 1 m)."
+    )
     setback_m: Number | None = Field(None, ge=0, le=30, description="Pole offset from the street centre; default by road class.")
     intersections: bool = Field(True, description="Intersections are candidate sites.")
     sites: LayerSource | None = Field(None, description="Extra candidate sites the planner lists (points).")
     exclusion_zones: LayerSource | None = Field(None, description="Polygons where no new camera may go.")
     must_cover: LayerSource | None = Field(None, description="Polygons whose streets the set-cover objective must cover.")
     objective: Literal["mclp", "lscp"] = Field(
-        "mclp", description="mclp: most risk-weighted coverage for the budget; lscp: fewest cameras covering the chosen districts."
+        "mclp",
+        description="mclp: most risk-weighted coverage for the budget; lscp: fewest cameras covering the chosen districts.",
     )
     budget_count: Int | None = Field(50, ge=1, le=100_000, description="Number of new cameras (mclp).")
     budget_cost: Number | None = Field(None, gt=0, description="Total cost of new cameras (mclp).")
@@ -750,22 +752,29 @@ class CameraSettings(_Model):
     existing_range_m: Number = Field(40.0, gt=0, le=500, description="Range of existing cameras that do not state one.")
     existing_fov_deg: Number = Field(90.0, gt=0, le=360, description="FOV of existing fixed cameras that do not state one.")
     key_site_tier: str | None = Field(
-        None, description="Quality tier (a name in tiers, e.g. recognise) every key site asks for, unless its layer row "
+        None,
+        description="Quality tier (a name in tiers, e.g. recognise) every key site asks for, unless its layer row "
         "has a tier: a view credits it only when its distance is within that tier's band.",
     )
     street_tier: str | None = Field(None, description="Quality tier (a name in tiers, e.g. observe) every street point asks for.")
     max_camera_street_m: Number = Field(
-        100.0, gt=0, le=10_000,
+        100.0,
+        gt=0,
+        le=10_000,
         description="An existing camera farther than this from any street is reported and gets no credit for street demand.",
-    )  # fmt: skip
+    )
     connect_cost: Number | None = Field(
-        None, gt=0, description="Cost (budget_cost units) of connecting one existing unconnected camera (e.g. a social "
+        None,
+        gt=0,
+        description="Cost (budget_cost units) of connecting one existing unconnected camera (e.g. a social "
         "one) to the network: its view then counts. None: connecting is not an option.",
-    )  # fmt: skip
+    )
     upgrade_cost: Number | None = Field(
-        None, gt=0, description="Cost of upgrading one existing SD camera to HD (its range grows by "
+        None,
+        gt=0,
+        description="Cost of upgrading one existing SD camera to HD (its range grows by "
         "upgrade_range_factor). None: upgrading is not an option.",
-    )  # fmt: skip
+    )
     upgrade_range_factor: Number = Field(1.5, gt=1, le=4, description="An upgraded camera's range: its SD range times this.")
     solver: Literal["scip", "greedy"] = "scip"
 
@@ -877,6 +886,7 @@ class PatrolSettings(_Model):
         if isinstance(value, int) and not 1 <= value <= 500:
             raise ValueError("max_hotspots_per_window must be between 1 and 500, or 'auto'")
         return value
+
     dwell_min: dict[Level, Annotated[Number, Field(gt=0, le=24 * 60)]] = Field(
         default_factory=lambda: dict(_DEFAULT_DWELL_MIN),
         description="Minutes at a hotspot per visit (10–16 min is the evidence-based dose).",
@@ -887,11 +897,15 @@ class PatrolSettings(_Model):
     )
     district_max_gap_min: Number | None = Field(120.0, gt=0, description="Presence in each key district at least this often.")
     min_revisit_gap_min: Number = Field(
-        30.0, ge=0, le=24 * 60,
+        30.0,
+        ge=0,
+        le=24 * 60,
         description="Shortest time between two visits to one hotspot (arrival to arrival): leave, come back later.",
     )
     cross_beat_penalty_min: Number = Field(
-        30.0, ge=0, le=24 * 60,
+        30.0,
+        ge=0,
+        le=24 * 60,
         description="Cost, in minutes of travel, of a visit outside the team's own beats (cross_beat: when_needed).",
     )
     checkpoints: Int = Field(0, ge=0, le=200)
@@ -900,7 +914,9 @@ class PatrolSettings(_Model):
     booths: Int = Field(0, ge=0, le=500)
     booth_minutes: Number = Field(5.0, gt=0, le=60)
     sector_visits: Int | None = Field(
-        120, ge=10, le=2000,
+        120,
+        ge=10,
+        le=2000,
         description="A window with more than 1.5 × this many visits is routed by sectors (teams that share beats, "
         "with their beats' visits, merged to about this many visits each), then repaired across them; null: one search.",
     )
@@ -939,7 +955,9 @@ class PatrolSettings(_Model):
                 f"min_revisit_gap_min ({self.min_revisit_gap_min:g}) must be shorter than every maximum gap "
                 f"(max_gap_min / district_max_gap_min: {', '.join(bad)})"
             )
-        short = [f"{lv} {d:g}" for lv, d in self.dwell_min.items() if d > self.min_revisit_gap_min and self.min_revisit_gap_min > 0]
+        short = [
+            f"{lv} {d:g}" for lv, d in self.dwell_min.items() if d > self.min_revisit_gap_min and self.min_revisit_gap_min > 0
+        ]
         if short:
             raise ValueError(f"a dwell longer than min_revisit_gap_min ({self.min_revisit_gap_min:g}): {', '.join(short)}")
         return self
@@ -950,8 +968,13 @@ ResponderKind = Literal["booth", "station", "checkpoint", "car", "foot", "ebike"
 RESPONDER_KINDS: tuple[ResponderKind, ...] = ("booth", "station", "checkpoint", "car", "foot", "ebike")
 """Who answers a call: fixed booths and stations, staffed checkpoints, and patrol teams by mode."""
 DEFAULT_TURNOUT_MIN: dict[ResponderKind, float] = {
-    "booth": 0.5, "station": 2.0, "checkpoint": 1.0, "car": 1.0, "foot": 0.25, "ebike": 0.5,
-}  # fmt: skip
+    "booth": 0.5,
+    "station": 2.0,
+    "checkpoint": 1.0,
+    "car": 1.0,
+    "foot": 0.25,
+    "ebike": 0.5,
+}
 """Minutes from the call to moving, per responder kind (a car crew must get in and pull out)."""
 DEFAULT_KEY_SITE_CATEGORIES: tuple[str, ...] = ("station", "metro", "hub", "school", "government", "tourist")
 """Key-site categories of the 1-minute tier, matched as words inside the site's category (case-insensitive)."""
@@ -971,9 +994,10 @@ class ResponseTier(_Model):
     minutes: Number = Field(gt=0, le=60, description="The circle: call to arrival (turnout + travel), in minutes.")
     demand: str = Field(description="key_sites | key_sites[categories...] | districts | districts[names...] | streets")
     modes: tuple[ResponderKind, ...] = Field(
-        RESPONDER_KINDS, min_length=1,
+        RESPONDER_KINDS,
+        min_length=1,
         description="Responder kinds that count: booth, station, checkpoint (when staffed), car, foot, ebike (patrol teams).",
-    )  # fmt: skip
+    )
     backup: bool = Field(False, description="Also report the second responder's time (and let booth siting reward it).")
 
     @field_validator("demand")
@@ -1020,9 +1044,10 @@ class BoothSiting(_Model):
 
     tier: Name = Field(description="Name of the response tier the booths are sited for.")
     objective: Literal["mclp", "lscp"] = Field(
-        "mclp", description="mclp: the most tier demand within its minutes for patrol.booths posts; "
+        "mclp",
+        description="mclp: the most tier demand within its minutes for patrol.booths posts; "
         "lscp: the fewest posts so every reachable tier point is inside its circle.",
-    )  # fmt: skip
+    )
     backup_weight: Number = Field(0.5, ge=0, le=10, description="mclp: reward of a second booth at backup tier points.")
 
 
@@ -1087,22 +1112,28 @@ class SolverSettings(_Model):
     """
 
     work: Number = Field(
-        DEFAULT_WORK, gt=0, le=24 * 3600,
+        DEFAULT_WORK,
+        gt=0,
+        le=24 * 3600,
         description="Deterministic work per planning stage (camera siting, patrol posts, force allocation, routes), in "
         "work units: one unit is about one second of one unloaded core (OR-Tools routing: 60 solutions; SCIP: 200 "
         "nodes; CP-SAT: one deterministic second). Split between a stage's solves like the time limit. More work: "
         "better plans, longer runs; the result never depends on the machine's speed.",
-    )  # fmt: skip
+    )
     time_limit_s: Number = Field(
-        30.0, gt=0, le=24 * 3600,
+        30.0,
+        gt=0,
+        le=24 * 3600,
         description="Wall-clock safety cap per planning stage, in seconds (split like work). A solve stopped by it "
         "is not reproducible and the manifest says so; keep it about 3x the time the work takes.",
-    )  # fmt: skip
+    )
     workers: Int = Field(
-        1, ge=1, le=256,
+        1,
+        ge=1,
+        le=256,
         description="Threads of the force-allocation solver (CP-SAT; more than one runs its deterministic "
         "interleaved search). Routing and SCIP always run on one thread.",
-    )  # fmt: skip
+    )
 
 
 class OutputSettings(_Model):
@@ -1128,9 +1159,7 @@ class Scenario(_Model):
     seed: Int = Field(0, ge=0, le=2**31 - 1, description="Random seed of every stochastic step.")
     network: NetworkSettings
     layers: LayersSettings = Field(default_factory=LayersSettings)
-    windows: tuple[TimeWindow, ...] = Field(
-        (ALL_DAY,), description="Time windows of the day that plans are made for."
-    )
+    windows: tuple[TimeWindow, ...] = Field((ALL_DAY,), description="Time windows of the day that plans are made for.")
     risk: RiskSettings = Field(default_factory=RiskSettings)
     cameras: CameraSettings | None = Field(None, description="Camera coverage planning; omit to skip it.")
     patrol: PatrolSettings | None = Field(None, description="Patrol planning; omit to skip it.")
@@ -1278,21 +1307,25 @@ def _resource_problems(sc: Scenario) -> list[tuple[str, str, str | None]]:
     problems: list[tuple[str, str, str | None]] = []
     gib = 2**30
     if estimate.get("risk", 0.0) > budget:
-        problems.append((
-            "risk.lixel_m",
-            f"lixel_m {sc.risk.lixel_m:g} m on about {km:,.0f} km of streets needs about "
-            f"{estimate['risk'] / gib:,.1f} GiB, above the memory budget of {budget / gib:g} GiB",
-            "raise risk.lixel_m (25 m is the default) or set GEOENGINE_MEMORY_BUDGET_GIB",
-        ))  # fmt: skip
+        problems.append(
+            (
+                "risk.lixel_m",
+                f"lixel_m {sc.risk.lixel_m:g} m on about {km:,.0f} km of streets needs about "
+                f"{estimate['risk'] / gib:,.1f} GiB, above the memory budget of {budget / gib:g} GiB",
+                "raise risk.lixel_m (25 m is the default) or set GEOENGINE_MEMORY_BUDGET_GIB",
+            )
+        )
     if estimate.get("cameras", 0.0) > budget and sc.cameras is not None:
-        problems.append((
-            "cameras.spacing_m",
-            f"spacing_m {sc.cameras.spacing_m:g} m and pole_spacing_m {sc.cameras.pole_spacing_m:g} m on about "
-            f"{km:,.0f} km of streets need about {estimate['cameras'] / gib:,.1f} GiB (demand points × candidate "
-            f"views), above the memory budget of {budget / gib:g} GiB",
-            "raise cameras.spacing_m (default 10) or cameras.pole_spacing_m (default 30), lower cameras.headings, "
-            "or set GEOENGINE_MEMORY_BUDGET_GIB",
-        ))  # fmt: skip
+        problems.append(
+            (
+                "cameras.spacing_m",
+                f"spacing_m {sc.cameras.spacing_m:g} m and pole_spacing_m {sc.cameras.pole_spacing_m:g} m on about "
+                f"{km:,.0f} km of streets need about {estimate['cameras'] / gib:,.1f} GiB (demand points × candidate "
+                f"views), above the memory budget of {budget / gib:g} GiB",
+                "raise cameras.spacing_m (default 10) or cameras.pole_spacing_m (default 30), lower cameras.headings, "
+                "or set GEOENGINE_MEMORY_BUDGET_GIB",
+            )
+        )
     return problems
 
 
@@ -1326,7 +1359,9 @@ def _long_texts(value: Any, path: str, out: list[tuple[str, str, str | None]]) -
         for i, item in enumerate(value):
             _long_texts(item, f"{path}.{i}", out)
     elif isinstance(value, str) and len(value) > NAME_MAX_CHARS:
-        out.append((path, f"{len(value):,} characters; names and other text settings have at most {NAME_MAX_CHARS}", "shorten it"))
+        out.append(
+            (path, f"{len(value):,} characters; names and other text settings have at most {NAME_MAX_CHARS}", "shorten it")
+        )
 
 
 def _dupes(names: list[str]) -> list[str]:
@@ -1351,47 +1386,62 @@ def _cross_field_problems(sc: Scenario) -> list[tuple[str, str, str | None]]:
     if sc.patrol is not None:
         p = sc.patrol
         if sc.layers.incidents is None:
-            problems.append((
-                "patrol", "patrol planning needs incidents to find hotspots, and the scenario has no incidents layer",
-                "add layers.incidents, or remove the patrol section",
-            ))  # fmt: skip
+            problems.append(
+                (
+                    "patrol",
+                    "patrol planning needs incidents to find hotspots, and the scenario has no incidents layer",
+                    "add layers.incidents, or remove the patrol section",
+                )
+            )
         if sc.layers.stations is None:
-            problems.append((
-                "layers.stations", "patrol teams need a base, and the scenario has no stations layer",
-                "add layers.stations (police stations or team bases), or remove the patrol section",
-            ))  # fmt: skip
+            problems.append(
+                (
+                    "layers.stations",
+                    "patrol teams need a base, and the scenario has no stations layer",
+                    "add layers.stations (police stations or team bases), or remove the patrol section",
+                )
+            )
         teams = [t.name for t in p.teams]
         for name in _dupes(teams):
             where = [str(i) for i, t in enumerate(p.teams) if t.name == name]
-            problems.append((
-                f"patrol.teams.{where[1]}.name",
-                f"team name {name!r} is used by teams {' and '.join(where)} (they would be merged)",
-                "give every team entry its own name; count: N makes N alike teams",
-            ))  # fmt: skip
+            problems.append(
+                (
+                    f"patrol.teams.{where[1]}.name",
+                    f"team name {name!r} is used by teams {' and '.join(where)} (they would be merged)",
+                    "give every team entry its own name; count: N makes N alike teams",
+                )
+            )
         dwell = max(p.dwell_for(level, 12.0) for level in (*p.hotspot_levels, "orange"))
         for i, w in enumerate(sc.windows):
             if w.duration_min < dwell:
-                problems.append((
-                    f"windows.{i}",
-                    f"window {w.name!r} lasts {w.duration_min} min, shorter than one patrol visit ({dwell:g} min dwell)",
-                    "lengthen the window or shorten patrol.dwell_min",
-                ))  # fmt: skip
+                problems.append(
+                    (
+                        f"windows.{i}",
+                        f"window {w.name!r} lasts {w.duration_min} min, shorter than one patrol visit ({dwell:g} min dwell)",
+                        "lengthen the window or shorten patrol.dwell_min",
+                    )
+                )
         for i, t in enumerate(p.teams):
             unknown = [n for n in (t.windows or ()) if n not in windows]
             if unknown:
-                problems.append((
-                    f"patrol.teams.{i}.windows",
-                    f"team {t.name!r}: no window {', '.join(repr(n) for n in unknown)}; windows: {listed}", None,
-                ))  # fmt: skip
+                problems.append(
+                    (
+                        f"patrol.teams.{i}.windows",
+                        f"team {t.name!r}: no window {', '.join(repr(n) for n in unknown)}; windows: {listed}",
+                        None,
+                    )
+                )
                 continue
             mine = [w for w in sc.windows if t.windows is None or w.name in t.windows]
             if mine and not any(_shift_overlaps_window(t.shift_start, t.shift_end, w) for w in mine):
                 shift = f"{t.shift_start or 'window start'}–{t.shift_end or 'window end'}"
-                problems.append((
-                    f"patrol.teams.{i}.shift_start",
-                    f"team {t.name!r}: its shift {shift} lies in none of its windows ({', '.join(w.name for w in mine)})",
-                    "move the shift into a window or list the windows it works in",
-                ))  # fmt: skip
+                problems.append(
+                    (
+                        f"patrol.teams.{i}.shift_start",
+                        f"team {t.name!r}: its shift {shift} lies in none of its windows ({', '.join(w.name for w in mine)})",
+                        "move the shift into a window or list the windows it works in",
+                    )
+                )
     if sc.response is not None:
         r = sc.response
         for name in r.speed_factor:
@@ -1399,12 +1449,15 @@ def _cross_field_problems(sc: Scenario) -> list[tuple[str, str, str | None]]:
                 problems.append((f"response.speed_factor.{name}", f"{name!r} is not a window; windows: {listed}", None))
         siting = r.booth_siting
         if siting is not None and (sc.patrol is None or (siting.objective == "mclp" and sc.patrol.booths == 0)):
-            problems.append((
-                "response.booth_siting",
-                "booth siting for a tier needs patrol.booths > 0 (the number of booths)" if sc.patrol is not None
-                else "booth siting for a tier needs a patrol section (booths are patrol posts)",
-                "set patrol.booths, or remove response.booth_siting",
-            ))  # fmt: skip
+            problems.append(
+                (
+                    "response.booth_siting",
+                    "booth siting for a tier needs patrol.booths > 0 (the number of booths)"
+                    if sc.patrol is not None
+                    else "booth siting for a tier needs a patrol section (booths are patrol posts)",
+                    "set patrol.booths, or remove response.booth_siting",
+                )
+            )
     problems.extend(_resource_problems(sc))
     return problems
 
@@ -1557,7 +1610,9 @@ def _set_sweep_path(data: dict[str, Any], path: str, value: Any) -> str | None:
     return None
 
 
-def sweep_variants(data: dict[str, Any], sweep: SweepSettings, base_name: str) -> list[tuple[str, dict[str, Any] | None, dict[str, Any], str | None]]:
+def sweep_variants(
+    data: dict[str, Any], sweep: SweepSettings, base_name: str
+) -> list[tuple[str, dict[str, Any] | None, dict[str, Any], str | None]]:
     """The sweep's runs as ``(label, data, parameters, problem)``: each run's scenario data
     (``sweep`` removed, ``name`` set to ``<base name>-<label>``), or None with the problem
     when a parameter path does not fit the scenario. The same expansion as ``geoengine batch``."""
@@ -1621,10 +1676,14 @@ def _sweep_problems(data: dict[str, Any], scenario: Scenario, *, base_dir: Path,
                 problems.extend(_problems_from_validation(err, where))
             key = _sweep_slug(variant["name"])
             if key in seen:
-                problems.append(Problem(
-                    f"two sweep runs get the same name {variant['name']!r} ({_clip(seen[key], 60)} and {_clip(label, 60)})",
-                    file, "sweep.parameters", "use values that differ in letters or digits, or a shorter scenario name",
-                ))  # fmt: skip
+                problems.append(
+                    Problem(
+                        f"two sweep runs get the same name {variant['name']!r} ({_clip(seen[key], 60)} and {_clip(label, 60)})",
+                        file,
+                        "sweep.parameters",
+                        "use values that differ in letters or digits, or a shorter scenario name",
+                    )
+                )
             seen.setdefault(key, label)
         if len(problems) >= _SWEEP_PROBLEMS_SHOWN:
             problems.append(Problem("more sweep runs have problems; fix these first", file, "sweep"))
@@ -1673,9 +1732,7 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path).expanduser()
     if not path.is_file():
-        raise InputFileNotFoundError.single(
-            "scenario file not found", file=path, hint="give the path to a .yaml scenario"
-        )
+        raise InputFileNotFoundError.single("scenario file not found", file=path, hint="give the path to a .yaml scenario")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:

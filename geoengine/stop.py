@@ -171,8 +171,7 @@ class Limits:
         cap = [c for c in (self.max_runtime_s, o.max_runtime_s) if c is not None]
         return Limits(min(work) if work else None, min(cap) if cap else None)
 
-    def stopped_by(self, *, finished: bool, elapsed_s: float, cap_s: float | None = None,
-                   margin: float = 0.97) -> StoppedBy:  # fmt: skip
+    def stopped_by(self, *, finished: bool, elapsed_s: float, cap_s: float | None = None, margin: float = 0.97) -> StoppedBy:
         """Classify how a solve ended: it ``finished`` (optimal / out of moves), or it used
         ``elapsed_s`` of its wall-clock limit ``cap_s`` (default :attr:`cap_s`)."""
         if finished:
@@ -185,8 +184,10 @@ class Limits:
         """SCIP's deterministic limits for this work: ``node_limit`` and ``lp_iteration_limit``."""
         if self.work is None:
             return {"node_limit": None, "lp_iteration_limit": None}
-        return {"node_limit": max(1, math.ceil(self.work * SCIP_NODES_PER_UNIT)),
-                "lp_iteration_limit": max(SCIP_MIN_LP_ITERATIONS, math.ceil(self.work * SCIP_LP_ITERATIONS_PER_UNIT))}  # fmt: skip
+        return {
+            "node_limit": max(1, math.ceil(self.work * SCIP_NODES_PER_UNIT)),
+            "lp_iteration_limit": max(SCIP_MIN_LP_ITERATIONS, math.ceil(self.work * SCIP_LP_ITERATIONS_PER_UNIT)),
+        }
 
     def routing_solutions(self) -> int | None:
         """OR-Tools routing ``solution_limit`` for this work (None: no work limit)."""
@@ -246,7 +247,9 @@ def report_stop(solver: str, stopped_by: StoppedBy, limits: Limits, elapsed_s: f
     if limits.work is None:
         note = f"{label}: stopped by the wall-clock limit of {limits.cap_s:g} s (no work limit set)"
     else:
-        note = (f"{label}: stopped by the {limits.cap_s:g} s safety cap after {elapsed_s:.1f} s, "
-                f"before its work limit of {limits.work:g} units")  # fmt: skip
+        note = (
+            f"{label}: stopped by the {limits.cap_s:g} s safety cap after {elapsed_s:.1f} s, "
+            f"before its work limit of {limits.work:g} units"
+        )
     for notes in _LOGS.get():
         notes.append(note)

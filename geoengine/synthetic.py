@@ -47,8 +47,16 @@ def grid_network(
             for b in ([a + n] if i + 1 < n else []) + ([a + 1] if j + 1 < n else []):
                 osmid += 1
                 for s, t in ((a, b), (b, a)):
-                    g.add_edge(s, t, osmid=osmid, highway=("residential", "tertiary")[osmid % 2], oneway=False,
-                               reversed=s > t, length=block_m, name=f"Street {osmid}")  # fmt: skip
+                    g.add_edge(
+                        s,
+                        t,
+                        osmid=osmid,
+                        highway=("residential", "tertiary")[osmid % 2],
+                        oneway=False,
+                        reversed=s > t,
+                        length=block_m,
+                        name=f"Street {osmid}",
+                    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "grid.graphml"
         ox.save_graphml(g, path)

@@ -28,7 +28,12 @@ def write_grid_and_incidents(folder: Path, *, block_m: float = 120.0, n_incident
     ll = gpd.GeoSeries(pts, crs=net.crs).to_crs("EPSG:4326")
     t = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.uniform(0, 120 * 86400, n), unit="s")
     pd.DataFrame(
-        {"date": t.strftime("%Y-%m-%d"), "time": t.strftime("%H:%M"), "category": rng.choice(["theft", "robbery"], n),
-         "lon": ll.x.round(7), "lat": ll.y.round(7)}  # fmt: skip
+        {
+            "date": t.strftime("%Y-%m-%d"),
+            "time": t.strftime("%H:%M"),
+            "category": rng.choice(["theft", "robbery"], n),
+            "lon": ll.x.round(7),
+            "lat": ll.y.round(7),
+        }
     ).to_csv(folder / "incidents.csv", index=False)
     return net

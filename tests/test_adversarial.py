@@ -79,11 +79,36 @@ scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([0.0, -0.0, 1e-9, 1e-300, 1e300, 0.0001, 0.001, math.nan, math.inf, -math.inf]),
     st.text(max_size=20),
-    st.sampled_from(["", " ", "x" * 201, "x" * 100_000, "07:00", "24:00", "25:99", "noon", "%Q", "%d/%m/%Y",
-                     "EPSG:99999", "EPSG:4326", "EPSG:32635", "auto", "red", "never", "always", "2026-09-01",
-                     "2026-13-45", "package://nope/x", "../../../etc/passwd", "\x00", "${HOME}", "!!python/object"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "x" * 201,
+            "x" * 100_000,
+            "07:00",
+            "24:00",
+            "25:99",
+            "noon",
+            "%Q",
+            "%d/%m/%Y",
+            "EPSG:99999",
+            "EPSG:4326",
+            "EPSG:32635",
+            "auto",
+            "red",
+            "never",
+            "always",
+            "2026-09-01",
+            "2026-13-45",
+            "package://nope/x",
+            "../../../etc/passwd",
+            "\x00",
+            "${HOME}",
+            "!!python/object",
+        ]
+    ),
     st.sampled_from(NAMES),
-)  # fmt: skip
+)
 values = st.one_of(
     scalars,
     st.lists(scalars, max_size=4),
@@ -159,38 +184,115 @@ TINY: dict[str, Any] = {
     "seed": 0,
     "network": {"source": "../data/grid.graphml"},
     "layers": {
-        "incidents": {"path": "../data/incidents.csv", "synthetic": True,
-                      "columns": {"date": "date", "time": "time", "category": "category", "lon": "lon", "lat": "lat"}},
+        "incidents": {
+            "path": "../data/incidents.csv",
+            "synthetic": True,
+            "columns": {"date": "date", "time": "time", "category": "category", "lon": "lon", "lat": "lat"},
+        },
         "stations": {"path": "../data/stations.geojson"},
         "districts": {"path": "../data/districts.geojson"},
     },
-    "windows": [{"name": "day", "start": "08:00", "end": "16:00"},
-                {"name": "night", "start": "20:00", "end": "02:00", "days": ["fri", "sat"]}],
+    "windows": [
+        {"name": "day", "start": "08:00", "end": "16:00"},
+        {"name": "night", "start": "20:00", "end": "02:00", "days": ["fri", "sat"]},
+    ],
     "risk": {"bandwidth_m": 150, "half_life_days": 60, "level_shares": [0.05, 0.1, 0.25]},
-    "cameras": {"budget_count": 2, "budgets": [1, 2], "pole_spacing_m": 60, "spacing_m": 20, "headings": 4,
-                "risk_window": "max"},
-    "patrol": {"teams": [{"name": "car", "mode": "car", "count": 1, "base": 0},
-                         {"name": "foot", "mode": "foot", "count": 1, "windows": ["day"], "shift_start": "08:00",
-                          "shift_end": "16:00"}],
-               "beats": 2, "max_hotspots_per_window": 3, "checkpoints": 1, "booths": 1},
+    "cameras": {"budget_count": 2, "budgets": [1, 2], "pole_spacing_m": 60, "spacing_m": 20, "headings": 4, "risk_window": "max"},
+    "patrol": {
+        "teams": [
+            {"name": "car", "mode": "car", "count": 1, "base": 0},
+            {"name": "foot", "mode": "foot", "count": 1, "windows": ["day"], "shift_start": "08:00", "shift_end": "16:00"},
+        ],
+        "beats": 2,
+        "max_hotspots_per_window": 3,
+        "checkpoints": 1,
+        "booths": 1,
+    },
     "evaluation": {"split": "2026-04-01"},
     # a small work budget and a short safety cap keep each run to a few seconds; the solver
     # section is never mutated (a huge budget is valid and only slow)
     "solver": {"work": 1, "time_limit_s": 4},
     "outputs": {"map": False, "paper": "A4", "briefing_window": "day"},
-}  # fmt: skip
+}
 TINY_LEAVES = [p for p in _leaves(TINY) if p[0] != "solver"]
 TINY_NAMES = ["day", "night", "car", "foot", "centre", "HQ", "max", "mean", "nope", ""]
 # wrong types, out-of-range numbers, odd strings, names of other fields, odd structures, and
 # values that fit (so that some mutated scenarios validate and run all the way through)
 TINY_VALUES: list[Any] = [
-    None, True, False, -1, 0, 1, 2, 3, 5, 30, 60, 500, 1441, 2**31, 10**9, -(2**70), 0.5, 0.99, -0.0, 1e-9, 1e300,
-    math.nan, math.inf, -math.inf, "", " ", "x" * 201, "07:00", "08:00", "23:59", "00:00", "24:00", "25:99", "noon",
-    "%Q", "EPSG:99999", "EPSG:4326", "auto", "red", "car", "foot", "ebike", "day", "night", "centre", "HQ", "max",
-    "mean", "nope", "quartic", "lscp", "greedy", "cut_cover", "A3", "2026-02-01", "2027-01-01", "2026-13-45",
-    "../../../etc/passwd", "\x00", "${HOME}", "!!python/object", [], {}, [[]], [{}], ["day"], ["night", "day"],
-    ["day", "day"], ["mon", "mon"], [True], [0, 1], {"name": "w", "start": "07:00", "end": "07:01"}, {"x": 1},
-]  # fmt: skip
+    None,
+    True,
+    False,
+    -1,
+    0,
+    1,
+    2,
+    3,
+    5,
+    30,
+    60,
+    500,
+    1441,
+    2**31,
+    10**9,
+    -(2**70),
+    0.5,
+    0.99,
+    -0.0,
+    1e-9,
+    1e300,
+    math.nan,
+    math.inf,
+    -math.inf,
+    "",
+    " ",
+    "x" * 201,
+    "07:00",
+    "08:00",
+    "23:59",
+    "00:00",
+    "24:00",
+    "25:99",
+    "noon",
+    "%Q",
+    "EPSG:99999",
+    "EPSG:4326",
+    "auto",
+    "red",
+    "car",
+    "foot",
+    "ebike",
+    "day",
+    "night",
+    "centre",
+    "HQ",
+    "max",
+    "mean",
+    "nope",
+    "quartic",
+    "lscp",
+    "greedy",
+    "cut_cover",
+    "A3",
+    "2026-02-01",
+    "2027-01-01",
+    "2026-13-45",
+    "../../../etc/passwd",
+    "\x00",
+    "${HOME}",
+    "!!python/object",
+    [],
+    {},
+    [[]],
+    [{}],
+    ["day"],
+    ["night", "day"],
+    ["day", "day"],
+    ["mon", "mon"],
+    [True],
+    [0, 1],
+    {"name": "w", "start": "07:00", "end": "07:01"},
+    {"x": 1},
+]
 
 
 def _near(value: Any, rng: Any) -> Any:
@@ -266,9 +368,13 @@ def tiny_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         gdf.set_crs(net.crs).to_crs("EPSG:4326").to_file(folder / "data" / name, driver="GeoJSON")
 
     save(gpd.GeoDataFrame({"name": ["HQ"]}, geometry=[shapely.Point(x0 + 2.5 * BLOCK_M, y0 + 2.5 * BLOCK_M)]), "stations.geojson")
-    save(gpd.GeoDataFrame({"name": ["centre"], "priority": [2.0]},
-                          geometry=[shapely.box(x0 + BLOCK_M, y0 + BLOCK_M, x0 + 4 * BLOCK_M, y0 + 4 * BLOCK_M)]),
-         "districts.geojson")  # fmt: skip
+    save(
+        gpd.GeoDataFrame(
+            {"name": ["centre"], "priority": [2.0]},
+            geometry=[shapely.box(x0 + BLOCK_M, y0 + BLOCK_M, x0 + 4 * BLOCK_M, y0 + 4 * BLOCK_M)],
+        ),
+        "districts.geojson",
+    )
     return folder
 
 

@@ -270,10 +270,18 @@ def test_medium_instance_is_proven_optimal_quickly() -> None:
     # proves optimality at the root rather than branching on every unit.
     risks = [0.5 + (i * 37 % 11) for i in range(150)]
     units = _units(
-        [(f"u{i}", "district" if i % 10 == 0 else "beat", w, r, i % 10 == 0) for w in ("day", "night") for i, r in enumerate(risks)]
+        [
+            (f"u{i}", "district" if i % 10 == 0 else "beat", w, r, i % 10 == 0)
+            for w in ("day", "night")
+            for i, r in enumerate(risks)
+        ]
     )
     teams = pd.DataFrame(
-        [(t, w, n, s) for w in ("day", "night") for t, n, s in (("car", 30, 2), ("foot", 40, 1), ("ebike", 20, 2), ("volunteer", 25, 1))],
+        [
+            (t, w, n, s)
+            for w in ("day", "night")
+            for t, n, s in (("car", 30, 2), ("foot", 40, 1), ("ebike", 20, 2), ("volunteer", 25, 1))
+        ],
         columns=["team_type", "window", "available", "shift_units"],
     )
     result = allocate_force(units, teams, max_per_unit=4, allowed={"volunteer": {"district"}}, stop=MaxRuntime(30))

@@ -35,9 +35,13 @@ WINDOWS = {"day": "08:00", "evening": "16:00", "night": "22:00"}
 
 # grid coordinates (i, j) of each place; node id = 6 i + j + 1
 PLACES = {
-    "base:B1": (0, 0), "base:B2": (2, 2),
-    "H1": (1, 1), "H2": (2, 3), "H3": (5, 5), "H4": (0, 5),
-}  # fmt: skip
+    "base:B1": (0, 0),
+    "base:B2": (2, 2),
+    "H1": (1, 1),
+    "H2": (2, 3),
+    "H3": (5, 5),
+    "H4": (0, 5),
+}
 BEAT = {"H1": 1, "H2": 2, "H3": 2, "H4": 1}
 LEVEL = {"H1": "red", "H2": "orange", "H3": "red", "H4": "orange"}
 
@@ -82,45 +86,78 @@ def _route(team: str, mode: str, window: str, stops: list[tuple]) -> list[dict]:
     for seq, (place, kind, arrive, dwell, travel) in enumerate(stops):
         lon, lat = _TO_LL.transform(*_xy(place))
         hot = kind == "hotspot"
-        rows.append({
-            "team": team, "mode": mode, "window": window, "seq": seq,
-            "place_id": f"break:{seq}" if kind == "break" else place, "place_kind": kind,
-            "place_name": place, "beat": BEAT[place] if hot else "", "lon": round(lon, 7), "lat": round(lat, 7),
-            "arrive": _clock(window, arrive), "depart": _clock(window, arrive + 60 * dwell),
-            "arrive_s": arrive, "depart_s": int(arrive + 60 * dwell), "dwell_min": dwell,
-            "travel_min_from_prev": travel, "risk_level": LEVEL[place] if hot else "",
-        })  # fmt: skip
+        rows.append(
+            {
+                "team": team,
+                "mode": mode,
+                "window": window,
+                "seq": seq,
+                "place_id": f"break:{seq}" if kind == "break" else place,
+                "place_kind": kind,
+                "place_name": place,
+                "beat": BEAT[place] if hot else "",
+                "lon": round(lon, 7),
+                "lat": round(lat, 7),
+                "arrive": _clock(window, arrive),
+                "depart": _clock(window, arrive + 60 * dwell),
+                "arrive_s": arrive,
+                "depart_s": int(arrive + 60 * dwell),
+                "dwell_min": dwell,
+                "travel_min_from_prev": travel,
+                "risk_level": LEVEL[place] if hot else "",
+            }
+        )
     return rows
 
 
 def _clean_tables() -> dict[str, pd.DataFrame]:
     routes = [
-        *_route("car", "car", "day", [
-            ("base:B1", "base", 0, 0.0, 0.0),
-            ("H1", "hotspot", 900, 12.0, 0.53),      # 08:15
-            ("H2", "hotspot", 3600, 12.0, 0.8),      # 09:00
-            ("H1", "hotspot", 4500, 12.0, 0.8),      # 09:15, 60 min after the first
-            ("base:B1", "base", 5400, 0.0, 0.53),    # 09:30, then idle at the base
-        ]),
-        *_route("foot", "foot", "day", [
-            ("base:B2", "base", 0, 0.0, 0.0),
-            ("H2", "hotspot", 1200, 12.0, 1.6),      # 08:20
-            ("H3", "hotspot", 3000, 12.0, 8.0),      # 08:50
-            ("H3", "break", 14400, 30.0, 0.0),       # 12:00–12:30, at H3
-            ("H2", "hotspot", 17400, 12.0, 8.0),     # 12:50
-            ("base:B2", "base", 18600, 0.0, 1.6),    # 13:10
-        ]),
-        *_route("car", "car", "evening", [
-            ("base:B1", "base", 0, 0.0, 0.0),
-            ("H1", "hotspot", 600, 12.0, 0.53),
-            ("base:B1", "base", 2400, 0.0, 0.53),    # 16:40
-        ]),
-        *_route("car", "car", "night", [
-            ("base:B1", "base", 3600, 0.0, 0.0),     # shift from 23:00
-            ("H2", "hotspot", 4200, 12.0, 1.3),
-            ("base:B1", "base", 6000, 0.0, 1.3),     # 23:40
-        ]),
-    ]  # fmt: skip
+        *_route(
+            "car",
+            "car",
+            "day",
+            [
+                ("base:B1", "base", 0, 0.0, 0.0),
+                ("H1", "hotspot", 900, 12.0, 0.53),  # 08:15
+                ("H2", "hotspot", 3600, 12.0, 0.8),  # 09:00
+                ("H1", "hotspot", 4500, 12.0, 0.8),  # 09:15, 60 min after the first
+                ("base:B1", "base", 5400, 0.0, 0.53),  # 09:30, then idle at the base
+            ],
+        ),
+        *_route(
+            "foot",
+            "foot",
+            "day",
+            [
+                ("base:B2", "base", 0, 0.0, 0.0),
+                ("H2", "hotspot", 1200, 12.0, 1.6),  # 08:20
+                ("H3", "hotspot", 3000, 12.0, 8.0),  # 08:50
+                ("H3", "break", 14400, 30.0, 0.0),  # 12:00–12:30, at H3
+                ("H2", "hotspot", 17400, 12.0, 8.0),  # 12:50
+                ("base:B2", "base", 18600, 0.0, 1.6),  # 13:10
+            ],
+        ),
+        *_route(
+            "car",
+            "car",
+            "evening",
+            [
+                ("base:B1", "base", 0, 0.0, 0.0),
+                ("H1", "hotspot", 600, 12.0, 0.53),
+                ("base:B1", "base", 2400, 0.0, 0.53),  # 16:40
+            ],
+        ),
+        *_route(
+            "car",
+            "car",
+            "night",
+            [
+                ("base:B1", "base", 3600, 0.0, 0.0),  # shift from 23:00
+                ("H2", "hotspot", 4200, 12.0, 1.3),
+                ("base:B1", "base", 6000, 0.0, 1.3),  # 23:40
+            ],
+        ),
+    ]
     teams = pd.DataFrame(
         [
             ("car", "car", "day", "B1", "08:00", "16:00", 0, 28800, 480, 0, 3, 36, 39, 441, 0.92),
@@ -128,33 +165,94 @@ def _clean_tables() -> dict[str, pd.DataFrame]:
             ("car", "car", "evening", "B1", "16:00", "24:00", 0, 28800, 480, 0, 1, 12, 13, 467, 0.97),
             ("car", "car", "night", "B1", "23:00", "06:00", 3600, 28800, 420, 0, 3, 12, 15, 405, 0.96),
         ],
-        columns=["team", "mode", "window", "base", "shift_start", "shift_end", "shift_start_s", "shift_end_s",
-                 "shift_min", "break_min", "travel_min", "dwell_min", "patrol_min", "idle_min", "idle_share"],
-    )  # fmt: skip
+        columns=[
+            "team",
+            "mode",
+            "window",
+            "base",
+            "shift_start",
+            "shift_end",
+            "shift_start_s",
+            "shift_end_s",
+            "shift_min",
+            "break_min",
+            "travel_min",
+            "dwell_min",
+            "patrol_min",
+            "idle_min",
+            "idle_share",
+        ],
+    )
     team_beats = pd.DataFrame(
-        [("day", "car", 1, "allocated"), ("day", "car", 2, "cross_beat"), ("day", "foot", 2, "allocated"),
-         ("evening", "car", 1, "allocated"), ("evening", "car", 2, "allocated"),
-         ("night", "car", 1, "allocated"), ("night", "car", 2, "nearest")],
+        [
+            ("day", "car", 1, "allocated"),
+            ("day", "car", 2, "cross_beat"),
+            ("day", "foot", 2, "allocated"),
+            ("evening", "car", 1, "allocated"),
+            ("evening", "car", 2, "allocated"),
+            ("night", "car", 1, "allocated"),
+            ("night", "car", 2, "nearest"),
+        ],
         columns=["window", "team", "beat", "how"],
-    )  # fmt: skip
+    )
     dropped = pd.DataFrame(
         [
             # H4 ranks 4th of the four red/orange hotspots of the day; 3 are patrolled
-            ("day", "H4", "", "orange", 2.0, 1, "", "", "", "", 12.0, "cut_by_max_hotspots",
-             "ranks 4 by risk; 3 hotspots per window", ""),
+            (
+                "day",
+                "H4",
+                "",
+                "orange",
+                2.0,
+                1,
+                "",
+                "",
+                "",
+                "",
+                12.0,
+                "cut_by_max_hotspots",
+                "ranks 4 by risk; 3 hotspots per window",
+                "",
+            ),
             # 08:20–08:25: the car is at H1 (08:15–08:27), the walker at H2 (08:20–08:32)
-            ("day", "H3", 1, "red", 8.0, 2, "08:20", "08:25", 1200, 1500, 12.0, "time_used",
-             "every team able to reach it is busy", "H1;H2"),
+            (
+                "day",
+                "H3",
+                1,
+                "red",
+                8.0,
+                2,
+                "08:20",
+                "08:25",
+                1200,
+                1500,
+                12.0,
+                "time_used",
+                "every team able to reach it is busy",
+                "H1;H2",
+            ),
             # 08:00–08:01 at the far corner: no team gets there within a minute
-            ("day", "H3", 0, "red", 8.0, 2, "08:00", "08:01", 0, 60, 12.0, "unreachable",
-             "no team reaches it in time", ""),
+            ("day", "H3", 0, "red", 8.0, 2, "08:00", "08:01", 0, 60, 12.0, "unreachable", "no team reaches it in time", ""),
             # 22:00–22:30: the night car starts at 23:00
-            ("night", "H1", 0, "red", 10.0, 1, "22:00", "22:30", 0, 1800, 12.0, "no_team_on_shift",
-             "no team on shift", ""),
+            ("night", "H1", 0, "red", 10.0, 1, "22:00", "22:30", 0, 1800, 12.0, "no_team_on_shift", "no team on shift", ""),
         ],
-        columns=["window", "place_id", "visit", "level", "risk", "beat", "earliest", "latest", "earliest_s",
-                 "latest_s", "dwell_min", "cause", "reason", "busy_with"],
-    )  # fmt: skip
+        columns=[
+            "window",
+            "place_id",
+            "visit",
+            "level",
+            "risk",
+            "beat",
+            "earliest",
+            "latest",
+            "earliest_s",
+            "latest_s",
+            "dwell_min",
+            "cause",
+            "reason",
+            "busy_with",
+        ],
+    )
     dosage = pd.DataFrame(
         [
             ("day", "H1", "hotspot", "red", 2, 2, 60.0, True),
@@ -166,8 +264,13 @@ def _clean_tables() -> dict[str, pd.DataFrame]:
         ],
         columns=["window", "place_id", "kind", "level", "required", "served", "largest_gap_min", "met"],
     )
-    return {"routes": pd.DataFrame(routes), "teams": teams, "team_beats": team_beats,
-            "dropped_visits": dropped, "patrol_dosage": dosage}  # fmt: skip
+    return {
+        "routes": pd.DataFrame(routes),
+        "teams": teams,
+        "team_beats": team_beats,
+        "dropped_visits": dropped,
+        "patrol_dosage": dosage,
+    }
 
 
 def _write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
@@ -198,9 +301,21 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> tuple[ge.Scenario, ge.Road
     lon, lat = _TO_LL.transform(*_xy("H1"))
     (folder / "incidents.csv").write_text(f"date,time,category,lon,lat\n2026-01-05,20:00,robbery,{lon},{lat}\n", encoding="utf-8")
     blon, blat = _TO_LL.transform(X0, Y0)
-    (folder / "stations.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "Base"}, "geometry": {"type": "Point", "coordinates": [blon, blat]}}]}),
-        encoding="utf-8")  # fmt: skip
+    (folder / "stations.geojson").write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "Base"},
+                        "geometry": {"type": "Point", "coordinates": [blon, blat]},
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump(SCENARIO, sort_keys=False), encoding="utf-8")
     scenario = ge.load_scenario(path)
@@ -288,8 +403,17 @@ def test_objects_passed_in_skip_loading_for_a_staging_folder_without_manifest(ci
 def _arrive(df: pd.DataFrame, team: str, window: str, seq: int, arrive: int, dwell: float | None = None) -> None:
     row = df[(df["team"] == team) & (df["window"] == window) & (df["seq"].astype(int) == seq)].iloc[0]
     dwell = float(row["dwell_min"]) if dwell is None else dwell
-    _stop(df, team, window, seq, arrive_s=arrive, depart_s=int(arrive + 60 * dwell), dwell_min=dwell,
-          arrive=_clock(window, arrive), depart=_clock(window, arrive + 60 * dwell))  # fmt: skip
+    _stop(
+        df,
+        team,
+        window,
+        seq,
+        arrive_s=arrive,
+        depart_s=int(arrive + 60 * dwell),
+        dwell_min=dwell,
+        arrive=_clock(window, arrive),
+        depart=_clock(window, arrive + 60 * dwell),
+    )
 
 
 def _right_after(df: pd.DataFrame, team: str, window: str, seq: int, minutes: float) -> None:
@@ -300,8 +424,18 @@ def _right_after(df: pd.DataFrame, team: str, window: str, seq: int, minutes: fl
 
 def _move(df: pd.DataFrame, team: str, window: str, seq: int, place: str) -> None:
     lon, lat = _TO_LL.transform(*_xy(place))
-    _stop(df, team, window, seq, place_id=place, place_name=place, lon=round(lon, 7), lat=round(lat, 7),
-          beat=BEAT.get(place, ""), risk_level=LEVEL.get(place, ""))  # fmt: skip
+    _stop(
+        df,
+        team,
+        window,
+        seq,
+        place_id=place,
+        place_name=place,
+        lon=round(lon, 7),
+        lat=round(lat, 7),
+        beat=BEAT.get(place, ""),
+        risk_level=LEVEL.get(place, ""),
+    )
 
 
 def _without(df: pd.DataFrame, team: str, window: str, seq: int) -> pd.DataFrame:
@@ -319,7 +453,9 @@ PLANTS: dict[str, tuple[Callable[[dict[str, pd.DataFrame]], None], set[str]]] = 
     # 1. the walker reaches H3 (5 blocks, 8 min) 80 s after leaving H2
     "arrival faster than travel": (lambda t: _arrive(t["routes"], "foot", "day", 2, 2000), {"travel"}),
     "stated travel much less than the streets need": (
-        lambda t: _stop(t["routes"], "foot", "day", 2, travel_min_from_prev=1.0), {"travel"}),
+        lambda t: _stop(t["routes"], "foot", "day", 2, travel_min_from_prev=1.0),
+        {"travel"},
+    ),
     # 2. dwell
     "dwell below the level's dwell": (lambda t: _arrive(t["routes"], "car", "day", 3, 4500, dwell=5.0), {"dwell"}),
     "dwell above 16 minutes": (lambda t: _arrive(t["routes"], "car", "evening", 1, 600, dwell=25.0), {"dwell"}),
@@ -327,72 +463,101 @@ PLANTS: dict[str, tuple[Callable[[dict[str, pd.DataFrame]], None], set[str]]] = 
     "revisit sooner than min_revisit_gap_min": (lambda t: _arrive(t["routes"], "car", "day", 2, 2400), {"revisit"}),
     "the same place twice in a row": (
         # H2 again 5 min after leaving it (a team that left for 15 min or more made a revisit)
-        lambda t: (_move(t["routes"], "foot", "day", 2, "H2"), _right_after(t["routes"], "foot", "day", 2, 5),
-                   _stop(t["routes"], "foot", "day", 2, travel_min_from_prev=0)),
-        {"revisit"}),
+        lambda t: (
+            _move(t["routes"], "foot", "day", 2, "H2"),
+            _right_after(t["routes"], "foot", "day", 2, 5),
+            _stop(t["routes"], "foot", "day", 2, travel_min_from_prev=0),
+        ),
+        {"revisit"},
+    ),
     "met although the gap is too long": (
-        lambda t: _set(t["patrol_dosage"], {"window": "day", "place_id": "H2"}, met="True"), {"dosage"}),
+        lambda t: _set(t["patrol_dosage"], {"window": "day", "place_id": "H2"}, met="True"),
+        {"dosage"},
+    ),
     "met although served below required": (
-        lambda t: _set(t["patrol_dosage"], {"window": "evening", "place_id": "H1"}, required=2), {"dosage"}),
+        lambda t: _set(t["patrol_dosage"], {"window": "evening", "place_id": "H1"}, required=2),
+        {"dosage"},
+    ),
     # 4. time windows and shifts
-    "a stop after the window's end": (
-        lambda t: _arrive(t["routes"], "foot", "day", 5, 28900), {"time_window", "shift"}),
+    "a stop after the window's end": (lambda t: _arrive(t["routes"], "foot", "day", 5, 28900), {"time_window", "shift"}),
     "a stop before the shift starts": (lambda t: _arrive(t["routes"], "car", "night", 0, 3000), {"shift"}),
     "depart is not arrive plus dwell": (lambda t: _stop(t["routes"], "car", "day", 1, depart_s=1700), {"time_window"}),
     "seq with a hole": (lambda t: _set(t["routes"], {"team": "car", "window": "day", "seq": 4}, seq=5), {"time_window"}),
     "a route that does not end at its base": (
-        lambda t: t.update(routes=_without(t["routes"], "car", "evening", 2)), {"time_window"}),
+        lambda t: t.update(routes=_without(t["routes"], "car", "evening", 2)),
+        {"time_window"},
+    ),
     "a team on shift without a route": (
         lambda t: t.update(routes=t["routes"][~((t["routes"]["team"] == "car") & (t["routes"]["window"] == "evening"))]),
-        {"shift", "dosage"}),
+        {"shift", "dosage"},
+    ),
     # 5. breaks
-    "no break in an 8 h shift": (
-        lambda t: t.update(routes=_renumber(_without(t["routes"], "foot", "day", 3))), {"break"}),
-    "a break shorter than break_min": (
-        lambda t: _arrive(t["routes"], "foot", "day", 3, 14400, dwell=20.0), {"break"}),
+    "no break in an 8 h shift": (lambda t: t.update(routes=_renumber(_without(t["routes"], "foot", "day", 3))), {"break"}),
+    "a break shorter than break_min": (lambda t: _arrive(t["routes"], "foot", "day", 3, 14400, dwell=20.0), {"break"}),
     "a break during a visit": (lambda t: _arrive(t["routes"], "foot", "day", 3, 3300), {"break"}),
     # 6. the evening car comes home at 23:10, the night car leaves at 23:00 (Fri, Sat)
-    "one team in two windows at once": (
-        lambda t: _arrive(t["routes"], "car", "evening", 2, 25800), {"double_booked"}),
+    "one team in two windows at once": (lambda t: _arrive(t["routes"], "car", "evening", 2, 25800), {"double_booked"}),
     # 7. beats
     "a hotspot outside the team's beats": (
-        lambda t: t.update(team_beats=t["team_beats"][~((t["team_beats"]["team"] == "car")
-                                                        & (t["team_beats"]["beat"].astype(int) == 2)
-                                                        & (t["team_beats"]["window"] == "day"))]),
-        {"beat"}),
+        lambda t: t.update(
+            team_beats=t["team_beats"][
+                ~(
+                    (t["team_beats"]["team"] == "car")
+                    & (t["team_beats"]["beat"].astype(int) == 2)
+                    & (t["team_beats"]["window"] == "day")
+                )
+            ]
+        ),
+        {"beat"},
+    ),
     # 8. dropped visits whose cause does not hold
     "cut although it ranks in the top 3": (
-        lambda t: _set(t["dropped_visits"], {"cause": "cut_by_max_hotspots"}, place_id="H2"), {"dropped_cause"}),
+        lambda t: _set(t["dropped_visits"], {"cause": "cut_by_max_hotspots"}, place_id="H2"),
+        {"dropped_cause"},
+    ),
     "cut although not graded in the patrol levels": (
-        lambda t: _set(t["dropped_visits"], {"cause": "cut_by_max_hotspots"}, window="evening"), {"dropped_cause"}),
+        lambda t: _set(t["dropped_visits"], {"cause": "cut_by_max_hotspots"}, window="evening"),
+        {"dropped_cause"},
+    ),
     # (the car could be there at 08:03, but a visit then would be 30 min from the walker's at 08:50)
     "unreachable although the car gets there": (
-        lambda t: _set(t["dropped_visits"], {"cause": "unreachable"}, latest_s=3000, latest="08:50"), {"dropped_cause"}),
+        lambda t: _set(t["dropped_visits"], {"cause": "unreachable"}, latest_s=3000, latest="08:50"),
+        {"dropped_cause"},
+    ),
     "unreachable although the car gets there, and it is idle": (
         lambda t: _set(t["dropped_visits"], {"cause": "unreachable"}, earliest_s=5400, latest_s=7200),
-        {"dropped_cause", "idle_beside_dropped_red"}),
+        {"dropped_cause", "idle_beside_dropped_red"},
+    ),
     "no team on shift although the night car is": (
         lambda t: _set(t["dropped_visits"], {"cause": "no_team_on_shift"}, earliest_s=3600, latest_s=5400),
-        {"dropped_cause", "idle_beside_dropped_red"}),
+        {"dropped_cause", "idle_beside_dropped_red"},
+    ),
     "time used although the car is idle after 09:30": (
         lambda t: _set(t["dropped_visits"], {"cause": "time_used"}, latest_s=7200, latest="10:00"),
-        {"dropped_cause", "idle_beside_dropped_red"}),
+        {"dropped_cause", "idle_beside_dropped_red"},
+    ),
     "time used although no team can get there in time": (
         lambda t: _set(t["dropped_visits"], {"cause": "unreachable"}, cause="time_used", busy_with="H1"),
-        {"dropped_cause"}),
+        {"dropped_cause"},
+    ),
     "time used, busy with a visit that is not in the slot": (
-        lambda t: _set(t["dropped_visits"], {"cause": "time_used"}, busy_with="H1;H4"), {"dropped_cause"}),
+        lambda t: _set(t["dropped_visits"], {"cause": "time_used"}, busy_with="H1;H4"),
+        {"dropped_cause"},
+    ),
     "no team allocated although the car may patrol beat 2": (
-        lambda t: _set(t["dropped_visits"], {"cause": "time_used"}, cause="no_team_allocated"), {"dropped_cause"}),
+        lambda t: _set(t["dropped_visits"], {"cause": "time_used"}, cause="no_team_allocated"),
+        {"dropped_cause"},
+    ),
     "an unknown cause": (
         lambda t: _set(t["dropped_visits"], {"cause": "unreachable"}, cause="not enough team time"),
-        {"dropped_cause"}),
+        {"dropped_cause"},
+    ),
     # 9. the same slot, red, but with the car idle: flagged whatever the stated cause
     "an idle team beside a dropped red visit": (
-        lambda t: _set(t["dropped_visits"], {"cause": "unreachable"}, earliest_s=6000, latest_s=7200,
-                       cause="no_team_on_shift"),
-        {"dropped_cause", "idle_beside_dropped_red"}),
-}  # fmt: skip
+        lambda t: _set(t["dropped_visits"], {"cause": "unreachable"}, earliest_s=6000, latest_s=7200, cause="no_team_on_shift"),
+        {"dropped_cause", "idle_beside_dropped_red"},
+    ),
+}
 
 
 @pytest.mark.parametrize("name", list(PLANTS))
@@ -430,7 +595,9 @@ def test_the_travel_tolerance_is_60_s_or_3_percent(city, clean_run, tmp_path):
     for early, caught in ((50, False), (70, True)):
         folder = tmp_path / str(early)
         folder.mkdir()
-        report = _audit(_plant(clean_run, folder, lambda t, e=early: _arrive(t["routes"], "foot", "day", 2, 1920 + 480 - e)), city)
+        report = _audit(
+            _plant(clean_run, folder, lambda t, e=early: _arrive(t["routes"], "foot", "day", 2, 1920 + 480 - e)), city
+        )
         assert (not report.clean) is caught, report.lines()
 
 
@@ -477,8 +644,16 @@ def test_a_hotspot_whose_only_team_is_on_break_has_no_team_on_shift(city, clean_
     def edit(latest: int) -> Callable[[dict[str, pd.DataFrame]], None]:
         def _edit(t: dict[str, pd.DataFrame]) -> None:
             _set(t["teams"], {"team": "car", "window": "day"}, shift_end_s=14400, shift_end="12:00")
-            _set(t["dropped_visits"], {"cause": "time_used"}, place_id="H2", level="orange", earliest_s=14400,
-                 latest_s=latest, cause="no_team_on_shift", busy_with="")  # fmt: skip
+            _set(
+                t["dropped_visits"],
+                {"cause": "time_used"},
+                place_id="H2",
+                level="orange",
+                earliest_s=14400,
+                latest_s=latest,
+                cause="no_team_on_shift",
+                busy_with="",
+            )
 
         return _edit
 

@@ -120,9 +120,11 @@ def test_batch_isolates_failures_then_resumes(scenarios, inputs):
     table = pd.read_csv(out / "summary.csv")
     status = dict(zip(table["run"], table["status"]))
     assert status == {
-        "grid <b>x</b>-budget_count=2_seed=0": "complete", "grid <b>x</b>-budget_count=4_seed=0": "complete",
-        "missing": "failed", "infeasible": "failed",
-    }  # fmt: skip
+        "grid <b>x</b>-budget_count=2_seed=0": "complete",
+        "grid <b>x</b>-budget_count=4_seed=0": "complete",
+        "missing": "failed",
+        "infeasible": "failed",
+    }
     reasons = dict(zip(table["run"], table["reason"].fillna("")))
     assert "nope.csv" in reasons["missing"] and "evaluation.split" in reasons["infeasible"]
     done = table[table["status"] == "complete"]
@@ -141,7 +143,7 @@ def test_batch_isolates_failures_then_resumes(scenarios, inputs):
     assert log.count("complete ") == 2 and "failed   missing" in log
     page = (out / "summary.html").read_text(encoding="utf-8")
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page  # names from input are escaped
-    assert "<script" not in page and "src=\"http" not in page and "<svg" in page
+    assert "<script" not in page and 'src="http' not in page and "<svg" in page
 
     # the two budgets compared: two more cameras, the first two kept
     a, b = sorted(visible, key=lambda p: json.loads((p / "manifest.json").read_text())["metrics"]["coverage"]["cameras_new"])
@@ -225,15 +227,26 @@ def test_response_share_counts_a_stop_at_the_incident_hour_within_reach():
     windows = (TimeWindow(name="day", start="08:00", end="16:00"),)
     # a foot patrol stands at the corner 09:00–09:12
     stops = gpd.GeoDataFrame(
-        {"team": ["foot-1"], "mode": ["foot"], "window": ["day"], "place_kind": ["hotspot"],
-         "arrive_s": [3600], "depart_s": [3600 + 720]},  # fmt: skip
-        geometry=[shapely.Point(x0, y0)], crs=net.crs,
+        {
+            "team": ["foot-1"],
+            "mode": ["foot"],
+            "window": ["day"],
+            "place_kind": ["hotspot"],
+            "arrive_s": [3600],
+            "depart_s": [3600 + 720],
+        },
+        geometry=[shapely.Point(x0, y0)],
+        crs=net.crs,
     )
     when = pd.to_datetime(["2026-05-04 09:30", "2026-05-04 09:30", "2026-05-04 14:00", "2026-05-04 00:00"])
     incidents = gpd.GeoDataFrame(
         {"time": when, "time_precision": ["datetime", "datetime", "datetime", "date"]},
-        geometry=[shapely.Point(x0 + 100, y0), shapely.Point(x0 + 400, y0 + 400), shapely.Point(x0 + 100, y0),
-                  shapely.Point(x0, y0)],  # fmt: skip
+        geometry=[
+            shapely.Point(x0 + 100, y0),
+            shapely.Point(x0 + 400, y0 + 400),
+            shapely.Point(x0 + 100, y0),
+            shapely.Point(x0, y0),
+        ],
         crs=net.crs,
     )
     # 100 m on foot at 4.5 km/h is 80 s; 800 m is 640 s
@@ -272,8 +285,9 @@ def test_stage_cache_builds_once_when_two_builders_race(tmp_path, monkeypatch):
     from geoengine.synthetic import grid_network
 
     net = grid_network(3)
-    sc = parse_scenario({"name": "c", "network": {"source": str(REPO / "pyproject.toml"), "cache_dir": str(tmp_path)}},
-                        base_dir=tmp_path)  # fmt: skip
+    sc = parse_scenario(
+        {"name": "c", "network": {"source": str(REPO / "pyproject.toml"), "cache_dir": str(tmp_path)}}, base_dir=tmp_path
+    )
     monkeypatch.setattr(_stage_cache, "stage_key", lambda *a: "k" * 64)
     calls: list[int] = []
     building, gate = threading.Event(), threading.Event()
@@ -285,8 +299,9 @@ def test_stage_cache_builds_once_when_two_builders_race(tmp_path, monkeypatch):
         return (net, 42)
 
     results: list[object] = []
-    threads = [threading.Thread(target=lambda: results.append(_stage_cache.cached_stage("risk", sc, net, None, build)))
-               for _ in range(2)]  # fmt: skip
+    threads = [
+        threading.Thread(target=lambda: results.append(_stage_cache.cached_stage("risk", sc, net, None, build))) for _ in range(2)
+    ]
     threads[0].start()
     building.wait(10)
     threads[1].start()

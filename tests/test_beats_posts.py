@@ -15,8 +15,8 @@ import shapely
 
 from geoengine.coverage.stop import MaxRuntime
 from geoengine.errors import InfeasibleSettingsError
-from geoengine.network import RoadNetwork, network_from_graphml, network_from_pbf
 from geoengine.graphs import segment_graph
+from geoengine.network import RoadNetwork, network_from_graphml, network_from_pbf
 from geoengine.patrol.beats import Beats, _n_components, make_beats, segment_workload
 from geoengine.patrol.posts import choose_booths, choose_checkpoints
 
@@ -42,8 +42,16 @@ def build(
         one = (a, b) in oneway
         for s, t in ((a, b),) if one else ((a, b), (b, a)):
             # alternate classes so that consecutive streets of a straight line are not merged
-            g.add_edge(s, t, osmid=osmid, highway=("residential", "tertiary")[osmid % 2], oneway=one,
-                       reversed=s > t, length=length, name=f"Street {osmid}")  # fmt: skip
+            g.add_edge(
+                s,
+                t,
+                osmid=osmid,
+                highway=("residential", "tertiary")[osmid % 2],
+                oneway=one,
+                reversed=s > t,
+                length=length,
+                name=f"Street {osmid}",
+            )
     path = tmp_path / f"{name}.graphml"
     ox.save_graphml(g, path)
     return network_from_graphml(path, crs=CRS)

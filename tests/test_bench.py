@@ -46,8 +46,11 @@ def test_all_keeps_going_past_missing_and_failing_suites(monkeypatch, capsys, tm
 
 
 def test_best_known_and_its_gap_per_instance() -> None:
-    rows = [row("s", "i", "a", wall_s=1, objective=90.0), row("s", "i", "b", wall_s=1, objective=100.0),
-            row("s", "j", "a", wall_s=1, objective=None)]  # fmt: skip
+    rows = [
+        row("s", "i", "a", wall_s=1, objective=90.0),
+        row("s", "i", "b", wall_s=1, objective=100.0),
+        row("s", "j", "a", wall_s=1, objective=None),
+    ]
     fill_best_known(rows, maximize=True)
     assert rows[0]["best_known"] == 100.0 and rows[0]["gap_to_best_known"] == pytest.approx(0.1)
     assert rows[1]["gap_to_best_known"] == 0
@@ -75,9 +78,13 @@ def test_plain_mclp_finds_the_optimum_of_a_tiny_matrix_as_ours_does() -> None:
 def test_plain_vrptw_serves_every_node_within_its_window() -> None:
     travel = np.array([[0, 10, 20, 10], [10, 0, 10, 20], [20, 10, 0, 10], [10, 20, 10, 0]])
     problem = RoutingProblem.from_arrays(
-        travel, service_s=[0, 5, 5, 5], tw_start_s=[0, 0, 0, 0], tw_end_s=[200, 200, 200, 200],
-        vehicles=[Vehicle("v1", 0, 0, 0, 200), Vehicle("v2", 0, 0, 0, 200)], penalty=[-1, -1, -1, -1],
-    )  # fmt: skip
+        travel,
+        service_s=[0, 5, 5, 5],
+        tw_start_s=[0, 0, 0, 0],
+        tw_end_s=[200, 200, 200, 200],
+        vehicles=[Vehicle("v1", 0, 0, 0, 200), Vehicle("v2", 0, 0, 0, 200)],
+        penalty=[-1, -1, -1, -1],
+    )
     result = plain_vrptw(problem, time_limit_s=2)
     assert result.status == "feasible"
     visited = sorted(n for r in result.routes for n in r[1:-1])
@@ -96,18 +103,32 @@ def test_patrol_suite_is_registered_and_takes_before() -> None:
 
 def _tiny_run_folder(folder, *, new: bool) -> None:
     folder.mkdir()
-    routes = ["team,mode,window,seq,place_id,place_kind,dwell_min,travel_min_from_prev",
-              "car-1,car,day,0,base:A,base,0,0", "car-1,car,day,1,H1,hotspot,12,5", "car-1,car,day,2,H1,hotspot,12,0",
-              "car-1,car,day,3,break,break,30,0", "car-1,car,day,4,base:A,base,0,5",
-              "foot-1,foot,day,0,base:A,base,0,0", "foot-1,foot,day,1,base:A,base,0,0"]  # fmt: skip
+    routes = [
+        "team,mode,window,seq,place_id,place_kind,dwell_min,travel_min_from_prev",
+        "car-1,car,day,0,base:A,base,0,0",
+        "car-1,car,day,1,H1,hotspot,12,5",
+        "car-1,car,day,2,H1,hotspot,12,0",
+        "car-1,car,day,3,break,break,30,0",
+        "car-1,car,day,4,base:A,base,0,5",
+        "foot-1,foot,day,0,base:A,base,0,0",
+        "foot-1,foot,day,1,base:A,base,0,0",
+    ]
     (folder / "routes.csv").write_text("\n".join(routes) + "\n")
-    (folder / "patrol_dosage.csv").write_text("window,place_id,kind,level,required,served,largest_gap_min,met\n"
-                                              "day,H1,hotspot,red,2,2,30,True\nday,H2,hotspot,red,2,0,,False\n")  # fmt: skip
+    (folder / "patrol_dosage.csv").write_text(
+        "window,place_id,kind,level,required,served,largest_gap_min,met\n"
+        "day,H1,hotspot,red,2,2,30,True\nday,H2,hotspot,red,2,0,,False\n"
+    )
     (folder / "dropped_visits.csv").write_text("window,place_id,visit,level,reason\nday,H2,1,red,no time\nday,H2,2,red,no time\n")
     manifest = {"timings_s": {"patrol": 2.0, "total": 5.0}, "metrics": {"patrol": {}}}
     if new:
-        manifest["metrics"]["patrol"] = {"dosage_met_share": 0.5, "dosage_bound": 0.8, "idle_share": 0.25,
-                                         "visits_planned": 2, "visits_dropped": 2, "dropped_reasons": {"time_used": 2}}  # fmt: skip
+        manifest["metrics"]["patrol"] = {
+            "dosage_met_share": 0.5,
+            "dosage_bound": 0.8,
+            "idle_share": 0.25,
+            "visits_planned": 2,
+            "visits_dropped": 2,
+            "dropped_reasons": {"time_used": 2},
+        }
         manifest["audit"] = {"violations": 1, "by_kind": {"revisit_gap": 1}}
         manifest["reproducible"] = True
     (folder / "manifest.json").write_text(json.dumps(manifest))

@@ -53,4 +53,3 @@ def test_no_two_briefing_labels_overlap_on_sf(sf_plan, paper):
         artefacts = Path(os.environ.get("GEOENGINE_TEST_ARTIFACTS", REPO / "test-artifacts"))
         artefacts.mkdir(parents=True, exist_ok=True)
         page.save(png=artefacts / "sf_briefing.png", dpi=110)
-

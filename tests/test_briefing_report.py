@@ -42,8 +42,13 @@ SCENARIO = {
     },
     "windows": [{"name": "day", "start": "08:00", "end": "16:00"}, {"name": "evening", "start": "16:00", "end": "24:00"}],
     "cameras": {"budget_cost": 3, "budgets": [1, 3, 5], "pole_spacing_m": 60, "spacing_m": 20},
-    "patrol": {"teams": [{"name": "car $\\oops$", "mode": "car", "count": 2}], "beats": 2, "max_hotspots_per_window": 3,
-               "checkpoints": 1, "booths": 1},  # fmt: skip
+    "patrol": {
+        "teams": [{"name": "car $\\oops$", "mode": "car", "count": 2}],
+        "beats": 2,
+        "max_hotspots_per_window": 3,
+        "checkpoints": 1,
+        "booths": 1,
+    },
     "evaluation": {"split": "2026-04-01"},
     "solver": {"time_limit_s": 2},
     "outputs": {"map": False, "paper": "A4", "geojson": True},
@@ -51,10 +56,27 @@ SCENARIO = {
 
 # What a run with risk, cameras and patrols puts in plan.gpkg.
 GPKG_LAYERS = {
-    "streets", "risk", "risk_all_times", "incidents", "districts", "key_sites", "stations", "cameras",
-    "cameras_existing", "cameras_new", "camera_views_new", "coverage_streets", "coverage_demand", "beats",
-    "checkpoints", "booths", "routes", "route_stops", "hotspots", "teams",
-}  # fmt: skip
+    "streets",
+    "risk",
+    "risk_all_times",
+    "incidents",
+    "districts",
+    "key_sites",
+    "stations",
+    "cameras",
+    "cameras_existing",
+    "cameras_new",
+    "camera_views_new",
+    "coverage_streets",
+    "coverage_demand",
+    "beats",
+    "checkpoints",
+    "booths",
+    "routes",
+    "route_stops",
+    "hotspots",
+    "teams",
+}
 
 
 def _write_inputs(folder: Path) -> None:
@@ -70,24 +92,31 @@ def _write_inputs(folder: Path) -> None:
     save(
         gpd.GeoDataFrame(
             {"name": [EVIL, SCRIPT], "priority": [2.0, 1.5]},
-            geometry=[shapely.box(x0 + 40, y0 + 40, x0 + 2 * BLOCK_M + 40, y0 + 2 * BLOCK_M + 40),
-                      shapely.box(x0 + 3 * BLOCK_M - 40, y0 + 3 * BLOCK_M - 40, x0 + 5 * BLOCK_M - 40, y0 + 5 * BLOCK_M - 40)],
+            geometry=[
+                shapely.box(x0 + 40, y0 + 40, x0 + 2 * BLOCK_M + 40, y0 + 2 * BLOCK_M + 40),
+                shapely.box(x0 + 3 * BLOCK_M - 40, y0 + 3 * BLOCK_M - 40, x0 + 5 * BLOCK_M - 40, y0 + 5 * BLOCK_M - 40),
+            ],
         ),
         "districts.geojson",
-    )  # fmt: skip
+    )
     save(
         gpd.GeoDataFrame(
             {"name": [SCRIPT, EVIL, "Bank $1$"], "category": [EVIL, "bank", SCRIPT]},
-            geometry=[shapely.Point(x0 + BLOCK_M + 5, y0 + BLOCK_M), shapely.Point(x0 + 4 * BLOCK_M, y0 + 4 * BLOCK_M + 5),
-                      shapely.Point(x0 + 3 * BLOCK_M + 5, y0 + BLOCK_M)],
+            geometry=[
+                shapely.Point(x0 + BLOCK_M + 5, y0 + BLOCK_M),
+                shapely.Point(x0 + 4 * BLOCK_M, y0 + 4 * BLOCK_M + 5),
+                shapely.Point(x0 + 3 * BLOCK_M + 5, y0 + BLOCK_M),
+            ],
         ),
         "key_sites.geojson",
-    )  # fmt: skip
+    )
     save(
-        gpd.GeoDataFrame({"name": ["cam A", "cam B"]},
-                         geometry=[shapely.Point(x0 + 2 * BLOCK_M, y0 + 3 * BLOCK_M + 4), shapely.Point(x0 + 4, y0 + BLOCK_M)]),
+        gpd.GeoDataFrame(
+            {"name": ["cam A", "cam B"]},
+            geometry=[shapely.Point(x0 + 2 * BLOCK_M, y0 + 3 * BLOCK_M + 4), shapely.Point(x0 + 4, y0 + BLOCK_M)],
+        ),
         "cameras.geojson",
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +201,7 @@ def test_report_escapes_warnings_and_shows_nulls_as_not_computed(grid_run):
     manifest["metrics"]["evaluation"]["in_camera_view_share"] = None
     page = report_html(scenario=res.scenario, manifest=manifest)
     assert "<script>" not in page and "district &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; has no streets" in page
-    assert "<td>in_camera_view_share</td><td class=\"null\">not computed</td>" in page
+    assert '<td>in_camera_view_share</td><td class="null">not computed</td>' in page
 
 
 def test_gpkg_has_every_layer_with_a_crs_and_geojson_copies(grid_run):
@@ -243,7 +272,10 @@ def test_manifest_values_that_are_not_numbers_are_written_as_null():
     from geoengine.export.run_folder import null_non_finite as _null_non_finite
 
     data = {"patrol": {"districts": [{"largest_gap_min": float("nan")}, {"largest_gap_min": 12.5}]}, "x": (float("inf"), 1)}
-    assert _null_non_finite(data) == {"patrol": {"districts": [{"largest_gap_min": None}, {"largest_gap_min": 12.5}]}, "x": [None, 1]}
+    assert _null_non_finite(data) == {
+        "patrol": {"districts": [{"largest_gap_min": None}, {"largest_gap_min": 12.5}]},
+        "x": [None, 1],
+    }
 
 
 # --------------------------------------------------------------------------- patrol: bound, causes, shifts, audit
@@ -298,10 +330,17 @@ def test_report_shows_the_audit_and_reproducibility(grid_run):
     assert ("Audit: clean." in page) == bool(audit["clean"])
     assert ("Reproducible: yes." in page) == bool(res.manifest["reproducible"])
     manifest = json.loads(json.dumps(res.manifest))
-    manifest["audit"] = {"clean": False, "violations": 2, "by_kind": {"revisit_gap": 1, "dropped_cause": 1},
-                         "checked": {"rows": 10}, "notes": [],
-                         "items": [{"kind": "revisit_gap", "message": f"H1 {SCRIPT} revisited after 5 min"},
-                                   {"kind": "dropped_cause", "message": "H2: cause does not hold"}]}  # fmt: skip
+    manifest["audit"] = {
+        "clean": False,
+        "violations": 2,
+        "by_kind": {"revisit_gap": 1, "dropped_cause": 1},
+        "checked": {"rows": 10},
+        "notes": [],
+        "items": [
+            {"kind": "revisit_gap", "message": f"H1 {SCRIPT} revisited after 5 min"},
+            {"kind": "dropped_cause", "message": "H2: cause does not hold"},
+        ],
+    }
     manifest["reproducible"] = False
     manifest["reproducible_notes"] = [f"routing {EVIL} stopped by its 30 s safety cap"]
     page = report_html(scenario=res.scenario, manifest=manifest, patrol=res.patrol)
@@ -313,10 +352,22 @@ def test_report_shows_the_audit_and_reproducibility(grid_run):
 def test_briefing_facts_give_dosage_with_its_bound():
     from geoengine.export.briefing import briefing_facts
 
-    manifest = {"metrics": {"patrol": {"teams": 2, "beats": 1, "visits_planned": 10, "visits_dropped": 2,
-                                       "dosage_met_share": 0.5, "dosage_bound": 0.75,
-                                       "dropped_reasons": {"time_used": 2, "cut_by_max_hotspots": 4}, "hotspots_cut": 4}},
-                "audit": {"clean": True}, "reproducible": True}  # fmt: skip
+    manifest = {
+        "metrics": {
+            "patrol": {
+                "teams": 2,
+                "beats": 1,
+                "visits_planned": 10,
+                "visits_dropped": 2,
+                "dosage_met_share": 0.5,
+                "dosage_bound": 0.75,
+                "dropped_reasons": {"time_used": 2, "cut_by_max_hotspots": 4},
+                "hotspots_cut": 4,
+            }
+        },
+        "audit": {"clean": True},
+        "reproducible": True,
+    }
     facts, _ = briefing_facts(manifest)
     assert "  dosage met 50.0 % (at most 75.0 % possible)" in facts
     assert "  dropped because: 2 team time used" in facts and "Audit: clean" in facts and "Reproducible: yes" in facts
@@ -440,10 +491,13 @@ def test_manifest_and_report_name_this_runs_network_file_when_it_came_from_the_c
     write_grid_and_incidents(tmp_path / "first", block_m=BLOCK_M)
     shutil.copytree(tmp_path / "first", tmp_path / "second")  # the same bytes in another file
     for name in ("first", "second"):
-        scenario = {"name": f"cache {name}", "network": {"source": f"{name}/grid.graphml", "cache_dir": "cache"},
-                    "layers": {"incidents": {"path": f"{name}/incidents.csv", "synthetic": True}},
-                    "windows": [{"name": "day", "start": "08:00", "end": "20:00"}],
-                    "outputs": {"map": False, "briefing": False}}  # fmt: skip
+        scenario = {
+            "name": f"cache {name}",
+            "network": {"source": f"{name}/grid.graphml", "cache_dir": "cache"},
+            "layers": {"incidents": {"path": f"{name}/incidents.csv", "synthetic": True}},
+            "windows": [{"name": "day", "start": "08:00", "end": "20:00"}],
+            "outputs": {"map": False, "briefing": False},
+        }
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(scenario, sort_keys=False), encoding="utf-8")
         results[name] = ge.run(path, out_dir=tmp_path / f"run-{name}")

@@ -189,15 +189,26 @@ def test_values_of_every_kind_round_trip_as_data():
 
     net = grid_network(3)
     value = {
-        "net": net, "none": None, "nan": float("nan"), "inf": -float("inf"), "i": np.int64(3), "t": (1, "a"),
-        "d": {1: "x"}, "date": dt.date(2026, 9, 1), "ts": pd.Timestamp("2026-01-01 10:00"), "p": Path("/x"),
-        "arr": np.arange(6.0).reshape(2, 3), "strs": np.array(["red", None], dtype=object),
-        "geoms": np.array([shapely.Point(1, 2), None], dtype=object), "m": sp.random(5, 4, 0.3, format="csr", random_state=0),
+        "net": net,
+        "none": None,
+        "nan": float("nan"),
+        "inf": -float("inf"),
+        "i": np.int64(3),
+        "t": (1, "a"),
+        "d": {1: "x"},
+        "date": dt.date(2026, 9, 1),
+        "ts": pd.Timestamp("2026-01-01 10:00"),
+        "p": Path("/x"),
+        "arr": np.arange(6.0).reshape(2, 3),
+        "strs": np.array(["red", None], dtype=object),
+        "geoms": np.array([shapely.Point(1, 2), None], dtype=object),
+        "m": sp.random(5, 4, 0.3, format="csr", random_state=0),
         "frame": pd.DataFrame({"a": [1, 2], "s": ["x", None], "c": pd.Categorical(["u", "v"])}, index=["p", "q"]),
         "gs": gpd.GeoSeries([shapely.Point(0, 0)], index=[7], crs=net.crs, name="g"),
         "series": pd.Series([1.5, 2.5], name="s"),
-        "settings": ge.scenario.RiskSettings(), "segments": net.segments(),
-    }  # fmt: skip
+        "settings": ge.scenario.RiskSettings(),
+        "segments": net.segments(),
+    }
     meta, files = _serial.encode(value, network=net)
     back = _serial.decode(meta, files, network=net)
     assert back["net"] is net and back["none"] is None and np.isnan(back["nan"]) and back["inf"] == -np.inf

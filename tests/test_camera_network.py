@@ -42,15 +42,23 @@ def social(city) -> gpd.GeoDataFrame:
     """Six social domes at intersections, none connected to the police network."""
     corners = [(1, 1), (3, 1), (1, 3), (3, 3), (2, 2), (0, 4)]
     return gpd.GeoDataFrame(
-        {"name": [f"shop {i}" for i in range(6)], "camera_type": ["dome"] * 6, "range_m": [60.0] * 6,
-         "owner": ["social"] * 6, "connected": [False] * 6},
-        geometry=[shapely.Point(X0 + 100 * i, Y0 + 100 * j) for i, j in corners], crs=CRS,
-    )  # fmt: skip
+        {
+            "name": [f"shop {i}" for i in range(6)],
+            "camera_type": ["dome"] * 6,
+            "range_m": [60.0] * 6,
+            "owner": ["social"] * 6,
+            "connected": [False] * 6,
+        },
+        geometry=[shapely.Point(X0 + 100 * i, Y0 + 100 * j) for i, j in corners],
+        crs=CRS,
+    )
 
 
 def test_mixed_plan_covers_at_least_as_much_as_build_only_and_more_where_connecting_is_cheaper(city, social):
     for budget in (0.3, 1.0, 2.0, 3.0):
-        build = plan_coverage(city, settings=BUILD_ONLY.model_copy(update={"budget_cost": budget}), cameras=social, time_limit_s=30)
+        build = plan_coverage(
+            city, settings=BUILD_ONLY.model_copy(update={"budget_cost": budget}), cameras=social, time_limit_s=30
+        )
         mixed = plan_coverage(city, settings=MIXED.model_copy(update={"budget_cost": budget}), cameras=social, time_limit_s=30)
         assert build.result.gap is not None and build.result.gap <= 1e-6
         assert mixed.result.gap is not None and mixed.result.gap <= 1e-6
@@ -75,8 +83,9 @@ def test_mixed_plan_covers_at_least_as_much_as_build_only_and_more_where_connect
 def test_an_sd_camera_upgraded_to_hd_sees_farther(city):
     sd = gpd.GeoDataFrame(
         {"camera_type": ["dome"], "range_m": [30.0], "owner": ["police"], "quality": ["SD"]},
-        geometry=[shapely.Point(X0 + 200, Y0 + 200)], crs=CRS,
-    )  # fmt: skip
+        geometry=[shapely.Point(X0 + 200, Y0 + 200)],
+        crs=CRS,
+    )
     settings = BUILD_ONLY.model_copy(update={"budget_cost": 0.5, "upgrade_cost": 0.5, "upgrade_range_factor": 2.0})
     plan = plan_coverage(city, settings=settings, cameras=sd, time_limit_s=30)
     cam = plan.cameras_existing.iloc[0]
@@ -107,10 +116,11 @@ def test_district_table_before_and_after(city, social):
         {"name": ["west", "east"]},
         geometry=[shapely.box(X0 - 10, Y0 - 10, X0 + 250, Y0 + 410), shapely.box(X0 + 250, Y0 - 10, X0 + 410, Y0 + 410)],
         crs=CRS,
-    )  # fmt: skip
+    )
     cams = social.assign(quality=["HD", "SD", "SD", "HD", "unknown", "HD"])
-    plan = plan_coverage(city, settings=MIXED.model_copy(update={"budget_cost": 2.0}), cameras=cams, districts=districts,
-                         time_limit_s=30)  # fmt: skip
+    plan = plan_coverage(
+        city, settings=MIXED.model_copy(update={"budget_cost": 2.0}), cameras=cams, districts=districts, time_limit_s=30
+    )
     table = plan.district_table()
     assert set(table["district"]) == {"west", "east", "(all)"} and table["district"].iloc[-1] == "(all)"
     total = table.set_index("district").loc["(all)"]
@@ -142,8 +152,9 @@ def test_a_key_site_asking_for_recognise_in_its_layer_row_is_not_credited_at_obs
     # the scenario's key_site_tier ("observe") holds for the other.
     sites = gpd.GeoDataFrame(
         {"name": ["Bank entrance", "Kiosk"], "priority": [500.0, 500.0], "tier": ["Recognise", None]},
-        geometry=[shapely.Point(X0 + 140, Y0), shapely.Point(X0 + 100, Y0 + 40)], crs=CRS,
-    ).to_crs("EPSG:4326")  # fmt: skip
+        geometry=[shapely.Point(X0 + 140, Y0), shapely.Point(X0 + 100, Y0 + 40)],
+        crs=CRS,
+    ).to_crs("EPSG:4326")
     sites.to_file(tmp_path / "sites.geojson")
     layer = read_layer("key_sites", LayerSource(path=tmp_path / "sites.geojson"), network=city)
     assert list(layer.gdf["tier"]) == ["Recognise", None]
@@ -172,10 +183,14 @@ def test_a_key_site_tier_the_scenario_does_not_define_names_the_layer_column(cit
 
 def test_the_camera_layer_reads_owner_connected_and_quality_with_defaults(city, tmp_path):
     cams = gpd.GeoDataFrame(
-        {"owner": ["Police", "shop", "social", "martian", None], "connected": ["yes", None, "1", None, "perhaps"],
-         "quality": ["analogue", "1080p", None, "HD", "blurry"]},
-        geometry=[shapely.Point(X0 + 100 * i, Y0) for i in range(5)], crs=CRS,
-    ).to_crs("EPSG:4326")  # fmt: skip
+        {
+            "owner": ["Police", "shop", "social", "martian", None],
+            "connected": ["yes", None, "1", None, "perhaps"],
+            "quality": ["analogue", "1080p", None, "HD", "blurry"],
+        },
+        geometry=[shapely.Point(X0 + 100 * i, Y0) for i in range(5)],
+        crs=CRS,
+    ).to_crs("EPSG:4326")
     cams.to_file(tmp_path / "cams.geojson")
     layer = read_layer("cameras", LayerSource(path=tmp_path / "cams.geojson"), network=city)
     g = layer.gdf

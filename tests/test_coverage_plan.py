@@ -14,8 +14,8 @@ import shapely
 from geoengine.coverage import plan_coverage
 from geoengine.errors import InfeasibleSettingsError
 from geoengine.network import RoadNetwork
-from geoengine.synthetic import grid_network
 from geoengine.scenario import CameraModel, CameraSettings
+from geoengine.synthetic import grid_network
 
 CRS = "EPSG:32633"
 X0, Y0 = 500_000.0, 6_600_000.0
@@ -62,7 +62,8 @@ def test_existing_cameras_reduce_what_new_ones_are_credited_for(city):
     best = base.cameras_new.iloc[0]
     existing = gpd.GeoDataFrame(
         {"name": ["old dome"], "camera_type": ["dome"], "heading_deg": [np.nan], "fov_deg": [360.0], "range_m": [60.0]},
-        geometry=[best.geometry], crs=CRS,
+        geometry=[best.geometry],
+        crs=CRS,
     )
     plan = plan_coverage(city, settings=SETTINGS, cameras=existing, time_limit_s=20)
     d = plan.demand
@@ -122,7 +123,8 @@ def test_unknown_risk_window_is_a_settings_error(city):
 
     inc = gpd.GeoDataFrame(
         {"time": pd.to_datetime(["2026-01-01 12:00"]), "time_precision": ["datetime"], "category": ["theft"]},
-        geometry=[shapely.Point(X0 + 50, Y0)], crs=CRS,
+        geometry=[shapely.Point(X0 + 50, Y0)],
+        crs=CRS,
     )
     risk = estimate_risk(city, inc)
     with pytest.raises(InfeasibleSettingsError, match="no time window 'night'"):
@@ -147,7 +149,6 @@ def test_a_curve_over_camera_counts_read_from_a_scenario(city):
     with pytest.raises(InfeasibleSettingsError, match="whole numbers") as err:
         plan_coverage(city, settings=settings.model_copy(update={"budgets": (1.5,)}), time_limit_s=5)
     assert err.value.problems[0].field == "cameras.budgets"
-
 
 
 def test_sf_main_plan_is_its_curve_point_and_every_point_has_its_own_bound(shared_data):
@@ -175,6 +176,7 @@ def test_sf_main_plan_is_its_curve_point_and_every_point_has_its_own_bound(share
                 assert a.bound != pytest.approx(b.bound, rel=1e-9), (a.Index, b.Index)
     assert (curve["gap"] < 0.05).all()
 
+
 # --------------------------------------------------------------------------- traceable coverage
 def test_coverage_pairs_are_written_with_stable_camera_ids(city, tmp_path):
     import pyogrio
@@ -183,8 +185,9 @@ def test_coverage_pairs_are_written_with_stable_camera_ids(city, tmp_path):
 
     cams = gpd.GeoDataFrame(
         {"camera_type": ["fixed"], "heading_deg": [np.nan]},
-        geometry=[shapely.Point(X0 + 150, Y0 + 14)], crs=CRS,  # 2 m inside a block, 14 m from the street
-    )  # fmt: skip
+        geometry=[shapely.Point(X0 + 150, Y0 + 14)],
+        crs=CRS,  # 2 m inside a block, 14 m from the street
+    )
     plan = plan_coverage(city, settings=SETTINGS, cameras=cams, time_limit_s=20)
     ex = plan.cameras_existing
     assert ex["camera_id"].tolist() == ["E0000"] and bool(ex["moved"].iloc[0])
@@ -220,10 +223,15 @@ def helsinki_plan():
     cams["heading_deg"] = cams["camera_direction"].map(parse_direction)
     key_sites = gpd.read_file(Path(__file__).resolve().parents[1] / "layers" / "helsinki_key_sites.geojson")
     settings = CameraSettings(
-        models=(CameraModel(name="fixed bullet", range_m=40, fov_deg=90, cost=1.0),
-                CameraModel(name="PTZ dome", range_m=60, fov_deg=360, cost=3.0)),
-        budget_count=None, budget_cost=60, budgets=(), solver="greedy",
-    )  # fmt: skip
+        models=(
+            CameraModel(name="fixed bullet", range_m=40, fov_deg=90, cost=1.0),
+            CameraModel(name="PTZ dome", range_m=60, fov_deg=360, cost=3.0),
+        ),
+        budget_count=None,
+        budget_cost=60,
+        budgets=(),
+        solver="greedy",
+    )
     return net, plan_coverage(net, settings=settings, cameras=cams, key_sites=key_sites, work=1)
 
 
@@ -242,7 +250,9 @@ def test_helsinki_coverage_pairs_agree_with_an_independent_shapely_check(helsink
     assert any("moved to the façade" in w for w in plan.warnings)
     ex = plan.cameras_existing.set_index("camera_id")
     new = plan.cameras_new.set_index("camera_id")
-    cams = pd.concat([ex[["heading_deg", "fov_deg", "range_m", "geometry"]], new[["heading_deg", "fov_deg", "range_m", "geometry"]]])
+    cams = pd.concat(
+        [ex[["heading_deg", "fov_deg", "range_m", "geometry"]], new[["heading_deg", "fov_deg", "range_m", "geometry"]]]
+    )
     polys = shapely.make_valid(net.buildings.geometry.to_numpy())
     tree = shapely.STRtree(polys)
     demand = plan.demand.set_index("demand_id")

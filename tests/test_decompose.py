@@ -15,7 +15,7 @@ def _two_towns(n_per_town: int = 12, *, district: bool = False) -> RoutingProble
     rng = np.random.default_rng(0)
     xy = [(0.0, 0.0), (20_000.0, 0.0)]
     allowed: list = [None, None]
-    for town, (x0, vs) in enumerate(((0.0, {0, 1}), (20_000.0, {2, 3}))):
+    for _town, (x0, vs) in enumerate(((0.0, {0, 1}), (20_000.0, {2, 3}))):
         for _ in range(n_per_town):
             xy.append((x0 + rng.uniform(-1500, 1500), rng.uniform(-1500, 1500)))
             allowed.append(frozenset(vs))
@@ -28,9 +28,14 @@ def _two_towns(n_per_town: int = 12, *, district: bool = False) -> RoutingProble
     start = np.r_[0, 0, rng.integers(0, 2 * 3600, n - 2)]
     vehicles = [Vehicle(f"t{k}", start=k // 2, end=k // 2, shift_start_s=0, shift_end_s=4 * 3600) for k in range(4)]
     return RoutingProblem.from_arrays(
-        travel, service_s=[0, 0] + [600] * (n - 2), tw_start_s=start, tw_end_s=np.r_[4 * 3600, 4 * 3600, start[2:] + 3600],
-        vehicles=vehicles, penalty=[-1, -1] + [5000] * (n - 2), allowed=allowed,
-    )  # fmt: skip
+        travel,
+        service_s=[0, 0] + [600] * (n - 2),
+        tw_start_s=start,
+        tw_end_s=np.r_[4 * 3600, 4 * 3600, start[2:] + 3600],
+        vehicles=vehicles,
+        penalty=[-1, -1] + [5000] * (n - 2),
+        allowed=allowed,
+    )
 
 
 def test_teams_of_separate_beats_form_separate_sectors_and_open_visits_go_to_the_nearest():
@@ -54,8 +59,9 @@ def test_restrict_keeps_the_vehicles_bases_and_remaps_allowed():
 def test_solving_by_sectors_gives_a_valid_plan_of_the_whole_problem():
     p = _two_towns()
     parts = sectors(p, target_nodes=5)
-    result = solve_by_sectors(p, parts, stop=Limits(work=2, max_runtime_s=60),
-                              solve=lambda sub, keep, stop: solve_routing(sub, stop=stop, seed=0))  # fmt: skip
+    result = solve_by_sectors(
+        p, parts, stop=Limits(work=2, max_runtime_s=60), solve=lambda sub, keep, stop: solve_routing(sub, stop=stop, seed=0)
+    )
     assert result.is_feasible() and result.time_window_violations(p) == 0
     served = [node for r in result.routes for node in r.visits]
     assert len(served) == len(set(served)) and set(served) | set(result.dropped) == set(range(2, p.n_nodes))
@@ -83,13 +89,22 @@ def test_a_patrol_window_routed_by_sectors_serves_each_beat_with_its_own_teams(c
     evening = TimeWindow(name="evening", start="18:00", end="23:00")
     spots = [(50, 0), (150, 100), (0, 250), (650, 700), (550, 600), (700, 450)]
     xy = [p for p in spots for _ in range(6)]
-    inc = gpd.GeoDataFrame({"time": pd.to_datetime(["2026-01-02 18:05"] * len(xy)), "time_precision": "datetime",
-                            "category": "robbery"}, geometry=[shapely.Point(x0 + x, y0 + y) for x, y in xy], crs=crs)  # fmt: skip
+    inc = gpd.GeoDataFrame(
+        {"time": pd.to_datetime(["2026-01-02 18:05"] * len(xy)), "time_precision": "datetime", "category": "robbery"},
+        geometry=[shapely.Point(x0 + x, y0 + y) for x, y in xy],
+        crs=crs,
+    )
     risk = estimate_risk(city, inc, windows=(evening,), settings=RiskSettings(own_segment_share=1.0, extent="none"))
-    stations = gpd.GeoDataFrame({"name": ["South", "North"]},
-                                geometry=[shapely.Point(x0 + 50, y0 + 50), shapely.Point(x0 + 650, y0 + 650)], crs=crs)  # fmt: skip
-    base = dict(teams=(TeamSettings(name="car", mode="car", count=2), TeamSettings(name="foot", mode="foot", count=2, base=1)),
-                beats=2, hotspot_levels=("red", "orange"), district_max_gap_min=None, cross_beat="never")  # fmt: skip
+    stations = gpd.GeoDataFrame(
+        {"name": ["South", "North"]}, geometry=[shapely.Point(x0 + 50, y0 + 50), shapely.Point(x0 + 650, y0 + 650)], crs=crs
+    )
+    base = dict(
+        teams=(TeamSettings(name="car", mode="car", count=2), TeamSettings(name="foot", mode="foot", count=2, base=1)),
+        beats=2,
+        hotspot_levels=("red", "orange"),
+        district_max_gap_min=None,
+        cross_beat="never",
+    )
     plans = {}
     caplog.set_level(logging.INFO, logger="geoengine.patrol.plan")
     for label, sector_visits in (("sectors", 10), ("one search", None)):

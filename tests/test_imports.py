@@ -93,10 +93,11 @@ def test_one_version_from_the_installed_distribution():
 
     assert geoengine.__version__ == version("geoengine")
     cyclic = [
-        str(p) for p in Path(geoengine.__file__).parent.rglob("*.py")
+        str(p)
+        for p in Path(geoengine.__file__).parent.rglob("*.py")
         if "from . import __version__" in p.read_text(encoding="utf-8")
         or "from .. import __version__" in p.read_text(encoding="utf-8")
-    ]  # fmt: skip
+    ]
     assert cyclic == []
 
 
@@ -104,8 +105,21 @@ def test_the_package_reexports_every_stage():
     """Each stage's function (and its result type) is reachable as ``geoengine.<name>``."""
     import geoengine as ge
 
-    stages = {"load_network", "load_layers", "estimate_risk", "evaluate_risk", "plan_coverage", "plan_patrol",
-              "evaluate_response", "backtest_plan", "make_map", "write_run", "audit_run", "run", "run_batch"}  # fmt: skip
+    stages = {
+        "load_network",
+        "load_layers",
+        "estimate_risk",
+        "evaluate_risk",
+        "plan_coverage",
+        "plan_patrol",
+        "evaluate_response",
+        "backtest_plan",
+        "make_map",
+        "write_run",
+        "audit_run",
+        "run",
+        "run_batch",
+    }
     assert stages <= set(ge.__all__)
     for name in ge.__all__:
         assert getattr(ge, name) is not None, name

@@ -139,11 +139,11 @@ def test_reads_each_gis_format(tmp_path: Path, grid: GridNetwork, fmt: str) -> N
 def test_reads_csv_with_auto_detected_and_mapped_lonlat(tmp_path: Path, grid: GridNetwork) -> None:
     rows = incident_rows()
     rows[1]["category"] = "ROBBERY"
-    auto = write_csv(tmp_path / "auto.csv", [{**r, "LONGITUDE": r.pop("lon"), "Latitude": r.pop("lat")} for r in
-                                               [dict(r) for r in rows]])
+    auto = write_csv(
+        tmp_path / "auto.csv", [{**r, "LONGITUDE": r.pop("lon"), "Latitude": r.pop("lat")} for r in [dict(r) for r in rows]]
+    )
     _assert_points(read_layer("incidents", src(auto), network=grid))
-    mapped = write_csv(tmp_path / "mapped.csv", [{**r, "px": r.pop("lon"), "py": r.pop("lat")} for r in
-                                                 [dict(r) for r in rows]])
+    mapped = write_csv(tmp_path / "mapped.csv", [{**r, "px": r.pop("lon"), "py": r.pop("lat")} for r in [dict(r) for r in rows]])
     layer = read_layer("incidents", src(mapped, columns={"lon": "px", "lat": "py"}), network=grid)
     _assert_points(layer)
 
@@ -243,8 +243,12 @@ def test_separate_date_and_time_columns(tmp_path: Path) -> None:
 
 
 def test_date_format_and_dayfirst(tmp_path: Path) -> None:
-    fmt = _times(tmp_path, ["05.01.2016 14:30", "06.01.2016 00:10", "07.01.2016 23:59"],
-                 columns={"datetime": "when"}, date_format="%d.%m.%Y %H:%M")
+    fmt = _times(
+        tmp_path,
+        ["05.01.2016 14:30", "06.01.2016 00:10", "07.01.2016 23:59"],
+        columns={"datetime": "when"},
+        date_format="%d.%m.%Y %H:%M",
+    )
     assert fmt.gdf["time"].iloc[0] == pd.Timestamp("2016-01-05 14:30")
     assert set(fmt.gdf["time_precision"]) == {"datetime"}
     day = _times(tmp_path, ["03/04/2016", "13/04/2016", "30/04/2016"], columns={"date": "when"}, dayfirst=True)
@@ -538,9 +542,7 @@ def test_corrupt_file_is_a_layer_error(tmp_path: Path, name: str) -> None:
 def test_load_layers_collects_problems_of_every_layer(tmp_path: Path, grid: GridNetwork) -> None:
     good = write_csv(tmp_path / "inc.csv", incident_rows())
     lines = tmp_path / "lines.geojson"
-    gpd.GeoDataFrame(geometry=[shapely.LineString([(X0, Y0), (X0 + 10, Y0)])], crs=UTM10).to_file(
-        lines, driver="GeoJSON"
-    )
+    gpd.GeoDataFrame(geometry=[shapely.LineString([(X0, Y0), (X0 + 10, Y0)])], crs=UTM10).to_file(lines, driver="GeoJSON")
     bad_csv = write_csv(tmp_path / "cams.csv", [{"a": 1, "b": 2}])
     settings = LayersSettings(
         incidents={"path": good},
@@ -562,9 +564,7 @@ def test_load_layers_returns_present_layers(tmp_path: Path, grid: GridNetwork) -
     good = write_csv(tmp_path / "inc.csv", incident_rows())
     districts = tmp_path / "d.geojson"
     gpd.GeoDataFrame({"name": ["A"]}, geometry=[block(1, 1)], crs=UTM10).to_file(districts, driver="GeoJSON")
-    layers = load_layers(
-        LayersSettings(incidents={"path": good, "synthetic": True}, districts={"path": districts}), network=grid
-    )
+    layers = load_layers(LayersSettings(incidents={"path": good, "synthetic": True}, districts={"path": districts}), network=grid)
     assert isinstance(layers, Layers)
     assert [k for k, _ in layers.items()] == ["incidents", "districts"]
     assert layers.cameras is None

@@ -225,9 +225,7 @@ def test_reduced_merges_identical_rows_exactly() -> None:
 
 def test_reduced_keeps_backup_rows_that_can_gain_a_second_view() -> None:
     a = np.array([[0.5, 0.5], [0.5, 0.5]])
-    p = CoverageProblem.from_coverage_matrix(
-        a, np.ones(2), existing=np.array([1.0, 1.0]), backup=np.array([True, False])
-    )
+    p = CoverageProblem.from_coverage_matrix(a, np.ones(2), existing=np.array([1.0, 1.0]), backup=np.array([True, False]))
     _, row_map = p.reduced()
     assert row_map.tolist() == [0, -1]
 
@@ -444,8 +442,17 @@ def test_scip_is_optimal_and_between_greedy_and_its_bound(case) -> None:
     cold = solve_mclp(p, **kw, stop=STOP, warm_start=False)  # the MIP alone, no greedy incumbent
     greedy = solve_mclp(p, **kw, solver="greedy")
     truth, _ = brute_force(
-        a, w, count=count, cost_budget=cost_budget, costs=costs, groups=groups, max_per_group=mpg,
-        existing=existing, existing_views=ev, backup=backup, backup_weight=bw,
+        a,
+        w,
+        count=count,
+        cost_budget=cost_budget,
+        costs=costs,
+        groups=groups,
+        max_per_group=mpg,
+        existing=existing,
+        existing_views=ev,
+        backup=backup,
+        backup_weight=bw,
     )
     tol = 1e-6 * max(1.0, truth)
     assert exact.status == "optimal"
@@ -472,8 +479,16 @@ def test_scip_is_optimal_and_between_greedy_and_its_bound(case) -> None:
     dropped = row_map < 0
     const = float(w[dropped] @ existing[dropped]) + bw * float(w[dropped & backup & (ev >= 2)].sum())
     red_truth, _ = brute_force(
-        red.coverage.toarray(), red.weights, count=count, cost_budget=cost_budget, costs=costs, groups=groups,
-        max_per_group=mpg, existing=red.existing, existing_views=red.existing_views, backup=red.backup,
+        red.coverage.toarray(),
+        red.weights,
+        count=count,
+        cost_budget=cost_budget,
+        costs=costs,
+        groups=groups,
+        max_per_group=mpg,
+        existing=red.existing,
+        existing_views=red.existing_views,
+        backup=red.backup,
         backup_weight=bw,
     )
     assert red_truth + const == pytest.approx(truth, abs=tol)
@@ -489,9 +504,7 @@ def sf(shared_data):
     folder = shared_data / "coverage" / "spopt_sf"
     if not folder.is_dir():
         pytest.skip(f"spopt SF benchmark not available: {folder}")
-    dist = pd.read_csv(
-        folder / "SF_network_distance_candidateStore_16_censusTract_205_new.csv", dtype={"DestinationName": str}
-    )
+    dist = pd.read_csv(folder / "SF_network_distance_candidateStore_16_censusTract_205_new.csv", dtype={"DestinationName": str})
     cost = dist.pivot_table(values="distance", index="DestinationName", columns="name")
     demand = pd.read_csv(folder / "SF_demand_205_centroid_uniform_weight.csv", dtype={"NAME": str}).sort_values("NAME")
     assert cost.shape == (205, 16) and (cost.index.to_numpy() == demand["NAME"].to_numpy()).all()
@@ -604,8 +617,11 @@ def _linprog_bound(a: np.ndarray, w: np.ndarray, k: int, groups: np.ndarray) -> 
 
     n, m = a.shape
     g = np.unique(groups)
-    rows = [np.hstack([-a, np.eye(n)]), np.hstack([np.ones((1, m)), np.zeros((1, n))]),
-            np.hstack([(groups[None, :] == g[:, None]).astype(float), np.zeros((g.size, n))])]  # fmt: skip
+    rows = [
+        np.hstack([-a, np.eye(n)]),
+        np.hstack([np.ones((1, m)), np.zeros((1, n))]),
+        np.hstack([(groups[None, :] == g[:, None]).astype(float), np.zeros((g.size, n))]),
+    ]
     rhs = np.concatenate([np.zeros(n), [k], np.ones(g.size)])
     res = linprog(np.concatenate([np.zeros(m), -w]), A_ub=np.vstack(rows), b_ub=rhs, bounds=(0, 1), method="highs")
     assert res.status == 0
@@ -648,8 +664,9 @@ def test_every_curve_point_has_its_own_valid_bound_and_a_true_gap(solver, monkey
 
 def test_round_average_keeps_the_budget_and_the_groups() -> None:
     a = np.eye(6)
-    p = CoverageProblem.from_coverage_matrix(a, np.ones(6), groups=np.array([0, 0, 1, 1, 2, 2]),
-                                             costs=np.array([1.0, 2.0, 1.0, 1.0, 3.0, 1.0]))  # fmt: skip
+    p = CoverageProblem.from_coverage_matrix(
+        a, np.ones(6), groups=np.array([0, 0, 1, 1, 2, 2]), costs=np.array([1.0, 2.0, 1.0, 1.0, 3.0, 1.0])
+    )
     red, _ = p.reduced()
     x = np.array([0.9, 0.8, 0.1, 0.7, 0.0, 0.6])
     assert problem_mod._round_average(red, x, 1.0, 3, None).tolist() == [0, 3, 5]
@@ -682,12 +699,14 @@ def test_lns_windows_keep_the_budget_never_lose_value_and_are_deterministic(monk
     p = CoverageProblem.from_coverage_matrix(a, w, groups=groups)
     red, _ = p.reduced()
     start = greedy_mclp(red, budget_count=5)
-    plan, better, ending = problem_mod._lns(red, start, budget_count=5, budget_cost=None, backup_weight=0.0,
-                                           windows=3, seed=0, deadline=time.perf_counter() + 300)  # fmt: skip
+    plan, better, ending = problem_mod._lns(
+        red, start, budget_count=5, budget_cost=None, backup_weight=0.0, windows=3, seed=0, deadline=time.perf_counter() + 300
+    )
     assert ending == "work" and plan.size <= 5 and len(set(red.groups[plan])) == plan.size  # the window count ended it
     assert mclp_value(red, plan) >= mclp_value(red, start) - 1e-9
-    again = problem_mod._lns(red, start, budget_count=5, budget_cost=None, backup_weight=0.0, windows=3, seed=0,
-                             deadline=time.perf_counter() + 300)  # fmt: skip
+    again = problem_mod._lns(
+        red, start, budget_count=5, budget_cost=None, backup_weight=0.0, windows=3, seed=0, deadline=time.perf_counter() + 300
+    )
     assert again[0].tolist() == plan.tolist() and again[1] == better
     # through the solve: a 'large' core (threshold lowered) with a gap left gets its windows, SCIP does not run
     monkeypatch.setattr(problem_mod, "_SKIP_MIP_MIN_NNZ", 0)
@@ -740,7 +759,8 @@ def test_lagrangian_bound_with_unequal_costs_keeps_the_groups_and_stays_valid() 
         p = CoverageProblem.from_coverage_matrix(a, w, costs=costs, groups=groups, backup=rng.random(n) < 0.3)
         best = max(
             mclp_value(p, np.array(s, dtype=np.int64), backup_weight=bw)
-            for r in range(m + 1) for s in itertools.combinations(range(m), r)
+            for r in range(m + 1)
+            for s in itertools.combinations(range(m), r)
             if costs[list(s)].sum() <= budget + 1e-9 and len(set(groups[list(s)])) == len(s)
-        )  # fmt: skip
+        )
         assert lagrangian_mclp_bound(p, budget_cost=budget, backup_weight=bw) >= best - 1e-7

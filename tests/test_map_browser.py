@@ -36,14 +36,26 @@ EVIL_SCRIPT = "</script><script>alert(1)</script>"
 EVIL_JINJA = "{{ 7*7 }} {% if 1 %}"  # folium renders scripts twice through Jinja
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
     "--disable-sync",
-]  # fmt: skip
+]
 
 
 def _layer(kind: str, gdf: gpd.GeoDataFrame) -> Layer:
-    return Layer(kind=kind, gdf=gdf, path=Path(f"{kind}.geojson"), sha256="0" * 64, rows_read=len(gdf),
-                 rows_used=len(gdf), rows_dropped=0, drop_reasons={})  # fmt: skip
+    return Layer(
+        kind=kind,
+        gdf=gdf,
+        path=Path(f"{kind}.geojson"),
+        sha256="0" * 64,
+        rows_read=len(gdf),
+        rows_used=len(gdf),
+        rows_dropped=0,
+        drop_reasons={},
+    )
 
 
 def _pts(names: list[str], xy: list[tuple[float, float]], **cols: Any) -> gpd.GeoDataFrame:
@@ -73,9 +85,12 @@ def city_run() -> dict[str, Any]:
     times = [f"2026-01-0{1 + i % 5} {'19:10' if i < 12 else '23:20'}" for i in range(len(xy))]
     incidents = gpd.GeoDataFrame(
         {"time": pd.to_datetime(times), "time_precision": "datetime", "category": "robbery", "weight": 1.0},
-        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS,
-    )  # fmt: skip
-    risk = estimate_risk(city, incidents, windows=windows, settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.05, 0.1)))
+        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy],
+        crs=CRS,
+    )
+    risk = estimate_risk(
+        city, incidents, windows=windows, settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.05, 0.1))
+    )
     districts = gpd.GeoDataFrame(
         {"name": [EVIL_IMG, EVIL_SCRIPT], "priority": [2.0, 1.0]},
         geometry=[shapely.box(X0 - 20, Y0 - 20, X0 + 220, Y0 + 220), shapely.box(X0 + 380, Y0 + 380, X0 + 620, Y0 + 620)],
@@ -84,19 +99,41 @@ def city_run() -> dict[str, Any]:
     sites = _pts([EVIL_SCRIPT, EVIL_IMG], [(300, 300), (100, 500)], category=[EVIL_IMG, "school"], priority=[1.0, 2.0])
     stations = _pts([EVIL_JINJA], [(300, 300)])
     layers = Layers(
-        incidents=_layer("incidents", incidents), districts=_layer("districts", districts),
-        key_sites=_layer("key_sites", sites), stations=_layer("stations", stations),
-    )  # fmt: skip
-    cameras = CameraSettings(models=(CameraModel(name="dome", range_m=60, fov_deg=360, cost=1.0),), budget_count=3,
-                             spacing_m=20, pole_spacing_m=50, backup_key_sites=False)  # fmt: skip
+        incidents=_layer("incidents", incidents),
+        districts=_layer("districts", districts),
+        key_sites=_layer("key_sites", sites),
+        stations=_layer("stations", stations),
+    )
+    cameras = CameraSettings(
+        models=(CameraModel(name="dome", range_m=60, fov_deg=360, cost=1.0),),
+        budget_count=3,
+        spacing_m=20,
+        pole_spacing_m=50,
+        backup_key_sites=False,
+    )
     coverage = plan_coverage(city, settings=cameras, risk=risk, time_limit_s=5)
     settings = PatrolSettings(
-        teams=(TeamSettings(name="car", mode="car", count=2, base=0, break_min=30),), beats=2, hotspot_levels=("red",),
-        district_max_gap_min=None, cross_beat=True, checkpoints=1, checkpoint_crews=1, booths=1, alternatives=2,
+        teams=(TeamSettings(name="car", mode="car", count=2, base=0, break_min=30),),
+        beats=2,
+        hotspot_levels=("red",),
+        district_max_gap_min=None,
+        cross_beat=True,
+        checkpoints=1,
+        checkpoint_crews=1,
+        booths=1,
+        alternatives=2,
         alternative_tolerance=0.5,
-    )  # fmt: skip
-    patrol = plan_patrol(city, settings=settings, windows=windows, risk=risk, stations=stations,
-                         districts=districts, coverage=coverage, time_limit_s=4)  # fmt: skip
+    )
+    patrol = plan_patrol(
+        city,
+        settings=settings,
+        windows=windows,
+        risk=risk,
+        stations=stations,
+        districts=districts,
+        coverage=coverage,
+        time_limit_s=4,
+    )
     assert len(patrol.alternatives) >= 1, "the fixture needs an alternative plan to show"
     assert (patrol.stops["place_kind"] == "break").any(), "the fixture needs meal breaks to show"
     return {"network": city, "layers": layers, "risk": risk, "coverage": coverage, "patrol": patrol, "windows": windows}
@@ -157,10 +194,25 @@ def test_hostile_names_reach_the_page_escaped(city_map):
 def test_layer_control_lists_every_layer_of_the_run(city_map):
     _, fmap = city_map
     names = overlay_names(fmap)
-    for expected in ("Streets (basemap)", "Buildings (basemap)", "Incidents (heat)", "Risk level by time window", "Key districts",
-                     "Key sites", "Police stations / bases", "New cameras (", "New camera views (clipped by buildings)",
-                     "Street camera coverage", "Patrol beats (2)", "Checkpoints (1)", "Police booths (1)", "Routes: evening",
-                     "Routes: late", "Routes: evening, alternative 1", "Patrols at the selected time (clock)"):  # fmt: skip
+    for expected in (
+        "Streets (basemap)",
+        "Buildings (basemap)",
+        "Incidents (heat)",
+        "Risk level by time window",
+        "Key districts",
+        "Key sites",
+        "Police stations / bases",
+        "New cameras (",
+        "New camera views (clipped by buildings)",
+        "Street camera coverage",
+        "Patrol beats (2)",
+        "Checkpoints (1)",
+        "Police booths (1)",
+        "Routes: evening",
+        "Routes: late",
+        "Routes: evening, alternative 1",
+        "Patrols at the selected time (clock)",
+    ):
         assert any(n.startswith(expected) for n in names), (expected, names)
 
 
@@ -222,13 +274,16 @@ def opened(browser: Any, city_map: tuple[Path, Any]) -> Iterator[Page]:
 def test_map_loads_offline_with_every_layer(opened: Page, city_map):
     _, fmap = city_map
     assert opened.js("window.geoengine !== undefined && geoengine.map instanceof L.Map")
-    listed = opened.js("Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label span span'))"
-                       ".map(s => s.textContent.trim())")  # fmt: skip
+    listed = opened.js(
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label span span')).map(s => s.textContent.trim())"
+    )
     assert listed == overlay_names(fmap)
     shown = [c.layer_name for c in fmap._children.values() if getattr(c, "control", False) and c.show]
     assert opened.js("document.querySelectorAll('.leaflet-control-layers-selector:checked').length") == len(shown)
     # the basemap and the data are drawn: features on the map
-    assert opened.js("geoengine.layers['Streets (basemap)'].getLayers().length") == _layer_of(fmap, "Streets (basemap)").n_features
+    assert (
+        opened.js("geoengine.layers['Streets (basemap)'].getLayers().length") == _layer_of(fmap, "Streets (basemap)").n_features
+    )
     assert opened.js("geoengine.map.hasLayer(geoengine.layers['risk'])")
     assert opened.js("geoengine.layers['risk'].getLayers().length") == _layer_of(fmap, "Risk level by time window").n_features > 0
     assert opened.js("!!document.querySelector('.leaflet-control-scale')")
@@ -259,8 +314,10 @@ def test_one_control_switches_risk_routes_and_dropped_visits_together(opened: Pa
     n_dropped = dropped["window"].astype(str).value_counts().to_dict() if len(dropped) else {}
 
     def dropped_shown() -> dict[str, bool]:
-        return opened.js("Object.fromEntries(Object.keys(geoengine.layers).filter(k => k.startsWith('Dropped visits: '))"
-                         ".map(k => [k, geoengine.map.hasLayer(geoengine.layers[k])]))")  # fmt: skip
+        return opened.js(
+            "Object.fromEntries(Object.keys(geoengine.layers).filter(k => k.startsWith('Dropped visits: '))"
+            ".map(k => [k, geoengine.map.hasLayer(geoengine.layers[k])]))"
+        )
 
     opened.page.select_option(".geoengine-clock .ge-window", "1")  # late
     late = opened.js(colours)
@@ -291,8 +348,10 @@ def test_the_control_shows_the_checkpoints_staffed_in_its_window(opened: Page, c
     assert table is not None and table["staffed"].any(), "the fixture staffs a checkpoint"
 
     def staffed_shown() -> dict[str, bool]:
-        return opened.js("Object.fromEntries(Object.keys(geoengine.layers).filter(k => k.startsWith('Checkpoints staffed: '))"
-                         ".map(k => [k, geoengine.map.hasLayer(geoengine.layers[k])]))")  # fmt: skip
+        return opened.js(
+            "Object.fromEntries(Object.keys(geoengine.layers).filter(k => k.startsWith('Checkpoints staffed: '))"
+            ".map(k => [k, geoengine.map.hasLayer(geoengine.layers[k])]))"
+        )
 
     for index, window in ((0, "evening"), (1, "late")):
         opened.page.select_option(".geoengine-clock .ge-window", str(index))
@@ -421,8 +480,12 @@ def test_stop_and_dropped_popups_name_the_place_beat_and_cause(city_run):
     dropped = city_run["patrol"].dropped
     if len(dropped):
         assert "Dropped visits (" in page
-        words = {"time_used": "team time used", "no_team_allocated": "no team allocated to its beat",
-                 "no_team_on_shift": "no team on shift", "unreachable": "unreachable in time"}  # fmt: skip
+        words = {
+            "time_used": "team time used",
+            "no_team_allocated": "no team allocated to its beat",
+            "no_team_on_shift": "no team on shift",
+            "unreachable": "unreachable in time",
+        }
         for cause in set(dropped["cause"]):
             assert words[cause] in page
 
@@ -508,10 +571,17 @@ def circles_map(city_run: dict[str, Any], tmp_path_factory: pytest.TempPathFacto
 
     settings = ResponseSettings()
     run = city_run
-    responders = plan_responders(run["network"], windows=run["windows"], settings=settings, patrol=run["patrol"],
-                                 stations=run["layers"].stations.gdf)  # fmt: skip
-    response = evaluate_response(run["network"], responders, settings=settings, windows=run["windows"],
-                                 key_sites=run["layers"].key_sites.gdf, districts=run["layers"].districts.gdf)  # fmt: skip
+    responders = plan_responders(
+        run["network"], windows=run["windows"], settings=settings, patrol=run["patrol"], stations=run["layers"].stations.gdf
+    )
+    response = evaluate_response(
+        run["network"],
+        responders,
+        settings=settings,
+        windows=run["windows"],
+        key_sites=run["layers"].key_sites.gdf,
+        districts=run["layers"].districts.gdf,
+    )
     fmap = make_map(**run, response=response, title="circles")
     path = tmp_path_factory.mktemp("circles") / "map.html"
     path.write_text(fmap.get_root().render(), encoding="utf-8")
@@ -522,14 +592,20 @@ def test_response_circles_follow_the_one_time_control(browser: Any, circles_map)
     path, fmap, response = circles_map
     tiers = sorted(response.settings.tiers, key=lambda t: t.minutes)
     windows = [w.name for w in response.windows]
-    circle = {(t.name, w): next(n for n in overlay_names(fmap) if n.startswith(f"Response circle: {t.name}, {t.minutes:g} min, {w} ("))
-              for t in tiers for w in windows}  # fmt: skip
+    circle = {
+        (t.name, w): next(n for n in overlay_names(fmap) if n.startswith(f"Response circle: {t.name}, {t.minutes:g} min, {w} ("))
+        for t in tiers
+        for w in windows
+    }
     assert len(circle) == len(tiers) * len(windows) == 6  # one layer per (tier, window), none per minute
     page = Page(browser, path)
     try:
+
         def shown() -> set[tuple[str, str]]:
-            on = page.js("Object.fromEntries(Object.keys(geoengine.layers).filter(k => k.startsWith('Response circle: '))"
-                         ".map(k => [k, geoengine.map.hasLayer(geoengine.layers[k])]))")  # fmt: skip
+            on = page.js(
+                "Object.fromEntries(Object.keys(geoengine.layers).filter(k => k.startsWith('Response circle: '))"
+                ".map(k => [k, geoengine.map.hasLayer(geoengine.layers[k])]))"
+            )
             assert set(on) == set(circle.values())
             return {key for key, name in circle.items() if on[name]}
 
@@ -576,5 +652,7 @@ def test_a_tiers_key_sites_show_inside_or_outside_its_circle(circles_map):
     demand = response.demand[tier.name]
     for w in response.windows:
         share = response.node_share_by_window[(tier.name, w.name)][demand["pos"].to_numpy()]
-        name = next(n for n in overlay_names(fmap) if n.startswith(f"Response circle: {tier.name}, {tier.minutes:g} min, {w.name} ("))
+        name = next(
+            n for n in overlay_names(fmap) if n.startswith(f"Response circle: {tier.name}, {tier.minutes:g} min, {w.name} (")
+        )
         assert name.endswith(f"({int((share >= 0.5).sum())} of {len(demand)} sites inside)")

@@ -37,10 +37,23 @@ from geoengine.network import (
 from geoengine.scenario import NetworkSettings, Speeds
 
 EDGE_COLUMNS = [
-    "segment_id", "osmid", "name", "highway", "oneway", "length_m", "car", "foot", "ebike",
-    "speed_car_kph", "speed_foot_kph", "speed_ebike_kph", "time_car_s", "time_foot_s", "time_ebike_s",
+    "segment_id",
+    "osmid",
+    "name",
+    "highway",
+    "oneway",
+    "length_m",
+    "car",
+    "foot",
+    "ebike",
+    "speed_car_kph",
+    "speed_foot_kph",
+    "speed_ebike_kph",
+    "time_car_s",
+    "time_foot_s",
+    "time_ebike_s",
     "geometry",
-]  # fmt: skip
+]
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -340,8 +353,14 @@ def test_access_rules_per_mode() -> None:
 
 
 def test_car_speed_uses_maxspeed_factor_and_cap() -> None:
-    tags = pd.DataFrame([{"highway": "primary", "maxspeed": "60"}, {"highway": "primary", "maxspeed": "RU:urban"},
-                         {"highway": "primary", "maxspeed": "30 mph"}, {"highway": "primary", "maxspeed": "120"}])  # fmt: skip
+    tags = pd.DataFrame(
+        [
+            {"highway": "primary", "maxspeed": "60"},
+            {"highway": "primary", "maxspeed": "RU:urban"},
+            {"highway": "primary", "maxspeed": "30 mph"},
+            {"highway": "primary", "maxspeed": "120"},
+        ]
+    )
     sp = Speeds()
     f = _osm.access_flags(tags, car_kph=sp.car_kph, car_factor=sp.car_factor, car_max_kph=sp.car_max_kph)
     assert f["car_kph"].tolist() == pytest.approx([48.0, 40.0, 0.8 * 48.28032, 80.0], abs=1e-3)
@@ -364,10 +383,18 @@ def _node(i: int, lon: float, lat: float, tags: str = "") -> str:
 def test_xml_with_missing_nodes_is_split_not_joined(tmp_path: Path) -> None:
     # a street 1-2-3-(4 missing)-5-6 and a cross street 2-7; a one-way street 5-8
     d = 0.001
-    nodes = "".join([
-        _node(1, 0, 0), _node(2, d, 0), _node(3, 2 * d, 0), _node(5, 4 * d, 0), _node(6, 5 * d, 0),
-        _node(7, d, d), _node(8, 4 * d, d), _node(9, 4 * d, 0.5 * d, "<tag k='shop' v='bakery'/><tag k='name' v='B'/>"),
-    ])  # fmt: skip
+    nodes = "".join(
+        [
+            _node(1, 0, 0),
+            _node(2, d, 0),
+            _node(3, 2 * d, 0),
+            _node(5, 4 * d, 0),
+            _node(6, 5 * d, 0),
+            _node(7, d, d),
+            _node(8, 4 * d, d),
+            _node(9, 4 * d, 0.5 * d, "<tag k='shop' v='bakery'/><tag k='name' v='B'/>"),
+        ]
+    )
     ways = (
         "<way id='100'><nd ref='1'/><nd ref='2'/><nd ref='3'/><nd ref='4'/><nd ref='5'/><nd ref='6'/>"
         "<tag k='highway' v='residential'/><tag k='name' v='Main'/></way>\n"
@@ -420,8 +447,13 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
     bad_bz2.write_bytes(b"BZh9 garbage")
     with pytest.raises(NetworkSourceError, match="bad.osm.bz2"):
         network_from_xml(bad_bz2)
-    no_streets = _write(tmp_path / "nostreets.osm", OSM_HEAD + _node(1, 0, 0) + _node(2, 0.001, 0) +
-                        "<way id='1'><nd ref='1'/><nd ref='2'/><tag k='waterway' v='river'/></way></osm>")  # fmt: skip
+    no_streets = _write(
+        tmp_path / "nostreets.osm",
+        OSM_HEAD
+        + _node(1, 0, 0)
+        + _node(2, 0.001, 0)
+        + "<way id='1'><nd ref='1'/><nd ref='2'/><tag k='waterway' v='river'/></way></osm>",
+    )
     with pytest.raises(NetworkSourceError, match="nostreets.osm.*no usable streets"):
         network_from_xml(no_streets)
     bad_graphml = _write(tmp_path / "bad.graphml", "<graphml><x")
@@ -525,8 +557,7 @@ def test_load_network_caches_and_rebuilds_corrupt_cache(helsinki_pbf: Path, tmp_
     pd.testing.assert_frame_equal(pd.DataFrame(first.edges), pd.DataFrame(second.edges))
     assert second.snap(second.nodes.geometry.iloc[:3])["distance_m"].max() < 1e-6  # trees rebuilt after reading
     # other options → another cache file
-    other = NetworkSettings(source=helsinki_pbf, network_type="drive", cache_dir=tmp_path / "cache",
-                            speeds=Speeds(foot_kph=5.0))  # fmt: skip
+    other = NetworkSettings(source=helsinki_pbf, network_type="drive", cache_dir=tmp_path / "cache", speeds=Speeds(foot_kph=5.0))
     assert cache_path(other, scenario_dir=tmp_path) != target
     # a corrupt cache file is ignored and rebuilt
     target.write_bytes(b"not a cache entry")

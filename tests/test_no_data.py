@@ -123,9 +123,13 @@ def test_layers_incidents_extent_errors_name_the_field(tmp_path, grid):
         IncidentSource(path=csv, extent=str(tmp_path / "nope.geojson"))
     assert "extent" in str(missing.value)
     (tmp_path / "points.geojson").write_text(
-        json.dumps({"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [15.0, 59.5]}}]})
-    )  # fmt: skip
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [15.0, 59.5]}}],
+            }
+        )
+    )
     with pytest.raises(LayerError) as points:
         read_layer("incidents", IncidentSource(path=csv, extent=str(tmp_path / "points.geojson")), network=grid)
     assert "polygons" in str(points.value) and "layers.incidents.extent" in str(points.value)

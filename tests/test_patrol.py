@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -13,8 +12,8 @@ from geoengine.network import RoadNetwork
 from geoengine.patrol.targets import hotspot_targets, visit_slots
 from geoengine.patrol.travel import travel_matrix
 from geoengine.risk import estimate_risk
-from geoengine.synthetic import grid_network
 from geoengine.scenario import PatrolSettings, RiskSettings, TeamSettings, TimeWindow
+from geoengine.synthetic import grid_network
 
 CRS = "EPSG:32633"
 X0, Y0 = 500_000.0, 6_600_000.0
@@ -30,7 +29,9 @@ def city(tmp_path_factory) -> RoadNetwork:
 
 
 def pts(*xy: tuple[float, float]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"name": [f"p{i}" for i in range(len(xy))]}, geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS)
+    return gpd.GeoDataFrame(
+        {"name": [f"p{i}" for i in range(len(xy))]}, geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS
+    )
 
 
 def test_travel_matrix_times_lengths_and_paths(city):
@@ -67,9 +68,16 @@ def test_hotspots_are_clusters_of_adjacent_risky_streets(city):
     times = pd.to_datetime(["2026-01-01 20:00"] * 8)
     inc = gpd.GeoDataFrame(
         {"time": times, "time_precision": "datetime", "category": "robbery"},
-        geometry=[shapely.Point(X0 + 50, Y0), shapely.Point(X0 + 150, Y0), shapely.Point(X0 + 55, Y0),
-                  shapely.Point(X0 + 145, Y0), shapely.Point(X0 + 450, Y0 + 500), shapely.Point(X0 + 455, Y0 + 500),
-                  shapely.Point(X0 + 440, Y0 + 500), shapely.Point(X0 + 460, Y0 + 500)],  # fmt: skip
+        geometry=[
+            shapely.Point(X0 + 50, Y0),
+            shapely.Point(X0 + 150, Y0),
+            shapely.Point(X0 + 55, Y0),
+            shapely.Point(X0 + 145, Y0),
+            shapely.Point(X0 + 450, Y0 + 500),
+            shapely.Point(X0 + 455, Y0 + 500),
+            shapely.Point(X0 + 440, Y0 + 500),
+            shapely.Point(X0 + 460, Y0 + 500),
+        ],
         crs=CRS,
     )
     risk = estimate_risk(city, inc, settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.01, 0.01)))
@@ -86,16 +94,23 @@ from geoengine.patrol.plan import plan_patrol  # noqa: E402
 def _risk_with_hotspots(city: RoadNetwork, spots: list[tuple[float, float]], *, window: TimeWindow, n: int = 6):
     xy = [p for p in spots for _ in range(n)]
     inc = gpd.GeoDataFrame(
-        {"time": pd.to_datetime([f"2026-01-01 {window.start}"] * len(xy)) + pd.Timedelta(minutes=5),
-         "time_precision": "datetime", "category": "robbery"},
-        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS,
+        {
+            "time": pd.to_datetime([f"2026-01-01 {window.start}"] * len(xy)) + pd.Timedelta(minutes=5),
+            "time_precision": "datetime",
+            "category": "robbery",
+        },
+        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy],
+        crs=CRS,
     )
-    return estimate_risk(city, inc, windows=(window,), settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.05, 0.1)))
+    return estimate_risk(
+        city, inc, windows=(window,), settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.05, 0.1))
+    )
 
 
 def _stations(*xy: tuple[float, float]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"name": [f"Station {i}" for i in range(len(xy))]},
-                            geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS)  # fmt: skip
+    return gpd.GeoDataFrame(
+        {"name": [f"Station {i}" for i in range(len(xy))]}, geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS
+    )
 
 
 EVENING = TimeWindow(name="evening", start="18:00", end="22:00")
@@ -104,8 +119,11 @@ EVENING = TimeWindow(name="evening", start="18:00", end="22:00")
 def test_two_teams_serve_four_hotspots_and_revisit_red_ones_in_time(city):
     risk = _risk_with_hotspots(city, [(50, 0), (450, 0), (50, 500), (450, 500)], window=EVENING)
     settings = PatrolSettings(
-        teams=(TeamSettings(name="car", mode="car", count=2, base=0),), beats=2, hotspot_levels=("red",),
-        district_max_gap_min=None, cross_beat=True,
+        teams=(TeamSettings(name="car", mode="car", count=2, base=0),),
+        beats=2,
+        hotspot_levels=("red",),
+        district_max_gap_min=None,
+        cross_beat=True,
     )
     plan = plan_patrol(city, settings=settings, windows=(EVENING,), risk=risk, stations=_stations((250, 250)), time_limit_s=10)
     m = plan.metrics()
@@ -122,9 +140,25 @@ def test_two_teams_serve_four_hotspots_and_revisit_red_ones_in_time(city):
         assert g.sort_values("seq")["place_kind"].iloc[0] == "base" and g.sort_values("seq")["place_kind"].iloc[-1] == "base"
     assert (hot["dwell_min"] == 12).all()
     table = plan.routes_table()
-    assert list(table.columns) == ["team", "mode", "window", "seq", "place_id", "place_kind", "place_name", "beat",
-                                   "lon", "lat", "arrive", "depart", "arrive_s", "depart_s", "dwell_min",
-                                   "travel_min_from_prev", "risk_level"]  # fmt: skip
+    assert list(table.columns) == [
+        "team",
+        "mode",
+        "window",
+        "seq",
+        "place_id",
+        "place_kind",
+        "place_name",
+        "beat",
+        "lon",
+        "lat",
+        "arrive",
+        "depart",
+        "arrive_s",
+        "depart_s",
+        "dwell_min",
+        "travel_min_from_prev",
+        "risk_level",
+    ]
     assert table["arrive"].str.match(r"^\d\d:\d\d$").all() and table["arrive"].min() >= "18:00"
     # routes are drawn along the streets
     assert all(line.length > 0 for line in plan.route_lines.geometry)
@@ -134,8 +168,12 @@ def test_a_hotspot_no_team_can_reach_in_time_is_dropped_and_reported(city):
     short = TimeWindow(name="short", start="18:00", end="18:20")
     risk = _risk_with_hotspots(city, [(450, 500), (50, 0)], window=short)
     settings = PatrolSettings(
-        teams=(TeamSettings(name="foot", mode="foot", count=1, base=0),), beats=1, hotspot_levels=("red",),
-        district_max_gap_min=None, dwell_min={"red": 12.0}, max_hotspots_per_window=2,
+        teams=(TeamSettings(name="foot", mode="foot", count=1, base=0),),
+        beats=1,
+        hotspot_levels=("red",),
+        district_max_gap_min=None,
+        dwell_min={"red": 12.0},
+        max_hotspots_per_window=2,
     )
     plan = plan_patrol(city, settings=settings, windows=(short,), risk=risk, stations=_stations((0, 0)), time_limit_s=5)
     # on foot the far corner (900 m, ~12 min) plus a 12 min stop does not fit in 20 minutes with the near one
@@ -152,9 +190,14 @@ def test_teams_stay_in_their_beats_and_beats_are_contiguous(city):
     risk = _risk_with_hotspots(city, [(50, 0), (450, 0), (50, 500), (450, 500), (250, 300)], window=EVENING)
     settings = PatrolSettings(
         teams=(TeamSettings(name="car", mode="car", count=2, base=0), TeamSettings(name="bike", mode="ebike", count=2, base=1)),
-        beats=4, hotspot_levels=("red",), district_max_gap_min=None, cross_beat=False,
+        beats=4,
+        hotspot_levels=("red",),
+        district_max_gap_min=None,
+        cross_beat=False,
     )
-    plan = plan_patrol(city, settings=settings, windows=(EVENING,), risk=risk, stations=_stations((0, 0), (500, 500)), time_limit_s=10)
+    plan = plan_patrol(
+        city, settings=settings, windows=(EVENING,), risk=risk, stations=_stations((0, 0), (500, 500)), time_limit_s=10
+    )
     assert plan.beats.contiguous
     beat_of = plan.hotspots.set_index("hotspot_id")["beat"]
     result = plan.results["evening"]
@@ -191,8 +234,12 @@ def test_replanning_keeps_what_still_works(city, tmp_path):
 def test_alternative_plans_are_near_equal_and_differ(city):
     risk = _risk_with_hotspots(city, [(50, 0), (450, 0), (50, 500), (450, 500)], window=EVENING)
     settings = PatrolSettings(
-        teams=(TeamSettings(name="car", mode="car", count=2, base=0),), beats=1, hotspot_levels=("red",),
-        district_max_gap_min=None, alternatives=3, alternative_tolerance=0.10,
+        teams=(TeamSettings(name="car", mode="car", count=2, base=0),),
+        beats=1,
+        hotspot_levels=("red",),
+        district_max_gap_min=None,
+        alternatives=3,
+        alternative_tolerance=0.10,
     )
     plan = plan_patrol(city, settings=settings, windows=(EVENING,), risk=risk, stations=_stations((250, 250)), time_limit_s=9)
     m = plan.metrics()
@@ -206,10 +253,15 @@ def test_a_replanning_hint_never_gives_a_team_a_stop_outside_its_beats():
 
     from geoengine.patrol.plan import _hint
 
-    previous = pd.DataFrame({
-        "team": ["car-1"] * 4, "window": ["evening"] * 4, "seq": [0, 1, 2, 3],
-        "place_kind": ["base", "hotspot", "hotspot", "base"], "place_id": ["b", "h1", "h2", "b"],
-    })  # fmt: skip
+    previous = pd.DataFrame(
+        {
+            "team": ["car-1"] * 4,
+            "window": ["evening"] * 4,
+            "seq": [0, 1, 2, 3],
+            "place_kind": ["base", "hotspot", "hotspot", "base"],
+            "place_id": ["b", "h1", "h2", "b"],
+        }
+    )
     wt = pd.DataFrame({"team": ["car-1"], "base": ["b"]})
     visits = pd.DataFrame({"place_id": ["h1", "h2"], "visit": [0, 0], "node": [1, 2]})
     hint = _hint(previous, "evening", wt, visits)
@@ -235,8 +287,12 @@ def test_the_beats_get_the_patrol_safety_cap_not_their_default(city, monkeypatch
     short = TimeWindow(name="short", start="18:00", end="18:20")
     risk = _risk_with_hotspots(city, [(50, 0)], window=short)
     settings = PatrolSettings(
-        teams=(TeamSettings(name="foot", mode="foot", count=1, base=0),), beats=1, hotspot_levels=("red",),
-        district_max_gap_min=None, dwell_min={"red": 5.0}, max_hotspots_per_window=1,
+        teams=(TeamSettings(name="foot", mode="foot", count=1, base=0),),
+        beats=1,
+        hotspot_levels=("red",),
+        district_max_gap_min=None,
+        dwell_min={"red": 5.0},
+        max_hotspots_per_window=1,
     )
     plan_patrol(city, settings=settings, windows=(short,), risk=risk, stations=_stations((0, 0)), time_limit_s=7)
     assert seen["time_limit_s"] == 7.0

@@ -31,8 +31,9 @@ def city():
 
 
 def _stations(*xy: tuple[float, float]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"name": [f"Station {i}" for i in range(len(xy))]},
-                            geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS)  # fmt: skip
+    return gpd.GeoDataFrame(
+        {"name": [f"Station {i}" for i in range(len(xy))]}, geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS
+    )
 
 
 def _risk(city, spots, windows, n=6):
@@ -42,9 +43,15 @@ def _risk(city, spots, windows, n=6):
         times += [f"2026-01-02 {w.start}"] * len(xy)  # a Friday
     inc = gpd.GeoDataFrame(
         {"time": pd.to_datetime(times) + pd.Timedelta(minutes=5), "time_precision": "datetime", "category": "robbery"},
-        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy * len(windows)], crs=CRS,
+        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy * len(windows)],
+        crs=CRS,
     )
-    return estimate_risk(city, inc, windows=tuple(windows), settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.05, 0.1), extent="none"))
+    return estimate_risk(
+        city,
+        inc,
+        windows=tuple(windows),
+        settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.05, 0.1), extent="none"),
+    )
 
 
 # --------------------------------------------------------------------------- shifts
@@ -59,8 +66,13 @@ def test_window_overlaps_follow_days_and_midnight():
 
 def test_overlapping_windows_share_one_crew():
     stations = _stations((0, 0))
-    settings = PatrolSettings(teams=(TeamSettings(name="foot", mode="foot", count=2, windows=("evening", "weekend_night")),
-                                     TeamSettings(name="car", mode="car")), district_max_gap_min=None)  # fmt: skip
+    settings = PatrolSettings(
+        teams=(
+            TeamSettings(name="foot", mode="foot", count=2, windows=("evening", "weekend_night")),
+            TeamSettings(name="car", mode="car"),
+        ),
+        district_max_gap_min=None,
+    )
     teams, warnings = expand_teams(settings, (EVENING, NIGHT, WEEKEND), stations)
     foot = teams[(teams["team"] == "foot-1")].set_index("window")
     # evening (listed first) keeps 22:00–23:00; weekend_night gets the rest of its time
@@ -73,7 +85,9 @@ def test_overlapping_windows_share_one_crew():
 
 
 def test_an_explicit_shift_spans_windows_and_is_cut_to_each():
-    settings = PatrolSettings(teams=(TeamSettings(name="late", shift_start="22:00", shift_end="06:00"),), district_max_gap_min=None)
+    settings = PatrolSettings(
+        teams=(TeamSettings(name="late", shift_start="22:00", shift_end="06:00"),), district_max_gap_min=None
+    )
     teams, _ = expand_teams(settings, (EVENING, NIGHT), _stations((0, 0)))
     t = teams.set_index("window")
     assert (t.loc["evening", "shift_start_s"], t.loc["evening", "shift_end_s"]) == (4 * 3600, 5 * 3600)
@@ -81,8 +95,10 @@ def test_an_explicit_shift_spans_windows_and_is_cut_to_each():
 
 
 def test_team_mistakes_are_reported_together():
-    settings = PatrolSettings(teams=(TeamSettings(name="a", base="nowhere"), TeamSettings(name="a"),
-                                     TeamSettings(name="b", windows=("lunch",))), district_max_gap_min=None)  # fmt: skip
+    settings = PatrolSettings(
+        teams=(TeamSettings(name="a", base="nowhere"), TeamSettings(name="a"), TeamSettings(name="b", windows=("lunch",))),
+        district_max_gap_min=None,
+    )
     with pytest.raises(InfeasibleSettingsError) as err:
         expand_teams(settings, (EVENING,), _stations((0, 0)))
     text = str(err.value)
@@ -92,8 +108,9 @@ def test_team_mistakes_are_reported_together():
 def test_overlapping_windows_never_double_book_a_team(city):
     windows = (EVENING, WEEKEND)
     risk = _risk(city, [(50, 0), (450, 500)], windows)
-    settings = PatrolSettings(teams=(TeamSettings(name="foot", mode="foot", count=1),), beats=1, hotspot_levels=("red",),
-                              district_max_gap_min=None)  # fmt: skip
+    settings = PatrolSettings(
+        teams=(TeamSettings(name="foot", mode="foot", count=1),), beats=1, hotspot_levels=("red",), district_max_gap_min=None
+    )
     plan = plan_patrol(city, settings=settings, windows=windows, risk=risk, stations=_stations((250, 250)), time_limit_s=10)
     s = plan.stops
     # absolute clock minutes of the team's rows on a Friday (weekend_night starts at 22:00)
@@ -106,8 +123,9 @@ def test_overlapping_windows_never_double_book_a_team(city):
 # --------------------------------------------------------------------------- revisits
 def test_revisits_are_spaced_and_never_back_to_back(city):
     risk = _risk(city, [(50, 0), (450, 500)], (EVENING,))
-    settings = PatrolSettings(teams=(TeamSettings(name="car", mode="car", count=1),), beats=1, hotspot_levels=("red",),
-                              district_max_gap_min=None)  # fmt: skip
+    settings = PatrolSettings(
+        teams=(TeamSettings(name="car", mode="car", count=1),), beats=1, hotspot_levels=("red",), district_max_gap_min=None
+    )
     plan = plan_patrol(city, settings=settings, windows=(EVENING,), risk=risk, stations=_stations((250, 250)), time_limit_s=10)
     s = plan.stops.sort_values(["team", "seq"])
     visits = s[s["place_kind"] == "hotspot"]
@@ -127,8 +145,13 @@ def test_the_beat_with_all_the_risk_gets_the_team(city):
     """Two beats; every hotspot in one of them; the only team's base in the other. Allocation follows the
     visits routing needs, so the team is allocated the risky beat (not the beat of its base) and serves it."""
     risk = _risk(city, [(50, 500), (150, 500), (50, 400)], (EVENING,))
-    settings = PatrolSettings(teams=(TeamSettings(name="car", mode="car", count=1),), beats=2, hotspot_levels=("red",),
-                              district_max_gap_min=None, cross_beat="never")  # fmt: skip
+    settings = PatrolSettings(
+        teams=(TeamSettings(name="car", mode="car", count=1),),
+        beats=2,
+        hotspot_levels=("red",),
+        district_max_gap_min=None,
+        cross_beat="never",
+    )
     plan = plan_patrol(city, settings=settings, windows=(EVENING,), risk=risk, stations=_stations((500, 0)), time_limit_s=10)
     hot_beats = set(plan.hotspots["beat"].astype(int) + 1)
     mine = plan.team_beats[(plan.team_beats["team"] == "car") & (plan.team_beats["how"] == "allocated")]
@@ -146,11 +169,19 @@ def test_a_beat_with_one_red_hotspot_gets_every_visit_it_needs(city):
     xy = [p for p in spots for _ in range(6)]
     inc = gpd.GeoDataFrame(
         {"time": pd.to_datetime(["2026-01-02 18:05"] * len(xy)), "time_precision": "datetime", "category": "robbery"},
-        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy], crs=CRS,
-    )  # fmt: skip
-    risk = estimate_risk(city, inc, windows=(EVENING,), settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.05, 0.1)))
-    settings = PatrolSettings(teams=(TeamSettings(name="car", mode="car", count=1),), beats=2, hotspot_levels=("red",),
-                              district_max_gap_min=None, cross_beat="never")  # fmt: skip
+        geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in xy],
+        crs=CRS,
+    )
+    risk = estimate_risk(
+        city, inc, windows=(EVENING,), settings=RiskSettings(own_segment_share=1.0, level_shares=(0.05, 0.05, 0.1))
+    )
+    settings = PatrolSettings(
+        teams=(TeamSettings(name="car", mode="car", count=1),),
+        beats=2,
+        hotspot_levels=("red",),
+        district_max_gap_min=None,
+        cross_beat="never",
+    )
     plan = plan_patrol(city, settings=settings, windows=(EVENING,), risk=risk, stations=_stations((500, 0)), time_limit_s=10)
     assert len(plan.hotspots) == 1
     m = plan.metrics()
@@ -168,20 +199,35 @@ def _line_problem(*, break_at=None, tw=((0, 1000),), vehicles=1, allowed=None):
     np.fill_diagonal(travel, 0)
     veh = []
     for k in range(vehicles):
-        b = {} if break_at is None else {"break_earliest_s": break_at[0], "break_latest_s": break_at[0], "break_duration_s": break_at[1]}
+        b = (
+            {}
+            if break_at is None
+            else {"break_earliest_s": break_at[0], "break_latest_s": break_at[0], "break_duration_s": break_at[1]}
+        )
         veh.append(Vehicle(f"t{k}", start=0, end=0, shift_start_s=0, shift_end_s=1000, **b))
     return RoutingProblem.from_arrays(
-        travel, service_s=[0] + [60] * len(tw), tw_start_s=[0] + [a for a, _ in tw], tw_end_s=[1000] + [b for _, b in tw],
-        vehicles=veh, penalty=[-1] + [1000] * len(tw), allowed=allowed, place=[-1] + list(range(len(tw))),
-    )  # fmt: skip
+        travel,
+        service_s=[0] + [60] * len(tw),
+        tw_start_s=[0] + [a for a, _ in tw],
+        tw_end_s=[1000] + [b for _, b in tw],
+        vehicles=veh,
+        penalty=[-1] + [1000] * len(tw),
+        allowed=allowed,
+        place=[-1] + list(range(len(tw))),
+    )
 
 
 def _empty_result(problem, *, dropped, break_start=None):
     routes = tuple(
-        Route(k, (Stop(0, v.shift_start_s, v.shift_start_s), Stop(0, v.shift_end_s, v.shift_end_s)), 0, None,
-              break_start if v.break_duration_s else None)
+        Route(
+            k,
+            (Stop(0, v.shift_start_s, v.shift_start_s), Stop(0, v.shift_end_s, v.shift_end_s)),
+            0,
+            None,
+            break_start if v.break_duration_s else None,
+        )
         for k, v in enumerate(problem.vehicles)
-    )  # fmt: skip
+    )
     return RoutingResult(routes, tuple(dropped), 0, "feasible", 0.0, "test", "test")
 
 
@@ -204,9 +250,16 @@ def test_a_visit_too_far_for_the_shift_is_unreachable():
 def test_a_visit_no_allowed_team_can_make_has_no_team_allocated():
     base = _line_problem(tw=((100, 200),), vehicles=2)
     early = Vehicle("t0", start=0, end=0, shift_start_s=0, shift_end_s=90)  # the team of its beat has gone home
-    p = RoutingProblem.from_arrays(base.travel_s, service_s=base.service_s, tw_start_s=base.tw_start_s,
-                                   tw_end_s=base.tw_end_s, vehicles=[early, base.vehicles[1]], penalty=base.penalty,
-                                   allowed=[None, [0]], place=base.place)  # fmt: skip
+    p = RoutingProblem.from_arrays(
+        base.travel_s,
+        service_s=base.service_s,
+        tw_start_s=base.tw_start_s,
+        tw_end_s=base.tw_end_s,
+        vehicles=[early, base.vehicles[1]],
+        penalty=base.penalty,
+        allowed=[None, [0]],
+        place=base.place,
+    )
     result = _empty_result(p, dropped=[1])
     assert find_insertion(p, result.routes[1], 1) is not None  # team 1 is free, but may not patrol there
     assert drop_causes(p, result)[1][0] == "no_team_allocated"
@@ -226,8 +279,15 @@ def test_time_used_names_the_visits_that_hold_the_team():
 
 def test_a_dropped_visit_takes_the_place_of_a_less_valuable_one():
     p = _line_problem(tw=((100, 120), (100, 120)))
-    p = RoutingProblem.from_arrays(p.travel_s, service_s=p.service_s, tw_start_s=p.tw_start_s, tw_end_s=p.tw_end_s,
-                                   vehicles=p.vehicles, penalty=[-1, 100, 5000], place=p.place)  # fmt: skip
+    p = RoutingProblem.from_arrays(
+        p.travel_s,
+        service_s=p.service_s,
+        tw_start_s=p.tw_start_s,
+        tw_end_s=p.tw_end_s,
+        vehicles=p.vehicles,
+        penalty=[-1, 100, 5000],
+        place=p.place,
+    )
     busy = Route(0, (Stop(0, 0, 0), Stop(1, 100, 160), Stop(0, 170, 170)), 20, None, None)
     fixed, placed = insert_dropped(p, RoutingResult((busy,), (2,), 0, "feasible", 0.0, "test", "test"))
     assert fixed.dropped == (1,) and [s.node for s in fixed.routes[0].stops] == [0, 2, 0]
@@ -254,10 +314,14 @@ def test_same_place_visits_never_follow_each_other():
     # one place needing two visits close together, and another place: the solver must go elsewhere between
     travel = np.array([[0, 10, 10, 10], [10, 0, 0, 10], [10, 0, 0, 10], [10, 10, 10, 0]])
     p = RoutingProblem.from_arrays(
-        travel, service_s=[0, 60, 60, 60], tw_start_s=[0, 0, 0, 0], tw_end_s=[1000, 1000, 1000, 1000],
-        vehicles=[Vehicle("t", start=0, end=0, shift_start_s=0, shift_end_s=1000)], penalty=[-1, 500, 500, 500],
+        travel,
+        service_s=[0, 60, 60, 60],
+        tw_start_s=[0, 0, 0, 0],
+        tw_end_s=[1000, 1000, 1000, 1000],
+        vehicles=[Vehicle("t", start=0, end=0, shift_start_s=0, shift_end_s=1000)],
+        penalty=[-1, 500, 500, 500],
         place=[-1, 7, 7, 8],
-    )  # fmt: skip
+    )
     res = solve_routing(p, stop=Limits(work=1, max_runtime_s=30))
     nodes = [s.node for s in res.routes[0].stops]
     assert res.dropped == () and all({a, b} != {1, 2} for a, b in zip(nodes, nodes[1:]))

@@ -29,10 +29,27 @@ def demo_run(tmp_path_factory):
 def test_demo_writes_exactly_into_out(demo_run):
     out, res = demo_run
     assert sorted(p.name for p in out.iterdir()) == [
-        "allocation.csv", "briefing.pdf", "briefing.png", "cameras_new.csv", "coverage_curve.csv", "coverage_districts.csv",
-        "dropped_visits.csv", "hotspots.csv",
-        "manifest.json", "map.html", "patrol_dosage.csv", "plan.gpkg", "report.html", "response.csv", "risk_by_district.csv",
-        "risk_evaluation.csv", "routes.csv", "shift_sheets.html", "shift_sheets.pdf", "team_beats.csv", "teams.csv",
+        "allocation.csv",
+        "briefing.pdf",
+        "briefing.png",
+        "cameras_new.csv",
+        "coverage_curve.csv",
+        "coverage_districts.csv",
+        "dropped_visits.csv",
+        "hotspots.csv",
+        "manifest.json",
+        "map.html",
+        "patrol_dosage.csv",
+        "plan.gpkg",
+        "report.html",
+        "response.csv",
+        "risk_by_district.csv",
+        "risk_evaluation.csv",
+        "routes.csv",
+        "shift_sheets.html",
+        "shift_sheets.pdf",
+        "team_beats.csv",
+        "teams.csv",
     ]
     assert str(out) in res.stdout
 
@@ -40,7 +57,17 @@ def test_demo_writes_exactly_into_out(demo_run):
 def test_manifest_follows_the_contract(demo_run):
     out, _ = demo_run
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    for key in ("geoengine_version", "scenario", "scenario_sha256", "seed", "inputs", "timings_s", "metrics", "outputs", "warnings"):
+    for key in (
+        "geoengine_version",
+        "scenario",
+        "scenario_sha256",
+        "seed",
+        "inputs",
+        "timings_s",
+        "metrics",
+        "outputs",
+        "warnings",
+    ):
         assert key in m
     assert re.fullmatch(r"[0-9a-f]{64}", m["scenario_sha256"])
     assert set(m["timings_s"]) == set(TIMING_KEYS)
@@ -82,13 +109,27 @@ def test_manifest_follows_the_contract(demo_run):
     for name, entry in m["inputs"].items():
         assert Path(entry["path"]).exists() and re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]), name
     assert m["outputs"] == {
-        "map": "map.html", "gpkg": "plan.gpkg", "risk_by_district": "risk_by_district.csv",
-        "risk_evaluation": "risk_evaluation.csv", "cameras_new": "cameras_new.csv",
-        "coverage_curve": "coverage_curve.csv", "coverage_districts": "coverage_districts.csv", "routes": "routes.csv", "hotspots": "hotspots.csv",
-        "patrol_dosage": "patrol_dosage.csv", "dropped_visits": "dropped_visits.csv", "teams": "teams.csv", "team_beats": "team_beats.csv",
-        "allocation": "allocation.csv", "response": "response.csv", "briefing_png": "briefing.png",
-        "shift_sheets_pdf": "shift_sheets.pdf", "shift_sheets_html": "shift_sheets.html",
-        "briefing_pdf": "briefing.pdf", "report": "report.html", "manifest": "manifest.json",
+        "map": "map.html",
+        "gpkg": "plan.gpkg",
+        "risk_by_district": "risk_by_district.csv",
+        "risk_evaluation": "risk_evaluation.csv",
+        "cameras_new": "cameras_new.csv",
+        "coverage_curve": "coverage_curve.csv",
+        "coverage_districts": "coverage_districts.csv",
+        "routes": "routes.csv",
+        "hotspots": "hotspots.csv",
+        "patrol_dosage": "patrol_dosage.csv",
+        "dropped_visits": "dropped_visits.csv",
+        "teams": "teams.csv",
+        "team_beats": "team_beats.csv",
+        "allocation": "allocation.csv",
+        "response": "response.csv",
+        "briefing_png": "briefing.png",
+        "shift_sheets_pdf": "shift_sheets.pdf",
+        "shift_sheets_html": "shift_sheets.html",
+        "briefing_pdf": "briefing.pdf",
+        "report": "report.html",
+        "manifest": "manifest.json",
     }
 
 
@@ -122,9 +163,27 @@ def test_geopackage_holds_every_layer_with_crs(demo_run):
 
     out, _ = demo_run
     names = {name for name, _ in pyogrio.list_layers(out / "plan.gpkg")}
-    assert {"streets", "risk", "risk_all_times", "incidents", "districts", "key_sites", "stations", "cameras",
-            "cameras_new", "camera_views_new", "camera_views_existing", "coverage_streets", "coverage_demand",
-            "beats", "checkpoints", "booths", "routes", "route_stops", "hotspots"} <= names
+    assert {
+        "streets",
+        "risk",
+        "risk_all_times",
+        "incidents",
+        "districts",
+        "key_sites",
+        "stations",
+        "cameras",
+        "cameras_new",
+        "camera_views_new",
+        "camera_views_existing",
+        "coverage_streets",
+        "coverage_demand",
+        "beats",
+        "checkpoints",
+        "booths",
+        "routes",
+        "route_stops",
+        "hotspots",
+    } <= names
     risk = pyogrio.read_dataframe(out / "plan.gpkg", layer="risk")
     assert risk.crs is not None and risk.crs.is_projected
     assert set(risk["window"]) == {"morning", "afternoon", "evening", "night", "weekend_night"}
@@ -172,9 +231,26 @@ def test_routes_csv_and_map_show_the_patrols(demo_run):
 
     out, _ = demo_run
     routes = pd.read_csv(out / "routes.csv")
-    assert list(routes.columns) == ["team", "mode", "window", "seq", "place_id", "place_kind", "place_name", "place",
-                                    "beat", "lon", "lat", "arrive", "depart", "arrive_s", "depart_s", "dwell_min",
-                                    "travel_min_from_prev", "risk_level"]  # fmt: skip
+    assert list(routes.columns) == [
+        "team",
+        "mode",
+        "window",
+        "seq",
+        "place_id",
+        "place_kind",
+        "place_name",
+        "place",
+        "beat",
+        "lon",
+        "lat",
+        "arrive",
+        "depart",
+        "arrive_s",
+        "depart_s",
+        "dwell_min",
+        "travel_min_from_prev",
+        "risk_level",
+    ]
     assert set(routes["place_kind"]) <= {"base", "hotspot", "checkpoint", "booth", "district", "break"}
     # breaks are in the timetable: cars and e-bikes (break_min 30) take one in every window of 4 h or more
     breaks = routes[routes["place_kind"] == "break"]
@@ -186,7 +262,14 @@ def test_routes_csv_and_map_show_the_patrols(demo_run):
         assert all(a != b or arrive[k + 1] - depart[k] >= 15 * 60 for k, (a, b) in enumerate(zip(ids, ids[1:])))
     assert (routes["arrive"] <= routes["depart"]).all() or routes["window"].isin(["night", "weekend_night"]).any()
     html = (out / "map.html").read_text(encoding="utf-8")
-    for name in ("Patrol beats (6)", "Checkpoints (", "Police booths (", "Routes: morning", "geoengine-clock", "Dropped visits: "):
+    for name in (
+        "Patrol beats (6)",
+        "Checkpoints (",
+        "Police booths (",
+        "Routes: morning",
+        "geoengine-clock",
+        "Dropped visits: ",
+    ):
         assert name in html, name
 
 
@@ -276,10 +359,20 @@ def test_the_demo_map_opens_offline_in_a_real_browser(demo_run, browser):  # noq
         assert page.js("window.geoengine !== undefined && geoengine.map instanceof L.Map")
         assert page.js("geoengine.layers['risk'].getLayers().length") > 1000
         assert page.js("geoengine.layers['Streets (basemap)'].getLayers().length") > 1000
-        listed = page.js("Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label span span'))"
-                         ".map(s => s.textContent.trim())")  # fmt: skip
-        for name in ("Key districts", "Key sites", "New cameras (", "Patrol beats (6)", "Checkpoints (4)",
-                     "Police booths (4)", "Routes: evening", "Patrols at the selected time (clock)"):  # fmt: skip
+        listed = page.js(
+            "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label span span'))"
+            ".map(s => s.textContent.trim())"
+        )
+        for name in (
+            "Key districts",
+            "Key sites",
+            "New cameras (",
+            "Patrol beats (6)",
+            "Checkpoints (4)",
+            "Police booths (4)",
+            "Routes: evening",
+            "Patrols at the selected time (clock)",
+        ):
             assert any(label.startswith(name) for label in listed), (name, listed)
         page.page.locator(".geoengine-clock .ge-slider").fill("30")
         assert page.js("geoengine.clock.state().minute") == 30
@@ -306,7 +399,9 @@ def test_beat_ids_are_one_based_and_the_same_in_every_file(demo_run):
     hotspots = pd.read_csv(out / "hotspots.csv")
     assert set(hotspots["beat"]) <= ids and hotspots["beat"].min() >= 1
     layer = gpd.read_file(gpkg, layer="hotspots")
-    assert dict(zip(layer["hotspot_id"], layer["beat"], strict=True)) == dict(zip(hotspots["hotspot_id"], hotspots["beat"], strict=True))
+    assert dict(zip(layer["hotspot_id"], layer["beat"], strict=True)) == dict(
+        zip(hotspots["hotspot_id"], hotspots["beat"], strict=True)
+    )
     routes = pd.read_csv(out / "routes.csv")
     at_hotspots = routes[routes["place_kind"] == "hotspot"]
     assert len(at_hotspots) and set(at_hotspots["beat"]) <= ids
@@ -338,7 +433,9 @@ def test_places_have_human_names_in_routes_hotspots_and_the_gpkg(demo_run):
     assert not place.str.contains(r"^(?:district|base):|^H\d+$", regex=True).any(), place[place.str.contains(":")].unique()
     hot = routes[routes["place_kind"] == "hotspot"]
     assert hot["place"].str.contains(" between ").mean() > 0.5, hot["place"].unique()
-    assert (routes.loc[routes["place_kind"] == "district", "place"] == routes.loc[routes["place_kind"] == "district", "place_name"]).all()
+    assert (
+        routes.loc[routes["place_kind"] == "district", "place"] == routes.loc[routes["place_kind"] == "district", "place_name"]
+    ).all()
     assert routes.loc[routes["place_kind"] == "break", "place"].str.startswith("Meal break").all()
     hotspots = pd.read_csv(out / "hotspots.csv")
     assert hotspots["place"].notna().all() and not hotspots["place"].str.fullmatch(r"H\d+").any()
@@ -360,4 +457,3 @@ def test_beat_risk_is_filled_and_sums_to_the_surface(demo_run):
     assert beats["risk"].sum() == pytest.approx(streets["risk"].sum(), rel=1e-6)
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "harm-weighted incidents over the incident history" in report
-

@@ -35,7 +35,9 @@ def grid():
 def table(xy, times=None, categories=None, precision="datetime", description=None) -> gpd.GeoDataFrame:
     n = len(xy)
     data = {
-        "time": pd.to_datetime(times if times is not None else [f"2026-01-{1 + i % 28:02d} {i % 24:02d}:30" for i in range(n)], format="ISO8601"),
+        "time": pd.to_datetime(
+            times if times is not None else [f"2026-01-{1 + i % 28:02d} {i % 24:02d}:30" for i in range(n)], format="ISO8601"
+        ),
         "time_precision": [precision] * n if isinstance(precision, str) else precision,
         "category": categories if categories is not None else ["theft"] * n,
         "weight": 1.0,
@@ -111,8 +113,11 @@ def test_held_out_incidents_at_the_stack_or_non_crime_do_not_score(grid):
     settings = RiskSettings(bandwidth_m=100, half_life_days=None, own_segment_share=1.0)
     surface = estimate_risk(grid, stacked_table(), settings=settings, stations=STATION)
     others = [(X0 + 50 + 100 * (i % 7), Y0 + 100 * (i // 7)) for i in range(5)]
-    held = table([STACK] * 20 + others + others[:2], categories=["theft"] * 25 + ["MISSING PERSON"] * 2,
-                 times=[f"2026-02-{1 + i % 28:02d} 10:00" for i in range(27)])  # fmt: skip
+    held = table(
+        [STACK] * 20 + others + others[:2],
+        categories=["theft"] * 25 + ["MISSING PERSON"] * 2,
+        times=[f"2026-02-{1 + i % 28:02d} 10:00" for i in range(27)],
+    )
     ev = evaluate_risk(surface, held, history=stacked_table())
     assert (ev.heldout_given, ev.heldout_incidents) == (27, 5)
     assert ev.excluded == {"non_crime": 2, "stacked": 20}
@@ -198,13 +203,20 @@ def test_share_far_from_streets(grid):
 
 def test_dates_outside_the_stated_period_and_implausible_dates(grid):
     times = ["2026-01-05 10:00", "2026-02-28 23:59", "2026-03-01 00:00", "1900-01-01 00:00", "2099-01-01 12:00"]
-    q = check_incidents(table([(X0 + 50, Y0)] * 5, times=times), network=grid,
-                        period=(dt.date(2026, 1, 1), dt.date(2026, 2, 28)), today=dt.date(2026, 6, 1))  # fmt: skip
+    q = check_incidents(
+        table([(X0 + 50, Y0)] * 5, times=times),
+        network=grid,
+        period=(dt.date(2026, 1, 1), dt.date(2026, 2, 28)),
+        today=dt.date(2026, 6, 1),
+    )
     assert q.outside_period == 3 and q.implausible_dates == 2
     assert q.metrics()["dates"] == {"period": ["2026-01-01", "2026-02-28"], "outside_period": 3, "implausible": 2}
     # in the risk stage, the stated end is risk.reference_date
-    s = estimate_risk(grid, table([(X0 + 50, Y0)] * 2, times=["2026-01-05 10:00", "2026-02-10 10:00"]),
-                      settings=RiskSettings(reference_date=dt.date(2026, 2, 1)))  # fmt: skip
+    s = estimate_risk(
+        grid,
+        table([(X0 + 50, Y0)] * 2, times=["2026-01-05 10:00", "2026-02-10 10:00"]),
+        settings=RiskSettings(reference_date=dt.date(2026, 2, 1)),
+    )
     assert s.quality.outside_period == 1 and any("outside the stated period" in w for w in s.warnings)
 
 
@@ -226,9 +238,24 @@ def test_default_table_is_todays_keyword_weights():
 
 
 def test_sfpd_severity_ordering_non_crime_and_unknown():
-    cats = pd.Series(["KIDNAPPING", "ROBBERY", "ASSAULT", "LARCENY/THEFT", "BURGLARY", "VEHICLE THEFT", "VANDALISM",
-                      "DRUNKENNESS", "MISSING PERSON", "WARRANTS", "RECOVERED VEHICLE", "NON-CRIMINAL", "ZZ NEW CODE",
-                      "WARRANTS"])  # fmt: skip
+    cats = pd.Series(
+        [
+            "KIDNAPPING",
+            "ROBBERY",
+            "ASSAULT",
+            "LARCENY/THEFT",
+            "BURGLARY",
+            "VEHICLE THEFT",
+            "VANDALISM",
+            "DRUNKENNESS",
+            "MISSING PERSON",
+            "WARRANTS",
+            "RECOVERED VEHICLE",
+            "NON-CRIMINAL",
+            "ZZ NEW CODE",
+            "WARRANTS",
+        ]
+    )
     r = incident_harm(cats, RiskSettings(harm="sfpd"))
     w = dict(zip(cats, r.weights))
     assert w["KIDNAPPING"] > w["ROBBERY"] >= w["ASSAULT"] > w["BURGLARY"] >= w["LARCENY/THEFT"] == w["VEHICLE THEFT"]
@@ -243,14 +270,26 @@ def test_sfpd_severity_ordering_non_crime_and_unknown():
 
 
 def test_uk_types_as_names_or_api_slugs():
-    cats = pd.Series(["Violence and sexual offences", "violence-and-sexual-offences", "Robbery", "Burglary",
-                      "Theft from the person", "Shoplifting", "Anti-social behaviour", "anti-social-behaviour"])  # fmt: skip
+    cats = pd.Series(
+        [
+            "Violence and sexual offences",
+            "violence-and-sexual-offences",
+            "Robbery",
+            "Burglary",
+            "Theft from the person",
+            "Shoplifting",
+            "Anti-social behaviour",
+            "anti-social-behaviour",
+        ]
+    )
     w = incident_harm(cats, RiskSettings(harm="uk")).weights
     assert w[0] == w[1] == w[2] == 3 and w[2] > w[3] > w[4] > w[5] > w[6] == w[7] > 0
 
 
 def test_cn_categories_exact_and_by_containing():
-    cats = pd.Series(["抢劫", "抢夺", "飞车抢夺", "盗窃", "盗窃自行车", "入室盗窃", "故意伤害", "诈骗", "寻衅滋事", "走失", "其他"])
+    cats = pd.Series(
+        ["抢劫", "抢夺", "飞车抢夺", "盗窃", "盗窃自行车", "入室盗窃", "故意伤害", "诈骗", "寻衅滋事", "走失", "其他"]
+    )
     r = incident_harm(cats, RiskSettings(harm="cn"))
     w = dict(zip(cats, r.weights))
     assert w["抢劫"] == w["抢夺"] == w["飞车抢夺"] == w["故意伤害"] == 3

@@ -57,10 +57,13 @@ def _routing_problem(n: int = 40, seed: int = 3) -> RoutingProblem:
     start = rng.integers(0, 3 * 3600, n)
     start[0] = 0
     return RoutingProblem.from_arrays(
-        travel, service_s=[0] + [600] * (n - 1), tw_start_s=start, tw_end_s=np.minimum(start + 2 * 3600, 5 * 3600),
+        travel,
+        service_s=[0] + [600] * (n - 1),
+        tw_start_s=start,
+        tw_end_s=np.minimum(start + 2 * 3600, 5 * 3600),
         vehicles=[Vehicle(f"car {k}", start=0, end=0, shift_start_s=0, shift_end_s=5 * 3600) for k in range(3)],
         penalty=[0] + [4000] * (n - 1),
-    )  # fmt: skip
+    )
 
 
 def _coverage_problem(seed: int = 0) -> CoverageProblem:
@@ -74,8 +77,11 @@ def _coverage_problem(seed: int = 0) -> CoverageProblem:
 def _allocation_inputs() -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(7)
     units = pd.DataFrame(
-        [{"unit": f"Beat {b}", "kind": "beat", "window": w, "risk": float(rng.uniform(0, 10)), "key": b == 0}
-         for w in ("day", "night") for b in range(12)]  # fmt: skip
+        [
+            {"unit": f"Beat {b}", "kind": "beat", "window": w, "risk": float(rng.uniform(0, 10)), "key": b == 0}
+            for w in ("day", "night")
+            for b in range(12)
+        ]
     )
     teams = pd.DataFrame(
         [{"team_type": t, "window": w, "available": n} for w in ("day", "night") for t, n in (("car", 5), ("foot", 4))]
@@ -178,8 +184,9 @@ def test_a_wall_clock_only_stop_is_marked_safety_cap():
 # --------------------------------------------------------------------------- the demo end to end
 
 
-def _demo_scenario(tmp_path: Path, name: str, solver: dict, cache_dir: Path | None = None,
-                   windows: tuple[str, ...] | None = None) -> Path:  # fmt: skip
+def _demo_scenario(
+    tmp_path: Path, name: str, solver: dict, cache_dir: Path | None = None, windows: tuple[str, ...] | None = None
+) -> Path:
     data = yaml.safe_load((REPO / "scenarios" / "demo.yaml").read_text(encoding="utf-8"))
     if windows is not None:  # fewer windows: a shorter run
         data["windows"] = [w for w in data["windows"] if w["name"] in windows]

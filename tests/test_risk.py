@@ -46,8 +46,16 @@ def line(tmp_path_factory) -> RoadNetwork:
         g.add_node(i + 1, x=X0 + 100 * i, y=Y0)
     for i in range(10):
         for a, b in ((i + 1, i + 2), (i + 2, i + 1)):
-            g.add_edge(a, b, osmid=100 + i, highway=("residential", "tertiary")[i % 2], oneway=False,
-                       reversed=a > b, length=100.0, name=f"Street {i}")  # fmt: skip
+            g.add_edge(
+                a,
+                b,
+                osmid=100 + i,
+                highway=("residential", "tertiary")[i % 2],
+                oneway=False,
+                reversed=a > b,
+                length=100.0,
+                name=f"Street {i}",
+            )
     return _save(g, tmp_path_factory.mktemp("line") / "line.graphml")
 
 
@@ -179,7 +187,10 @@ def test_recency_halves_weight_every_half_life(line):
     settings = RiskSettings(own_segment_share=1.0, half_life_days=60, district_boost=0)
     inc = incidents([(X0 + 250, Y0), (X0 + 750, Y0)], ["2026-01-01 12:00", "2026-03-02 12:00"])  # 60 days apart
     t = estimate_risk(line, inc, settings=settings).for_window("all_day")
-    old, new = t.loc[t.geometry.bounds.minx == X0 + 200, "risk"].iloc[0], t.loc[t.geometry.bounds.minx == X0 + 700, "risk"].iloc[0]
+    old, new = (
+        t.loc[t.geometry.bounds.minx == X0 + 200, "risk"].iloc[0],
+        t.loc[t.geometry.bounds.minx == X0 + 700, "risk"].iloc[0],
+    )
     assert old / new == pytest.approx(0.5, rel=1e-6)
 
 
@@ -191,8 +202,9 @@ def test_harm_weights_by_keyword_and_unknown_categories_listed():
 
 
 def test_robbery_outranks_theft_outranks_disorder(line):
-    inc = incidents([(X0 + 150, Y0), (X0 + 450, Y0), (X0 + 850, Y0)], ["2026-01-01 12:00"] * 3,
-                    categories=["robbery", "theft", "disorder"])  # fmt: skip
+    inc = incidents(
+        [(X0 + 150, Y0), (X0 + 450, Y0), (X0 + 850, Y0)], ["2026-01-01 12:00"] * 3, categories=["robbery", "theft", "disorder"]
+    )
     t = estimate_risk(line, inc, settings=RiskSettings(own_segment_share=1.0)).for_window("all_day")
     by_x = t.set_index(t.geometry.bounds.minx - X0)["risk"]
     assert by_x[100] > by_x[400] > by_x[800] > 0
@@ -200,7 +212,9 @@ def test_robbery_outranks_theft_outranks_disorder(line):
 
 def test_priority_districts_and_key_sites_raise_risk(line):
     inc = incidents([(X0 + 50 + 100 * i, Y0) for i in range(10)], ["2026-01-01 12:00"] * 10)
-    district = gpd.GeoDataFrame({"name": ["d"], "priority": [2.0]}, geometry=[shapely.box(X0 + 100, Y0 - 50, X0 + 200, Y0 + 50)], crs=CRS)
+    district = gpd.GeoDataFrame(
+        {"name": ["d"], "priority": [2.0]}, geometry=[shapely.box(X0 + 100, Y0 - 50, X0 + 200, Y0 + 50)], crs=CRS
+    )
     site = gpd.GeoDataFrame({"name": ["s"], "priority": [1.0]}, geometry=[shapely.Point(X0 + 850, Y0 + 20)], crs=CRS)
     settings = RiskSettings(own_segment_share=1.0, district_boost=0.5, key_site_boost=0.5, key_site_radius_m=30)
     s = estimate_risk(line, inc, settings=settings, districts=district, key_sites=site)

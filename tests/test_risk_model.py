@@ -62,11 +62,14 @@ def test_a_future_only_hotspot_is_not_used_in_selection(grid):
     inc = _repeat_city()
     rng = np.random.default_rng(5)
     # after the split: 200 incidents on a street that never had one
-    future = _incidents([(X0 + 700, Y0 + 150 + rng.uniform(-40, 40)) for _ in range(200)],
-                        list(pd.Timestamp(SPLIT) + pd.to_timedelta(rng.uniform(0, 20 * 86400, 200), unit="s")))  # fmt: skip
+    future = _incidents(
+        [(X0 + 700, Y0 + 150 + rng.uniform(-40, 40)) for _ in range(200)],
+        list(pd.Timestamp(SPLIT) + pd.to_timedelta(rng.uniform(0, 20 * 86400, 200), unit="s")),
+    )
     plain = estimate_risk(grid, split_incidents(inc, SPLIT)[0], settings=RiskSettings(**FLAT))
-    planted = estimate_risk(grid, split_incidents(pd.concat([inc, future], ignore_index=True), SPLIT)[0],
-                            settings=RiskSettings(**FLAT))  # fmt: skip
+    planted = estimate_risk(
+        grid, split_incidents(pd.concat([inc, future], ignore_index=True), SPLIT)[0], settings=RiskSettings(**FLAT)
+    )
     assert plain.model.searched and len(plain.model.folds) == 3
     assert all(f["test_month"] < "2026-05" for f in plain.model.folds)
     assert planted.model.as_dict() == plain.model.as_dict()
@@ -74,8 +77,9 @@ def test_a_future_only_hotspot_is_not_used_in_selection(grid):
     pd.testing.assert_frame_equal(planted.overall, plain.overall)
     # the same hotspot planted inside the last training month does change the scores: the test can see it
     inside = future.assign(time=future["time"] - pd.Timedelta(days=25))
-    seen = estimate_risk(grid, split_incidents(pd.concat([inc, inside], ignore_index=True), SPLIT)[0],
-                         settings=RiskSettings(**FLAT))  # fmt: skip
+    seen = estimate_risk(
+        grid, split_incidents(pd.concat([inc, inside], ignore_index=True), SPLIT)[0], settings=RiskSettings(**FLAT)
+    )
     assert not seen.model.cv["score"].equals(plain.model.cv["score"])
 
 
@@ -121,11 +125,15 @@ def test_report_backtest_chart_and_where_counts_beat_the_model():
     from geoengine.export.report import _svg, backtest_sentences, chart_backtest
 
     metrics = {
-        "pai": {"1pct": {"risk": 21.2, "kde": 16.0, "counts": 25.7, "baseline": 25.0},
-                "5pct": {"risk": 13.1, "kde": 11.0, "counts": 12.3, "baseline": 12.0}},
-        "pei": {"1pct": {"risk": 0.6, "kde": 0.5, "counts": 0.8, "baseline": 0.7},
-                "5pct": {"risk": 0.8, "kde": 0.7, "counts": 0.75, "baseline": 0.7}},
-    }  # fmt: skip
+        "pai": {
+            "1pct": {"risk": 21.2, "kde": 16.0, "counts": 25.7, "baseline": 25.0},
+            "5pct": {"risk": 13.1, "kde": 11.0, "counts": 12.3, "baseline": 12.0},
+        },
+        "pei": {
+            "1pct": {"risk": 0.6, "kde": 0.5, "counts": 0.8, "baseline": 0.7},
+            "5pct": {"risk": 0.8, "kde": 0.7, "counts": 0.75, "baseline": 0.7},
+        },
+    }
     text = backtest_sentences(metrics)
     assert text[0] == "At 1 % of street length training-period counts per metre beat the model: PAI 25.70 against 21.20."
     assert "beat" not in text[1]

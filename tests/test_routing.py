@@ -71,11 +71,11 @@ def random_problem(seed: int, n: int = 16, v: int = 3) -> RoutingProblem:
     service = rng.integers(60, 300, n)
     service[0] = 0
     vehicles = [
-        Vehicle(f"team {k}", 0, 0, 0, 4000, break_earliest_s=1200, break_latest_s=1800, break_duration_s=300)
-        for k in range(v)
+        Vehicle(f"team {k}", 0, 0, 0, 4000, break_earliest_s=1200, break_latest_s=1800, break_duration_s=300) for k in range(v)
     ]
-    return RoutingProblem.from_arrays(travel, service_s=service, tw_start_s=start, tw_end_s=end, vehicles=vehicles,
-                                      penalty=rng.integers(500, 5000, n))  # fmt: skip
+    return RoutingProblem.from_arrays(
+        travel, service_s=service, tw_start_s=start, tw_end_s=end, vehicles=vehicles, penalty=rng.integers(500, 5000, n)
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -131,9 +131,12 @@ def test_vehicle_specific_travel_times():
     base = np.abs(xs[:, None] - xs[None, :])
     travel = np.stack([base, base * 10])
     problem = RoutingProblem.from_arrays(
-        travel, service_s=[0, 0, 0], tw_start_s=[0, 0, 0], tw_end_s=[10_000, 10_000, 300],
+        travel,
+        service_s=[0, 0, 0],
+        tw_start_s=[0, 0, 0],
+        tw_end_s=[10_000, 10_000, 300],
         vehicles=[Vehicle("car", 0, 0, 0, 10_000), Vehicle("foot", 0, 0, 0, 10_000)],
-    )  # fmt: skip
+    )
     result = solve_routing(problem, stop=SHORT)
     assert 2 in result.routes[0].visits
     assert result.time_window_violations(problem) == 0
@@ -158,9 +161,12 @@ def test_seed_gives_valid_plans():
 def test_validation_lists_every_problem():
     with pytest.raises(ValueError) as err:
         RoutingProblem.from_arrays(
-            np.array([[0, 1.5], [1, 0]]), service_s=[0, 0, 0], tw_start_s=[5, 0], tw_end_s=[0, 10],
+            np.array([[0, 1.5], [1, 0]]),
+            service_s=[0, 0, 0],
+            tw_start_s=[5, 0],
+            tw_end_s=[0, 10],
             vehicles=[Vehicle("x", 0, 7, 10, 0)],
-        )  # fmt: skip
+        )
     text = str(err.value)
     for needle in ("whole numbers", "service_s: expected shape", "start > end", "end must be a node", "shift_start_s"):
         assert needle in text

@@ -43,12 +43,21 @@ def patrol_like(seed: int, n: int = 40, v: int = 4) -> RoutingProblem:
     end[0] = 8000
     service = rng.integers(300, 900, n)
     service[0] = 0
-    vehicles = [Vehicle(f"team {k}", 0, 0, 0, 8000, break_earliest_s=3000, break_latest_s=4000, break_duration_s=600)
-                for k in range(v)]  # fmt: skip
+    vehicles = [
+        Vehicle(f"team {k}", 0, 0, 0, 8000, break_earliest_s=3000, break_latest_s=4000, break_duration_s=600) for k in range(v)
+    ]
     allowed = [None] + [None if k % 3 else {k % v, (k + 1) % v} for k in range(1, n)]
     place = np.r_[-1, np.arange(1, n) // 2]  # pairs of nodes at one place (a hotspot's two visits)
-    return RoutingProblem.from_arrays(travel, service_s=service, tw_start_s=start, tw_end_s=end, vehicles=vehicles,
-                                      penalty=rng.integers(2000, 20000, n), allowed=allowed, place=place)  # fmt: skip
+    return RoutingProblem.from_arrays(
+        travel,
+        service_s=service,
+        tw_start_s=start,
+        tw_end_s=end,
+        vehicles=vehicles,
+        penalty=rng.integers(2000, 20000, n),
+        allowed=allowed,
+        place=place,
+    )
 
 
 @pytest.mark.parametrize("metaheuristic", ["guided_local_search", "iterated_local_search"])

@@ -62,11 +62,13 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     save(
         gpd.GeoDataFrame(
             {"name": ["north", "south"]},
-            geometry=[shapely.box(x0 - 10, y0 - 10, x0 + 5 * BLOCK_M + 10, y0 + 2.5 * BLOCK_M),
-                      shapely.box(x0 - 10, y0 + 2.5 * BLOCK_M, x0 + 5 * BLOCK_M + 10, y0 + 5 * BLOCK_M + 10)],
+            geometry=[
+                shapely.box(x0 - 10, y0 - 10, x0 + 5 * BLOCK_M + 10, y0 + 2.5 * BLOCK_M),
+                shapely.box(x0 - 10, y0 + 2.5 * BLOCK_M, x0 + 5 * BLOCK_M + 10, y0 + 5 * BLOCK_M + 10),
+            ],
         ),
         "districts.geojson",
-    )  # fmt: skip
+    )
     return folder
 
 
@@ -295,8 +297,11 @@ def _start(killer: Path, sc: Path, out: Path, point: str | None) -> subprocess.P
     env = {**os.environ, "KILL_AT": point or ""}
     return subprocess.Popen(
         [sys.executable, str(killer), "run", str(sc), "--out", str(out), "-q"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _killed_when_staged(proc: subprocess.Popen, out: Path, name: str, timeout_s: float = 300) -> None:

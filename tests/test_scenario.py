@@ -103,7 +103,9 @@ def test_package_paths_name_files_inside_installed_packages(tmp_path):
 
 def test_unquoted_yaml_times_are_read_as_hh_mm(tmp_path, pbf):
     # YAML 1.1 reads 18:00 unquoted as the integer 1080
-    sc = load_scenario(write(tmp_path, "name: t\nnetwork: {source: data/city.osm.pbf}\nwindows: [{name: e, start: 18:00, end: 02:00}]\n"))
+    sc = load_scenario(
+        write(tmp_path, "name: t\nnetwork: {source: data/city.osm.pbf}\nwindows: [{name: e, start: 18:00, end: 02:00}]\n")
+    )
     assert (sc.windows[0].start, sc.windows[0].end) == ("18:00", "02:00")
 
 
@@ -163,12 +165,37 @@ def test_committed_scenarios_have_only_known_fields(name):
 
 # --------------------------------------------------------------------------- fuzzing
 yaml_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=20),
     st.sampled_from(["25:00", "18:00", "package://nope/x", "../x.pbf", "-1", "all", "drive", "mon"]),
 )
 keys = st.sampled_from(
-    ["name", "network", "source", "place", "bbox", "windows", "start", "end", "days", "layers", "incidents",
-     "path", "columns", "seed", "solver", "time_limit_s", "outputs", "speeds", "foot_kph", "crs", "netwrk"]
+    [
+        "name",
+        "network",
+        "source",
+        "place",
+        "bbox",
+        "windows",
+        "start",
+        "end",
+        "days",
+        "layers",
+        "incidents",
+        "path",
+        "columns",
+        "seed",
+        "solver",
+        "time_limit_s",
+        "outputs",
+        "speeds",
+        "foot_kph",
+        "crs",
+        "netwrk",
+    ]
 ) | st.text(alphabet=string.ascii_letters + "_:", min_size=1, max_size=8)
 yaml_values = st.recursive(
     yaml_scalars,
@@ -274,9 +301,19 @@ def test_the_demo_validates_without_warnings(tmp_path):
         ("risk.category_weights", {"x" * 300: 1.0}, "risk.category_weights", "at most 200"),
         ("layers.incidents.columns.category", "c" * 201, "layers.incidents.columns.category", "at most 200"),
         ("patrol.dwell_min", {"rde": 12}, "patrol.dwell_min.rde", "the key: Input should be 'red'"),
-        ("sweep", {"parameters": {"patrol.teams.5.count": [1, 2]}}, "sweep.parameters.patrol.teams.5.count", "not an item of the list (it has 3)"),
+        (
+            "sweep",
+            {"parameters": {"patrol.teams.5.count": [1, 2]}},
+            "sweep.parameters.patrol.teams.5.count",
+            "not an item of the list (it has 3)",
+        ),
         ("sweep", {"parameters": {"patrol.teams.0.count": [1, True]}}, "patrol.teams.0.count", "whole number"),
-        ("sweep", {"parameters": {"patrol.teams.0.windows": [["morning"], ["lunch"]]}}, "patrol.teams.0.windows", "no window 'lunch'"),
+        (
+            "sweep",
+            {"parameters": {"patrol.teams.0.windows": [["morning"], ["lunch"]]}},
+            "patrol.teams.0.windows",
+            "no window 'lunch'",
+        ),
         ("sweep", {"parameters": {"patrol.teams.0.name": ["a b", "a-b"]}}, "sweep.parameters", "same name"),
         ("sweep", {"parameters": {"patrol.teams.1.name": ["foot", "car"]}}, "patrol.teams.1.name", "merged"),
     ],
@@ -310,7 +347,13 @@ def test_cross_field_mistakes_are_reported_together(tmp_path):
     data["cameras"]["risk_window"] = "lunch"
     data["outputs"]["briefing_window"] = "brunch"
     fields = {p.field for p in problems_of(tmp_path, data)}
-    assert {"windows.0", "patrol.teams.1.windows", "patrol.teams.2.name", "cameras.risk_window", "outputs.briefing_window"} <= fields
+    assert {
+        "windows.0",
+        "patrol.teams.1.windows",
+        "patrol.teams.2.name",
+        "cameras.risk_window",
+        "outputs.briefing_window",
+    } <= fields
 
 
 def test_duplicate_yaml_keys_are_an_error_naming_key_and_line(tmp_path, pbf):
@@ -372,12 +415,18 @@ def test_validate_exits_2_for_the_listed_mistakes(tmp_path):
 
     from geoengine.cli import app
 
-    for i, (path, value) in enumerate([
-        ("windows.0", {"name": "morning", "start": "07:00", "end": "07:01"}),
-        ("patrol.teams.0.shift_start", "noon"), ("layers.incidents.date_format", "%Q"),
-        ("layers.incidents.crs", "EPSG:99999"), ("cameras.spacing_m", 0.0001), ("risk.lixel_m", 0.001),
-        ("cameras.budgets", [float("nan")]), ("patrol.teams.0.count", True),
-    ]):  # fmt: skip
+    for i, (path, value) in enumerate(
+        [
+            ("windows.0", {"name": "morning", "start": "07:00", "end": "07:01"}),
+            ("patrol.teams.0.shift_start", "noon"),
+            ("layers.incidents.date_format", "%Q"),
+            ("layers.incidents.crs", "EPSG:99999"),
+            ("cameras.spacing_m", 0.0001),
+            ("risk.lixel_m", 0.001),
+            ("cameras.budgets", [float("nan")]),
+            ("patrol.teams.0.count", True),
+        ]
+    ):
         file = tmp_path / f"s{i}.yaml"
         file.write_text(yaml.safe_dump(set_path(demo_data(), path, value)), encoding="utf-8")
         res = CliRunner().invoke(app, ["validate", str(file)])
@@ -408,11 +457,18 @@ def test_a_file_that_is_not_a_table_is_named_not_quoted(tmp_path):
 
 def _districts(tmp_path: Path, names: list[str]) -> Path:
     features = [
-        {"type": "Feature", "properties": {"name": n},
-         "geometry": {"type": "Polygon", "coordinates": [[[24.9 + i * 0.01, 60.1], [24.91 + i * 0.01, 60.1],
-                                                          [24.91 + i * 0.01, 60.11], [24.9 + i * 0.01, 60.1]]]}}
+        {
+            "type": "Feature",
+            "properties": {"name": n},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [[24.9 + i * 0.01, 60.1], [24.91 + i * 0.01, 60.1], [24.91 + i * 0.01, 60.11], [24.9 + i * 0.01, 60.1]]
+                ],
+            },
+        }
         for i, n in enumerate(names)
-    ]  # fmt: skip
+    ]
     path = tmp_path / "districts.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
     return path

@@ -85,22 +85,42 @@ def make_network(buildings: gpd.GeoDataFrame | None = None) -> RoadNetwork:
         for a, b in ((u, v), (v, u)):
             line = LineString([P(*nodes_xy[a]), P(*nodes_xy[b])])
             index.append((a, b, 0))
-            rows.append({"segment_id": sid, "osmid": sid, "name": name, "highway": hw, "oneway": False,
-                         "length_m": line.length, "car": True, "foot": True, "ebike": True, "geometry": line})  # fmt: skip
+            rows.append(
+                {
+                    "segment_id": sid,
+                    "osmid": sid,
+                    "name": name,
+                    "highway": hw,
+                    "oneway": False,
+                    "length_m": line.length,
+                    "car": True,
+                    "foot": True,
+                    "ebike": True,
+                    "geometry": line,
+                }
+            )
     edges = gpd.GeoDataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["u", "v", "key"]), crs=CRS)
     ids = sorted(nodes_xy)
     nodes = gpd.GeoDataFrame(
         {"x": [X0 + nodes_xy[i][0] for i in ids], "y": [Y0 + nodes_xy[i][1] for i in ids]},
-        index=pd.Index(ids, name="osmid"), geometry=[P(*nodes_xy[i]) for i in ids], crs=CRS,
-    )  # fmt: skip
+        index=pd.Index(ids, name="osmid"),
+        geometry=[P(*nodes_xy[i]) for i in ids],
+        crs=CRS,
+    )
     g = nx.MultiDiGraph()
     g.add_edges_from(index)
     return RoadNetwork(
-        graph=g, nodes=nodes, edges=edges, crs=pyproj.CRS(CRS), buildings=buildings, pois=None,
+        graph=g,
+        nodes=nodes,
+        edges=edges,
+        crs=pyproj.CRS(CRS),
+        buildings=buildings,
+        pois=None,
         source=NetworkSource("test", None, None, "hand-built cross"),
-        stats=NetworkStats(nodes=5, edges=len(edges), street_km=0.36, nodes_before=5, dropped_nodes=0,
-                           components=1, car_scc_nodes=5),
-    )  # fmt: skip
+        stats=NetworkStats(
+            nodes=5, edges=len(edges), street_km=0.36, nodes_before=5, dropped_nodes=0, components=1, car_scc_nodes=5
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- line of sight
@@ -366,8 +386,9 @@ def test_candidates_closer_than_2_m_are_deduplicated_listed_first() -> None:
 def test_view_polygon_is_cut_by_a_building_in_front() -> None:
     house = buildings_of(B(-5, 10, 5, 20))
     pts = gpd.GeoSeries([P(0, 0), P(200, 0), P(0, 0)], crs=CRS)
-    views = view_polygons(pts, np.array([0.0, 0.0, np.nan]), fov_deg=np.array([90.0, 90.0, 360.0]), range_m=50,
-                          buildings=house, rays=96)  # fmt: skip
+    views = view_polygons(
+        pts, np.array([0.0, 0.0, np.nan]), fov_deg=np.array([90.0, 90.0, 360.0]), range_m=50, buildings=house, rays=96
+    )
     wedge = math.pi * 50**2 / 4
     assert views.crs.equals(pyproj.CRS(CRS))
     assert views.iloc[1].area == pytest.approx(wedge, rel=0.01)  # nothing in front of the far camera

@@ -43,6 +43,7 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     cores are busy (100 times numpy's own loop), which made the subgradient loop load-bound."""
     return float(np.einsum("i,i->", a, b))
 
+
 DEFAULT_ITERATIONS = 600
 """Subgradient iterations at most (fixed: the bound is the same on any machine at any load)."""
 _THETA0, _DEFLECT, _STALL, _SHRINK, _TARGET = 1.0, 0.6, 20, 0.7, 0.5
@@ -186,8 +187,7 @@ def lagrangian_bound(
             if act.size == 0:
                 break
             to = pad[act, at[act]]
-            steps.append((act, cur_j[act].copy(), to, dc[act, at[act]], dv[act, at[act]], sv[act],
-                          np.full(act.size, step_i)))  # fmt: skip
+            steps.append((act, cur_j[act].copy(), to, dc[act, at[act]], dv[act, at[act]], sv[act], np.full(act.size, step_i)))
             cur_c[act], cur_v[act], cur_j[act] = cost_table[act, at[act]], val_t[act, at[act]], to
         if not steps:
             return 0.0, np.zeros(0, np.int64), np.zeros(0)
@@ -264,6 +264,7 @@ def lagrangian_bound(
         if budget_cost is not None and float(costs[sel].sum()) > budget_cost + 1e-9:
             return False
         return not knapsack or sel.size == 0 or int(np.bincount(ginv[sel]).max()) <= k
+
     for it in range(1, iterations + 1):
         r = tt @ lam
         slack = c - d * lam
@@ -326,7 +327,18 @@ def lagrangian_bound(
             loss.flags.writeable = False
     best_lam.flags.writeable = False
     primal.flags.writeable = False
-    res = LagrangeResult(float(best_l), best_lam, np.zeros(m, dtype=bool), it, time.perf_counter() - t0, ending,
-                         primal, loss, gap_floor, tuple(plans), x_sum / max(x_n, 1))  # fmt: skip
+    res = LagrangeResult(
+        float(best_l),
+        best_lam,
+        np.zeros(m, dtype=bool),
+        it,
+        time.perf_counter() - t0,
+        ending,
+        primal,
+        loss,
+        gap_floor,
+        tuple(plans),
+        x_sum / max(x_n, 1),
+    )
     object.__setattr__(res, "fix_zero", res.fix_zero_below(lower))
     return res

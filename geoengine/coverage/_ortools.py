@@ -180,7 +180,14 @@ def solve_mip(
         b = float(solver.Objective().BestBound())
         bound = b if math.isfinite(b) and abs(b) < 1e19 else None  # SCIP's infinity is 1e20
     nodes = int(solver.nodes()) if backend != "glop" else 0
-    log.debug("%s: %s in %.3f s, %d nodes, %d LP iterations, objective %s, bound %s", backend, status, solve_s, nodes,
-              solver.iterations(), objective, bound)  # fmt: skip
+    log.debug(
+        "%s: %s in %.3f s, %d nodes, %d LP iterations, objective %s, bound %s",
+        backend,
+        status,
+        solve_s,
+        nodes,
+        solver.iterations(),
+        objective,
+        bound,
+    )
     return MipSolution(status, values, objective, bound, solve_s, backend, nodes)
-

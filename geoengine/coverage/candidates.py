@@ -72,9 +72,10 @@ def _check_crs(gdf: gpd.GeoDataFrame, crs: pyproj.CRS, what: str) -> None:
     if gdf.crs is None or not pyproj.CRS(gdf.crs).equals(crs):
         got = "no CRS" if gdf.crs is None else pyproj.CRS(gdf.crs).name
         raise CRSMismatchError.single(
-            f"{what} is in {got}, the network in {crs.name}", field="crs",
+            f"{what} is in {got}, the network in {crs.name}",
+            field="crs",
             hint="reproject it to the network's CRS (gdf.to_crs(network.crs))",
-        )  # fmt: skip
+        )
 
 
 def _polygons(gdf: gpd.GeoDataFrame | None) -> np.ndarray:
@@ -101,8 +102,9 @@ def _intersections(network: object) -> gpd.GeoDataFrame:
     v = edges.index.get_level_values(1).to_numpy()
     seg = edges["segment_id"].to_numpy()
     name = edges["name"].fillna("").astype(str).to_numpy() if "name" in edges else np.full(len(edges), "")
-    ends = pd.DataFrame({"node": np.concatenate([u, v]), "segment_id": np.concatenate([seg, seg]),
-                         "name": np.concatenate([name, name])}).drop_duplicates(["node", "segment_id"])  # fmt: skip
+    ends = pd.DataFrame(
+        {"node": np.concatenate([u, v]), "segment_id": np.concatenate([seg, seg]), "name": np.concatenate([name, name])}
+    ).drop_duplicates(["node", "segment_id"])
     degree = ends.groupby("node")["segment_id"].size()
     ids = degree.index[degree >= 3]
     named = ends[ends["node"].isin(ids) & (ends["name"] != "")].drop_duplicates(["node", "name"])
@@ -115,9 +117,7 @@ def _intersections(network: object) -> gpd.GeoDataFrame:
     )
 
 
-def _poles(
-    segs: gpd.GeoDataFrame, spacing_m: float, setback_m: float | None, polys_block: np.ndarray
-) -> gpd.GeoDataFrame:
+def _poles(segs: gpd.GeoDataFrame, spacing_m: float, setback_m: float | None, polys_block: np.ndarray) -> gpd.GeoDataFrame:
     geoms = segs.geometry.to_numpy()
     length = shapely.length(geoms)
     keep = length >= spacing_m / 2  # a street shorter than half a spacing gets no pole
@@ -167,9 +167,7 @@ def _listed(listed: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         else np.array([f"Listed site {i + 1}" for i in range(n)], dtype=object)
     )
     valid = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
-    return gpd.GeoDataFrame(
-        {"source": "listed", "segment_id": -1, "name": names[valid]}, geometry=pts[valid], crs=listed.crs
-    )
+    return gpd.GeoDataFrame({"source": "listed", "segment_id": -1, "name": names[valid]}, geometry=pts[valid], crs=listed.crs)
 
 
 def _dedupe(points: np.ndarray, radius_m: float) -> np.ndarray:
@@ -267,7 +265,12 @@ def candidate_sites(
     counts = sites["source"].value_counts()
     logger.info(
         "candidate sites: %d (%d intersections, %d poles, %d listed); dropped %d in buildings, %d in exclusion zones, %d duplicates",
-        len(sites), counts.get("intersection", 0), counts.get("pole", 0), counts.get("listed", 0),
-        int(in_building.sum()), int((in_exclusion & ~in_building).sum()), int((~keep).sum()),
-    )  # fmt: skip
+        len(sites),
+        counts.get("intersection", 0),
+        counts.get("pole", 0),
+        counts.get("listed", 0),
+        int(in_building.sum()),
+        int((in_exclusion & ~in_building).sum()),
+        int((~keep).sum()),
+    )
     return sites[list(SITE_COLUMNS)]

@@ -69,9 +69,10 @@ def _check_metric(crs: pyproj.CRS | str | None, what: str) -> pyproj.CRS:
     crs = pyproj.CRS(crs)
     if not crs.is_projected:
         raise CRSMismatchError.single(
-            f"{what} is in {crs.name}, not a projected CRS in metres", field="crs",
+            f"{what} is in {crs.name}, not a projected CRS in metres",
+            field="crs",
             hint="reproject it to the network's CRS (gdf.to_crs(network.crs))",
-        )  # fmt: skip
+        )
     return crs
 
 
@@ -161,9 +162,7 @@ def key_site_demand(
     pointlike = np.isin(types, (0, 4))  # Point, MultiPoint
     other = ~(polygonal | pointlike) & ~shapely.is_missing(geoms)
     if other.any():
-        raise LayerError.single(
-            f"{int(other.sum())} key sites are neither points nor polygons", field="key_sites.geometry"
-        )
+        raise LayerError.single(f"{int(other.sum())} key sites are neither points nor polygons", field="key_sites.geometry")
 
     # polygon outlines: every ring as its own line
     poly_rows = np.flatnonzero(polygonal & ~shapely.is_empty(geoms))
@@ -206,8 +205,9 @@ def combine_demand(*frames: gpd.GeoDataFrame, must_cover: gpd.GeoDataFrame | Non
     crs = _check_metric(frames[0].crs, "the demand")
     for f in frames[1:]:
         if f.crs is None or not pyproj.CRS(f.crs).equals(crs):
-            raise CRSMismatchError.single("demand frames are in different CRSs", field="crs",
-                                          hint="reproject them to the network's CRS")  # fmt: skip
+            raise CRSMismatchError.single(
+                "demand frames are in different CRSs", field="crs", hint="reproject them to the network's CRS"
+            )
     extra = [c for c in OPTIONAL_COLUMNS if any(c in f for f in frames)]
     out = pd.concat([f.reindex(columns=[*DEMAND_COLUMNS, *extra]) for f in frames], ignore_index=True)
     for c in extra:
@@ -219,9 +219,10 @@ def combine_demand(*frames: gpd.GeoDataFrame, must_cover: gpd.GeoDataFrame | Non
         mc_crs = _check_metric(must_cover.crs, "the must-cover layer")
         if not mc_crs.equals(crs):
             raise CRSMismatchError.single(
-                f"the must-cover layer is in {mc_crs.name}, the demand in {crs.name}", field="crs",
+                f"the must-cover layer is in {mc_crs.name}, the demand in {crs.name}",
+                field="crs",
                 hint="reproject it to the network's CRS (gdf.to_crs(network.crs))",
-            )  # fmt: skip
+            )
         polys = must_cover.geometry.to_numpy()
         polys = polys[np.isin(shapely.get_type_id(polys), (3, 6))]
         if len(polys):

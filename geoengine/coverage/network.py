@@ -79,7 +79,10 @@ class NetworkActions:
         upgraded[t["camera"].to_numpy(dtype=np.int64)[t["action"].str.contains("upgrade").to_numpy()]] = True
         after = connected.copy()
         after[t["camera"].to_numpy(dtype=np.int64)[t["action"].str.startswith("connect").to_numpy()]] = True
-        now = self.pairs_now[after[self.pairs_now["camera"].to_numpy(dtype=np.int64)] & ~upgraded[self.pairs_now["camera"].to_numpy(dtype=np.int64)]]
+        now = self.pairs_now[
+            after[self.pairs_now["camera"].to_numpy(dtype=np.int64)]
+            & ~upgraded[self.pairs_now["camera"].to_numpy(dtype=np.int64)]
+        ]
         hd = self.pairs_hd[upgraded[self.pairs_hd["camera"].to_numpy(dtype=np.int64)]]
         pairs = pd.concat([now, hd], ignore_index=True).sort_values(["camera", "demand"], kind="stable").reset_index(drop=True)
         return pairs, after, upgraded
@@ -120,10 +123,14 @@ def network_actions(
     if upgrade_cost is not None:
         acts += [(int(c), "upgrade", float(upgrade_cost)) for c in np.flatnonzero(connected & sd)]
         if connect_cost is not None:
-            acts += [(int(c), "connect+upgrade", float(connect_cost) + float(upgrade_cost)) for c in np.flatnonzero(~connected & sd)]
+            acts += [
+                (int(c), "connect+upgrade", float(connect_cost) + float(upgrade_cost)) for c in np.flatnonzero(~connected & sd)
+            ]
     acts.sort(key=lambda a: (a[0], ACTIONS.index(a[1])))
-    table = pd.DataFrame(acts, columns=["camera", "action", "cost"]) if acts else pd.DataFrame(
-        {"camera": np.zeros(0, np.int64), "action": np.zeros(0, object), "cost": np.zeros(0)}
+    table = (
+        pd.DataFrame(acts, columns=["camera", "action", "cost"])
+        if acts
+        else pd.DataFrame({"camera": np.zeros(0, np.int64), "action": np.zeros(0, object), "cost": np.zeros(0)})
     )
     n_cam = len(cameras)
     parts_i, parts_j, parts_v = [], [], []
@@ -141,7 +148,7 @@ def network_actions(
             sd_credit = sp.csr_matrix(
                 (pairs_now["credit"].to_numpy(dtype=float), (cam_now, pairs_now["demand"].to_numpy(dtype=np.int64))),
                 shape=(n_cam, n_demand),
-            )  # fmt: skip
+            )
             before = np.asarray(sd_credit[cam, d]).ravel()
             seen = before > 0
             on_backup = np.zeros(d.size, dtype=bool) if backup is None else np.asarray(backup, dtype=bool)[d]

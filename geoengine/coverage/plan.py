@@ -141,15 +141,17 @@ class CoveragePlan:
         done = cams[cams["action"] != ""]
         cost = done["action"].map(
             lambda a: (s.connect_cost or 0.0) * ("connect" in a) + (s.upgrade_cost or 0.0) * ("upgrade" in a)
-        )  # fmt: skip
+        )
         return pd.DataFrame(
             {
-                "camera_id": done["camera_id"].to_numpy(), "owner": done["owner"].to_numpy(),
-                "quality": done["quality"].to_numpy(), "action": done["action"].to_numpy(),
+                "camera_id": done["camera_id"].to_numpy(),
+                "owner": done["owner"].to_numpy(),
+                "quality": done["quality"].to_numpy(),
+                "action": done["action"].to_numpy(),
                 "cost": cost.to_numpy(dtype=float),
                 "district": done["district"].to_numpy() if "district" in done else None,
             }
-        )  # fmt: skip
+        )
 
     def district_table(self) -> pd.DataFrame:
         """Per district (and ``(all)``), before and after the plan: cameras, connected share, HD
@@ -204,7 +206,10 @@ class CoveragePlan:
             }
         if "district" in self.demand:
             out["by_district"] = {
-                str(row["district"]): {"existing": _round(row["covered_share_existing"]), "with_new": _round(row["covered_share"])}
+                str(row["district"]): {
+                    "existing": _round(row["covered_share_existing"]),
+                    "with_new": _round(row["covered_share"]),
+                }
                 for _, row in self.by_group("district").iterrows()
             }
         if len(self.curve):
@@ -237,7 +242,9 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None or value != value else round(float(value), digits)
 
 
-def _segment_weights(network: RoadNetwork, risk: RiskSurface | None, settings: CameraSettings) -> tuple[pd.Series, pd.Series | None]:
+def _segment_weights(
+    network: RoadNetwork, risk: RiskSurface | None, settings: CameraSettings
+) -> tuple[pd.Series, pd.Series | None]:
     """Weight of each street segment (risk on it plus a floor), and its risk level."""
     segs = network.segments()
     if risk is None:
@@ -250,7 +257,8 @@ def _segment_weights(network: RoadNetwork, risk: RiskSurface | None, settings: C
     else:
         if window not in risk.window_names:
             raise InfeasibleSettingsError.single(
-                f"no time window {window!r}", field="cameras.risk_window",
+                f"no time window {window!r}",
+                field="cameras.risk_window",
                 hint=f"use max, mean or one of: {', '.join(risk.window_names)}",
             )
         block = risk.table[risk.table["window"] == window].set_index("segment_id")
@@ -269,9 +277,16 @@ def _main_road(network: RoadNetwork, demand: gpd.GeoDataFrame) -> np.ndarray:
     segs = network.segments()
     if "highway" not in segs:
         return np.zeros(len(demand), dtype=bool)
-    main = segs["highway"].astype(str).map(
-        lambda h: any(c in h.replace("_link", "").replace("[", " ").replace("]", " ").replace("'", " ").replace(",", " ").split() for c in MAIN_ROAD_CLASSES)
-    )  # fmt: skip
+    main = (
+        segs["highway"]
+        .astype(str)
+        .map(
+            lambda h: any(
+                c in h.replace("_link", "").replace("[", " ").replace("]", " ").replace("'", " ").replace(",", " ").split()
+                for c in MAIN_ROAD_CLASSES
+            )
+        )
+    )
     street = (demand["kind"] == "street").to_numpy()
     out = np.zeros(len(demand), dtype=bool)
     out[street] = main.reindex(demand["segment_id"].to_numpy()[street]).fillna(False).to_numpy(dtype=bool)
@@ -353,16 +368,22 @@ def plan_coverage(
     if len(sites) == 0:
         raise InfeasibleSettingsError.single(
             "no candidate camera site is left (exclusion zones or buildings cover them all)",
-            field="cameras", hint="allow intersections, shorten pole_spacing_m or shrink the exclusion zones",
+            field="cameras",
+            hint="allow intersections, shorten pole_spacing_m or shrink the exclusion zones",
         )
     tiers = [(t.max_range_share, t.weight) for t in settings.tiers] if settings.tiers else None
     blocks, col_model, col_site, col_heading = [], [], [], []
     checked = blocked = 0
     for k, model in enumerate(settings.models):
         vis = visibility(
-            sites, demand, range_m=model.range_m, fov_deg=model.fov_deg, headings=settings.headings,
-            buildings=buildings, tiers=tiers,
-        )  # fmt: skip
+            sites,
+            demand,
+            range_m=model.range_m,
+            fov_deg=model.fov_deg,
+            headings=settings.headings,
+            buildings=buildings,
+            tiers=tiers,
+        )
         blocks.append(vis.matrix)
         col_model.append(np.full(len(vis.orient_site), k))
         col_site.append(vis.orient_site)
@@ -386,9 +407,11 @@ def plan_coverage(
             cams_existing, buildings=buildings, network=network, max_street_m=settings.max_camera_street_m
         )
         cams_existing, more = resolve_existing(
-            cams_existing, default_range_m=settings.existing_range_m, default_fov_deg=settings.existing_fov_deg,
+            cams_existing,
+            default_range_m=settings.existing_range_m,
+            default_fov_deg=settings.existing_fov_deg,
             network=network,
-        )  # fmt: skip
+        )
         cams_existing.insert(0, "camera_id", existing_ids(cams_existing))
         cams_existing = network_columns(cams_existing)
         warnings.extend(f"coverage: {n}" for n in (*notes, *more))
@@ -399,9 +422,15 @@ def plan_coverage(
     groups = col_site_a
     if cams_existing is not None:
         net = network_actions(
-            cams_existing, demand, buildings=buildings, tiers=tiers, connect_cost=settings.connect_cost,
-            upgrade_cost=settings.upgrade_cost, upgrade_range_factor=settings.upgrade_range_factor, backup=backup,
-        )  # fmt: skip
+            cams_existing,
+            demand,
+            buildings=buildings,
+            tiers=tiers,
+            connect_cost=settings.connect_cost,
+            upgrade_cost=settings.upgrade_cost,
+            upgrade_range_factor=settings.upgrade_range_factor,
+            backup=backup,
+        )
         credit0, views0 = net.credit0, net.views0
         if net.n_actions:
             matrix = sp.hstack([matrix, net.matrix], format="csr")
@@ -410,9 +439,15 @@ def plan_coverage(
     matrix_s = time.perf_counter() - t0
 
     problem = CoverageProblem.from_coverage_matrix(
-        matrix, demand["weight"].to_numpy(dtype=float), costs=costs, groups=groups,
-        max_per_group=settings.max_per_site, existing=credit0, existing_views=views0, backup=backup,
-    )  # fmt: skip
+        matrix,
+        demand["weight"].to_numpy(dtype=float),
+        costs=costs,
+        groups=groups,
+        max_per_group=settings.max_per_site,
+        existing=credit0,
+        existing_views=views0,
+        backup=backup,
+    )
     stop = Limits(DEFAULT_WORK if work is None else work, time_limit_s)
     caps: list[str] = []
     if settings.objective == "mclp":
@@ -422,10 +457,14 @@ def plan_coverage(
             )
         with record_safety_caps() as noted:
             result = solve_mclp(
-                problem, budget_count=settings.budget_count, budget_cost=settings.budget_cost,
+                problem,
+                budget_count=settings.budget_count,
+                budget_cost=settings.budget_cost,
                 backup_weight=settings.backup_weight if settings.backup_key_sites else 0.0,
-                stop=stop, seed=seed, solver=settings.solver,
-            )  # fmt: skip
+                stop=stop,
+                seed=seed,
+                solver=settings.solver,
+            )
         caps += noted
     else:
         mask = _lscp_mask(demand, districts, settings, warnings)
@@ -460,10 +499,19 @@ def plan_coverage(
                 budgets = sorted([*budgets, main_budget])
         others = [b for b in budgets if b != main_budget]
         with record_safety_caps() as noted:
-            solved = coverage_curve(
-                problem, others, by=by, stop=per_budget, seed=seed,
-                backup_weight=settings.backup_weight if settings.backup_key_sites else 0.0, solver=curve_solver,
-            ) if others else []  # fmt: skip
+            solved = (
+                coverage_curve(
+                    problem,
+                    others,
+                    by=by,
+                    stop=per_budget,
+                    seed=seed,
+                    backup_weight=settings.backup_weight if settings.backup_key_sites else 0.0,
+                    solver=curve_solver,
+                )
+                if others
+                else []
+            )
         caps += [f"curve: {n}" for n in noted]
         by_budget = dict(zip(others, solved))
         if main_budget is not None:
@@ -478,7 +526,9 @@ def plan_coverage(
                     "cameras": int((r.selected < n_build).sum()),
                     "actions": int((r.selected >= n_build).sum()),
                     "cost": float(problem.costs[r.selected].sum()),
-                    "covered_weight_share": _round(float((problem.weights * r.credit).sum() / total) if r.credit is not None and total else None),
+                    "covered_weight_share": _round(
+                        float((problem.weights * r.credit).sum() / total) if r.credit is not None and total else None
+                    ),
                     "objective": _round(r.objective),
                     "bound": _round(r.bound),
                     "gap": _round(r.gap, 6),
@@ -506,20 +556,23 @@ def plan_coverage(
         action[chosen["camera"].to_numpy(dtype=np.int64)] = chosen["action"].to_numpy()
         factor = np.where(upgraded, float(settings.upgrade_range_factor), 1.0)
         cams_existing = cams_existing.assign(
-            action=action, connected_after=after,
+            action=action,
+            connected_after=after,
             quality_after=np.where(upgraded, "HD", cams_existing["quality"].to_numpy(dtype=object)),
             range_after_m=cams_existing["range_m"].to_numpy(dtype=float) * factor,
-        )  # fmt: skip
+        )
         views_existing = view_polygons(
-            cams_existing.geometry, cams_existing["heading_deg"].to_numpy(dtype=float),
+            cams_existing.geometry,
+            cams_existing["heading_deg"].to_numpy(dtype=float),
             fov_deg=cams_existing["fov_deg"].to_numpy(dtype=float),
-            range_m=cams_existing["range_after_m"].to_numpy(dtype=float), buildings=buildings,
-        )  # fmt: skip
+            range_m=cams_existing["range_after_m"].to_numpy(dtype=float),
+            buildings=buildings,
+        )
         ids = cams_existing["camera_id"].to_numpy()
         pairs = pd.concat(
             [pairs0.assign(camera_id=ids[pairs0["camera"].to_numpy(dtype=np.int64)], camera_kind="existing"), pairs],
             ignore_index=True,
-        )  # fmt: skip
+        )
         cams_existing = _existing_adds(cams_existing, pairs, demand, settings)
     # views from the pairs that count (an upgraded camera is one view, not two)
     demand = demand.assign(views=np.bincount(pairs["demand"].to_numpy(dtype=np.int64), minlength=len(demand)))
@@ -537,14 +590,23 @@ def plan_coverage(
         "nonzeros": int(matrix.nnz),
         "cameras_moved": 0 if cams_existing is None else int(cams_existing["moved"].sum()),
         "cameras_far_from_street": 0 if cams_existing is None else int((~cams_existing["street_credit"]).sum()),
-        "cameras_assumed_heading": 0 if cams_existing is None
-        else int(cams_existing["assumed"].str.contains("heading").sum()),
+        "cameras_assumed_heading": 0 if cams_existing is None else int(cams_existing["assumed"].str.contains("heading").sum()),
     }
     plan = CoveragePlan(
-        cameras_new=cams_new, cameras_existing=cams_existing, demand=demand, sites=sites, result=result,
-        curve=curve, views_new=views_new, views_existing=views_existing, settings=settings, stats=stats,
-        warnings=tuple(warnings), safety_caps=tuple(caps), pairs=pairs,
-    )  # fmt: skip
+        cameras_new=cams_new,
+        cameras_existing=cams_existing,
+        demand=demand,
+        sites=sites,
+        result=result,
+        curve=curve,
+        views_new=views_new,
+        views_existing=views_existing,
+        settings=settings,
+        stats=stats,
+        warnings=tuple(warnings),
+        safety_caps=tuple(caps),
+        pairs=pairs,
+    )
     log.info("%s", plan.summary())
     return plan
 
@@ -562,7 +624,8 @@ def _lscp_mask(
         unknown = sorted(set(chosen) - set(districts["name"]))
         if unknown:
             raise InfeasibleSettingsError.single(
-                f"no district named {', '.join(map(repr, unknown))}", field="cameras.lscp_districts",
+                f"no district named {', '.join(map(repr, unknown))}",
+                field="cameras.lscp_districts",
                 hint=f"districts are: {', '.join(map(str, districts['name']))}",
             )
         return demand["district"].isin(chosen).to_numpy()
@@ -585,9 +648,25 @@ def _new_cameras(
     crs = sites.crs
     if len(selected) == 0:
         empty = gpd.GeoDataFrame(
-            {c: [] for c in ("camera_id", "site_id", "source", "model", "heading_deg", "fov_deg", "range_m", "cost", "added_weight", "added_share", "reason")},
-            geometry=[], crs=crs,
-        )  # fmt: skip
+            {
+                c: []
+                for c in (
+                    "camera_id",
+                    "site_id",
+                    "source",
+                    "model",
+                    "heading_deg",
+                    "fov_deg",
+                    "range_m",
+                    "cost",
+                    "added_weight",
+                    "added_share",
+                    "reason",
+                )
+            },
+            geometry=[],
+            crs=crs,
+        )
         return empty, gpd.GeoSeries([], crs=crs)
     sub = matrix[:, selected].tocsc()
     best = np.asarray(sub.argmax(axis=1)).ravel()
@@ -605,7 +684,11 @@ def _new_cameras(
         street_m = int(round((mine & is_street).sum() * settings.spacing_m))
         hot = int(np.isin(level[mine], ["red", "orange"]).sum())
         sites_seen = sorted({str(s) for s in site_name[mine] if s is not None and s == s})
-        reason = f"adds {added[k] / total_gain:.1%} of the new coverage: ~{street_m} m of street" if total_gain > 0 else "adds no new coverage"
+        reason = (
+            f"adds {added[k] / total_gain:.1%} of the new coverage: ~{street_m} m of street"
+            if total_gain > 0
+            else "adds no new coverage"
+        )
         if hot:
             reason += f", {hot} points on red/orange streets"
         if sites_seen:
@@ -630,9 +713,12 @@ def _new_cameras(
     cams = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).sort_values("added_weight", ascending=False)
     cams = cams.reset_index(drop=True)
     views = view_polygons(
-        cams.geometry, np.nan_to_num(cams["heading_deg"].to_numpy(dtype=float)),
-        fov_deg=cams["fov_deg"].to_numpy(dtype=float), range_m=cams["range_m"].to_numpy(dtype=float), buildings=buildings,
-    )  # fmt: skip
+        cams.geometry,
+        np.nan_to_num(cams["heading_deg"].to_numpy(dtype=float)),
+        fov_deg=cams["fov_deg"].to_numpy(dtype=float),
+        range_m=cams["range_m"].to_numpy(dtype=float),
+        buildings=buildings,
+    )
     return cams, views
 
 
@@ -665,17 +751,23 @@ def _new_pairs(
     ids = np.array(
         [new_camera_id(site_ids[col_site[c]], settings.models[int(col_model[c])].name, float(col_heading[c])) for c in selected],
         dtype=object,
-    )  # fmt: skip
+    )
     return pd.DataFrame(
         {
-            "camera": k, "demand": d, "distance_m": np.hypot(delta[:, 0], delta[:, 1]),
-            "bearing_deg": bearing_deg(delta[:, 0], delta[:, 1]), "credit": sub.data.astype(float),
-            "camera_id": ids[k] if len(k) else np.empty(0, dtype=object), "camera_kind": "new",
+            "camera": k,
+            "demand": d,
+            "distance_m": np.hypot(delta[:, 0], delta[:, 1]),
+            "bearing_deg": bearing_deg(delta[:, 0], delta[:, 1]),
+            "credit": sub.data.astype(float),
+            "camera_id": ids[k] if len(k) else np.empty(0, dtype=object),
+            "camera_kind": "new",
         }
-    )  # fmt: skip
+    )
 
 
-def _existing_adds(cams: gpd.GeoDataFrame, pairs: pd.DataFrame, demand: gpd.GeoDataFrame, settings: CameraSettings) -> gpd.GeoDataFrame:
+def _existing_adds(
+    cams: gpd.GeoDataFrame, pairs: pd.DataFrame, demand: gpd.GeoDataFrame, settings: CameraSettings
+) -> gpd.GeoDataFrame:
     """Per existing camera what it sees (``sees_points``, ``sees_street_m``), what no other camera
     sees (``alone_points``, ``alone_weight_share`` of all demand weight) and ``adds`` in words."""
     n = len(cams)
@@ -693,7 +785,8 @@ def _existing_adds(cams: gpd.GeoDataFrame, pairs: pd.DataFrame, demand: gpd.GeoD
     alone_w = np.bincount(cam[alone], weights=weight[d[alone]], minlength=n) / total
     adds = [
         f"sees {s:,} demand points (~{m:,.0f} m of street), {a:,} seen by no other camera ({w:.2%} of the risk weight)"
-        if s else "sees no demand point"
+        if s
+        else "sees no demand point"
         for s, m, a, w in zip(sees, street_m, alone_n, alone_w, strict=True)
     ]
     return cams.assign(sees_points=sees, sees_street_m=street_m, alone_points=alone_n, alone_weight_share=alone_w, adds=adds)
@@ -717,11 +810,14 @@ def _pairs_frame(plan: CoveragePlan) -> gpd.GeoDataFrame:
     lines = shapely.shortest_line(cam_pts.astype(object), dpts)
     out = pd.DataFrame(
         {
-            "demand_id": plan.demand["demand_id"].to_numpy()[d], "camera_id": p["camera_id"].to_numpy(),
-            "camera_kind": p["camera_kind"].to_numpy(), "distance_m": p["distance_m"].to_numpy(dtype=float).round(3),
-            "bearing_deg": p["bearing_deg"].to_numpy(dtype=float).round(3), "credit": p["credit"].to_numpy(dtype=float),
+            "demand_id": plan.demand["demand_id"].to_numpy()[d],
+            "camera_id": p["camera_id"].to_numpy(),
+            "camera_kind": p["camera_kind"].to_numpy(),
+            "distance_m": p["distance_m"].to_numpy(dtype=float).round(3),
+            "bearing_deg": p["bearing_deg"].to_numpy(dtype=float).round(3),
+            "credit": p["credit"].to_numpy(dtype=float),
         }
-    )  # fmt: skip
+    )
     return gpd.GeoDataFrame(out, geometry=lines, crs=crs)
 
 
@@ -738,8 +834,10 @@ def _asked_tiers(demand: gpd.GeoDataFrame, settings: CameraSettings) -> gpd.GeoD
         raise InfeasibleSettingsError.single(
             f"key sites ask for quality tiers that cameras.tiers does not define: {', '.join(map(repr, unknown))}",
             field="layers.key_sites.tier",
-            hint=f"use one of: {', '.join(bands)}" if bands else "define cameras.tiers (e.g. identify, recognise, observe, detect)",
-        )  # fmt: skip
+            hint=f"use one of: {', '.join(bands)}"
+            if bands
+            else "define cameras.tiers (e.g. identify, recognise, observe, detect)",
+        )
     tier[from_layer] = [by_fold[t.casefold()] for t in tier[from_layer]]
     kind = demand["kind"].to_numpy()
     for k, asked in (("key_site", settings.key_site_tier), ("street", settings.street_tier)):
@@ -790,11 +888,16 @@ def _district_table(plan: CoveragePlan) -> pd.DataFrame:
         acts = e["action"] if e is not None and "action" in e else pd.Series([], dtype=object)
         row = {
             "district": "(all)" if name is None else str(name),
-            "cameras_before": n_ex, "cameras_after": n_ex + n_new, "new_cameras": n_new,
-            "connected": int(acts.str.startswith("connect").sum()), "upgraded": int(acts.str.contains("upgrade").sum()),
-            "connected_share_before": ratio(conn_b, n_ex), "connected_share_after": ratio(conn_a + n_new, n_ex + n_new),
-            "hd_share_before": ratio(hd_b, n_ex), "hd_share_after": ratio(hd_a + n_new, n_ex + n_new),
-        }  # fmt: skip
+            "cameras_before": n_ex,
+            "cameras_after": n_ex + n_new,
+            "new_cameras": n_new,
+            "connected": int(acts.str.startswith("connect").sum()),
+            "upgraded": int(acts.str.contains("upgrade").sum()),
+            "connected_share_before": ratio(conn_b, n_ex),
+            "connected_share_after": ratio(conn_a + n_new, n_ex + n_new),
+            "hd_share_before": ratio(hd_b, n_ex),
+            "hd_share_after": ratio(hd_a + n_new, n_ex + n_new),
+        }
         for key, mask in masks.items():
             row[f"{key}_covered_before"] = share(in_d & mask, "credit_existing")
             row[f"{key}_covered_after"] = share(in_d & mask, "credit")

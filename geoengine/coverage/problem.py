@@ -212,12 +212,14 @@ class CoverageProblem:
             bad("existing", "must lie in [0, 1]")
         if (existing_views < 0).any():
             bad("existing_views", "must be ≥ 0")
-        if isinstance(self.max_per_group, bool) or not isinstance(self.max_per_group, (int, np.integer)) or self.max_per_group < 1:
+        if (
+            isinstance(self.max_per_group, bool)
+            or not isinstance(self.max_per_group, (int, np.integer))
+            or self.max_per_group < 1
+        ):
             bad("max_per_group", f"must be an integer ≥ 1, got {self.max_per_group!r}")
         if problems:
-            raise ValueError(
-                "invalid coverage problem:\n" + "\n".join(f"  - {p}" for p in problems)
-            )
+            raise ValueError("invalid coverage problem:\n" + "\n".join(f"  - {p}" for p in problems))
         for arr in (weights, costs, groups, existing, existing_views, backup):
             arr.flags.writeable = False
         for name, value in (
@@ -434,7 +436,11 @@ class LocationResult:
             ("objective", num(self.objective)),
             ("bound", num(self.bound)),
             ("gap", "—" if self.gap is None else f"{100 * self.gap:.3f} %"),
-            *([("bound by", f"{self.bound_method} ({self.bound_s:.3f} s, {self.fixed} columns fixed)")] if self.bound_method else []),
+            *(
+                [("bound by", f"{self.bound_method} ({self.bound_s:.3f} s, {self.fixed} columns fixed)")]
+                if self.bound_method
+                else []
+            ),
             ("selected", str(self.n_selected)),
         ]
         if self.mean_distance is not None:
@@ -602,9 +608,7 @@ def _build_mclp(
         ub_parts.append(np.full(big.size, float(red.max_per_group)))
         next_row += big.size
     n_vars = m + n_t + n_z
-    mat = sp.csr_matrix(
-        (np.concatenate(v_parts), (np.concatenate(i_parts), np.concatenate(j_parts))), shape=(next_row, n_vars)
-    )
+    mat = sp.csr_matrix((np.concatenate(v_parts), (np.concatenate(i_parts), np.concatenate(j_parts))), shape=(next_row, n_vars))
     mat.sum_duplicates()
     mat.sort_indices()
     obj = np.concatenate([np.zeros(m), w[tier_row] * (tier_q - q_prev), backup_weight * w[z_row]])
@@ -635,9 +639,7 @@ def _check_budgets(budget_count: int | None, budget_cost: float | None, *, requi
     ):
         problems.append(Problem(f"must be a finite number ≥ 0, got {budget_cost!r}", field="budget_cost"))
     if required and budget_count is None and budget_cost is None:
-        problems.append(
-            Problem("a coverage budget is needed", field="budget_count", hint="give budget_count and/or budget_cost")
-        )
+        problems.append(Problem("a coverage budget is needed", field="budget_count", hint="give budget_count and/or budget_cost"))
     if problems:
         raise InfeasibleSettingsError(problems=problems)
 
@@ -736,8 +738,13 @@ def _solve_mclp_reduced(
         credit, views = credit_and_views(problem, selected)
         objective = mclp_value(problem, selected, backup_weight=backup_weight)
         ending = merge_stopped_by(*cast(list[StoppedBy], endings))  # a capped warm start can change even an optimal answer
-        report_stop("camera siting" if kind != "backup" else "camera siting (backup)", ending, stop, time.perf_counter() - t0,
-                    f"{method}, budget {budget_count if budget_count is not None else budget_cost}")  # fmt: skip
+        report_stop(
+            "camera siting" if kind != "backup" else "camera siting (backup)",
+            ending,
+            stop,
+            time.perf_counter() - t0,
+            f"{method}, budget {budget_count if budget_count is not None else budget_cost}",
+        )
         gap = None
         if bound is not None:
             if bound - objective <= 1e-9 * max(1.0, abs(bound)):  # float noise of a proven optimum
@@ -749,10 +756,25 @@ def _solve_mclp_reduced(
         for arr in (selected, credit, views):
             arr.flags.writeable = False
         return LocationResult(
-            selected, objective, bound, gap, status, solve_s, build_s, method, kind, credit, views, message=message,
-            stopped_by=ending, bound_method=str(info["bound_method"]), bound_s=float(info["bound_s"]),
+            selected,
+            objective,
+            bound,
+            gap,
+            status,
+            solve_s,
+            build_s,
+            method,
+            kind,
+            credit,
+            views,
+            message=message,
+            stopped_by=ending,
+            bound_method=str(info["bound_method"]),
+            bound_s=float(info["bound_s"]),
             fixed=int(info["fixed"]),
-            bound_cpu_s=float(info["bound_cpu_s"]), total_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0,
+            bound_cpu_s=float(info["bound_cpu_s"]),
+            total_s=time.perf_counter() - t0,
+            cpu_s=time.process_time() - c0,
         )
 
     def tighten(current: float, value: float | None, name: str) -> float:
@@ -764,9 +786,7 @@ def _solve_mclp_reduced(
     heuristic = None
     if solver == "greedy" or warm_start:
         th = time.perf_counter()
-        heuristic = greedy_mclp(
-            red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, start=start
-        )
+        heuristic = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, start=start)
         # the swaps stop on their pass count; only the solve's own safety cap cuts them (a share of
         # the remaining wall time cut them under load: another plan for the same input)
         heuristic, swap_end = swap_improve_ending(
@@ -780,8 +800,10 @@ def _solve_mclp_reduced(
 
     # Lagrangian bound of the coverage rows, and reduced-cost fixing (fixed iteration count)
     tl, tl_cpu = time.perf_counter(), time.process_time()
-    incumbent = heuristic if heuristic is not None else greedy_mclp(
-        red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight
+    incumbent = (
+        heuristic
+        if heuristic is not None
+        else greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight)
     )
     m = red.n_candidates
     inc_value = mclp_value(red, incumbent, backup_weight=backup_weight)
@@ -791,9 +813,17 @@ def _solve_mclp_reduced(
         rows_s = _mclp_rows(red, backup_weight)
         t_mat, c_row, d_row = rows_s.lagrange_data(red, backup_weight)
         lag = lagrangian_bound(
-            t_mat, c_row, d_row, red.groups, red.max_per_group, budget_count=budget_count, budget_cost=budget_cost,
-            costs=red.costs, lower=inc_value - rows_s.const, deadline=deadline,
-        )  # fmt: skip
+            t_mat,
+            c_row,
+            d_row,
+            red.groups,
+            red.max_per_group,
+            budget_count=budget_count,
+            budget_cost=budget_cost,
+            costs=red.costs,
+            lower=inc_value - rows_s.const,
+            deadline=deadline,
+        )
         endings.append(lag.stopped_by)
         simple = tighten(simple, lag.bound + rows_s.const + dropped_const, "lagrangian")
 
@@ -802,13 +832,12 @@ def _solve_mclp_reduced(
             nonlocal heuristic, incumbent, inc_value, heuristic_name
             if not _feasible(red, start_plan, budget_count, budget_cost):
                 return
-            plan_ = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost,
-                                backup_weight=backup_weight, start=start_plan)  # fmt: skip
-            plan_, end_ = swap_improve_ending(red, plan_, budget_cost=budget_cost, backup_weight=backup_weight,
-                                              deadline=deadline)  # fmt: skip
+            plan_ = greedy_mclp(
+                red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, start=start_plan
+            )
+            plan_, end_ = swap_improve_ending(red, plan_, budget_cost=budget_cost, backup_weight=backup_weight, deadline=deadline)
             endings.append("safety_cap" if end_ == "safety_cap" else "complete")
-            plan_ = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost,
-                                backup_weight=backup_weight, start=plan_)  # fmt: skip
+            plan_ = greedy_mclp(red, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, start=plan_)
             value_ = mclp_value(red, plan_, backup_weight=backup_weight)
             if value_ > inc_value + 1e-9 * max(1.0, abs(inc_value)):
                 log.debug("a %s plan %.6g beats %.6g", name, value_, inc_value)
@@ -827,10 +856,21 @@ def _solve_mclp_reduced(
             for share in _ROUND_KEEP:
                 improve(_round_average(red, lag.average, share, budget_count, budget_cost), "rounded")
             more = lagrangian_bound(
-                t_mat, c_row, d_row, red.groups, red.max_per_group, budget_count=budget_count, budget_cost=budget_cost,
-                costs=red.costs, lower=inc_value - rows_s.const, deadline=deadline, iterations=_MORE_ITERATIONS,
-                start=lag.multipliers, step=_MORE_STEP, patience=_MORE_PATIENCE,
-            )  # fmt: skip
+                t_mat,
+                c_row,
+                d_row,
+                red.groups,
+                red.max_per_group,
+                budget_count=budget_count,
+                budget_cost=budget_cost,
+                costs=red.costs,
+                lower=inc_value - rows_s.const,
+                deadline=deadline,
+                iterations=_MORE_ITERATIONS,
+                start=lag.multipliers,
+                step=_MORE_STEP,
+                patience=_MORE_PATIENCE,
+            )
             endings.append(more.stopped_by)
             log.debug("continued Lagrangian: %.6g → %.6g in %d more iterations", lag.bound, more.bound, more.iterations)
             if more.bound < lag.bound:
@@ -838,13 +878,29 @@ def _solve_mclp_reduced(
                 simple = tighten(simple, lag.bound + rows_s.const + dropped_const, "lagrangian")
                 if gap_now() > _SKIP_MIP_GAP and more.average is not None:
                     improve(_round_average(red, more.average, _ROUND_KEEP[0], budget_count, budget_cost), "rounded")
-        if (polish and solver == "scip" and heuristic is not None and gap_now() > _SKIP_MIP_GAP
-                and red.coverage.nnz >= _SKIP_MIP_MIN_NNZ):
+        if (
+            polish
+            and solver == "scip"
+            and heuristic is not None
+            and gap_now() > _SKIP_MIP_GAP
+            and red.coverage.nnz >= _SKIP_MIP_MIN_NNZ
+        ):
             # SCIP will not run on a core this large: spend the work on windows of the plan instead
-            windows = (max(1, math.ceil(_LNS_WINDOWS_PER_UNIT * stop.work)) if stop.work is not None
-                       else max(1, heuristic.size // _LNS_SIZE))
-            plan_, n_better, end_ = _lns(red, heuristic, budget_count=budget_count, budget_cost=budget_cost,
-                                         backup_weight=backup_weight, windows=windows, seed=seed, deadline=deadline)  # fmt: skip
+            windows = (
+                max(1, math.ceil(_LNS_WINDOWS_PER_UNIT * stop.work))
+                if stop.work is not None
+                else max(1, heuristic.size // _LNS_SIZE)
+            )
+            plan_, n_better, end_ = _lns(
+                red,
+                heuristic,
+                budget_count=budget_count,
+                budget_cost=budget_cost,
+                backup_weight=backup_weight,
+                windows=windows,
+                seed=seed,
+                deadline=deadline,
+            )
             endings.append(end_)
             log.debug("LNS: %d of %d windows improved the plan", n_better, windows)
             if n_better:
@@ -853,8 +909,14 @@ def _solve_mclp_reduced(
                 heuristic_name = "lns"
         keep = ~lag.fix_zero_below(inc_value - rows_s.const)
         keep[incumbent] = True
-        log.debug("Lagrangian bound %.6g in %d iterations, %.3f s; %d of %d columns fixed to 0",
-                  lag.bound + rows_s.const + dropped_const, lag.iterations, lag.seconds, int((~keep).sum()), m)  # fmt: skip
+        log.debug(
+            "Lagrangian bound %.6g in %d iterations, %.3f s; %d of %d columns fixed to 0",
+            lag.bound + rows_s.const + dropped_const,
+            lag.iterations,
+            lag.seconds,
+            int((~keep).sum()),
+            m,
+        )
     info["bound_s"] = time.perf_counter() - tl
     info["bound_cpu_s"] = time.process_time() - tl_cpu
     info["fixed"] = int((~keep).sum())
@@ -862,16 +924,21 @@ def _solve_mclp_reduced(
     if _SKIP_MIP_WHEN_PROVEN and simple - inc_total <= 1e-9 * max(1.0, abs(simple)):  # the bound proves it optimal
         endings.append("complete")
         status = "optimal" if solver != "greedy" else "greedy"
-        return finish(incumbent, status, heuristic_name, simple,
-                      time.perf_counter() - t0, 0.0)
+        return finish(incumbent, status, heuristic_name, simple, time.perf_counter() - t0, 0.0)
 
     # the core: columns not fixed, rows that can still gain
     core_cols = np.flatnonzero(keep)
     if core_cols.size < m:
         core_full = CoverageProblem(
-            red.coverage[:, core_cols], red.weights, red.costs[core_cols], red.groups[core_cols], red.max_per_group,
-            red.existing, red.existing_views, red.backup,
-        )  # fmt: skip
+            red.coverage[:, core_cols],
+            red.weights,
+            red.costs[core_cols],
+            red.groups[core_cols],
+            red.max_per_group,
+            red.existing,
+            red.existing_views,
+            red.backup,
+        )
         core, core_map = core_full.reduced()
         offset = dropped_const + _dropped_constant(core_full, core_map, backup_weight)
         model = None  # the shared model holds every column
@@ -887,9 +954,16 @@ def _solve_mclp_reduced(
         # decides, so the answer would depend on the load): Helsinki p = 400, 523k non-zeros, had
         # no root LP after 485 s and no better plan, so the plan and bound above are the answer
         endings.append("complete")
-        return finish(heuristic, "feasible", heuristic_name, simple, time.perf_counter() - t0, 0.0,
-                      f"the {info['bound_method']} bound proves the {heuristic_name} plan within {100 * proven_gap:.3f} %; "
-                      f"SCIP not run on a core of {core.coverage.nnz:,} non-zeros (its root is not bounded by the work limit)")
+        return finish(
+            heuristic,
+            "feasible",
+            heuristic_name,
+            simple,
+            time.perf_counter() - t0,
+            0.0,
+            f"the {info['bound_method']} bound proves the {heuristic_name} plan within {100 * proven_gap:.3f} %; "
+            f"SCIP not run on a core of {core.coverage.nnz:,} non-zeros (its root is not bounded by the work limit)",
+        )
 
     if solver == "greedy":
         t_solve = time.perf_counter() - t0
@@ -898,7 +972,9 @@ def _solve_mclp_reduced(
         # with a work limit the LP bound is always computed (deterministic); the cap only guards it
         # from _SKIP_MIP_MIN_NNZ non-zeros the Lagrangian stands in for GLOP's LP (within 0.03 % of it;
         # GLOP's time there is not bounded by any work count: 4-50 s on Helsinki)
-        if core.coverage.nnz < min(_LP_BOUND_MAX_NNZ, _SKIP_MIP_MIN_NNZ) and (stop.deterministic or time.perf_counter() < deadline):
+        if core.coverage.nnz < min(_LP_BOUND_MAX_NNZ, _SKIP_MIP_MIN_NNZ) and (
+            stop.deterministic or time.perf_counter() < deadline
+        ):
             tb = time.perf_counter()
             lp = _build_mclp(core, budget_count=budget_count, budget_cost=budget_cost, backup_weight=backup_weight, relax=True)
             build_s = time.perf_counter() - tb
@@ -932,16 +1008,30 @@ def _solve_mclp_reduced(
             simple = tighten(simple, lp_sol.bound + offset, "lp")
         log.debug("LP bound %s in %.3f s", lp_sol.bound, time.perf_counter() - tl)
     remaining = max(0.1 * stop.cap_s, deadline - time.perf_counter())
-    sol = _ortools.solve_mip(model.model, backend="scip", time_limit_s=remaining, seed=seed, hint=hint, row_ub=overrides,
-                             **(mip_limits if mip_limits is not None else stop.scip_limits()))  # fmt: skip
+    sol = _ortools.solve_mip(
+        model.model,
+        backend="scip",
+        time_limit_s=remaining,
+        seed=seed,
+        hint=hint,
+        row_ub=overrides,
+        **(mip_limits if mip_limits is not None else stop.scip_limits()),
+    )
     endings.append(_mip_ending(stop, sol, remaining))
     bound = simple if sol.bound is None else tighten(simple, sol.bound + offset, "scip")
     if sol.values is None:
         if sol.status == "infeasible":  # pragma: no cover - x = 0 is always feasible
             return finish(np.zeros(0), "infeasible", "scip", None, sol.solve_s, build_s, "the MIP is infeasible")
         log.warning("SCIP found no solution in %.1f s; returning the greedy answer", sol.solve_s)
-        return finish(incumbent, "greedy", "scip→greedy", bound, sol.solve_s, build_s,
-                      f"SCIP found no solution ({sol.status}) within its limits; greedy answer returned")
+        return finish(
+            incumbent,
+            "greedy",
+            "scip→greedy",
+            bound,
+            sol.solve_s,
+            build_s,
+            f"SCIP found no solution ({sol.status}) within its limits; greedy answer returned",
+        )
     chosen = core_cols[np.flatnonzero(sol.values[: model.n_x] > 0.5)]
     message = ""
     status = sol.status
@@ -980,8 +1070,18 @@ def lagrangian_mclp_bound(
         lower = mclp_value(red, inc, backup_weight=backup_weight) + const
     t_mat, c_row, d_row = rows_s.lagrange_data(red, backup_weight)
     kw: dict[str, Any] = {} if iterations is None else {"iterations": int(iterations)}
-    lag = lagrangian_bound(t_mat, c_row, d_row, red.groups, red.max_per_group, budget_count=budget_count,
-                           budget_cost=budget_cost, costs=red.costs, lower=lower - const - rows_s.const, **kw)  # fmt: skip
+    lag = lagrangian_bound(
+        t_mat,
+        c_row,
+        d_row,
+        red.groups,
+        red.max_per_group,
+        budget_count=budget_count,
+        budget_cost=budget_cost,
+        costs=red.costs,
+        lower=lower - const - rows_s.const,
+        **kw,
+    )
     return lag.bound + rows_s.const + const
 
 
@@ -1048,17 +1148,36 @@ def _lns(
         rows = rows_of(cand)
         credit, views = credit_and_views(red, fixed)
         sub = CoverageProblem.from_coverage_matrix(
-            red.coverage[rows][:, cand], red.weights[rows], costs=red.costs[cand], groups=red.groups[cand],
-            existing=credit[rows], existing_views=views[rows], backup=red.backup[rows],
-        )  # fmt: skip
+            red.coverage[rows][:, cand],
+            red.weights[rows],
+            costs=red.costs[cand],
+            groups=red.groups[cand],
+            existing=credit[rows],
+            existing_views=views[rows],
+            backup=red.backup[rows],
+        )
         left_cost = None if budget_cost is None else float(budget_cost - red.costs[fixed].sum())
         cap = max(1.0, deadline - time.perf_counter())  # only the solve's own safety cap
         sub_red, sub_map = sub.reduced()
-        res = _solve_mclp_reduced(sub, sub_red, sub_map, t0=time.perf_counter(), budget_count=None if budget_count is None
-                                  else int(budget_count - fixed.size), budget_cost=left_cost, backup_weight=backup_weight,
-                                  stop=Limits(_LNS_SUB_WORK, cap), seed=seed, solver="scip", warm_start=True, polish=False,
-                                  mip_limits={"node_limit": _LNS_SUB_NODES, "lp_iteration_limit": _LNS_SUB_LP_ITERATIONS,
-                                              "scip_params": _LNS_SCIP_PARAMS})  # fmt: skip
+        res = _solve_mclp_reduced(
+            sub,
+            sub_red,
+            sub_map,
+            t0=time.perf_counter(),
+            budget_count=None if budget_count is None else int(budget_count - fixed.size),
+            budget_cost=left_cost,
+            backup_weight=backup_weight,
+            stop=Limits(_LNS_SUB_WORK, cap),
+            seed=seed,
+            solver="scip",
+            warm_start=True,
+            polish=False,
+            mip_limits={
+                "node_limit": _LNS_SUB_NODES,
+                "lp_iteration_limit": _LNS_SUB_LP_ITERATIONS,
+                "scip_params": _LNS_SCIP_PARAMS,
+            },
+        )
         if res.stopped_by == "safety_cap":
             ending = "safety_cap"
         new = np.sort(np.concatenate([fixed, cand[np.asarray(res.selected, dtype=np.int64)]]))
@@ -1257,16 +1376,37 @@ def solve_lscp(
         msg = message
         if uncoverable:
             msg = (msg + "; " if msg else "") + f"{uncoverable} demand rows no candidate covers"
-        return LocationResult(selected, objective, bound, gap, status, solve_s, build_s, method, "lscp",
-                              credit, views, uncoverable=uncoverable, message=msg, stopped_by=ending)
+        return LocationResult(
+            selected,
+            objective,
+            bound,
+            gap,
+            status,
+            solve_s,
+            build_s,
+            method,
+            "lscp",
+            credit,
+            views,
+            uncoverable=uncoverable,
+            message=msg,
+            stopped_by=ending,
+        )
 
     heuristic = drop_redundant(red, greedy_mclp(red, budget_cost=None))
     if red.n_demand == 0:
         return finish(np.zeros(0), "optimal", "trivial", 0.0, time.perf_counter() - t0, 0.0)
     greedy_ok = _covers_all(red, heuristic)
     if solver == "greedy":
-        return finish(heuristic, "greedy", "greedy", None, time.perf_counter() - t0, 0.0,
-                      "" if greedy_ok else "the group limit left some rows uncovered")
+        return finish(
+            heuristic,
+            "greedy",
+            "greedy",
+            None,
+            time.perf_counter() - t0,
+            0.0,
+            "" if greedy_ok else "the group limit left some rows uncovered",
+        )
     tb = time.perf_counter()
     a = red.coverage
     m = a.shape[1]
@@ -1276,9 +1416,7 @@ def solve_lscp(
     gid = np.full(gsize.size, -1)
     gid[big] = np.arange(big.size)
     member = gid[ginv.ravel()] >= 0
-    g_rows = sp.csr_matrix(
-        (np.ones(int(member.sum())), (gid[ginv.ravel()][member], np.flatnonzero(member))), shape=(big.size, m)
-    )
+    g_rows = sp.csr_matrix((np.ones(int(member.sum())), (gid[ginv.ravel()][member], np.flatnonzero(member))), shape=(big.size, m))
     mat = sp.vstack([a, g_rows], format="csr")
     model = _ortools.build_mip(
         red.costs,
@@ -1299,11 +1437,25 @@ def solve_lscp(
     sol = _ortools.solve_mip(model, backend="scip", time_limit_s=scip_s, seed=seed, hint=hint, **stop.scip_limits())
     endings.append(_mip_ending(stop, sol, scip_s))
     if sol.status == "infeasible":
-        return finish(heuristic, "infeasible", "scip", None, sol.solve_s, build_s,
-                      "the per-group limit makes a full cover impossible; greedy selection returned")
+        return finish(
+            heuristic,
+            "infeasible",
+            "scip",
+            None,
+            sol.solve_s,
+            build_s,
+            "the per-group limit makes a full cover impossible; greedy selection returned",
+        )
     if sol.values is None:
-        return finish(heuristic, "greedy", "scip→greedy", sol.bound, sol.solve_s, build_s,
-                      f"SCIP found no solution ({sol.status}) within its limits; greedy answer returned")
+        return finish(
+            heuristic,
+            "greedy",
+            "scip→greedy",
+            sol.bound,
+            sol.solve_s,
+            build_s,
+            f"SCIP found no solution ({sol.status}) within its limits; greedy answer returned",
+        )
     chosen = np.flatnonzero(sol.values[:m] > 0.5)
     return finish(chosen, sol.status, "scip", sol.bound, sol.solve_s, build_s)
 
@@ -1395,8 +1547,14 @@ def solve_pmedian(
     _, uniq = np.unique(ii[hit], return_index=True)
     first[hit[uniq]] = True
     scip_s = max(0.1 * stop.cap_s, deadline - time.perf_counter())
-    sol = _ortools.solve_mip(model, backend="scip", time_limit_s=scip_s, seed=seed,
-                             hint=np.concatenate([xh, first.astype(float)]), **stop.scip_limits())  # fmt: skip
+    sol = _ortools.solve_mip(
+        model,
+        backend="scip",
+        time_limit_s=scip_s,
+        seed=seed,
+        hint=np.concatenate([xh, first.astype(float)]),
+        **stop.scip_limits(),
+    )
     total_w = float(w.sum())
     message = ""
     ending = merge_stopped_by("safety_cap" if swap_end == "safety_cap" else "complete", _mip_ending(stop, sol, scip_s))
@@ -1419,6 +1577,16 @@ def solve_pmedian(
         gap = None
     chosen.flags.writeable = False
     return LocationResult(
-        chosen, objective, bound, gap, status, sol.solve_s, build_s, method, "pmedian",
-        mean_distance=objective / total_w if total_w > 0 else None, message=message, stopped_by=ending,
+        chosen,
+        objective,
+        bound,
+        gap,
+        status,
+        sol.solve_s,
+        build_s,
+        method,
+        "pmedian",
+        mean_distance=objective / total_w if total_w > 0 else None,
+        message=message,
+        stopped_by=ending,
     )

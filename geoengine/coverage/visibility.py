@@ -156,7 +156,9 @@ def tier_credit(dist_m: np.ndarray, range_m: np.ndarray | float, tiers: Sequence
     return out
 
 
-def required_tier_credit(credit: np.ndarray, dist_m: np.ndarray, range_m: np.ndarray | float, need_share: np.ndarray | None) -> np.ndarray:
+def required_tier_credit(
+    credit: np.ndarray, dist_m: np.ndarray, range_m: np.ndarray | float, need_share: np.ndarray | None
+) -> np.ndarray:
     """Credit for points that ask for a quality tier: full (1) when the distance is within the
     tier's band (``need_share`` × range), else 0; points with a NaN ``need_share`` keep ``credit``."""
     if need_share is None:
@@ -180,9 +182,10 @@ def _crs_of(gdf: gpd.GeoDataFrame | gpd.GeoSeries, what: str) -> pyproj.CRS:
     crs = pyproj.CRS(gdf.crs)
     if not crs.is_projected:
         raise CRSMismatchError.single(
-            f"{what} is in {crs.name}, not a projected CRS in metres", field="crs",
+            f"{what} is in {crs.name}, not a projected CRS in metres",
+            field="crs",
             hint="reproject it to the network's CRS (gdf.to_crs(network.crs))",
-        )  # fmt: skip
+        )
     return crs
 
 
@@ -192,9 +195,10 @@ def _same_crs(crs: pyproj.CRS, other: gpd.GeoDataFrame | gpd.GeoSeries | None, w
     ocrs = _crs_of(other, what)
     if not ocrs.equals(crs):
         raise CRSMismatchError.single(
-            f"{what} is in {ocrs.name}, the sites in {crs.name}", field="crs",
+            f"{what} is in {ocrs.name}, the sites in {crs.name}",
+            field="crs",
             hint="reproject every layer to the network's CRS (gdf.to_crs(network.crs))",
-        )  # fmt: skip
+        )
 
 
 def _point_xy(geoms: np.ndarray, what: str) -> np.ndarray:
@@ -215,11 +219,14 @@ class _Blockers:
         if buildings is None or len(buildings) == 0:
             self.polys = np.empty(0, dtype=object)
         else:
-            geoms = np.asarray(buildings.geometry.to_numpy() if isinstance(buildings, gpd.GeoDataFrame)
-                               else buildings.to_numpy(), dtype=object)  # fmt: skip
+            geoms = np.asarray(
+                buildings.geometry.to_numpy() if isinstance(buildings, gpd.GeoDataFrame) else buildings.to_numpy(), dtype=object
+            )
             keep = np.isin(shapely.get_type_id(geoms), (3, 6)) & ~shapely.is_empty(geoms)
             self.polys = geoms[keep]
-        self.polys = np.where(shapely.is_valid(self.polys), self.polys, shapely.make_valid(self.polys)) if len(self.polys) else self.polys
+        self.polys = (
+            np.where(shapely.is_valid(self.polys), self.polys, shapely.make_valid(self.polys)) if len(self.polys) else self.polys
+        )
         shapely.prepare(self.polys)
         self.tree = shapely.STRtree(self.polys) if len(self.polys) else None
 
@@ -358,9 +365,11 @@ def visibility(
             any_view = fov_mask.any(axis=1)
             s, d, dist, credit, fov_mask = s[any_view], d[any_view], dist[any_view], credit[any_view], fov_mask[any_view]
             blocked = blockers.blocked(
-                site_xy[s], demand_xy[d], skip_start_m=ignore_own_building_m,
+                site_xy[s],
+                demand_xy[d],
+                skip_start_m=ignore_own_building_m,
                 own_building=None if own is None else own[d],
-            )  # fmt: skip
+            )
             checked += len(s)
             blocked_n += int(blocked.sum())
             seen = ~blocked
@@ -374,9 +383,14 @@ def visibility(
     v = np.concatenate(vals) if vals else np.empty(0)
     matrix = sp.csr_matrix((v, (r, c)), shape=(n_demand, n_sites * h))
     vis = Visibility(
-        matrix=matrix, orient_site=orient_site, orient_heading=orient_heading, range_m=float(range_m),
-        fov_deg=float(fov_deg), pairs_checked=int(checked), blocked_pairs=int(blocked_n),
-    )  # fmt: skip
+        matrix=matrix,
+        orient_site=orient_site,
+        orient_heading=orient_heading,
+        range_m=float(range_m),
+        fov_deg=float(fov_deg),
+        pairs_checked=int(checked),
+        blocked_pairs=int(blocked_n),
+    )
     logger.info("visibility: %s", vis.summary())
     return vis
 
@@ -527,9 +541,10 @@ def _facade_point(
             s2 = snap["snapped"].to_numpy()[0]
             if s2 is not None and not shapely.is_empty(s2):
                 s2xy = shapely.get_coordinates(s2)[0]
-                free = float(np.hypot(*(s2xy - cand))) < 1e-6 or not blockers.blocked(
-                    cand[None, :], s2xy[None, :], skip_start_m=0.0
-                )[0]  # fmt: skip
+                free = (
+                    float(np.hypot(*(s2xy - cand))) < 1e-6
+                    or not blockers.blocked(cand[None, :], s2xy[None, :], skip_start_m=0.0)[0]
+                )
                 if free:
                     options.append((float(np.hypot(*(cand - pxy))), cand))
     # (b) where the line to the nearest street leaves the buildings
@@ -600,12 +615,16 @@ def resolve_existing(
             notes.append(f"{int(need.sum())} existing cameras have no heading: assumed to face the nearest street")
         else:
             fov[need] = 360.0
-            notes.append(f"{int(need.sum())} existing cameras have no heading and no street network was given: counted as seeing all round")
+            notes.append(
+                f"{int(need.sum())} existing cameras have no heading and no street network was given: counted as seeing all round"
+            )
             logger.warning(notes[-1])
     assumed = []
     for i in range(n):
         names = set(filter(None, prior[i].split(",")))
-        names |= {f for f, a in zip(ASSUMED_FIELDS, (need[i], a_fov[i] or (need[i] and fov[i] >= 360), a_rng[i]), strict=True) if a}
+        names |= {
+            f for f, a in zip(ASSUMED_FIELDS, (need[i], a_fov[i] or (need[i] and fov[i] >= 360), a_rng[i]), strict=True) if a
+        }
         assumed.append(",".join(f for f in ASSUMED_FIELDS if f in names))
     out["camera_type"] = ctype
     out["heading_deg"] = np.where(fov >= 360, np.nan, heading)
@@ -637,8 +656,13 @@ def existing_pairs(
     :func:`resolve_existing`; NaN heading = all round); a ``street_credit`` column of False
     gives that camera no pairs with street demand (``kind`` = street).
     """
-    cols = {"camera": np.empty(0, np.int64), "demand": np.empty(0, np.int64), "distance_m": np.empty(0),
-            "bearing_deg": np.empty(0), "credit": np.empty(0)}  # fmt: skip
+    cols = {
+        "camera": np.empty(0, np.int64),
+        "demand": np.empty(0, np.int64),
+        "distance_m": np.empty(0),
+        "bearing_deg": np.empty(0),
+        "credit": np.empty(0),
+    }
     if len(cameras) == 0 or len(demand) == 0:
         return pd.DataFrame(cols)
     _check_tiers(tiers)
@@ -670,8 +694,9 @@ def existing_pairs(
             c = required_tier_credit(c, dist, rng[s], need[d])
         ok = (c > 0) & (in_fov(bearing, heading[s], fov[s]) | (dist < 1e-9))
         s, d, c, dist, bearing = s[ok], d[ok], c[ok], dist[ok], bearing[ok]
-        blocked = blockers.blocked(cxy[s], demand_xy[d], skip_start_m=ignore_own_building_m,
-                                   own_building=None if own is None else own[d])  # fmt: skip
+        blocked = blockers.blocked(
+            cxy[s], demand_xy[d], skip_start_m=ignore_own_building_m, own_building=None if own is None else own[d]
+        )
         seen = ~blocked
         parts.append((s[seen], d[seen], dist[seen], bearing[seen], c[seen]))
     if parts:
@@ -728,9 +753,7 @@ def existing_credit(
     resolved, notes = resolve_existing(cameras, default_range_m=default_range_m, default_fov_deg=default_fov_deg, network=network)
     pairs = existing_pairs(resolved, demand, buildings=buildings, tiers=tiers, ignore_own_building_m=ignore_own_building_m)
     credit, views = pairs_credit(pairs, n_demand)
-    logger.info(
-        "existing cameras: %d see %d of %d demand points", len(cameras), int((views > 0).sum()), n_demand
-    )
+    logger.info("existing cameras: %d see %d of %d demand points", len(cameras), int((views > 0).sum()), n_demand)
     return credit, views, notes
 
 

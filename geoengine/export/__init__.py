@@ -9,6 +9,13 @@ from .report import report_html, write_report
 from .run_folder import write_run
 
 __all__ = [
-    "briefing_figure", "build_manifest", "make_map", "report_html", "write_briefing", "write_geojson", "write_gpkg",
-    "write_report", "write_run",
-]  # fmt: skip
+    "briefing_figure",
+    "build_manifest",
+    "make_map",
+    "report_html",
+    "write_briefing",
+    "write_geojson",
+    "write_gpkg",
+    "write_report",
+    "write_run",
+]

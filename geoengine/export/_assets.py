@@ -55,9 +55,14 @@ ASSETS: dict[str, Asset] = {
         Asset("leaflet.js", "js", "XStatic-Leaflet", "xstatic.pkg.leaflet", "data/leaflet.js", "Leaflet 1.9", "BSD-2-Clause"),
         Asset("leaflet.css", "css", "XStatic-Leaflet", "xstatic.pkg.leaflet", "data/leaflet.css", "Leaflet 1.9", "BSD-2-Clause"),
         Asset(
-            "leaflet-heat.js", "js", "folium", "folium", "templates/leaflet_heat.min.js",
-            "Leaflet.heat with simpleheat", "BSD-2-Clause",
-        ),  # fmt: skip
+            "leaflet-heat.js",
+            "js",
+            "folium",
+            "folium",
+            "templates/leaflet_heat.min.js",
+            "Leaflet.heat with simpleheat",
+            "BSD-2-Clause",
+        ),
     )
 }
 
@@ -87,7 +92,9 @@ def _read(asset: Asset) -> str:
             if re.match(r"^(?:[a-z]+:)?//", ref, re.I):
                 raise MapAssetError(f"{asset.name} refers to {ref}, which would be loaded from the network")
             data = folder.joinpath(ref).read_bytes()
-            mime = "image/png" if ref.endswith(".png") else "image/svg+xml" if ref.endswith(".svg") else "application/octet-stream"
+            mime = (
+                "image/png" if ref.endswith(".png") else "image/svg+xml" if ref.endswith(".svg") else "application/octet-stream"
+            )
             return f"url(data:{mime};base64,{base64.b64encode(data).decode('ascii')})"
 
         text = re.sub(r"url\((['\"]?)([^'\")]+)\1\)", inline, text)
@@ -150,12 +157,12 @@ def check_offline(page: str, *, tiles_allowed: bool = False) -> None:
     for what, pattern in _NETWORK_PATTERNS.items():
         m = pattern.search(page)
         if m:
-            found.append(f"{what}: {page[m.start():m.start() + 120]!r}")
+            found.append(f"{what}: {page[m.start() : m.start() + 120]!r}")
     css = "\n".join(_STYLE_BLOCK.findall(page))
     for what, pattern in _CSS_PATTERNS.items():
         m = pattern.search(css)
         if m:
-            found.append(f"{what}: {css[m.start():m.start() + 120]!r}")
+            found.append(f"{what}: {css[m.start() : m.start() + 120]!r}")
     if not tiles_allowed:
         m = _TILE_TEMPLATE.search(page)
         if m:

@@ -72,8 +72,13 @@ LEVEL_STYLE: dict[str, dict[str, Any]] = {
     "blue": {"linewidth": 0.6, "linestyle": "solid", "zorder": 3, "edge": None},
     NO_DATA: {"linewidth": 1.2, "linestyle": (0, (0.6, 0.9)), "zorder": 2.8, "edge": None},
 }
-LEVEL_LABEL = {"red": "red: highest risk", "orange": "orange: high", "yellow": "yellow: elevated", "blue": "blue: low",
-               NO_DATA: "grey hatched: no data\n(outside the incidents' extent)"}  # fmt: skip
+LEVEL_LABEL = {
+    "red": "red: highest risk",
+    "orange": "orange: high",
+    "yellow": "yellow: elevated",
+    "blue": "blue: low",
+    NO_DATA: "grey hatched: no data\n(outside the incidents' extent)",
+}
 SHOWN_LEVELS: tuple[str, ...] = (*LEVELS, *(() if NO_DATA in LEVELS else (NO_DATA,)))
 """The levels drawn, "no data" last (grey, never counted as blue)."""
 STREET_GREY = "#9a9a9a"
@@ -180,7 +185,8 @@ def main_window(risk: RiskSurface, *, window: str | None = None) -> str:
         if window not in names:
             raise InfeasibleSettingsError.single(
                 f"briefing window {window!r} is not a window of the scenario",
-                field="outputs.briefing_window", hint=f"use one of: {', '.join(names)}",
+                field="outputs.briefing_window",
+                hint=f"use one of: {', '.join(names)}",
             )
         return window
     totals = risk.table.groupby("window", sort=False)["risk"].sum()
@@ -203,14 +209,29 @@ def _draw_scale_bar(ax: Axes, *, width_m: float, fontsize: float) -> Rectangle:
     step = length / n
     h = (y1 - y0) * 0.01
     left, base = x0 + (x1 - x0) * 0.03, y0 + (y1 - y0) * 0.04
-    frame = Rectangle((left - step * 0.4, base - h * 1.5), length + step * 1.1, h * 5.2,
-                      facecolor="white", edgecolor="#555555", linewidth=0.5, alpha=0.9, zorder=20)  # fmt: skip
+    frame = Rectangle(
+        (left - step * 0.4, base - h * 1.5),
+        length + step * 1.1,
+        h * 5.2,
+        facecolor="white",
+        edgecolor="#555555",
+        linewidth=0.5,
+        alpha=0.9,
+        zorder=20,
+    )
     ax.add_patch(frame)
     for i in range(n):
         ax.add_patch(
-            Rectangle((left + i * step, base), step, h, facecolor="black" if i % 2 == 0 else "white",
-                      edgecolor="black", linewidth=0.8, zorder=21)
-        )  # fmt: skip
+            Rectangle(
+                (left + i * step, base),
+                step,
+                h,
+                facecolor="black" if i % 2 == 0 else "white",
+                edgecolor="black",
+                linewidth=0.8,
+                zorder=21,
+            )
+        )
     unit, div = ("km", 1000.0) if length >= 1000 else ("m", 1.0)
     for i in (0, n // 2, n) if n == 4 else (0, n):
         value = i * step / div
@@ -229,15 +250,37 @@ def _draw_north_arrow(ax: Axes, *, north_deg: float) -> Rectangle:
     dx, dy = math.sin(a) * aspect, math.cos(a)
     tip = (cx + dx * size / 2, cy + dy * size / 2)
     tail = (cx - dx * size / 2, cy - dy * size / 2)
-    frame = Rectangle((cx - 0.03, cy - 0.05), 0.06, 0.115, transform=ax.transAxes, facecolor="white",
-                      edgecolor="#555555", linewidth=0.5, alpha=0.9, zorder=20)  # fmt: skip
+    frame = Rectangle(
+        (cx - 0.03, cy - 0.05),
+        0.06,
+        0.115,
+        transform=ax.transAxes,
+        facecolor="white",
+        edgecolor="#555555",
+        linewidth=0.5,
+        alpha=0.9,
+        zorder=20,
+    )
     ax.add_patch(frame)
     ax.annotate(
-        "", xy=tip, xytext=tail, xycoords="axes fraction",
-        arrowprops={"arrowstyle": "-|>,head_length=0.8,head_width=0.4", "color": "black", "linewidth": 2.0}, zorder=21,
-    )  # fmt: skip
-    ax.text(tip[0] + dx * 0.012, tip[1] + dy * 0.012, "N", transform=ax.transAxes, ha="center", va="bottom",
-            fontsize=12, fontweight="bold", zorder=21)  # fmt: skip
+        "",
+        xy=tip,
+        xytext=tail,
+        xycoords="axes fraction",
+        arrowprops={"arrowstyle": "-|>,head_length=0.8,head_width=0.4", "color": "black", "linewidth": 2.0},
+        zorder=21,
+    )
+    ax.text(
+        tip[0] + dx * 0.012,
+        tip[1] + dy * 0.012,
+        "N",
+        transform=ax.transAxes,
+        ha="center",
+        va="bottom",
+        fontsize=12,
+        fontweight="bold",
+        zorder=21,
+    )
     return frame
 
 
@@ -288,8 +331,16 @@ def _offsets(w: float, h: float, *, beside: bool) -> list[tuple[float, float]]:
     """Candidate offsets (display units) of a label's centre from its anchor: on it (areas) or
     beside it (points, upper right first), then rings farther out."""
     gap = 0.35 * h
-    near = [(w / 2 + gap, h / 2 + gap), (-w / 2 - gap, h / 2 + gap), (w / 2 + gap, -h / 2 - gap),
-            (-w / 2 - gap, -h / 2 - gap), (w / 2 + gap, 0.0), (-w / 2 - gap, 0.0), (0.0, h + gap), (0.0, -h - gap)]  # fmt: skip
+    near = [
+        (w / 2 + gap, h / 2 + gap),
+        (-w / 2 - gap, h / 2 + gap),
+        (w / 2 + gap, -h / 2 - gap),
+        (-w / 2 - gap, -h / 2 - gap),
+        (w / 2 + gap, 0.0),
+        (-w / 2 - gap, 0.0),
+        (0.0, h + gap),
+        (0.0, -h - gap),
+    ]
     out = near if beside else [(0.0, 0.0), (0.0, h * 1.1), (0.0, -h * 1.1), *near]
     for ring in range(1, _LABEL_RINGS + 1):
         r = ring * 1.6 * h + (w / 2 if beside else 0.0)
@@ -320,8 +371,13 @@ def _place_labels(ax: Axes, labels: list[tuple[Text, tuple[float, float], bool]]
         px, py = ax.transData.transform((x, y))
         for dx, dy in _offsets(w, h, beside=beside):
             box = Bbox.from_bounds(px + dx - w / 2, py + dy - h / 2, w, h)
-            if (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1
-                    and not any(box.overlaps(b) for b in placed)):  # fmt: skip
+            if (
+                box.x0 >= frame.x0
+                and box.x1 <= frame.x1
+                and box.y0 >= frame.y0
+                and box.y1 <= frame.y1
+                and not any(box.overlaps(b) for b in placed)
+            ):
                 break
         else:
             t.set_visible(False)
@@ -334,8 +390,15 @@ def _place_labels(ax: Axes, labels: list[tuple[Text, tuple[float, float], bool]]
             ex = min(max(px, box.x0), box.x1)
             ey = min(max(py, box.y0), box.y1)
             (lx, ly), (ax_, ay_) = to_data.transform((ex, ey)), (x, y)
-            ax.plot([ax_, lx], [ay_, ly], color=t.get_color(), linewidth=0.6, alpha=0.8, zorder=t.get_zorder() - 0.5,
-                    solid_capstyle="round")  # fmt: skip
+            ax.plot(
+                [ax_, lx],
+                [ay_, ly],
+                color=t.get_color(),
+                linewidth=0.6,
+                alpha=0.8,
+                zorder=t.get_zorder() - 0.5,
+                solid_capstyle="round",
+            )
     return shown
 
 
@@ -377,9 +440,7 @@ def briefing_figure(
         with its own outline and hatch, in the legend with its minutes and share within.
     """
     if paper not in PAPER_MM:
-        raise InfeasibleSettingsError.single(
-            f"unknown paper size {paper!r}", field="outputs.paper", hint="use A4 or A3"
-        )
+        raise InfeasibleSettingsError.single(f"unknown paper size {paper!r}", field="outputs.paper", hint="use A4 or A3")
     crs = network.crs
     date = date or dt.date.today()
     w_mm, h_mm = PAPER_MM[paper]
@@ -442,7 +503,9 @@ def briefing_figure(
         for geom in districts.geometry.values:
             p = _polygon_path(geom)
             if p is not None:
-                ax.add_patch(PathPatch(p, facecolor="none", edgecolor=DISTRICT_EDGE, hatch="///", linewidth=0, alpha=0.35, zorder=2.5))
+                ax.add_patch(
+                    PathPatch(p, facecolor="none", edgecolor=DISTRICT_EDGE, hatch="///", linewidth=0, alpha=0.35, zorder=2.5)
+                )
                 ax.add_patch(PathPatch(p, facecolor="none", edgecolor=DISTRICT_EDGE, linewidth=1.6 * lw, zorder=7))
         drawn.append("districts")
         base.append(Patch(facecolor="none", edgecolor=DISTRICT_EDGE, hatch="///", linewidth=1.6, label="key district"))
@@ -469,15 +532,28 @@ def briefing_figure(
             st = LEVEL_STYLE[lv]
             colour = LEVEL_COLOURS.get(lv, NO_DATA_COLOUR)
             if len(sub):
-                lc = LineCollection(line_segments(sub.geometry.values), colors=colour,
-                                    linewidths=st["linewidth"] * lw, linestyles=st["linestyle"], zorder=st["zorder"],
-                                    capstyle="butt", path_effects=_edge(lv, scale=lw))  # fmt: skip
+                lc = LineCollection(
+                    line_segments(sub.geometry.values),
+                    colors=colour,
+                    linewidths=st["linewidth"] * lw,
+                    linestyles=st["linestyle"],
+                    zorder=st["zorder"],
+                    capstyle="butt",
+                    path_effects=_edge(lv, scale=lw),
+                )
                 ax.add_collection(lc)
             km = float(sub["length_m"].sum()) / 1000 if "length_m" in sub else 0.0
             level_handles.append(
-                Line2D([], [], color=colour, linewidth=st["linewidth"], linestyle=st["linestyle"],
-                       label=f"{LEVEL_LABEL[lv]} ({km:.1f} km)", path_effects=_edge(lv))
-            )  # fmt: skip
+                Line2D(
+                    [],
+                    [],
+                    color=colour,
+                    linewidth=st["linewidth"],
+                    linestyle=st["linestyle"],
+                    label=f"{LEVEL_LABEL[lv]} ({km:.1f} km)",
+                    path_effects=_edge(lv),
+                )
+            )
         drawn.append("risk")
         handles.append((f"Street risk by level\n{_window_label(risk, shown)}", list(reversed(level_handles))))
 
@@ -495,12 +571,31 @@ def briefing_figure(
         for row in routes.itertuples(index=False):
             colour = colours.get(str(row.team), TEAM_PALETTE[0])
             ls = MODE_STYLE.get(str(row.mode), "solid")
-            lc = LineCollection(line_segments([row.geometry]), colors=colour, linewidths=2.6 * lw, linestyles=ls,
-                                alpha=0.95, zorder=9, path_effects=ROUTE_HALO, capstyle="round")  # fmt: skip
+            lc = LineCollection(
+                line_segments([row.geometry]),
+                colors=colour,
+                linewidths=2.6 * lw,
+                linestyles=ls,
+                alpha=0.95,
+                zorder=9,
+                path_effects=ROUTE_HALO,
+                capstyle="round",
+            )
             ax.add_collection(lc)
-            route_handles.append(Line2D([], [], color=colour, linewidth=2.6, linestyle=ls,
-                                        label=_plain(_route_label(str(row.team), str(row.mode),
-                                                                  *visits.get((str(row.team), str(row.window)), (int(row.stops), ""))))))  # fmt: skip
+            route_handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=colour,
+                    linewidth=2.6,
+                    linestyle=ls,
+                    label=_plain(
+                        _route_label(
+                            str(row.team), str(row.mode), *visits.get((str(row.team), str(row.window)), (int(row.stops), ""))
+                        )
+                    ),
+                )
+            )
         if route_handles:
             drawn.append("routes")
 
@@ -522,75 +617,174 @@ def briefing_figure(
         pts = g.geometry.representative_point() if not (g.geom_type == "Point").all() else g.geometry
         kw = {**kw, "s": kw.get("s", 20) * scale}  # marker area follows the paper
         ax.scatter(pts.x, pts.y, label=label, **kw)
-        points.append(Line2D([], [], linestyle="none", label=label, marker=kw.get("marker", "o"),
-                             markersize=7, markerfacecolor=kw.get("c", kw.get("facecolors", "none")),
-                             markeredgecolor=kw.get("edgecolors", "black"), markeredgewidth=kw.get("linewidths", 1.0)))  # fmt: skip
+        points.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                label=label,
+                marker=kw.get("marker", "o"),
+                markersize=7,
+                markerfacecolor=kw.get("c", kw.get("facecolors", "none")),
+                markeredgecolor=kw.get("edgecolors", "black"),
+                markeredgewidth=kw.get("linewidths", 1.0),
+            )
+        )
         drawn.append(name)
 
     cams_existing = (
-        coverage.cameras_existing if coverage is not None and coverage.cameras_existing is not None
+        coverage.cameras_existing
+        if coverage is not None and coverage.cameras_existing is not None
         else (layers.cameras.gdf if layers is not None and layers.cameras is not None else None)
-    )  # fmt: skip
+    )
     n_exist = 0 if cams_existing is None else len(cams_existing)
-    scatter(cams_existing, "cameras_existing", f"existing camera ({n_exist})", marker="o", s=14,
-            facecolors="white", edgecolors="#333333", linewidths=0.8, zorder=10)  # fmt: skip
+    scatter(
+        cams_existing,
+        "cameras_existing",
+        f"existing camera ({n_exist})",
+        marker="o",
+        s=14,
+        facecolors="white",
+        edgecolors="#333333",
+        linewidths=0.8,
+        zorder=10,
+    )
     if coverage is not None:
-        scatter(coverage.cameras_new, "cameras_new", f"new camera ({len(coverage.cameras_new)})", marker="^", s=46,
-                c="#000000", edgecolors="white", linewidths=0.7, zorder=11)  # fmt: skip
+        scatter(
+            coverage.cameras_new,
+            "cameras_new",
+            f"new camera ({len(coverage.cameras_new)})",
+            marker="^",
+            s=46,
+            c="#000000",
+            edgecolors="white",
+            linewidths=0.7,
+            zorder=11,
+        )
     if layers is not None and layers.key_sites is not None:
-        scatter(layers.key_sites.gdf, "key_sites", f"key site ({len(layers.key_sites.gdf)})", marker="*", s=110,
-                c=KEY_SITE_COLOUR, edgecolors="white", linewidths=0.6, zorder=12)  # fmt: skip
+        scatter(
+            layers.key_sites.gdf,
+            "key_sites",
+            f"key site ({len(layers.key_sites.gdf)})",
+            marker="*",
+            s=110,
+            c=KEY_SITE_COLOUR,
+            edgecolors="white",
+            linewidths=0.6,
+            zorder=12,
+        )
     if layers is not None and layers.stations is not None:
-        scatter(layers.stations.gdf, "stations", f"police station / base ({len(layers.stations.gdf)})", marker="p",
-                s=120, c="#08306b", edgecolors="white", linewidths=1.0, zorder=13)  # fmt: skip
+        scatter(
+            layers.stations.gdf,
+            "stations",
+            f"police station / base ({len(layers.stations.gdf)})",
+            marker="p",
+            s=120,
+            c="#08306b",
+            edgecolors="white",
+            linewidths=1.0,
+            zorder=13,
+        )
     posts = []
     if patrol is not None:
-        for name, marker, colour, label in (("checkpoints", "s", POST_STYLE["checkpoint"]["fill"], "checkpoint (C1…)"),
-                                            ("booths", "s", POST_STYLE["booth"]["fill"], "police booth (B1…)")):  # fmt: skip
+        for name, marker, colour, label in (
+            ("checkpoints", "s", POST_STYLE["checkpoint"]["fill"], "checkpoint (C1…)"),
+            ("booths", "s", POST_STYLE["booth"]["fill"], "police booth (B1…)"),
+        ):
             p = getattr(patrol, name)
             if p is not None and len(p.sites):
-                scatter(p.sites, name, f"{label.split(' (')[0]} ({len(p.sites)})", marker=marker, s=90, c=colour,
-                        edgecolors="black", linewidths=1.6, zorder=14)  # fmt: skip
+                scatter(
+                    p.sites,
+                    name,
+                    f"{label.split(' (')[0]} ({len(p.sites)})",
+                    marker=marker,
+                    s=90,
+                    c=colour,
+                    edgecolors="black",
+                    linewidths=1.6,
+                    zorder=14,
+                )
                 posts.append(p.sites.to_crs(crs))
 
     # ---- scale bar, north arrow, attribution
     span = ax.get_xlim()[1] - ax.get_xlim()[0]
-    furniture = [_draw_scale_bar(ax, width_m=span, fontsize=fs["body"]),
-                 _draw_north_arrow(ax, north_deg=_true_north_deg(crs, cx, cy)),
-                 ax.text(0.995, 0.005, OSM_ATTRIBUTION, transform=ax.transAxes, ha="right", va="bottom",
-                         fontsize=fs["small"] - 1, color="#333333", path_effects=HALO, zorder=22)]  # fmt: skip
+    furniture = [
+        _draw_scale_bar(ax, width_m=span, fontsize=fs["body"]),
+        _draw_north_arrow(ax, north_deg=_true_north_deg(crs, cx, cy)),
+        ax.text(
+            0.995,
+            0.005,
+            OSM_ATTRIBUTION,
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=fs["small"] - 1,
+            color="#333333",
+            path_effects=HALO,
+            zorder=22,
+        ),
+    ]
 
     # ---- labels (drawn last, with a white halo, placed so that none overprints another):
     # posts first (beside their marker), then beats, the window's hotspots, districts
     todo: list[tuple[Text, tuple[float, float], bool]] = []
     for p in posts:
         for geom, pid in zip(p.geometry.values, p["post_id"].to_numpy(), strict=True):
-            todo.append((_label(ax, geom.x, geom.y, pid, fontsize=fs["small"] + 1, fontweight="bold", zorder=16),
-                         (geom.x, geom.y), True))  # fmt: skip
+            todo.append(
+                (_label(ax, geom.x, geom.y, pid, fontsize=fs["small"] + 1, fontweight="bold", zorder=16), (geom.x, geom.y), True)
+            )
     if beats is not None:
         names = beats["name"] if "name" in beats else beats["beat"]
         avoid = shapely.union_all(districts.geometry.values) if districts is not None and len(districts) else None
         for geom, name in zip(beats.geometry.values, names.to_numpy(), strict=True):
             pt = _label_point(geom, avoid=avoid)
-            todo.append((_label(ax, pt.x, pt.y, name, fontsize=fs["sub"] + 1, fontweight="bold", color=BEAT_EDGE,
-                                zorder=15, alpha=0.85), (pt.x, pt.y), False))  # fmt: skip
+            todo.append(
+                (
+                    _label(
+                        ax, pt.x, pt.y, name, fontsize=fs["sub"] + 1, fontweight="bold", color=BEAT_EDGE, zorder=15, alpha=0.85
+                    ),
+                    (pt.x, pt.y),
+                    False,
+                )
+            )
     for hid, pt in _window_hotspots(patrol, shown, crs):
         todo.append((_label(ax, pt.x, pt.y, hid, fontsize=fs["small"], color="#7a0000", zorder=15), (pt.x, pt.y), True))
     if districts is not None and "name" in districts:
         for geom, name in zip(districts.geometry.values, districts["name"].to_numpy(), strict=True):
             pt = geom.representative_point()
-            todo.append((_label(ax, pt.x, pt.y, textwrap.fill(str(name), 22), fontsize=fs["small"] + 0.5,
-                                color=DISTRICT_EDGE, fontstyle="italic", zorder=15, linespacing=1.0), (pt.x, pt.y), False))  # fmt: skip
+            todo.append(
+                (
+                    _label(
+                        ax,
+                        pt.x,
+                        pt.y,
+                        textwrap.fill(str(name), 22),
+                        fontsize=fs["small"] + 0.5,
+                        color=DISTRICT_EDGE,
+                        fontstyle="italic",
+                        zorder=15,
+                        linespacing=1.0,
+                    ),
+                    (pt.x, pt.y),
+                    False,
+                )
+            )
     labels = _place_labels(ax, todo, furniture)
 
     # ---- title band
     fig.text(0.015, 0.965, title, fontsize=fs["title"], fontweight="bold", va="top", parse_math=False)
-    line2 = " · ".join(x for x in (subtitle, f"risk window: {_window_label(risk, shown)}" if shown else "",
-                                   f"date {date.isoformat()}") if x)  # fmt: skip
+    line2 = " · ".join(
+        x for x in (subtitle, f"risk window: {_window_label(risk, shown)}" if shown else "", f"date {date.isoformat()}") if x
+    )
     fig.text(0.015, 0.905, line2, fontsize=fs["sub"], va="top", parse_math=False, color="#222222")
-    fig.text(0.015, 0.02, f"Map CRS: {crs.name} (metres) · grid north up; arrow shows true north · "
-             f"{OSM_ATTRIBUTION} · {'streets and buildings' if 'buildings' in drawn else 'streets'} from OpenStreetMap",
-             fontsize=fs["small"], color="#444444")  # fmt: skip
+    fig.text(
+        0.015,
+        0.02,
+        f"Map CRS: {crs.name} (metres) · grid north up; arrow shows true north · "
+        f"{OSM_ATTRIBUTION} · {'streets and buildings' if 'buildings' in drawn else 'streets'} from OpenStreetMap",
+        fontsize=fs["small"],
+        color="#444444",
+    )
 
     # ---- side panel: legend sections, then facts and notes
     sections = [("Map", base)]
@@ -608,10 +802,21 @@ def briefing_figure(
     for head, hs in sections:
         # two columns for long lists, one (then smaller type) where a column would run off the page
         for ncols, shrink in ((1 if len(hs) <= 6 else 2, 0.0), (1, 0.0), (1, 1.0), (1, 2.0)):
-            leg = panel.legend(handles=hs, title=_plain(head), loc="upper left", bbox_to_anchor=(0.0, y),
-                               frameon=False, fontsize=fs["body"] - 0.5 - shrink, title_fontsize=fs["body"] + 0.5,
-                               alignment="left", handlelength=3.2 if ncols == 1 else 2.4, borderaxespad=0.0,
-                               labelspacing=0.35, ncols=ncols, columnspacing=0.8)  # fmt: skip
+            leg = panel.legend(
+                handles=hs,
+                title=_plain(head),
+                loc="upper left",
+                bbox_to_anchor=(0.0, y),
+                frameon=False,
+                fontsize=fs["body"] - 0.5 - shrink,
+                title_fontsize=fs["body"] + 0.5,
+                alignment="left",
+                handlelength=3.2 if ncols == 1 else 2.4,
+                borderaxespad=0.0,
+                labelspacing=0.35,
+                ncols=ncols,
+                columnspacing=0.8,
+            )
             if leg.get_window_extent(renderer).x1 <= right:
                 break
         leg.get_title().set_fontweight("bold")
@@ -623,8 +828,16 @@ def briefing_figure(
         size = fs["body"] - 0.5
         while True:  # wrap to the panel's width, shrink until it fits above the page's foot
             chars = int(0.255 * w_mm / (size * 0.3528 * 0.55))
-            text = panel.text(0.0, y - 0.028, "\n".join(w for line in lines for w in _wrap(line, chars)),
-                              fontsize=size, va="top", linespacing=1.4, transform=panel.transAxes, parse_math=False)  # fmt: skip
+            text = panel.text(
+                0.0,
+                y - 0.028,
+                "\n".join(w for line in lines for w in _wrap(line, chars)),
+                fontsize=size,
+                va="top",
+                linespacing=1.4,
+                transform=panel.transAxes,
+                parse_math=False,
+            )
             bottom = text.get_window_extent(renderer).transformed(panel.transAxes.inverted()).y0
             if bottom >= -0.02 or size <= 5.5:
                 break
@@ -641,8 +854,9 @@ RESPONSE_CLOSE_M = 90.0
 between covered streets filled (gaps narrower than twice ``RESPONSE_CLOSE_M``)."""
 
 
-def _draw_response(ax: Axes, network: RoadNetwork, response: Any, window: str | None, *, crs: Any,
-                   lw: float) -> tuple[list[Any], str | None]:
+def _draw_response(
+    ax: Axes, network: RoadNetwork, response: Any, window: str | None, *, crs: Any, lw: float
+) -> tuple[list[Any], str | None]:
     """Every tier's circle in ``window`` (else the first window): outline, light hatch; legend handles
     with the minutes, the demand and its share within (time-averaged, and at the worst minute)."""
     from ..response import TIER_COLOURS
@@ -656,17 +870,29 @@ def _draw_response(ax: Axes, network: RoadNetwork, response: Any, window: str | 
     rank = 0
     for tier in tiers:
         if not len(response.demand.get(tier.name, ())):
-            handles.append(Patch(facecolor="none", edgecolor="#999999", linestyle="dotted",
-                                 label=_plain(f"{tier.minutes:g} min ({tier.name}): no such demand, not drawn")))  # fmt: skip
+            handles.append(
+                Patch(
+                    facecolor="none",
+                    edgecolor="#999999",
+                    linestyle="dotted",
+                    label=_plain(f"{tier.minutes:g} min ({tier.name}): no such demand, not drawn"),
+                )
+            )
             continue
         colour = TIER_COLOURS[rank % len(TIER_COLOURS)]
         hatch, ls = RESPONSE_HATCH[rank % len(RESPONSE_HATCH)], RESPONSE_LINESTYLE[rank % len(RESPONSE_LINESTYLE)]
         z = 2.6 + 0.05 * (len(tiers) - rank)  # under the risk streets, the tightest on top
         rank += 1
-        inside = response.covered_segments(network, tier.name, window=window) if window else response.covered_segments(network, tier.name)
+        inside = (
+            response.covered_segments(network, tier.name, window=window)
+            if window
+            else response.covered_segments(network, tier.name)
+        )
         if len(inside):
             area = shapely.union_all(shapely.buffer(inside.to_crs(crs).geometry.values, RESPONSE_BUFFER_M))
-            area = shapely.simplify(area.buffer(RESPONSE_CLOSE_M).buffer(-RESPONSE_CLOSE_M), 5.0)  # blocks between covered streets
+            area = shapely.simplify(
+                area.buffer(RESPONSE_CLOSE_M).buffer(-RESPONSE_CLOSE_M), 5.0
+            )  # blocks between covered streets
             for part in shapely.get_parts(area):
                 p = _polygon_path(part)
                 if p is not None:
@@ -679,8 +905,11 @@ def _draw_response(ax: Axes, network: RoadNetwork, response: Any, window: str | 
         at = row["worst_minute"].iloc[0] if len(row) else ""
         pct = lambda v: "n/a" if v != v else f"{100 * float(v):.0f} %"  # noqa: E731
         label = f"{tier.minutes:g} min ({tier.name}): {pct(share)} within" + (f", worst {pct(worst)} at {at}" if at else "")
-        handles.append(Patch(facecolor=(*_rgb(colour), 0.25), edgecolor=colour, hatch=hatch, linewidth=1.5, linestyle=ls,
-                             label=_plain(label)))  # fmt: skip
+        handles.append(
+            Patch(
+                facecolor=(*_rgb(colour), 0.25), edgecolor=colour, hatch=hatch, linewidth=1.5, linestyle=ls, label=_plain(label)
+            )
+        )
         demand = response.demand[tier.name]
         if tier.demand_kind == "key_sites" and len(demand) and window:
             share = response.node_share_by_window.get((tier.name, window))
@@ -688,11 +917,21 @@ def _draw_response(ax: Axes, network: RoadNetwork, response: Any, window: str | 
             pts = demand.to_crs(crs).geometry
             for mask, face, what in ((ok, colour, "inside"), (~ok, "white", "outside")):
                 if mask.any():
-                    ax.scatter(pts.x[mask], pts.y[mask], marker="*", s=150 * lw, c=face, edgecolors="black",
-                               linewidths=0.9, zorder=12.5)  # fmt: skip
-                handles.append(Line2D([], [], linestyle="none", marker="*", markersize=10, markerfacecolor=face,
-                                      markeredgecolor="black", label=_plain(f"{tier.name} {what} the {tier.minutes:g} min "
-                                                                            f"circle ({int(mask.sum())})")))  # fmt: skip
+                    ax.scatter(
+                        pts.x[mask], pts.y[mask], marker="*", s=150 * lw, c=face, edgecolors="black", linewidths=0.9, zorder=12.5
+                    )
+                handles.append(
+                    Line2D(
+                        [],
+                        [],
+                        linestyle="none",
+                        marker="*",
+                        markersize=10,
+                        markerfacecolor=face,
+                        markeredgecolor="black",
+                        label=_plain(f"{tier.name} {what} the {tier.minutes:g} min circle ({int(mask.sum())})"),
+                    )
+                )
     return (handles if rank else []), window
 
 
@@ -733,31 +972,44 @@ def briefing_facts(manifest: dict[str, Any]) -> tuple[list[str], list[str]]:
         facts.append(line)
         if risk.get("pai_5pct") is not None:
             base = risk.get("baseline_pai_5pct")
-            facts.append(f"  held-out PAI at 5 %: {risk['pai_5pct']:.2f}" + (f" (baseline {base:.2f})" if base is not None else ""))
+            facts.append(
+                f"  held-out PAI at 5 %: {risk['pai_5pct']:.2f}" + (f" (baseline {base:.2f})" if base is not None else "")
+            )
     cov = m.get("coverage") or {}
     if cov.get("cameras_new") is not None:
         facts.append(f"Cameras: {cov.get('cameras_existing') or 0:,} existing + {cov['cameras_new']:,} new")
-        facts.append(f"  risk-weighted coverage {pct(cov.get('covered_weight_share_existing'))} → "
-                     f"{pct(cov.get('covered_weight_share'))}")  # fmt: skip
+        facts.append(
+            f"  risk-weighted coverage {pct(cov.get('covered_weight_share_existing'))} → {pct(cov.get('covered_weight_share'))}"
+        )
         if cov.get("status") is not None:
             facts.append(f"  solver {cov['status']}, gap {pct(cov.get('gap'))}")
     pat = m.get("patrol") or {}
     if pat.get("teams") is not None:
-        facts.append(f"Patrol: {_n(pat['teams'], 'team')}, {_n(pat.get('beats'), 'beat')}, "
-                     f"{_n(pat.get('checkpoints'), 'checkpoint')}, {_n(pat.get('booths'), 'booth')}")  # fmt: skip
-        facts.append(f"  visits {pat.get('visits_planned') or 0:,} planned, {pat.get('visits_dropped') or 0:,} dropped "
-                     f"(all windows)")  # fmt: skip
+        facts.append(
+            f"Patrol: {_n(pat['teams'], 'team')}, {_n(pat.get('beats'), 'beat')}, "
+            f"{_n(pat.get('checkpoints'), 'checkpoint')}, {_n(pat.get('booths'), 'booth')}"
+        )
+        facts.append(
+            f"  visits {pat.get('visits_planned') or 0:,} planned, {pat.get('visits_dropped') or 0:,} dropped (all windows)"
+        )
         reasons = pat.get("dropped_reasons") or {}
         routed = {k: v for k, v in reasons.items() if k != "cut_by_max_hotspots" and v}
         if routed:
-            facts.append("  dropped because: " + ", ".join(f"{int(v):,} {CAUSE_SHORT.get(k, k.replace('_', ' '))}"
-                                                           for k, v in sorted(routed.items(), key=lambda kv: -kv[1])))  # fmt: skip
+            facts.append(
+                "  dropped because: "
+                + ", ".join(
+                    f"{int(v):,} {CAUSE_SHORT.get(k, k.replace('_', ' '))}"
+                    for k, v in sorted(routed.items(), key=lambda kv: -kv[1])
+                )
+            )
         if pat.get("hotspots_cut"):
             facts.append(f"  {int(pat['hotspots_cut']):,} hotspot-windows left out by max_hotspots_per_window")
         if pat.get("dosage_met_share") is not None:
             bound = pat.get("dosage_bound")
-            facts.append(f"  dosage met {pct(pat['dosage_met_share'])}"
-                         + (f" (at most {pct(bound)} possible)" if bound is not None else ""))  # fmt: skip
+            facts.append(
+                f"  dosage met {pct(pat['dosage_met_share'])}"
+                + (f" (at most {pct(bound)} possible)" if bound is not None else "")
+            )
         if pat.get("idle_share") is not None:
             facts.append(f"  teams idle {pct(pat['idle_share'])} of their shift time")
     audit = manifest.get("audit")
@@ -767,8 +1019,11 @@ def briefing_facts(manifest: dict[str, Any]) -> tuple[list[str], list[str]]:
     if "reproducible" in manifest:
         facts.append("Reproducible: " + ("yes" if manifest.get("reproducible") else "no (a solver hit its time cap)"))
     ev = m.get("evaluation") or {}
-    backtest = [f"  {label}: {pct(ev[key])}" for key, label in (("in_camera_view_share", "in camera view"),
-                ("within_response_share", "within patrol response")) if ev.get(key) is not None]  # fmt: skip
+    backtest = [
+        f"  {label}: {pct(ev[key])}"
+        for key, label in (("in_camera_view_share", "in camera view"), ("within_response_share", "within patrol response"))
+        if ev.get(key) is not None
+    ]
     if backtest:
         facts += [f"Backtest on {ev.get('heldout_incidents') or 0:,} held-out incidents:", *backtest]
     notes: list[str] = []
@@ -781,8 +1036,12 @@ def briefing_facts(manifest: dict[str, Any]) -> tuple[list[str], list[str]]:
     return facts, notes
 
 
-CAUSE_SHORT = {"time_used": "team time used", "no_team_allocated": "no team allocated", "no_team_on_shift": "no team on shift",
-               "unreachable": "unreachable"}  # fmt: skip
+CAUSE_SHORT = {
+    "time_used": "team time used",
+    "no_team_allocated": "no team allocated",
+    "no_team_on_shift": "no team on shift",
+    "unreachable": "unreachable",
+}
 
 
 def _route_visits(patrol: Any) -> dict[tuple[str, str], tuple[int, str]]:

@@ -163,8 +163,11 @@ def write_gpkg(
         if len(coverage.cameras_new):
             put(
                 gpd.GeoDataFrame(
-                    coverage.cameras_new[[c for c in ("camera_id", "site_id", "model", "heading_deg") if c in coverage.cameras_new]].reset_index(drop=True),
-                    geometry=coverage.views_new.reset_index(drop=True).values, crs=coverage.cameras_new.crs,
+                    coverage.cameras_new[
+                        [c for c in ("camera_id", "site_id", "model", "heading_deg") if c in coverage.cameras_new]
+                    ].reset_index(drop=True),
+                    geometry=coverage.views_new.reset_index(drop=True).values,
+                    crs=coverage.cameras_new.crs,
                 ),
                 "camera_views_new",
             )
@@ -172,8 +175,10 @@ def write_gpkg(
             put(
                 gpd.GeoDataFrame(
                     {"camera_id": coverage.cameras_existing["camera_id"].to_numpy()}
-                    if coverage.cameras_existing is not None and "camera_id" in coverage.cameras_existing else None,
-                    geometry=coverage.views_existing.reset_index(drop=True).values, crs=coverage.views_existing.crs,
+                    if coverage.cameras_existing is not None and "camera_id" in coverage.cameras_existing
+                    else None,
+                    geometry=coverage.views_existing.reset_index(drop=True).values,
+                    crs=coverage.views_existing.crs,
                 ),
                 "camera_views_existing",
             )

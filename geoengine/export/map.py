@@ -76,15 +76,19 @@ S_COVERAGE = [
     {"color": COVERAGE_COLOURS["uncovered"], "weight": 2, "opacity": 0.9, "dashArray": "4 4"},
 ]
 S_BEAT = [{"color": "#222222", "weight": 2, "dashArray": "6 4", "fillColor": "#000000", "fillOpacity": 0.03}]
-S_CHECKPOINT = [{"shape": "badge", "size": 14, "fillColor": POST_STYLE["checkpoint"]["fill"], "color": POST_STYLE["checkpoint"]["text"]}]
+S_CHECKPOINT = [
+    {"shape": "badge", "size": 14, "fillColor": POST_STYLE["checkpoint"]["fill"], "color": POST_STYLE["checkpoint"]["text"]}
+]
 S_BOOTH = [{"shape": "badge", "size": 14, "fillColor": POST_STYLE["booth"]["fill"], "color": POST_STYLE["booth"]["text"]}]
-S_DROPPED = [{"radius": 9, "color": "#3a3a3a", "weight": 2.5, "dashArray": "3 3", "fill": True, "fillColor": "#ffffff",
-              "fillOpacity": 0.6}]  # fmt: skip
+S_DROPPED = [
+    {"radius": 9, "color": "#3a3a3a", "weight": 2.5, "dashArray": "3 3", "fill": True, "fillColor": "#ffffff", "fillOpacity": 0.6}
+]
 _BADGE_CLEAR_M = 120.0
 """Beat names on the map keep this far from checkpoint and booth badges where the beat allows."""
 S_STAFFED = [{"radius": 13, "color": "#000000", "weight": 3.5, "fill": False}]
-S_CUT = [{"radius": 6, "color": "#8c8c8c", "weight": 1.5, "dashArray": "2 3", "fill": True, "fillColor": "#ffffff",
-          "fillOpacity": 0.4}]  # fmt: skip
+S_CUT = [
+    {"radius": 6, "color": "#8c8c8c", "weight": 1.5, "dashArray": "2 3", "fill": True, "fillColor": "#ffffff", "fillOpacity": 0.4}
+]
 
 
 def _esc(value: object) -> str:
@@ -291,8 +295,13 @@ def make_map(
     if tiles not in (None, "osm"):
         raise ValueError(f"tiles must be None or 'osm', not {tiles!r}")
     west, south, east, north = network.to_wgs84_bounds()
-    fmap = _OfflineMap(location=[(south + north) / 2, (west + east) / 2], tiles=None, control_scale=False, prefer_canvas=True,
-                        font_size="0.75rem")
+    fmap = _OfflineMap(
+        location=[(south + north) / 2, (west + east) / 2],
+        tiles=None,
+        control_scale=False,
+        prefer_canvas=True,
+        font_size="0.75rem",
+    )
     _OfflineFigure(tiles_allowed=tiles is not None).add_child(fmap)
     fmap.get_root().header.add_child(
         branca.element.Element(
@@ -308,9 +317,13 @@ def make_map(
     _add_basemap(fmap, network)
     if tiles == "osm":
         folium.TileLayer(
-            "OpenStreetMap", name="OpenStreetMap web tiles (online only)", attr=OSM_ATTRIBUTION, overlay=True,
-            show=True, pane="webtiles",
-        ).add_to(fmap)  # fmt: skip
+            "OpenStreetMap",
+            name="OpenStreetMap web tiles (online only)",
+            attr=OSM_ATTRIBUTION,
+            overlay=True,
+            show=True,
+            pane="webtiles",
+        ).add_to(fmap)
 
     legend: list[str] = [
         "<div><b>Basemap</b>: the run's own streets and buildings</div>"
@@ -345,8 +358,10 @@ def make_map(
     _Box(banner + synthetic_note, position="topleft", cls="geoengine-banner", css="max-width:420px").add_to(fmap)
     _Box(
         "<details open><summary>Legend</summary>" + "".join(legend) + "</details>",
-        position="topleft", cls="geoengine-legend", css="max-width:260px",
-    ).add_to(fmap)  # fmt: skip
+        position="topleft",
+        cls="geoengine-legend",
+        css="max-width:260px",
+    ).add_to(fmap)
     _Attribution(OSM_ATTRIBUTION).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     return fmap
@@ -361,8 +376,9 @@ def _share_text(v: Any) -> str:
     return "n/a" if v is None or v != v else f"{100 * float(v):.0f} %"
 
 
-def _add_response(fmap: folium.Map, network: RoadNetwork, response: Any, *, initial: str | None = None,
-                  clock: bool = True) -> tuple[dict[str, dict[str, Any]], list[str]]:
+def _add_response(
+    fmap: folium.Map, network: RoadNetwork, response: Any, *, initial: str | None = None, clock: bool = True
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Response circles, one layer per (tier, window): the streets whose two ends the tier's responders of
     that window (staffed checkpoints, the patrols where they are) reach within its minutes at least half
     of the window's minutes. The time control shows the window's own layers of the tiers switched on
@@ -374,16 +390,20 @@ def _add_response(fmap: folium.Map, network: RoadNetwork, response: Any, *, init
     initial = initial if initial in windows else (windows[0] if windows else None)
     table = response.table
     out: dict[str, dict[str, Any]] = {w: {"response": [], "response_note": []} for w in windows}
-    legend = ["<div style='margin-top:4px'><b>Response circles</b>: streets reached within the minutes most of the "
-              "window shown (darker = faster); share of the tier's demand within</div>"]  # fmt: skip
+    legend = [
+        "<div style='margin-top:4px'><b>Response circles</b>: streets reached within the minutes most of the "
+        "window shown (darker = faster); share of the tier's demand within</div>"
+    ]
     empty = [t for t in tiers if not len(response.demand.get(t.name, ()))]
     tiers = [t for t in tiers if t not in empty]
     n = len(tiers)
     for rank, tier in enumerate(tiers):
         colour = TIER_COLOURS[rank % len(TIER_COLOURS)]
-        style = [{"color": colour, "weight": 5 + 5 * (n - 1 - rank), "opacity": 0.5, "lineCap": "round"},
-                 {"shape": "star", "size": 18, "fillColor": colour, "color": "#ffffff"},
-                 {"shape": "star", "size": 18, "fillColor": KEY_SITE_COLOUR, "color": "#ffffff"}]
+        style = [
+            {"color": colour, "weight": 5 + 5 * (n - 1 - rank), "opacity": 0.5, "lineCap": "round"},
+            {"shape": "star", "size": 18, "fillColor": colour, "color": "#ffffff"},
+            {"shape": "star", "size": 18, "fillColor": KEY_SITE_COLOUR, "color": "#ffffff"},
+        ]
         demand = response.demand[tier.name]
         sites = tier.demand_kind == "key_sites" and len(demand)
         site_pts = _to_wgs84(demand.geometry).values if sites else []
@@ -394,40 +414,57 @@ def _add_response(fmap: folium.Map, network: RoadNetwork, response: Any, *, init
             share = row["share_within"].iloc[0] if len(row) else None
             worst = row["worst_minute_share"].iloc[0] if len(row) else None
             at = row["worst_minute"].iloc[0] if len(row) else ""
-            head = (f"<b>{_num(tier.minutes)} min circle ({_esc(tier.name)})</b>, {_esc(wname)}: "
-                    f"{_share_text(share)} of its demand within {_num(tier.minutes)} min on average"
-                    + (f", {_share_text(worst)} at the worst minute ({_esc(at)})" if worst is not None and worst == worst else ""))  # fmt: skip
+            head = (
+                f"<b>{_num(tier.minutes)} min circle ({_esc(tier.name)})</b>, {_esc(wname)}: "
+                f"{_share_text(share)} of its demand within {_num(tier.minutes)} min on average"
+                + (f", {_share_text(worst)} at the worst minute ({_esc(at)})" if worst is not None and worst == worst else "")
+            )
             geoms = shapely.simplify(_to_wgs84(segs.geometry).values, 1e-5) if len(segs) else []
-            props = [{"t": f"{_esc(nm)}: inside the {_num(tier.minutes)} min circle ({_esc(tier.name)}) "
-                           f"{100 * sh:.0f} % of the {_esc(wname)} window", "p": head}
-                     for nm, sh in zip(segs["name"].fillna("unnamed street"), segs["share"], strict=True)]  # fmt: skip
+            props = [
+                {
+                    "t": f"{_esc(nm)}: inside the {_num(tier.minutes)} min circle ({_esc(tier.name)}) "
+                    f"{100 * sh:.0f} % of the {_esc(wname)} window",
+                    "p": head,
+                }
+                for nm, sh in zip(segs["name"].fillna("unnamed street"), segs["share"], strict=True)
+            ]
             name = f"Response circle: {_esc(tier.name)}, {_num(tier.minutes)} min, {_esc(wname)} ({len(segs)} streets)"
             if sites:  # the tier's key sites: filled when inside the circle most of the window, hollow when not
                 at_site = response.node_share_by_window.get((tier.name, wname), np.zeros(0))
                 at_site = at_site[demand["pos"].to_numpy()] if len(at_site) else np.zeros(len(demand))
                 geoms = [*site_pts, *geoms]  # first: bringing the layer to the back puts its last feature lowest
-                props = [{"s": 1 if sh >= 0.5 else 2, "p": head,
-                          "t": f"{_esc(nm)}: inside the {_num(tier.minutes)} min circle {100 * sh:.0f} % of the {_esc(wname)} window"}
-                         for nm, sh in zip(demand["name"], at_site, strict=True)] + props  # fmt: skip
+                props = [
+                    {
+                        "s": 1 if sh >= 0.5 else 2,
+                        "p": head,
+                        "t": f"{_esc(nm)}: inside the {_num(tier.minutes)} min circle {100 * sh:.0f} % of the {_esc(wname)} window",
+                    }
+                    for nm, sh in zip(demand["name"], at_site, strict=True)
+                ] + props
                 inside = int((at_site >= 0.5).sum())
-                name = (f"Response circle: {_esc(tier.name)}, {_num(tier.minutes)} min, {_esc(wname)} "
-                        f"({inside} of {len(demand)} sites inside)")  # fmt: skip
+                name = (
+                    f"Response circle: {_esc(tier.name)}, {_num(tier.minutes)} min, {_esc(wname)} "
+                    f"({inside} of {len(demand)} sites inside)"
+                )
             shown = rank == 0 and wname == initial
             _Vector(name, geojson_text(geoms, props, decimals=5), styles=style, show=shown, order="back").add_to(fmap)
             out[wname]["response"].append(name)
             out[wname]["response_note"].append(
                 f"<span style='color:{colour}'>&#9644;</span> {_num(tier.minutes)} min {_esc(tier.name)}: "
-                f"{_share_text(share)} within (worst {_share_text(worst)}" + (f" at {_esc(at)})" if at else ")"))  # fmt: skip
+                f"{_share_text(share)} within (worst {_share_text(worst)}" + (f" at {_esc(at)})" if at else ")")
+            )
         shares = table[table["tier"] == tier.name]
         per = ", ".join(f"{_esc(w)} {_share_text(v)}" for w, v in zip(shares["window"], shares["share_within"]))
-        legend.append(_swatch("line", colour, f"{_num(tier.minutes)} min ({what}): {per}"
-                              + ("" if clock else " (a layer per window)")))  # fmt: skip
+        legend.append(
+            _swatch("line", colour, f"{_num(tier.minutes)} min ({what}): {per}" + ("" if clock else " (a layer per window)"))
+        )
         if sites:
-            legend.append(f"<div><span style='color:{colour};font-size:15px;text-shadow:0 0 1px #000'>★</span>"
-                          f"<span style='color:{KEY_SITE_COLOUR};font-size:15px;margin:0 5px 0 0;text-shadow:0 0 1px #000'>★</span>"
-                          f"{what} inside / outside the {_num(tier.minutes)} min circle</div>")  # fmt: skip
-    legend += [f"<div style='color:#555'>{_num(t.minutes)} min ({_esc(t.name)}): no such demand, not drawn</div>"
-               for t in empty]  # fmt: skip
+            legend.append(
+                f"<div><span style='color:{colour};font-size:15px;text-shadow:0 0 1px #000'>★</span>"
+                f"<span style='color:{KEY_SITE_COLOUR};font-size:15px;margin:0 5px 0 0;text-shadow:0 0 1px #000'>★</span>"
+                f"{what} inside / outside the {_num(tier.minutes)} min circle</div>"
+            )
+    legend += [f"<div style='color:#555'>{_num(t.minutes)} min ({_esc(t.name)}): no such demand, not drawn</div>" for t in empty]
     for wname in windows:
         notes = out[wname].pop("response_note")
         out[wname]["response_note"] = "Response circles " + _esc(wname) + ":<br>" + "<br>".join(notes)
@@ -442,14 +479,20 @@ def overlay_names(fmap: folium.Map) -> list[str]:
 def _swatch(kind: str, colour: str, label: str, *, dashed: bool = False, dash: str | None = None) -> str:
     """A legend row; ``label`` must already be escaped."""
     if kind == "line" and dash:
-        return (f"<div><svg width='24' height='8' style='margin:0 6px 0 0'><line x1='0' y1='4' x2='24' y2='4' "
-                f"stroke='{colour}' stroke-width='3' stroke-dasharray='{dash}'/></svg>{label}</div>")
+        return (
+            f"<div><svg width='24' height='8' style='margin:0 6px 0 0'><line x1='0' y1='4' x2='24' y2='4' "
+            f"stroke='{colour}' stroke-width='3' stroke-dasharray='{dash}'/></svg>{label}</div>"
+        )
     if kind == "star":
-        return f"<div><span style='color:{colour};font-size:16px;margin:0 6px 0 1px;text-shadow:0 0 1px #000'>★</span>{label}</div>"
+        return (
+            f"<div><span style='color:{colour};font-size:16px;margin:0 6px 0 1px;text-shadow:0 0 1px #000'>★</span>{label}</div>"
+        )
     if kind == "badge":
         fill, text = colour.split("/")
-        return (f"<div><span style='display:inline-block;background:{fill};color:{text};border:1px solid #000;"
-                f"font:bold 10px sans-serif;padding:0 3px;margin:0 6px 0 0'>{label[:1]}1</span>{label}</div>")
+        return (
+            f"<div><span style='display:inline-block;background:{fill};color:{text};border:1px solid #000;"
+            f"font:bold 10px sans-serif;padding:0 3px;margin:0 6px 0 0'>{label[:1]}1</span>{label}</div>"
+        )
     if kind == "line":
         mark = f"width:22px;height:0;border-top:3px {'dashed' if dashed else 'solid'} {colour};margin:0 6px 3px 0"
     elif kind == "area":
@@ -461,9 +504,11 @@ def _swatch(kind: str, colour: str, label: str, *, dashed: bool = False, dash: s
     elif kind == "heat":
         mark = "width:22px;height:11px;background:linear-gradient(90deg,#3b9cff,#7fff00,#ffd700,#ff2d00);margin:0 6px -1px 0"
     elif kind == "pause":
-        return (f"<div><span style='display:inline-block;width:12px;height:12px;border:2px solid {colour};border-radius:50%;"
-                f"margin:0 8px -3px 3px;background:linear-gradient(90deg,#fff 30%,{colour} 30%,{colour} 45%,#fff 45%,#fff 55%,"
-                f"{colour} 55%,{colour} 70%,#fff 70%)'></span>{label}</div>")
+        return (
+            f"<div><span style='display:inline-block;width:12px;height:12px;border:2px solid {colour};border-radius:50%;"
+            f"margin:0 8px -3px 3px;background:linear-gradient(90deg,#fff 30%,{colour} 30%,{colour} 45%,#fff 45%,#fff 55%,"
+            f"{colour} 55%,{colour} 70%,#fff 70%)'></span>{label}</div>"
+        )
     elif kind == "ring":
         mark = f"width:12px;height:12px;border:2px dashed {colour};border-radius:50%;margin:0 8px -2px 3px"
     else:
@@ -481,9 +526,12 @@ def _add_basemap(fmap: folium.Map, network: RoadNetwork) -> None:
     major = segs["highway"].isin(MAJOR).to_numpy()
     streets = _to_wgs84(gpd.GeoSeries(shapely.simplify(segs.geometry.values, 1.0), crs=segs.crs))
     _Vector(
-        "Streets (basemap)", _collection(streets, [{"s": int(m)} for m in major]), styles=S_STREET, interactive=False,
+        "Streets (basemap)",
+        _collection(streets, [{"s": int(m)} for m in major]),
+        styles=S_STREET,
+        interactive=False,
         pane="basemap",
-    ).add_to(fmap)  # fmt: skip
+    ).add_to(fmap)
 
 
 def _add_incidents(fmap: folium.Map, layers: Layers, *, shown: bool) -> None:
@@ -514,7 +562,9 @@ def _add_layers(fmap: folium.Map, layers: Layers, coverage: CoveragePlan | None 
         props = [
             {"t": _esc(n), "p": f"<b>{_esc(n)}</b><br>{_esc(c)}<br>priority {_num(p)}"} for n, c, p in zip(ks["name"], cat, prio)
         ]
-        _Vector("Key sites", _collection(ks.geometry.representative_point(), props), styles=S_KEY_SITE, order="front").add_to(fmap)
+        _Vector("Key sites", _collection(ks.geometry.representative_point(), props), styles=S_KEY_SITE, order="front").add_to(
+            fmap
+        )
         legend.append(_swatch("star", KEY_SITE_COLOUR, "Key site"))
     if layers.stations is not None and len(layers.stations.gdf):
         st = _to_wgs84(layers.stations.gdf)
@@ -526,9 +576,12 @@ def _add_layers(fmap: folium.Map, layers: Layers, coverage: CoveragePlan | None 
         cams = _to_wgs84(planned)  # as the plan used them: on the façade, with assumed heading, range, FOV
         props = [{"p": _existing_popup(row)} for row in cams.itertuples(index=False)]
         _Vector(
-            f"Existing cameras ({len(cams)})", _collection(cams.geometry.representative_point(), props), styles=S_CAMERA,
-            order="front", show=len(cams) <= 100,
-        ).add_to(fmap)  # fmt: skip
+            f"Existing cameras ({len(cams)})",
+            _collection(cams.geometry.representative_point(), props),
+            styles=S_CAMERA,
+            order="front",
+            show=len(cams) <= 100,
+        ).add_to(fmap)
         legend.append(_swatch("dot", "#2c7bb6", "Existing camera (click: what it adds)"))
     elif layers.cameras is not None and len(layers.cameras.gdf):
         cams = _to_wgs84(layers.cameras.gdf)
@@ -543,9 +596,12 @@ def _add_layers(fmap: folium.Map, layers: Layers, coverage: CoveragePlan | None 
                 }
             )
         _Vector(
-            f"Existing cameras ({len(cams)})", _collection(cams.geometry.representative_point(), props), styles=S_CAMERA,
-            order="front", show=len(cams) <= 100,
-        ).add_to(fmap)  # fmt: skip
+            f"Existing cameras ({len(cams)})",
+            _collection(cams.geometry.representative_point(), props),
+            styles=S_CAMERA,
+            order="front",
+            show=len(cams) <= 100,
+        ).add_to(fmap)
         legend.append(_swatch("dot", "#2c7bb6", "Existing camera"))
     return legend
 
@@ -576,27 +632,38 @@ def _add_coverage(fmap: folium.Map, network: RoadNetwork, coverage: CoveragePlan
     legend = []
     if coverage.views_existing is not None and len(coverage.views_existing):
         views = _to_wgs84(gpd.GeoSeries(shapely.simplify(coverage.views_existing.values, 0.5), crs=coverage.views_existing.crs))
-        _Vector("Existing camera views", _collection(views), styles=S_VIEW, interactive=False, order="back",
-                show=len(views) <= 100).add_to(fmap)  # fmt: skip
+        _Vector(
+            "Existing camera views", _collection(views), styles=S_VIEW, interactive=False, order="back", show=len(views) <= 100
+        ).add_to(fmap)
         legend.append(_swatch("area", "#1a9850", "Existing camera view"))
     cams = coverage.cameras_new
     if len(cams):
         views = _to_wgs84(gpd.GeoSeries(shapely.simplify(coverage.views_new.values, 0.5), crs=coverage.views_new.crs))
-        _Vector("New camera views (clipped by buildings)", _collection(views), styles=S_VIEW_NEW, interactive=False,
-                order="back").add_to(fmap)  # fmt: skip
-        legend.append(_swatch("area", "#00a6d6", "New camera view (clipped by buildings)" if _has_buildings(network) else "New camera view"))
+        _Vector(
+            "New camera views (clipped by buildings)", _collection(views), styles=S_VIEW_NEW, interactive=False, order="back"
+        ).add_to(fmap)
+        legend.append(
+            _swatch("area", "#00a6d6", "New camera view (clipped by buildings)" if _has_buildings(network) else "New camera view")
+        )
 
     streets = coverage.street_coverage(network)
     if len(streets):
         code = {"existing": 0, "new": 1, "uncovered": 2}
         props = [
-            {"s": code[st], "t": f"<b>{_esc(n) or '(unnamed street)'}</b><br>{st}: {se * 100:.0f} % seen by existing "
-                                 f"cameras, {sn * 100:.0f} % with the new ones"}
+            {
+                "s": code[st],
+                "t": f"<b>{_esc(n) or '(unnamed street)'}</b><br>{st}: {se * 100:.0f} % seen by existing "
+                f"cameras, {sn * 100:.0f} % with the new ones",
+            }
             for n, st, se, sn in zip(streets["name"], streets["status"], streets["seen_existing"], streets["seen"])
-        ]  # fmt: skip
+        ]
         geoms = _to_wgs84(gpd.GeoSeries(shapely.simplify(streets.geometry.values, 1.0), crs=streets.crs))
-        _Vector("Street camera coverage (green existing, cyan new, grey uncovered)", _collection(geoms, props),
-                styles=S_COVERAGE, show=False).add_to(fmap)  # fmt: skip
+        _Vector(
+            "Street camera coverage (green existing, cyan new, grey uncovered)",
+            _collection(geoms, props),
+            styles=S_COVERAGE,
+            show=False,
+        ).add_to(fmap)
         legend.append(_swatch("line", COVERAGE_COLOURS["existing"], "Street seen by existing cameras"))
         legend.append(_swatch("line", COVERAGE_COLOURS["new"], "Street seen only with new cameras"))
         legend.append(_swatch("line", COVERAGE_COLOURS["uncovered"], "Street not covered", dashed=True))
@@ -622,17 +689,26 @@ def _add_coverage(fmap: folium.Map, network: RoadNetwork, coverage: CoveragePlan
 
 
 # --------------------------------------------------------------------------- patrols
-def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, windows: Sequence[TimeWindow], *,
-                initial: str | None = None, circles: dict[str, dict[str, Any]] | None = None) -> list[str]:
+def _add_patrol(
+    fmap: folium.Map,
+    network: RoadNetwork,
+    patrol: PatrolPlan,
+    windows: Sequence[TimeWindow],
+    *,
+    initial: str | None = None,
+    circles: dict[str, dict[str, Any]] | None = None,
+) -> list[str]:
     legend = []
     names = place_names(patrol, network)
     beats = patrol.beats.beats
     if len(beats):
         props = [
-            {"t": f"<b>{_esc(n if str(n).lower().startswith('beat') else f'Beat {n}')}</b><br>{_num(km, '.3g')} km of street, "
-                  f"risk {_num(r, '.3g')} harm-weighted incidents over the incident history"}
+            {
+                "t": f"<b>{_esc(n if str(n).lower().startswith('beat') else f'Beat {n}')}</b><br>{_num(km, '.3g')} km of street, "
+                f"risk {_num(r, '.3g')} harm-weighted incidents over the incident history"
+            }
             for n, km, r in zip(beats["name"], beats["street_km"], beats["risk"])
-        ]  # fmt: skip
+        ]
         geoms = _to_wgs84(gpd.GeoSeries(beats.geometry.values, crs=beats.crs))  # as in plan.gpkg and the briefing
         _Vector(f"Patrol beats ({len(beats)})", _collection(geoms, props), styles=S_BEAT, show=False, order="back").add_to(fmap)
         legend.append(_swatch("area", "#222222", "Patrol beat", dashed=True))
@@ -646,11 +722,14 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
         pts = _to_wgs84(posts.sites)
         one = label[:-1]
         props = [
-            {"t": f"{one} {_esc(getattr(r, 'post_id', ''))}", "b": _esc(getattr(r, "post_id", "")),
-             "p": f"<b>{one} {_esc(getattr(r, 'post_id', ''))}</b> {_esc(names.get(str(getattr(r, 'post_id', '')), getattr(r, 'name', '')))}"
-                  f"<br>why: {_esc(getattr(r, 'reason', ''))}"}
+            {
+                "t": f"{one} {_esc(getattr(r, 'post_id', ''))}",
+                "b": _esc(getattr(r, "post_id", "")),
+                "p": f"<b>{one} {_esc(getattr(r, 'post_id', ''))}</b> {_esc(names.get(str(getattr(r, 'post_id', '')), getattr(r, 'name', '')))}"
+                f"<br>why: {_esc(getattr(r, 'reason', ''))}",
+            }
             for r in pts.itertuples(index=False)
-        ]  # fmt: skip
+        ]
         _Vector(f"{label} ({len(pts)})", _collection(pts.geometry, props), styles=styles).add_to(fmap)
         legend.append(_swatch("badge", colour, f"{one} (click: why)"))
 
@@ -680,16 +759,20 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
     def stop_style(team: object, kind: object) -> int:
         k = team_ix.get(str(team), 0)
         return 3 * len(teams) + k if str(kind) == "break" else 3 * k + 1
+
     for k, wname in enumerate(order):
         w_lines = lines[lines["window"] == wname] if len(lines) else lines
         geoms = list(shapely.simplify(w_lines.geometry.values, 1e-5)) if len(w_lines) else []
-        props = [{"s": 3 * team_ix[str(r.team)], "t": f"<b>{_esc(r.team)}</b> ({_esc(r.mode)}), {_esc(wname)}"}
-                 for r in w_lines.itertuples()]  # fmt: skip
+        props = [
+            {"s": 3 * team_ix[str(r.team)], "t": f"<b>{_esc(r.team)}</b> ({_esc(r.mode)}), {_esc(wname)}"}
+            for r in w_lines.itertuples()
+        ]
         w_stops = _to_wgs84(stops[stops["window"] == wname])
         w_stops = w_stops[w_stops["place_kind"] != "base"]
         geoms += list(w_stops.geometry.values)
-        props += [{"s": stop_style(r.team, r.place_kind), "t": _stop_tooltip(r), "p": _stop_popup(r)}
-                  for r in w_stops.itertuples()]  # fmt: skip
+        props += [
+            {"s": stop_style(r.team, r.place_kind), "t": _stop_tooltip(r), "p": _stop_popup(r)} for r in w_stops.itertuples()
+        ]
         shown = wname == initial if initial in order else k == 0
         _Vector(f"Routes: {_esc(wname)}", _collection(geoms, props), styles=styles, show=shown, order="front").add_to(fmap)
         for alt in alternatives:
@@ -701,21 +784,37 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
             geoms, props = [], []
             for (team, mode), g in a.groupby(["team", "mode"], sort=False):
                 route = legs.route(g)
-                geoms.append(shapely.LineString([(x, y) for y, x in route["c"]]) if len(route["c"]) > 1 else shapely.Point(route["c"][0][::-1]))
-                props.append({"s": 3 * team_ix.get(str(team), 0) + 2,
-                              "t": f"<b>{_esc(team)}</b> ({_esc(mode)}), {_esc(wname)}, alternative {n}"})  # fmt: skip
+                geoms.append(
+                    shapely.LineString([(x, y) for y, x in route["c"]])
+                    if len(route["c"]) > 1
+                    else shapely.Point(route["c"][0][::-1])
+                )
+                props.append(
+                    {
+                        "s": 3 * team_ix.get(str(team), 0) + 2,
+                        "t": f"<b>{_esc(team)}</b> ({_esc(mode)}), {_esc(wname)}, alternative {n}",
+                    }
+                )
             pts = _to_wgs84(gpd.GeoDataFrame(a, geometry="geometry", crs=network.crs))
             pts = pts[pts["place_kind"] != "base"]
             geoms += list(pts.geometry.values)
-            props += [{"s": stop_style(r.team, r.place_kind), "t": _stop_tooltip(r),
-                       "p": _stop_popup(r, alternative=n)} for r in pts.itertuples()]  # fmt: skip
-            name = f"Routes: {_esc(wname)}, alternative {n}" + (f" ({differs * 100:.0f} % of stops differ)" if differs == differs else "")
+            props += [
+                {"s": stop_style(r.team, r.place_kind), "t": _stop_tooltip(r), "p": _stop_popup(r, alternative=n)}
+                for r in pts.itertuples()
+            ]
+            name = f"Routes: {_esc(wname)}, alternative {n}" + (
+                f" ({differs * 100:.0f} % of stops differ)" if differs == differs else ""
+            )
             _Vector(name, _collection(geoms, props), styles=styles, show=False, order="front").add_to(fmap)
 
-    legend.append("<div style='margin-top:4px'><b>Teams</b> (line pattern: car solid, foot dotted, e-bike dashed; "
-                  "dash-dot: alternative plan)</div>")
-    legend += [_swatch("line", colour[t], f"{_esc(t)} ({_esc(team_mode.get(t, ''))})", dash=MODE_DASH_MAP.get(team_mode.get(t, "car")))
-               for t in teams]  # fmt: skip
+    legend.append(
+        "<div style='margin-top:4px'><b>Teams</b> (line pattern: car solid, foot dotted, e-bike dashed; "
+        "dash-dot: alternative plan)</div>"
+    )
+    legend += [
+        _swatch("line", colour[t], f"{_esc(t)} ({_esc(team_mode.get(t, ''))})", dash=MODE_DASH_MAP.get(team_mode.get(t, "car")))
+        for t in teams
+    ]
     if (stops["place_kind"] == "break").any():
         legend.append(_swatch("pause", "#444444", "Meal break (click: when; in the clock: on break)"))
     legend += _add_dropped(fmap, patrol, names, initial=initial)
@@ -725,24 +824,44 @@ def _add_patrol(fmap: folium.Map, network: RoadNetwork, patrol: PatrolPlan, wind
 
     # the patrol clock: the chosen plan and each alternative, window by window
     n_dropped = patrol.dropped["window"].astype(str).value_counts() if len(patrol.dropped) else pd.Series(dtype=int)
-    plans = [{"label": "chosen plan", "windows": [{**_clock_window(wname, by_name.get(wname), stops, legs, colour,
-                                                                   n_dropped=int(n_dropped.get(wname, 0))),
-                                                   **staffed.get(wname, {}), **(circles or {}).get(wname, {})}
-                                                  for wname in order]}]  # fmt: skip
+    plans = [
+        {
+            "label": "chosen plan",
+            "windows": [
+                {
+                    **_clock_window(wname, by_name.get(wname), stops, legs, colour, n_dropped=int(n_dropped.get(wname, 0))),
+                    **staffed.get(wname, {}),
+                    **(circles or {}).get(wname, {}),
+                }
+                for wname in order
+            ],
+        }
+    ]
     for n in sorted({int(a["alternative"].iloc[0]) for a in alternatives}):
         frames = {str(a["window"].iloc[0]): a for a in alternatives if int(a["alternative"].iloc[0]) == n}
-        plans.append({"label": f"alternative {n}", "windows": [
-            _clock_window(wname, by_name.get(wname), frames[wname], legs, colour) if wname in frames
-            else {**_clock_window(wname, by_name.get(wname), stops.iloc[0:0], legs, colour),
-                  "note": "no alternative within the tolerance in this window"}
-            for wname in order
-        ]})  # fmt: skip
+        plans.append(
+            {
+                "label": f"alternative {n}",
+                "windows": [
+                    _clock_window(wname, by_name.get(wname), frames[wname], legs, colour)
+                    if wname in frames
+                    else {
+                        **_clock_window(wname, by_name.get(wname), stops.iloc[0:0], legs, colour),
+                        "note": "no alternative within the tolerance in this window",
+                    }
+                    for wname in order
+                ],
+            }
+        )
     group = _Group("Patrols at the selected time (clock)", show=True)
     group.add_to(fmap)
     first = next(iter((circles or {}).values()), {}).get("response", [])
-    clock = _Script(CLOCK.replace("{{ this.get_name() }}", group.get_name()), plans=plans,
-                    initial=order.index(initial) if initial in order else 0,
-                    tiers_on=[k == 0 for k in range(len(first))])
+    clock = _Script(
+        CLOCK.replace("{{ this.get_name() }}", group.get_name()),
+        plans=plans,
+        initial=order.index(initial) if initial in order else 0,
+        tiers_on=[k == 0 for k in range(len(first))],
+    )
     clock.add_to(fmap)
     return legend
 
@@ -769,8 +888,9 @@ def _beat_label_points(patrol: PatrolPlan) -> list[Any]:
     from shapely.ops import polylabel
 
     beats = patrol.beats.beats
-    badges = [p.sites.to_crs(beats.crs).geometry.values for p in (patrol.checkpoints, patrol.booths)
-              if p is not None and len(p.sites)]  # fmt: skip
+    badges = [
+        p.sites.to_crs(beats.crs).geometry.values for p in (patrol.checkpoints, patrol.booths) if p is not None and len(p.sites)
+    ]
     avoid = shapely.union_all(shapely.buffer(np.concatenate(badges), _BADGE_CLEAR_M)) if badges else None
     out = []
     for geom in beats.geometry.values:
@@ -861,8 +981,9 @@ CAUSE_WORDS = {
 }
 
 
-def _add_dropped(fmap: folium.Map, patrol: PatrolPlan, places: dict[str, str] | None = None, *,
-                 initial: str | None = None) -> list[str]:
+def _add_dropped(
+    fmap: folium.Map, patrol: PatrolPlan, places: dict[str, str] | None = None, *, initial: str | None = None
+) -> list[str]:
     """Dropped visits, one layer per window: the time control shows the window's own."""
     dropped = patrol.dropped
     if not len(dropped):
@@ -883,24 +1004,43 @@ def _add_dropped(fmap: folium.Map, patrol: PatrolPlan, places: dict[str, str] | 
                 unplaced += len(g)
                 continue
             place = _esc(names.get(str(pid), pid))
-            rows = [f"visit {_visit_no(r.visit)} ({_esc(r.earliest)}–{_esc(r.latest)}): "
-                    f"<b>{_esc(CAUSE_WORDS.get(str(getattr(r, 'cause', '')), getattr(r, 'cause', '')))}</b> — {_esc(_reason(r))}"
-                    for r in g.head(12).itertuples()]  # fmt: skip
+            rows = [
+                f"visit {_visit_no(r.visit)} ({_esc(r.earliest)}–{_esc(r.latest)}): "
+                f"<b>{_esc(CAUSE_WORDS.get(str(getattr(r, 'cause', '')), getattr(r, 'cause', '')))}</b> — {_esc(_reason(r))}"
+                for r in g.head(12).itertuples()
+            ]
             more = f"<br>… and {len(g) - 12} more" if len(g) > 12 else ""
             geoms.append(where[pid])
-            props.append({"t": f"{len(g)} dropped visit{'s' if len(g) != 1 else ''} at {place} ({_esc(wname)})",
-                          "p": f"<b>Dropped visits at {place}</b>, {_esc(wname)} ({len(g)})<br>" + "<br>".join(rows) + more})  # fmt: skip
+            props.append(
+                {
+                    "t": f"{len(g)} dropped visit{'s' if len(g) != 1 else ''} at {place} ({_esc(wname)})",
+                    "p": f"<b>Dropped visits at {place}</b>, {_esc(wname)} ({len(g)})<br>" + "<br>".join(rows) + more,
+                }
+            )
         shown = str(wname) == initial if initial in set(dropped["window"].astype(str)) else first
-        _Vector(_dropped_name(str(wname), len(wd)), _collection(geoms, props), styles=S_DROPPED, show=shown,
-                order="front").add_to(fmap)  # fmt: skip
+        _Vector(
+            _dropped_name(str(wname), len(wd)), _collection(geoms, props), styles=S_DROPPED, show=shown, order="front"
+        ).add_to(fmap)
         first = False
         missing += unplaced
-    return [_swatch("ring", "#3a3a3a", "Dropped visit in the window shown (click: cause and why)"
-                    + (f"; {missing} without a location" if missing else ""))]  # fmt: skip
+    return [
+        _swatch(
+            "ring",
+            "#3a3a3a",
+            "Dropped visit in the window shown (click: cause and why)" + (f"; {missing} without a location" if missing else ""),
+        )
+    ]
 
 
-def _add_staffing(fmap: folium.Map, patrol: PatrolPlan, names: dict[str, str], windows: dict[str, TimeWindow],
-                  order: Sequence[str], *, initial: str | None = None) -> tuple[dict[str, dict[str, Any]], list[str]]:
+def _add_staffing(
+    fmap: folium.Map,
+    patrol: PatrolPlan,
+    names: dict[str, str],
+    windows: dict[str, TimeWindow],
+    order: Sequence[str],
+    *,
+    initial: str | None = None,
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """The checkpoints a crew staffs, one layer per window (the time control shows the window's
     own); returns per window the clock's ``posts`` layer and ``staffed`` text, and the legend."""
     alloc = getattr(patrol, "allocation", None)
@@ -916,9 +1056,14 @@ def _add_staffing(fmap: folium.Map, patrol: PatrolPlan, names: dict[str, str], w
         ids = [str(c) for c in rows["checkpoint"] if str(c) in where]
         w = windows.get(wname)
         span = f" ({w.start}–{w.end})" if w is not None else ""
-        props = [{"t": f"Checkpoint {_esc(c)} {_esc(names.get(c, ''))}: staffed {_esc(wname)}{_esc(span)}",
-                  "p": f"<b>Checkpoint {_esc(c)}</b> {_esc(names.get(c, ''))}<br>a crew staffs it for the whole "
-                       f"{_esc(wname)} window{_esc(span)}"} for c in ids]  # fmt: skip
+        props = [
+            {
+                "t": f"Checkpoint {_esc(c)} {_esc(names.get(c, ''))}: staffed {_esc(wname)}{_esc(span)}",
+                "p": f"<b>Checkpoint {_esc(c)}</b> {_esc(names.get(c, ''))}<br>a crew staffs it for the whole "
+                f"{_esc(wname)} window{_esc(span)}",
+            }
+            for c in ids
+        ]
         layer = f"Checkpoints staffed: {_esc(wname)} ({len(ids)} of {len(where)})"
         shown = wname == initial if initial in order else first
         _Vector(layer, _collection([where[c] for c in ids], props), styles=S_STAFFED, show=shown, order="front").add_to(fmap)
@@ -978,13 +1123,22 @@ def _add_cut(fmap: folium.Map, patrol: PatrolPlan, places: dict[str, str] | None
         rows = [f"{_esc(r.window)}: {_esc(r.level)}, risk {_num(r.risk, '.3g')}" for r in g.itertuples()]
         geoms.append(where[str(pid)])
         place = _esc(f"{pid} {(places or {}).get(str(pid), '')}".strip())
-        props.append({"t": f"{place}: left out in {len(g)} window{'s' if len(g) != 1 else ''}",
-                      "p": f"<b>{place}</b>: not planned in {len(g)} window{'s' if len(g) != 1 else ''} — not among the "
-                           f"riskiest hotspots kept (patrol.max_hotspots_per_window)<br>" + "<br>".join(rows)})  # fmt: skip
+        props.append(
+            {
+                "t": f"{place}: left out in {len(g)} window{'s' if len(g) != 1 else ''}",
+                "p": f"<b>{place}</b>: not planned in {len(g)} window{'s' if len(g) != 1 else ''} — not among the "
+                f"riskiest hotspots kept (patrol.max_hotspots_per_window)<br>" + "<br>".join(rows),
+            }
+        )
     if not geoms:
         return []
-    _Vector(f"Hotspots left out by max_hotspots_per_window ({len(geoms)})", _collection(geoms, props), styles=S_CUT,
-            show=False, order="front").add_to(fmap)  # fmt: skip
+    _Vector(
+        f"Hotspots left out by max_hotspots_per_window ({len(geoms)})",
+        _collection(geoms, props),
+        styles=S_CUT,
+        show=False,
+        order="front",
+    ).add_to(fmap)
     return [_swatch("ring", "#8c8c8c", "Hotspot left out by max_hotspots_per_window (layer off by default)")]
 
 
@@ -1048,8 +1202,9 @@ class _Legs:
         return {"c": c, "d": np.round(cum, 1).tolist(), "s": stops}
 
 
-def _clock_window(name: str, w: TimeWindow | None, stops: pd.DataFrame, legs: _Legs, colour: dict[str, str], *,
-                  n_dropped: int = 0) -> dict[str, Any]:
+def _clock_window(
+    name: str, w: TimeWindow | None, stops: pd.DataFrame, legs: _Legs, colour: dict[str, str], *, n_dropped: int = 0
+) -> dict[str, Any]:
     s = stops[stops["window"] == name] if len(stops) else stops
     if w is not None:
         start, length = w.start_min, w.duration_min
@@ -1062,5 +1217,12 @@ def _clock_window(name: str, w: TimeWindow | None, stops: pd.DataFrame, legs: _L
     for (team, mode), g in s.groupby(["team", "mode"], sort=True):
         route = legs.route(g)
         teams.append({"team": _esc(team), "mode": _esc(mode), "colour": colour.get(str(team), "#000000"), **route})
-    return {"name": _esc(name), "label": label, "start_min": int(start), "length_min": int(max(length, 1)), "teams": teams,
-            "routes": f"Routes: {_esc(name)}", "dropped": _dropped_name(name, n_dropped) if n_dropped else None}  # fmt: skip
+    return {
+        "name": _esc(name),
+        "label": label,
+        "start_min": int(start),
+        "length_min": int(max(length, 1)),
+        "teams": teams,
+        "routes": f"Routes: {_esc(name)}",
+        "dropped": _dropped_name(name, n_dropped) if n_dropped else None,
+    }

@@ -138,15 +138,25 @@ def summary_html(table: pd.DataFrame, *, title: str = "geoengine batch") -> str:
 
 
 def compare_html(
-    *, name_a: str, name_b: str, counts: dict[str, Any], warnings: list[str], png: str,
-    metrics: pd.DataFrame, beats: pd.DataFrame, cameras: list[tuple[str, str, str, float, float]],
+    *,
+    name_a: str,
+    name_b: str,
+    counts: dict[str, Any],
+    warnings: list[str],
+    png: str,
+    metrics: pd.DataFrame,
+    beats: pd.DataFrame,
+    cameras: list[tuple[str, str, str, float, float]],
 ) -> str:
     """What changed between two runs: counts, the difference map (a PNG data URI), metrics, beats, cameras."""
     return _render(
         "compare.html",
-        name_a=name_a, name_b=name_b, counts=[(k.replace("_", " "), str(v)) for k, v in counts.items()],
-        warnings=warnings, png=png,
+        name_a=name_a,
+        name_b=name_b,
+        counts=[(k.replace("_", " "), str(v)) for k, v in counts.items()],
+        warnings=warnings,
+        png=png,
         metrics=[(str(r.metric), _fmt(r.a), _fmt(r.b), _fmt(r.change)) for r in metrics.itertuples()],
         beats=[(str(r.name), f"{r.changed_share:.3f}", "yes" if r.changed else "") for r in beats.itertuples()],
         cameras=[(what, model, heading, f"{lat:.6f}", f"{lon:.6f}") for what, model, heading, lat, lon in cameras],
-    )  # fmt: skip
+    )

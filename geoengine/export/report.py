@@ -45,41 +45,55 @@ WINDOW_HATCHES = ("", "///", "...", "xxx", "\\\\\\", "++", "oo", "--")
 # What each contract metric means, shown next to it (SPEC §4.1).
 METRIC_HELP: dict[str, dict[str, str]] = {
     "network": {
-        "nodes": "street intersections and ends", "edges": "directed street edges",
-        "street_km": "length of the streets", "dropped_nodes": "nodes outside the largest connected part",
+        "nodes": "street intersections and ends",
+        "edges": "directed street edges",
+        "street_km": "length of the streets",
+        "dropped_nodes": "nodes outside the largest connected part",
     },
     "risk": {
-        "windows": "time windows planned for", "hotspot_segments": "segments that are a significant hotspot (Gi*, FDR) in a window",
+        "windows": "time windows planned for",
+        "hotspot_segments": "segments that are a significant hotspot (Gi*, FDR) in a window",
         "pai_5pct": "prediction accuracy index: share of held-out incidents on the riskiest 5 % of street length ÷ 5 %",
     },
     "coverage": {
-        "cameras_existing": "cameras already there", "cameras_new": "cameras the plan adds",
+        "cameras_existing": "cameras already there",
+        "cameras_new": "cameras the plan adds",
         "demand_points": "points along streets and at key sites to be seen",
         "covered_weight_share": "risk-weighted share of demand seen, with the new cameras",
         "covered_weight_share_existing": "the same with existing cameras only",
         "objective": "demand weight the cameras see (the solver's objective: street and key-site demand points, "
-                     "each weighted by its risk; its share of all demand is covered_weight_share)",
+        "each weighted by its risk; its share of all demand is covered_weight_share)",
         "bound": "the most demand weight any plan within the budget could see (upper bound on the objective)",
-        "gap": "(bound − objective) ÷ bound", "status": "solver status", "solve_s": "solve time",
+        "gap": "(bound − objective) ÷ bound",
+        "status": "solver status",
+        "solve_s": "solve time",
     },
     "patrol": {
-        "teams": "patrol teams", "beats": "patrol beats", "checkpoints": "checkpoints chosen", "booths": "booths chosen",
-        "visits_planned": "stops at hotspots, districts and posts", "visits_dropped": "visits no team could make",
+        "teams": "patrol teams",
+        "beats": "patrol beats",
+        "checkpoints": "checkpoints chosen",
+        "booths": "booths chosen",
+        "visits_planned": "stops at hotspots, districts and posts",
+        "visits_dropped": "visits no team could make",
         "dosage_met_share": "hotspot-windows that get their required visits",
         "max_revisit_gap_min": "longest time between visits to a place in its window",
         "workload_cv": "spread of busy time between teams (std ÷ mean)",
         "time_window_violations": "stops outside their window or shift",
         "dosage_bound": "the most dosage any plan could reach with this force (upper bound)",
         "capacity": "per window: team-minutes, minutes asked, hotspots, the most that can be met",
-        "dropped_reasons": "dropped visits (and hotspots cut) by cause", "hotspots_cut": "hotspot-windows left out by max_hotspots_per_window",
-        "idle_share": "share of the teams' shift time spent idle", "cross_beat_visits": "visits made outside the team's allocated beats",
+        "dropped_reasons": "dropped visits (and hotspots cut) by cause",
+        "hotspots_cut": "hotspot-windows left out by max_hotspots_per_window",
+        "idle_share": "share of the teams' shift time spent idle",
+        "cross_beat_visits": "visits made outside the team's allocated beats",
     },
     "evaluation": {
         "heldout_incidents": "incidents after the split date, used to score the plan",
-        "in_camera_view_share": "held-out incidents seen by a camera", "within_response_share": "held-out incidents reached within the response time",
-        "response_minutes": "response time used", "pai_5pct": "as in risk",
+        "in_camera_view_share": "held-out incidents seen by a camera",
+        "within_response_share": "held-out incidents reached within the response time",
+        "response_minutes": "response time used",
+        "pai_5pct": "as in risk",
     },
-}  # fmt: skip
+}
 
 CSS = """
 body{font:14px/1.45 -apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1d1d1d;margin:0;background:#f4f4f2}
@@ -118,7 +132,12 @@ def _fmt(value: object, key: str = "") -> str:
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
         v = float(value)
-        if key.endswith("share") or key in ("gap", "dosage_bound") or key.endswith("_share_existing") or key.startswith("covered_share"):
+        if (
+            key.endswith("share")
+            or key in ("gap", "dosage_bound")
+            or key.endswith("_share_existing")
+            or key.startswith("covered_share")
+        ):
             return f"{v:.1%}"
         if key.endswith("_s"):
             return f"{v:.2f} s" if abs(v) < 100 else f"{v:,.0f} s"
@@ -268,8 +287,17 @@ def chart_dosage(table: pd.DataFrame, windows: list[str]) -> Figure | None:
     for i in range(len(districts)):
         for j in range(len(wins)):
             if text[i][j]:
-                ax.text(j, i, text[i][j], ha="center", va="center", fontsize=8,
-                        color="black", parse_math=False, bbox={"facecolor": "white", "alpha": 0.6, "pad": 1, "linewidth": 0})  # fmt: skip
+                ax.text(
+                    j,
+                    i,
+                    text[i][j],
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="black",
+                    parse_math=False,
+                    bbox={"facecolor": "white", "alpha": 0.6, "pad": 1, "linewidth": 0},
+                )
     ax.set_xticks(range(len(wins)), [_mpl(w) for w in wins], fontsize=8)
     ax.set_yticks(range(len(districts)), [_mpl(d) for d in districts], fontsize=8)
     fig.colorbar(im, ax=ax, label="visits served (% of required)", shrink=0.9)
@@ -290,8 +318,16 @@ def chart_workload(patrol: Any, windows: list[str]) -> Figure | None:
     for k, w in enumerate(wins):
         sub = wl[wl["window"] == w].set_index("team")
         hours = np.array([float(sub["busy_min"].get(t, 0.0)) / 60 for t in teams])
-        ax.barh(range(len(teams)), hours, left=left, color=cmap(k % 10), edgecolor="black", linewidth=0.5,
-                hatch=WINDOW_HATCHES[k % len(WINDOW_HATCHES)], label=_mpl(w))  # fmt: skip
+        ax.barh(
+            range(len(teams)),
+            hours,
+            left=left,
+            color=cmap(k % 10),
+            edgecolor="black",
+            linewidth=0.5,
+            hatch=WINDOW_HATCHES[k % len(WINDOW_HATCHES)],
+            label=_mpl(w),
+        )
         left += hours
     shift = wl.groupby("team", sort=False)["shift_min"].sum().reindex(teams).to_numpy(dtype=float) / 60
     ax.scatter(shift, range(len(teams)), marker="|", s=260, color="black", label="shift hours", zorder=5)
@@ -324,8 +360,16 @@ def chart_risk_by_window(risk: RiskSurface) -> Figure:
     bottom = np.zeros(len(names))
     for lv in LEVELS:
         v = km[lv].to_numpy() if lv in km else np.zeros(len(names))
-        a2.bar(range(len(names)), v, bottom=bottom, color=LEVEL_COLOURS[lv], edgecolor="black", linewidth=0.5,
-               hatch=LEVEL_HATCH[lv], label=lv)  # fmt: skip
+        a2.bar(
+            range(len(names)),
+            v,
+            bottom=bottom,
+            color=LEVEL_COLOURS[lv],
+            edgecolor="black",
+            linewidth=0.5,
+            hatch=LEVEL_HATCH[lv],
+            label=lv,
+        )
         bottom += v
     a2.set_xticks(range(len(names)), [_mpl(n) for n in names], rotation=30, ha="right", fontsize=8)
     a2.set_ylabel("street km")
@@ -358,9 +402,15 @@ def chart_backtest(metrics: dict[str, Any]) -> Figure | None:
     for ax, (title, block) in zip(axes, panels, strict=True):
         for j, m in enumerate(methods):
             values = [block.get(k, {}).get(m) for k in shares]
-            ax.bar(np.arange(len(shares)) + (j - (len(methods) - 1) / 2) * width,
-                   [np.nan if v is None else v for v in values], width, label=BACKTEST_METHODS[m][0],
-                   color=BACKTEST_METHODS[m][1], edgecolor="black", linewidth=0.5)  # fmt: skip
+            ax.bar(
+                np.arange(len(shares)) + (j - (len(methods) - 1) / 2) * width,
+                [np.nan if v is None else v for v in values],
+                width,
+                label=BACKTEST_METHODS[m][0],
+                color=BACKTEST_METHODS[m][1],
+                edgecolor="black",
+                linewidth=0.5,
+            )
         ax.set_xticks(range(len(shares)), [k.replace("pct", " %") for k in shares], fontsize=8)
         ax.set_xlabel("share of street length", fontsize=8)
         ax.set_title(title, fontsize=9)
@@ -387,15 +437,20 @@ def backtest_sentences(metrics: dict[str, Any]) -> list[str]:
             out.append(f"At {share} of street length the model reaches PAI {model:.2f} against {other:.2f} for {label}.")
     harm = (metrics.get("pai_harm") or {}).get("5pct") or {}
     if harm.get("risk") is not None and harm.get("baseline") is not None:
-        out.append(f"Weighted by harm (what the surface ranks), at 5 % the model reaches PAI {harm['risk']:.2f} against "
-                   f"{harm['baseline']:.2f} for last period's harm per metre"
-                   + (f" (the best any ranking reaches: {harm['oracle']:.2f})." if harm.get("oracle") else "."))  # fmt: skip
+        out.append(
+            f"Weighted by harm (what the surface ranks), at 5 % the model reaches PAI {harm['risk']:.2f} against "
+            f"{harm['baseline']:.2f} for last period's harm per metre"
+            + (f" (the best any ranking reaches: {harm['oracle']:.2f})." if harm.get("oracle") else ".")
+        )
     scored = metrics.get("scored") or {}
     set_aside = {k: v for k, v in (scored.get("not_scored") or {}).items() if v}
     if set_aside:
         what = {"non_crime": "non-crime records", "stacked": "at a stacked coordinate (a station's address: place unknown)"}
-        out.append(f"Scored on {scored.get('heldout_scored', 0):,} of {scored.get('heldout_given', 0):,} held-out incidents; "
-                   + ", ".join(f"{v:,} {what.get(k, k)}" for k, v in set_aside.items()) + " set aside.")  # fmt: skip
+        out.append(
+            f"Scored on {scored.get('heldout_scored', 0):,} of {scored.get('heldout_given', 0):,} held-out incidents; "
+            + ", ".join(f"{v:,} {what.get(k, k)}" for k, v in set_aside.items())
+            + " set aside."
+        )
     return out
 
 
@@ -416,8 +471,10 @@ def _backtest_section(risk: RiskSurface, metrics: dict[str, Any]) -> str:
         out.append("<p>" + " ".join(_e(x) for x in sentences) + "</p>")
     pei = metrics.get("pei") or {}
     methods = [m for m in BACKTEST_METHODS if any(v.get(m) is not None for v in pai.values())]
-    rows = [[k.replace("pct", " %"), *(pai[k].get(m) for m in methods), *((pei.get(k) or {}).get(m) for m in methods if pei)]
-            for k in pai]  # fmt: skip
+    rows = [
+        [k.replace("pct", " %"), *(pai[k].get(m) for m in methods), *((pei.get(k) or {}).get(m) for m in methods if pei)]
+        for k in pai
+    ]
     header = ["street length share", *(f"PAI {BACKTEST_METHODS[m][0]}" for m in methods)]
     header += [f"PEI {BACKTEST_METHODS[m][0]}" for m in methods] if pei else []
     out.append(_table(rows, header))
@@ -427,22 +484,29 @@ def _backtest_section(risk: RiskSurface, metrics: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- sections
 def _scenario_section(scenario: Scenario, manifest: dict[str, Any]) -> str:
     rows = [
-        ("scenario", manifest.get("scenario")), ("description", scenario.description or None),
-        ("scenario SHA-256", manifest.get("scenario_sha256")), ("seed", manifest.get("seed")),
-        ("geoengine", manifest.get("geoengine_version")), ("python", manifest.get("python")),
+        ("scenario", manifest.get("scenario")),
+        ("description", scenario.description or None),
+        ("scenario SHA-256", manifest.get("scenario_sha256")),
+        ("seed", manifest.get("seed")),
+        ("geoengine", manifest.get("geoengine_version")),
+        ("python", manifest.get("python")),
         ("solver time limit", f"{scenario.solver.time_limit_s:g} s"),
         ("cameras planned", "yes" if scenario.cameras is not None else "no"),
         ("patrol planned", "yes" if scenario.patrol is not None else "no"),
-    ]  # fmt: skip
+    ]
     out = [_table(rows, ["setting", "value"], keys=["", ""])]
     out.append("<h3>Time windows</h3>")
-    out.append(_table(((w.name, w.start, w.end, days_label(w.days)) for w in scenario.windows), ["window", "start", "end", "days"]))
+    out.append(
+        _table(((w.name, w.start, w.end, days_label(w.days)) for w in scenario.windows), ["window", "start", "end", "days"])
+    )
     inputs = manifest.get("inputs") or {}
     if inputs:
         out.append("<h3>Input files</h3>")
         out.append(
-            _table(((k, v.get("path"), v.get("rows"), (v.get("sha256") or "")[:16] + "…") for k, v in inputs.items()),
-                   ["input", "path", "rows", "SHA-256 (start)"])  # fmt: skip
+            _table(
+                ((k, v.get("path"), v.get("rows"), (v.get("sha256") or "")[:16] + "…") for k, v in inputs.items()),
+                ["input", "path", "rows", "SHA-256 (start)"],
+            )
         )
     text = None
     if scenario.path is not None and Path(scenario.path).is_file():
@@ -465,20 +529,30 @@ def _metrics_section(manifest: dict[str, Any]) -> str:
         out.append("<h3>layers</h3>")
         out.append(
             _table(
-                ((k, b.get("rows_read"), b.get("rows_used"), b.get("rows_dropped"),
-                  ", ".join(f"{r}: {n}" for r, n in (b.get("drop_reasons") or {}).items()) or None,
-                  "SYNTHETIC" if b.get("synthetic") else "real") for k, b in layers.items()),
+                (
+                    (
+                        k,
+                        b.get("rows_read"),
+                        b.get("rows_used"),
+                        b.get("rows_dropped"),
+                        ", ".join(f"{r}: {n}" for r, n in (b.get("drop_reasons") or {}).items()) or None,
+                        "SYNTHETIC" if b.get("synthetic") else "real",
+                    )
+                    for k, b in layers.items()
+                ),
                 ["layer", "rows read", "rows used", "rows dropped", "why dropped", "data"],
             )
-        )  # fmt: skip
+        )
     timings = manifest.get("timings_s") or {}
     if timings:
         # the report is written during the export stage: its own time and the total are only in manifest.json
         done = [k for k in TIMING_KEYS if k not in ("export", "total") and timings.get(k) is not None]
         out.append("<h3>timings</h3>")
         out.append(_table(((k, f"{float(timings[k]):.1f} s") for k in done), ["stage", "time"], keys=["", ""]))
-        out.append("<p class='muted'>The export (this report, the maps and files) and the total time are in "
-                   "manifest.json, written last.</p>")
+        out.append(
+            "<p class='muted'>The export (this report, the maps and files) and the total time are in "
+            "manifest.json, written last.</p>"
+        )
     return "\n".join(out)
 
 
@@ -486,13 +560,22 @@ def _metric_table(name: str, block: dict[str, Any]) -> str:
     keys = list(METRIC_KEYS.get(name, ()))
     extra = [k for k, v in block.items() if k not in keys and (v is None or isinstance(v, (int, float, str, bool, list)))]
     extra = [k for k, v in ((k, block[k]) for k in extra) if not isinstance(v, list) or all(not isinstance(x, dict) for x in v)]
-    extra += [k for k, v in block.items() if k not in keys and isinstance(v, dict) and v and k in METRIC_HELP.get(name, {})
-              and all(not isinstance(x, (dict, list)) for x in v.values())]  # fmt: skip
+    extra += [
+        k
+        for k, v in block.items()
+        if k not in keys
+        and isinstance(v, dict)
+        and v
+        and k in METRIC_HELP.get(name, {})
+        and all(not isinstance(x, (dict, list)) for x in v.values())
+    ]
     head = "<th>metric</th><th>value</th><th>meaning</th>"
     body = []
     for k in keys + extra:
         v = block.get(k)
-        body.append(f"<tr><td>{_e(k)}</td>{_cell(v, k, null='not computed' if v is None else 'none')}<td class='muted'>{_e(METRIC_HELP.get(name, {}).get(k, ''))}</td></tr>")
+        body.append(
+            f"<tr><td>{_e(k)}</td>{_cell(v, k, null='not computed' if v is None else 'none')}<td class='muted'>{_e(METRIC_HELP.get(name, {}).get(k, ''))}</td></tr>"
+        )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -514,13 +597,26 @@ def _key_figures(manifest: dict[str, Any]) -> str:
 def _risk_tables(risk: RiskSurface, metrics: dict[str, Any], district_risk: pd.DataFrame | None) -> str:
     from ._units import RISK_EXPLAINED, RISK_PER_KM
 
-    out = [f"<p>Risk is in <b>{_e(RISK_PER_KM)}</b>: {_e(RISK_EXPLAINED)}; streets are graded "
-           "red, orange, yellow and blue by it within each time window.</p>"]
+    out = [
+        f"<p>Risk is in <b>{_e(RISK_PER_KM)}</b>: {_e(RISK_EXPLAINED)}; streets are graded "
+        "red, orange, yellow and blue by it within each time window.</p>"
+    ]
     levels = risk.level_counts()
     out.append("<h3>Street segments by risk level and window</h3>")
-    out.append(_table(([w, *(c[lv] for lv in LEVELS), metrics.get("pai_5pct_by_window", {}).get(w),
-                        metrics.get("baseline_pai_5pct_by_window", {}).get(w)] for w, c in levels.items()),
-                      ["window", *LEVELS, "PAI 5 %", "baseline PAI 5 %"]))  # fmt: skip
+    out.append(
+        _table(
+            (
+                [
+                    w,
+                    *(c[lv] for lv in LEVELS),
+                    metrics.get("pai_5pct_by_window", {}).get(w),
+                    metrics.get("baseline_pai_5pct_by_window", {}).get(w),
+                ]
+                for w, c in levels.items()
+            ),
+            ["window", *LEVELS, "PAI 5 %", "baseline PAI 5 %"],
+        )
+    )
     out.append(_backtest_section(risk, metrics))
     if district_risk is not None and len(district_risk):
         out.append("<h3>Risk by district and window</h3>")
@@ -533,13 +629,23 @@ def _coverage_tables(coverage: CoveragePlan, metrics: dict[str, Any]) -> str:
     by_level = metrics.get("by_level") or {}
     if by_level:
         out.append("<h3>Risk-weighted coverage by risk level</h3>")
-        out.append(_table(((k, v.get("existing"), v.get("with_new")) for k, v in by_level.items()),
-                          ["level", "existing", "with new"], keys=["", "covered_share", "covered_share"]))  # fmt: skip
+        out.append(
+            _table(
+                ((k, v.get("existing"), v.get("with_new")) for k, v in by_level.items()),
+                ["level", "existing", "with new"],
+                keys=["", "covered_share", "covered_share"],
+            )
+        )
     by_district = metrics.get("by_district") or {}
     if by_district:
         out.append("<h3>Risk-weighted coverage by district</h3>")
-        out.append(_table(((k, v.get("existing"), v.get("with_new")) for k, v in by_district.items()),
-                          ["district", "existing", "with new"], keys=["", "covered_share", "covered_share"]))  # fmt: skip
+        out.append(
+            _table(
+                ((k, v.get("existing"), v.get("with_new")) for k, v in by_district.items()),
+                ["district", "existing", "with new"],
+                keys=["", "covered_share", "covered_share"],
+            )
+        )
     districts = metrics.get("districts") or []
     if districts:  # the one-network figures per district, before → after (metrics.coverage.districts)
         out.append("<h3>One network by district (before → after)</h3>")
@@ -550,8 +656,12 @@ def _coverage_tables(coverage: CoveragePlan, metrics: dict[str, Any]) -> str:
     new = coverage.cameras_new
     if len(new):
         out.append(f"<h3>New cameras ({len(new)})</h3>")
-        out.append(_frame_table(pd.DataFrame(new.drop(columns="geometry")),
-                                columns=["site_id", "model", "heading_deg", "fov_deg", "range_m", "cost", "added_share", "reason"]))  # fmt: skip
+        out.append(
+            _frame_table(
+                pd.DataFrame(new.drop(columns="geometry")),
+                columns=["site_id", "model", "heading_deg", "fov_deg", "range_m", "cost", "added_share", "reason"],
+            )
+        )
     return "\n".join(out)
 
 
@@ -594,30 +704,42 @@ def capacity_table(patrol: Any, windows: Sequence[str] = ()) -> pd.DataFrame:
         h = hot[hot["window"] == w]
         if not cap and not len(h):
             continue
-        rows.append({
-            "window": w, "teams": int(teams.get(w, 0)), "team_min": cap.get("team_min"), "demand_min": cap.get("demand_min"),
-            "hotspots": int(cap.get("targets", len(h))), "met": int(h["met"].sum()) if len(h) else 0,
-            "met_share": float(h["met"].mean()) if len(h) else None,
-            "possible": cap.get("targets_possible"), "bound": cap.get("dosage_bound"),
-        })  # fmt: skip
-    out = pd.DataFrame(rows, columns=["window", "teams", "team_min", "demand_min", "hotspots", "met", "met_share", "possible", "bound"])
+        rows.append(
+            {
+                "window": w,
+                "teams": int(teams.get(w, 0)),
+                "team_min": cap.get("team_min"),
+                "demand_min": cap.get("demand_min"),
+                "hotspots": int(cap.get("targets", len(h))),
+                "met": int(h["met"].sum()) if len(h) else 0,
+                "met_share": float(h["met"].mean()) if len(h) else None,
+                "possible": cap.get("targets_possible"),
+                "bound": cap.get("dosage_bound"),
+            }
+        )
+    out = pd.DataFrame(
+        rows, columns=["window", "teams", "team_min", "demand_min", "hotspots", "met", "met_share", "possible", "bound"]
+    )
     if len(out):
         tot_h = int(out["hotspots"].sum())
         possible = pd.to_numeric(out["possible"], errors="coerce")
         out.attrs["overall"] = {
-            "window": "all windows", "teams": int(patrol.teams["team"].nunique()) if len(patrol.teams) else 0,
+            "window": "all windows",
+            "teams": int(patrol.teams["team"].nunique()) if len(patrol.teams) else 0,
             "team_min": float(pd.to_numeric(out["team_min"], errors="coerce").sum()),
             "demand_min": float(pd.to_numeric(out["demand_min"], errors="coerce").sum()),
-            "hotspots": tot_h, "met": int(out["met"].sum()),
+            "hotspots": tot_h,
+            "met": int(out["met"].sum()),
             "met_share": float(hot["met"].mean()) if len(hot) else None,
             "possible": int(possible.sum()) if possible.notna().any() else None,
             "bound": round(float(possible.sum()) / tot_h, 4) if tot_h and possible.notna().any() else None,
-        }  # fmt: skip
+        }
     return out
 
 
-def dosage_sentence(name: str, met: float | None, bound: float | None, *, n_met: int | None = None,
-                    n: int | None = None, unit: str = "hotspots") -> str:
+def dosage_sentence(
+    name: str, met: float | None, bound: float | None, *, n_met: int | None = None, n: int | None = None, unit: str = "hotspots"
+) -> str:
     """One plain sentence: the dosage reached beside the most this force could reach, and what limits it
     (the plan when the bound is above the dosage reached, the force when the bound itself falls short)."""
     if met is None:
@@ -632,13 +754,16 @@ def dosage_sentence(name: str, met: float | None, bound: float | None, *, n_met:
     if bound >= 0.995:
         if not short:
             return head + "."
-        return (head + f"; at most {_pct(bound)} is possible with this force, so the plan, not the force, limits it "
-                "(the bound is optimistic: it ignores the order of the visits).")  # fmt: skip
+        return (
+            head + f"; at most {_pct(bound)} is possible with this force, so the plan, not the force, limits it "
+            "(the bound is optimistic: it ignores the order of the visits)."
+        )
     if not short:
-        return (head + f", the most this force can reach (at most {_pct(bound)} is possible): the force is too small "
-                "for the rest.")  # fmt: skip
-    return (head + f"; at most {_pct(bound)} is possible with this force: the force is too small for "
-            f"{_pct(1 - bound)} of them, and the plan falls {_pct(bound - met)} short of what the force could reach.")  # fmt: skip
+        return head + f", the most this force can reach (at most {_pct(bound)} is possible): the force is too small for the rest."
+    return (
+        head + f"; at most {_pct(bound)} is possible with this force: the force is too small for "
+        f"{_pct(1 - bound)} of them, and the plan falls {_pct(bound - met)} short of what the force could reach."
+    )
 
 
 def _capacity_section(patrol: Any, windows: Sequence[str]) -> str:
@@ -651,28 +776,47 @@ def _capacity_section(patrol: Any, windows: Sequence[str]) -> str:
         out.append(f"<p class='lead'><b>{_e(_overall_sentence(overall))}</b></p>")
     items = []
     for r in t.itertuples():
-        line = dosage_sentence(str(r.window).capitalize() if str(r.window).islower() else str(r.window), r.met_share, r.bound,
-                               n_met=int(r.met), n=int(r.hotspots))  # fmt: skip
+        line = dosage_sentence(
+            str(r.window).capitalize() if str(r.window).islower() else str(r.window),
+            r.met_share,
+            r.bound,
+            n_met=int(r.met),
+            n=int(r.hotspots),
+        )
         if r.team_min is not None and r.demand_min is not None and float(r.demand_min) > float(r.team_min):
-            line += (f" The visits ask for {float(r.demand_min):,.0f} minutes, more than the {float(r.team_min):,.0f} "
-                     "team-minutes on shift: hotspots come first, district visits give way.")  # fmt: skip
+            line += (
+                f" The visits ask for {float(r.demand_min):,.0f} minutes, more than the {float(r.team_min):,.0f} "
+                "team-minutes on shift: hotspots come first, district visits give way."
+            )
         items.append(f"<li>{_e(line)}</li>")
     out.append("<ul>" + "".join(items) + "</ul>")
-    rows = [[r["window"], r["teams"], _round(r["team_min"]), _round(r["demand_min"]), r["hotspots"],
-             f"{_pct(r['met_share'])} ({r['met']} of {r['hotspots']})",
-             "not computed" if r["bound"] is None or _is_null(r["bound"]) else
-             f"{_pct(r['bound'])} ({int(r['possible'])} of {r['hotspots']})"]
-            for r in [*t.to_dict(orient="records"), *([overall] if overall else [])]]  # fmt: skip
+    rows = [
+        [
+            r["window"],
+            r["teams"],
+            _round(r["team_min"]),
+            _round(r["demand_min"]),
+            r["hotspots"],
+            f"{_pct(r['met_share'])} ({r['met']} of {r['hotspots']})",
+            "not computed"
+            if r["bound"] is None or _is_null(r["bound"])
+            else f"{_pct(r['bound'])} ({int(r['possible'])} of {r['hotspots']})",
+        ]
+        for r in [*t.to_dict(orient="records"), *([overall] if overall else [])]
+    ]
     out.append(_table(rows, ["window", "teams", "team-minutes", "minutes asked", "hotspots", "dosage met", "at most possible"]))
-    out.append("<p class='muted'>team-minutes: the teams' shift minutes less their breaks; minutes asked: the dwell "
-               "of every required visit (hotspots and key districts) plus the quickest way in. <i>At most possible</i> is an upper bound: no plan "
-               "with this force meets more hotspots (a hotspot is met when it gets all its visits, on time).</p>")  # fmt: skip
+    out.append(
+        "<p class='muted'>team-minutes: the teams' shift minutes less their breaks; minutes asked: the dwell "
+        "of every required visit (hotspots and key districts) plus the quickest way in. <i>At most possible</i> is an upper bound: no plan "
+        "with this force meets more hotspots (a hotspot is met when it gets all its visits, on time).</p>"
+    )
     return "\n".join(out)
 
 
 def _overall_sentence(overall: dict[str, Any]) -> str:
-    return dosage_sentence("All windows", overall["met_share"], overall["bound"], n_met=overall["met"],
-                           n=overall["hotspots"], unit="hotspot-windows")  # fmt: skip
+    return dosage_sentence(
+        "All windows", overall["met_share"], overall["bound"], n_met=overall["met"], n=overall["hotspots"], unit="hotspot-windows"
+    )
 
 
 def _round(v: Any) -> Any:
@@ -701,19 +845,32 @@ def _dropped_section(patrol: Any, windows: Sequence[str]) -> str:
     counts = dropped_by_cause(table, windows)
     routed = int((table["cause"] != "cut_by_max_hotspots").sum())
     cut = int((table["cause"] == "cut_by_max_hotspots").sum())
-    out = [f"<h3>Dropped visits by cause ({routed} visits the teams could not make"
-           + (f", {cut} hotspots left out by max_hotspots_per_window" if cut else "") + ")</h3>"]
+    out = [
+        f"<h3>Dropped visits by cause ({routed} visits the teams could not make"
+        + (f", {cut} hotspots left out by max_hotspots_per_window" if cut else "")
+        + ")</h3>"
+    ]
     head = ["window", *(CAUSE_WORDS.get(c, c) for c in counts.columns if c != "total"), "total"]
-    out.append(_table(([w, *map(int, r)] for w, r in zip(counts.index, counts.to_numpy(), strict=True)), head,
-                      keys=["", *[""] * (len(head) - 1)]))  # fmt: skip
-    out.append("<p class='muted'>Each cause is checked by counterfactual (e.g. <i>team time used</i>: some team could "
-               "make the visit, but only by giving up a visit worth at least as much). A hotspot left out by "
-               "max_hotspots_per_window counts once per window; the other causes count visits.</p>")  # fmt: skip
+    out.append(
+        _table(
+            ([w, *map(int, r)] for w, r in zip(counts.index, counts.to_numpy(), strict=True)),
+            head,
+            keys=["", *[""] * (len(head) - 1)],
+        )
+    )
+    out.append(
+        "<p class='muted'>Each cause is checked by counterfactual (e.g. <i>team time used</i>: some team could "
+        "make the visit, but only by giving up a visit worth at least as much). A hotspot left out by "
+        "max_hotspots_per_window counts once per window; the other causes count visits.</p>"
+    )
     drops = table[table["cause"] != "cut_by_max_hotspots"]
     if len(drops):
         cols = ["window", "place_id", "visit", "level", "beat", "earliest", "latest", "dwell_min", "cause", "reason"]
-        out.append(f"<details><summary>Every dropped visit ({len(drops)})</summary>"
-                   + _frame_table(drops, columns=cols, max_rows=1000) + "</details>")  # fmt: skip
+        out.append(
+            f"<details><summary>Every dropped visit ({len(drops)})</summary>"
+            + _frame_table(drops, columns=cols, max_rows=1000)
+            + "</details>"
+        )
     return "\n".join(out)
 
 
@@ -727,14 +884,21 @@ def _cut_section(patrol: Any, windows: Sequence[str], *, top: int = 5) -> str:
         g = cut[cut["window"] == w].sort_values("risk", ascending=False, kind="stable")
         levels = g["level"].value_counts()
         by_level = ", ".join(f"{int(levels[lv])} {lv}" for lv in LEVELS if lv in levels)
-        riskiest = "; ".join(f"{h.place_id} ({h.level}, risk {float(h.risk):.3g}, beat {_e(_intish(h.beat))})" for h in g.head(top).itertuples())
+        riskiest = "; ".join(
+            f"{h.place_id} ({h.level}, risk {float(h.risk):.3g}, beat {_e(_intish(h.beat))})" for h in g.head(top).itertuples()
+        )
         rows.append([w, len(g), by_level, riskiest + (" …" if len(g) > top else "")])
-    out = [f"<h3>Hotspots left out by max_hotspots_per_window ({len(cut)} hotspot-windows)</h3>",
-           "<p>Only the riskiest hotspots of each window are given visits; these are not planned at all. "
-           "Raise <code>patrol.max_hotspots_per_window</code> where the teams have idle time.</p>",
-           _table(rows, ["window", "hotspots left out", "by level", f"the riskiest {top} of them"])]  # fmt: skip
-    out.append(f"<details><summary>Every hotspot left out ({len(cut)})</summary>"
-               + _frame_table(cut, columns=["window", "place_id", "level", "risk", "beat", "reason"], max_rows=1000) + "</details>")
+    out = [
+        f"<h3>Hotspots left out by max_hotspots_per_window ({len(cut)} hotspot-windows)</h3>",
+        "<p>Only the riskiest hotspots of each window are given visits; these are not planned at all. "
+        "Raise <code>patrol.max_hotspots_per_window</code> where the teams have idle time.</p>",
+        _table(rows, ["window", "hotspots left out", "by level", f"the riskiest {top} of them"]),
+    ]
+    out.append(
+        f"<details><summary>Every hotspot left out ({len(cut)})</summary>"
+        + _frame_table(cut, columns=["window", "place_id", "level", "risk", "beat", "reason"], max_rows=1000)
+        + "</details>"
+    )
     return "\n".join(out)
 
 
@@ -754,8 +918,22 @@ def _teams_section(patrol: Any, windows: Sequence[str]) -> str:
     order = {w: i for i, w in enumerate(_window_order(patrol, windows))}
     t = t.assign(_w=t["window"].map(order)).sort_values(["_w", "team"], kind="stable")
     mins = ["shift_min", "break_min", "travel_min", "dwell_min", "patrol_min", "idle_min"]
-    head = ["team", "mode", "window", "base", "shift", "shift min", "break min", "travel min", "dwell min",
-            "patrol min", "idle min", "idle share", "visits", "note"]  # fmt: skip
+    head = [
+        "team",
+        "mode",
+        "window",
+        "base",
+        "shift",
+        "shift min",
+        "break min",
+        "travel min",
+        "dwell min",
+        "patrol min",
+        "idle min",
+        "idle share",
+        "visits",
+        "note",
+    ]
     body = []
     n_hi = 0
     for r in t.to_dict(orient="records"):
@@ -763,18 +941,30 @@ def _teams_section(patrol: Any, windows: Sequence[str]) -> str:
         hi = share > IDLE_HIGHLIGHT
         n_hi += hi
         note = r.get("shift_note")
-        cells = [f"<td>{_e(r['team'])}</td>", f"<td>{_e(r['mode'])}</td>", f"<td>{_e(r['window'])}</td>",
-                 f"<td>{_e(r['base'])}</td>", f"<td style='white-space:nowrap'>{_e(r['shift_start'])}–{_e(r['shift_end'])}</td>",
-                 *(f"<td class='n'>{int(round(float(r[c] or 0.0))):,}</td>" for c in mins),
-                 f"<td class='n{' hi' if hi else ''}'>{100 * share:.0f} %</td>", f"<td class='n'>{int(r['visits'])}</td>",
-                 f"<td>{'' if _is_null(note) or not note else _e(note)}</td>"]  # fmt: skip
+        cells = [
+            f"<td>{_e(r['team'])}</td>",
+            f"<td>{_e(r['mode'])}</td>",
+            f"<td>{_e(r['window'])}</td>",
+            f"<td>{_e(r['base'])}</td>",
+            f"<td style='white-space:nowrap'>{_e(r['shift_start'])}–{_e(r['shift_end'])}</td>",
+            *(f"<td class='n'>{int(round(float(r[c] or 0.0))):,}</td>" for c in mins),
+            f"<td class='n{' hi' if hi else ''}'>{100 * share:.0f} %</td>",
+            f"<td class='n'>{int(r['visits'])}</td>",
+            f"<td>{'' if _is_null(note) or not note else _e(note)}</td>",
+        ]
         body.append("<tr>" + "".join(cells) + "</tr>")
-    out = [f"<h3>Shifts per team and window ({len(t)})</h3>",
-           "<p class='muted'>Minutes of each shift: break, travel, dwell at hotspots and districts, patrol (travel + dwell) "
-           f"and idle; idle share above {IDLE_HIGHLIGHT:.0%} is highlighted"
-           + (f" ({n_hi} team-window{'s' if n_hi != 1 else ''})" if n_hi else " (none)") + ". teams.csv has the same table.</p>",
-           "<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>" + "".join(body)
-           + "</tbody></table>"]  # fmt: skip
+    out = [
+        f"<h3>Shifts per team and window ({len(t)})</h3>",
+        "<p class='muted'>Minutes of each shift: break, travel, dwell at hotspots and districts, patrol (travel + dwell) "
+        f"and idle; idle share above {IDLE_HIGHLIGHT:.0%} is highlighted"
+        + (f" ({n_hi} team-window{'s' if n_hi != 1 else ''})" if n_hi else " (none)")
+        + ". teams.csv has the same table.</p>",
+        "<table><thead><tr>"
+        + "".join(f"<th>{_e(h)}</th>" for h in head)
+        + "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table>",
+    ]
     return "\n".join(out)
 
 
@@ -786,20 +976,31 @@ def _checks_section(manifest: dict[str, Any]) -> str:
         checked = audit.get("checked") or {}
         what = ", ".join(f"{int(n):,} {k.replace('_', ' ')}" for k, n in checked.items() if n)
         if audit.get("clean"):
-            out.append(f"<p class='ok'><b>Audit: clean.</b> The independent checker (<code>geoengine audit</code>) re-read the "
-                       f"run folder and found no violation{(' (checked: ' + _e(what) + ')') if what else ''}.</p>")  # fmt: skip
+            out.append(
+                f"<p class='ok'><b>Audit: clean.</b> The independent checker (<code>geoengine audit</code>) re-read the "
+                f"run folder and found no violation{(' (checked: ' + _e(what) + ')') if what else ''}.</p>"
+            )
         else:
             n = int(audit.get("violations") or 0)
-            out.append(f"<div class='warn'><b>Audit: {n:,} violation{'s' if n != 1 else ''}</b> found by the independent "
-                       "checker (<code>geoengine audit RUN_FOLDER</code> lists them all).")  # fmt: skip
+            out.append(
+                f"<div class='warn'><b>Audit: {n:,} violation{'s' if n != 1 else ''}</b> found by the independent "
+                "checker (<code>geoengine audit RUN_FOLDER</code> lists them all)."
+            )
             by_kind = audit.get("by_kind") or {}
             if by_kind:
                 out.append(_table(((k.replace("_", " "), v) for k, v in by_kind.items()), ["kind", "violations"]))
             items = audit.get("items") or []
             if items:
-                out.append("<p>The first ones:</p><ul>" + "".join(
-                    f"<li>{_e(it.get('kind', ''))}: {_e(it.get('message', it))}</li>" if isinstance(it, dict) else f"<li>{_e(it)}</li>"
-                    for it in items[:8]) + "</ul>")  # fmt: skip
+                out.append(
+                    "<p>The first ones:</p><ul>"
+                    + "".join(
+                        f"<li>{_e(it.get('kind', ''))}: {_e(it.get('message', it))}</li>"
+                        if isinstance(it, dict)
+                        else f"<li>{_e(it)}</li>"
+                        for it in items[:8]
+                    )
+                    + "</ul>"
+                )
             out.append("</div>")
         notes = audit.get("notes") or []
         if notes:
@@ -809,12 +1010,17 @@ def _checks_section(manifest: dict[str, Any]) -> str:
     if "reproducible" in manifest:
         notes = manifest.get("reproducible_notes") or []
         if manifest.get("reproducible"):
-            out.append("<p class='ok'><b>Reproducible: yes.</b> Every solver stopped on its deterministic work limit, so the "
-                       "same scenario and seed give the same plan on any machine.</p>")  # fmt: skip
+            out.append(
+                "<p class='ok'><b>Reproducible: yes.</b> Every solver stopped on its deterministic work limit, so the "
+                "same scenario and seed give the same plan on any machine.</p>"
+            )
         else:
-            out.append("<div class='warn'><b>Reproducible: no.</b> A solver was stopped by its wall-clock safety cap, so "
-                       "a run on another machine (or under other load) may give another plan:<ul>"
-                       + "".join(f"<li>{_e(x)}</li>" for x in notes) + "</ul></div>")  # fmt: skip
+            out.append(
+                "<div class='warn'><b>Reproducible: no.</b> A solver was stopped by its wall-clock safety cap, so "
+                "a run on another machine (or under other load) may give another plan:<ul>"
+                + "".join(f"<li>{_e(x)}</li>" for x in notes)
+                + "</ul></div>"
+            )
     return "\n".join(out)
 
 
@@ -827,8 +1033,13 @@ def _patrol_tables(patrol: Any, dosage: pd.DataFrame, windows: Sequence[str] = (
     routing = {w: r for w, r in patrol.results.items()}
     if routing:
         out.append("<h3>Routing per window</h3>")
-        out.append(_table(((w, r.status, f"{float(r.solve_s):.1f} s") for w, r in routing.items()),
-                          ["window", "solver status", "solve time"], keys=["", "", ""]))  # fmt: skip
+        out.append(
+            _table(
+                ((w, r.status, f"{float(r.solve_s):.1f} s") for w, r in routing.items()),
+                ["window", "solver status", "solve time"],
+                keys=["", "", ""],
+            )
+        )
     if len(dosage):
         out.append(f"<h3>Dosage per {_e(dosage.attrs.get('by', 'district'))} and window (visits served ÷ required)</h3>")
         out.append(_frame_table(dosage))
@@ -836,24 +1047,39 @@ def _patrol_tables(patrol: Any, dosage: pd.DataFrame, windows: Sequence[str] = (
         posts = getattr(patrol, name)
         if posts is not None and len(posts.sites):
             out.append(f"<h3>{_e(name.capitalize())} ({len(posts.sites)})</h3>")
-            out.append(_frame_table(pd.DataFrame(posts.sites.drop(columns="geometry")), columns=["post_id", "name", "score", "reason"]))
+            out.append(
+                _frame_table(pd.DataFrame(posts.sites.drop(columns="geometry")), columns=["post_id", "name", "score", "reason"])
+            )
     beats = patrol.beats.beats
     if len(beats):
         from ._units import RISK_TOTAL
 
         out.append(f"<h3>Beats ({len(beats)})</h3>")
-        shown = pd.DataFrame({"beat": beats["name"], "street (km)": beats["street_km"], f"risk ({RISK_TOTAL})": beats["risk"],
-                              "risk per km": beats["risk"] / beats["street_km"].where(beats["street_km"] > 0),
-                              "area (km²)": beats["area_km2"], "compactness (1 = disc)": beats["compactness"]})  # fmt: skip
+        shown = pd.DataFrame(
+            {
+                "beat": beats["name"],
+                "street (km)": beats["street_km"],
+                f"risk ({RISK_TOTAL})": beats["risk"],
+                "risk per km": beats["risk"] / beats["street_km"].where(beats["street_km"] > 0),
+                "area (km²)": beats["area_km2"],
+                "compactness (1 = disc)": beats["compactness"],
+            }
+        )
         out.append(_frame_table(shown))
     tb = getattr(patrol, "team_beats", None)
     if tb is not None and len(tb) and (tb["how"] != "allocated").any():
         out.append("<h3>Teams outside their allocated beats</h3>")
-        other = tb[tb["how"] != "allocated"].groupby(["window", "how"], sort=False).agg(
-            teams=("team", lambda s: ", ".join(dict.fromkeys(map(str, s)))), beats=("beat", "nunique")).reset_index()
+        other = (
+            tb[tb["how"] != "allocated"]
+            .groupby(["window", "how"], sort=False)
+            .agg(teams=("team", lambda s: ", ".join(dict.fromkeys(map(str, s)))), beats=("beat", "nunique"))
+            .reset_index()
+        )
         out.append(_frame_table(other))
-        out.append("<p class='muted'>nearest: a team with no allocated beat patrols the nearest one; cross_beat: a team "
-                   "crossed into a neighbouring beat (at a penalty) for visits its own teams could not make.</p>")  # fmt: skip
+        out.append(
+            "<p class='muted'>nearest: a team with no allocated beat patrols the nearest one; cross_beat: a team "
+            "crossed into a neighbouring beat (at a penalty) for visits its own teams could not make.</p>"
+        )
     return "\n".join(x for x in out if x)
 
 
@@ -864,23 +1090,50 @@ def _response_section(block: dict[str, Any], evaluation: dict[str, Any] | None) 
     for name, tier in (block.get("tiers") or {}).items():
         for window, f in (tier.get("windows") or {}).items():
             worst = None if f.get("worst_minute_share") is None else f"{f['worst_minute_share']:.1%} at {f.get('worst_minute')}"
-            rows.append((name, f"{tier.get('minutes'):g} min", window, tier.get("demand_points"), f.get("share_within"), worst,
-                         f.get("outside_at_worst"), f.get("never_within"), f.get("second_responder_median_min")))  # fmt: skip
-    lead = ("<p>Share of each tier's demand reached within its minutes (turnout + travel on the streets) from the nearest "
-            "available responder — booths, stations, staffed checkpoints and patrol teams where the plan puts them — "
-            f"averaged over the window's minutes (every {_e(block.get('sample_minutes'))} min), and at its worst minute.</p>")
+            rows.append(
+                (
+                    name,
+                    f"{tier.get('minutes'):g} min",
+                    window,
+                    tier.get("demand_points"),
+                    f.get("share_within"),
+                    worst,
+                    f.get("outside_at_worst"),
+                    f.get("never_within"),
+                    f.get("second_responder_median_min"),
+                )
+            )
+    lead = (
+        "<p>Share of each tier's demand reached within its minutes (turnout + travel on the streets) from the nearest "
+        "available responder — booths, stations, staffed checkpoints and patrol teams where the plan puts them — "
+        f"averaged over the window's minutes (every {_e(block.get('sample_minutes'))} min), and at its worst minute.</p>"
+    )
     out = [
         lead,
-        _table(rows, ["tier", "circle", "window", "demand points", "within (time-averaged)", "worst minute",
-                      "outside then", "never within", "second responder (median min)"],
-               keys=["", "", "", "n", "share", "", "n", "n", "min"]),
-    ]  # fmt: skip
+        _table(
+            rows,
+            [
+                "tier",
+                "circle",
+                "window",
+                "demand points",
+                "within (time-averaged)",
+                "worst minute",
+                "outside then",
+                "never within",
+                "second responder (median min)",
+            ],
+            keys=["", "", "", "n", "share", "", "n", "n", "min"],
+        ),
+    ]
     by_tier = (evaluation or {}).get("within_response_share_by_tier") or {}
     if by_tier:
-        out.append("<p>Backtest: held-out incidents of each tier reached within its minutes from the responders at the "
-                   "incident's minute: " + "; ".join(
-                       f"{_e(k)} {_pct(v.get('share'))} of {v.get('incidents', 0)}"
-                       for k, v in by_tier.items()) + ".</p>")  # fmt: skip
+        out.append(
+            "<p>Backtest: held-out incidents of each tier reached within its minutes from the responders at the "
+            "incident's minute: "
+            + "; ".join(f"{_e(k)} {_pct(v.get('share'))} of {v.get('incidents', 0)}" for k, v in by_tier.items())
+            + ".</p>"
+        )
     return "\n".join(out)
 
 
@@ -902,8 +1155,10 @@ def report_html(
     parts: list[str] = []
     add = parts.append
     add(f"<h1>Planning report: {_e(scenario.name)}</h1>")
-    add(f"<p class='sub'>{_e(scenario.description)}{' · ' if scenario.description else ''}generated {_e(generated.isoformat(sep=' '))}"
-        f" · geoengine {_e(manifest.get('geoengine_version'))}</p>")  # fmt: skip
+    add(
+        f"<p class='sub'>{_e(scenario.description)}{' · ' if scenario.description else ''}generated {_e(generated.isoformat(sep=' '))}"
+        f" · geoengine {_e(manifest.get('geoengine_version'))}</p>"
+    )
     if synthetic:
         add(f"<p class='warn'><b>Synthetic data:</b> {_e(', '.join(synthetic))} — not real records.</p>")
 
@@ -925,29 +1180,52 @@ def report_html(
             add(f"<p class='lead'><b>Patrol dosage</b> — {_e(_overall_sentence(cap))} <a href='#patrol'>Per window</a></p>")
 
     add("<h2 id='metrics'>All figures (as in manifest.json)</h2>")
-    add("<p class='muted'>Shares are fractions shown as %; <i>not computed</i> means the run did not compute the metric "
-        "(JSON null in manifest.json).</p>")  # fmt: skip
+    add(
+        "<p class='muted'>Shares are fractions shown as %; <i>not computed</i> means the run did not compute the metric "
+        "(JSON null in manifest.json).</p>"
+    )
     add(_metrics_section(manifest))
 
     add("<h2 id='charts'>Charts</h2>")
     charts: list[tuple[str, Callable[[], Figure | None]]] = []
     window_names = [w.name for w in scenario.windows]
     if coverage is not None:
-        charts.append(("Coverage against budget: share of risk-weighted demand seen by all cameras when the plan may "
-                       "spend each budget; the dotted line is the solver's upper bound.",
-                       lambda: chart_coverage_curve(coverage, metrics.get("coverage") or {})))  # fmt: skip
+        charts.append(
+            (
+                "Coverage against budget: share of risk-weighted demand seen by all cameras when the plan may "
+                "spend each budget; the dotted line is the solver's upper bound.",
+                lambda: chart_coverage_curve(coverage, metrics.get("coverage") or {}),
+            )
+        )
     dosage = dosage_table(patrol) if patrol is not None else pd.DataFrame()
     if patrol is not None:
         by = dosage.attrs.get("by", "district")
-        charts.append((f"Patrol dosage per {by} and window: visits served ÷ visits required "
-                       + ("(district visits and hotspot visits inside the district)." if by == "district" else
-                          "(hotspot visits; the scenario has no key districts)."),
-                       lambda: chart_dosage(dosage, window_names)))  # fmt: skip
-        charts.append(("Workload per team: busy hours (travel and visits) per window, stacked; the bar mark is the "
-                       "team's total shift hours.", lambda: chart_workload(patrol, window_names)))  # fmt: skip
+        charts.append(
+            (
+                f"Patrol dosage per {by} and window: visits served ÷ visits required "
+                + (
+                    "(district visits and hotspot visits inside the district)."
+                    if by == "district"
+                    else "(hotspot visits; the scenario has no key districts)."
+                ),
+                lambda: chart_dosage(dosage, window_names),
+            )
+        )
+        charts.append(
+            (
+                "Workload per team: busy hours (travel and visits) per window, stacked; the bar mark is the "
+                "team's total shift hours.",
+                lambda: chart_workload(patrol, window_names),
+            )
+        )
     if risk is not None:
-        charts.append(("Risk by window: expected weighted incidents (label: km of significant hotspot streets) and "
-                       "street km by risk level.", lambda: chart_risk_by_window(risk)))  # fmt: skip
+        charts.append(
+            (
+                "Risk by window: expected weighted incidents (label: km of significant hotspot streets) and "
+                "street km by risk level.",
+                lambda: chart_risk_by_window(risk),
+            )
+        )
     shown = 0
     for i, (caption, make) in enumerate(charts):
         fig = make()
@@ -983,9 +1261,7 @@ def report_html(
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
-        f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>\n"
-        + "\n".join(parts)
-        + "\n</main></body></html>\n"
+        f"<title>{_e(title)}</title><style>{CSS}</style></head><body><main>\n" + "\n".join(parts) + "\n</main></body></html>\n"
     )
 
 

@@ -41,8 +41,12 @@ def write_run(result: RunResult, out_dir: str | Path, *, force: bool = False, ti
 
     scenario, network, layers = result.scenario, result.network, result.layers
     risk, evaluation, coverage, patrol, response = (
-        result.risk, result.risk_evaluation, result.coverage, result.patrol, result.response,
-    )  # fmt: skip
+        result.risk,
+        result.risk_evaluation,
+        result.coverage,
+        result.patrol,
+        result.response,
+    )
     target = Path(out_dir)
     base = copy.deepcopy(result.manifest)
     timings: dict[str, Any] = dict(base.get("timings_s") or {})
@@ -65,9 +69,17 @@ def write_run(result: RunResult, out_dir: str | Path, *, force: bool = False, ti
         if scenario.outputs.map:
             subtitle = f"{scenario.description or ''} — geoengine {__version__}".strip(" —")
             fmap = make_map(
-                network, layers, risk=risk, coverage=coverage, patrol=patrol, windows=scenario.windows,
-                title=scenario.name, subtitle=subtitle, tiles=tiles, response=response,
-            )  # fmt: skip
+                network,
+                layers,
+                risk=risk,
+                coverage=coverage,
+                patrol=patrol,
+                windows=scenario.windows,
+                title=scenario.name,
+                subtitle=subtitle,
+                tiles=tiles,
+                response=response,
+            )
             write_text_atomic(stage / "map.html", fmap.get_root().render())
             outputs["map"] = "map.html"
         write_gpkg(stage / "plan.gpkg", network=network, layers=layers, risk=risk, coverage=coverage, patrol=patrol)
@@ -131,17 +143,32 @@ def _write_briefing_outputs(
     from .report import write_report
 
     scenario, network, layers, risk, coverage, patrol = (
-        result.scenario, result.network, result.layers, result.risk, result.coverage, result.patrol,
-    )  # fmt: skip
+        result.scenario,
+        result.network,
+        result.layers,
+        result.risk,
+        result.coverage,
+        result.patrol,
+    )
     settings = scenario.outputs
     if settings.briefing:
         facts, notes = briefing_facts(manifest())
         write_briefing(
-            stage / "briefing.png", stage / "briefing.pdf", network,
-            title=f"Briefing: {scenario.name}", subtitle=scenario.description, layers=layers, risk=risk,
-            coverage=coverage, patrol=patrol, window=settings.briefing_window, paper=settings.paper,
-            facts=facts, notes=notes, response=result.response,
-        )  # fmt: skip
+            stage / "briefing.png",
+            stage / "briefing.pdf",
+            network,
+            title=f"Briefing: {scenario.name}",
+            subtitle=scenario.description,
+            layers=layers,
+            risk=risk,
+            coverage=coverage,
+            patrol=patrol,
+            window=settings.briefing_window,
+            paper=settings.paper,
+            facts=facts,
+            notes=notes,
+            response=result.response,
+        )
         outputs["briefing_png"] = "briefing.png"
         outputs["briefing_pdf"] = "briefing.pdf"
     if settings.geojson and "gpkg" in outputs:
@@ -150,17 +177,30 @@ def _write_briefing_outputs(
     if patrol is not None and len(patrol.stops):
         from .shift_sheets import write_shift_sheets
 
-        if write_shift_sheets(stage / "shift_sheets.pdf", stage / "shift_sheets.html", network, patrol,
-                              title=scenario.name, layers=layers, windows=scenario.windows):  # fmt: skip
+        if write_shift_sheets(
+            stage / "shift_sheets.pdf",
+            stage / "shift_sheets.html",
+            network,
+            patrol,
+            title=scenario.name,
+            layers=layers,
+            windows=scenario.windows,
+        ):
             outputs["shift_sheets_pdf"] = "shift_sheets.pdf"
             outputs["shift_sheets_html"] = "shift_sheets.html"
     if settings.report:
         outputs["report"] = "report.html"
         district_risk = risk.district_table(layers.districts.gdf) if risk is not None and layers.districts is not None else None
         write_report(
-            stage / "report.html", scenario=scenario, manifest=manifest(), layers=layers, risk=risk,
-            coverage=coverage, patrol=patrol, district_risk=district_risk,
-        )  # fmt: skip
+            stage / "report.html",
+            scenario=scenario,
+            manifest=manifest(),
+            layers=layers,
+            risk=risk,
+            coverage=coverage,
+            patrol=patrol,
+            district_risk=district_risk,
+        )
 
 
 def null_non_finite(value: Any) -> Any:

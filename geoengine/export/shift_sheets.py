@@ -108,8 +108,9 @@ def _place(r: Any, streets: dict[str, str] | None = None) -> str:
     return name if name.startswith(pid) else f"{pid} {name}".strip()
 
 
-def shift_sheets(patrol: Any, *, layers: Layers | None = None, windows: Sequence[TimeWindow] = (),
-                 network: RoadNetwork | None = None) -> list[ShiftSheet]:
+def shift_sheets(
+    patrol: Any, *, layers: Layers | None = None, windows: Sequence[TimeWindow] = (), network: RoadNetwork | None = None
+) -> list[ShiftSheet]:
     """The sheets of a plan, window by window (scenario order), team by team; hotspots are named
     after their street when ``network`` is given."""
     from ._places import place_names, with_places
@@ -141,8 +142,15 @@ def shift_sheets(patrol: Any, *, layers: Layers | None = None, windows: Sequence
                 elif kind == "break":
                     lines.append(SheetLine(f"{r.arrive}–{r.depart}", "break", _place(r, streets), float(r.dwell_min), ""))
                 else:
-                    lines.append(SheetLine(f"{r.arrive}–{r.depart}", kind, _place(r, streets), float(r.dwell_min),
-                                           watch.get((str(r.place_id), str(wname)), "")))  # fmt: skip
+                    lines.append(
+                        SheetLine(
+                            f"{r.arrive}–{r.depart}",
+                            kind,
+                            _place(r, streets),
+                            float(r.dwell_min),
+                            watch.get((str(r.place_id), str(wname)), ""),
+                        )
+                    )
             sheets.append(ShiftSheet(str(team), str(mode), str(wname), label, colours[str(team)], tuple(lines)))
     return sheets
 
@@ -153,7 +161,9 @@ def _route_map(ax: Any, network: RoadNetwork, patrol: Any, sheet: ShiftSheet) ->
     from .briefing import line_segments
 
     lines = patrol.route_lines
-    route = lines[(lines["team"].astype(str) == sheet.team) & (lines["window"].astype(str) == sheet.window)] if len(lines) else lines
+    route = (
+        lines[(lines["team"].astype(str) == sheet.team) & (lines["window"].astype(str) == sheet.window)] if len(lines) else lines
+    )
     stops = patrol.stops[(patrol.stops["team"].astype(str) == sheet.team) & (patrol.stops["window"].astype(str) == sheet.window)]
     if len(route):
         minx, miny, maxx, maxy = route.total_bounds
@@ -164,14 +174,28 @@ def _route_map(ax: Any, network: RoadNetwork, patrol: Any, sheet: ShiftSheet) ->
     segs = network.segments().cx[box[0] : box[2], box[1] : box[3]]
     ax.add_collection(LineCollection(line_segments(segs.geometry.values), colors="#bbbbbb", linewidths=0.5, zorder=1))
     if len(route):
-        ax.add_collection(LineCollection(line_segments(route.geometry.values), colors=sheet.colour, linewidths=2.2,
-                                         linestyles=MODE_DASH_MPL.get(sheet.mode, "solid"), zorder=3))  # fmt: skip
+        ax.add_collection(
+            LineCollection(
+                line_segments(route.geometry.values),
+                colors=sheet.colour,
+                linewidths=2.2,
+                linestyles=MODE_DASH_MPL.get(sheet.mode, "solid"),
+                zorder=3,
+            )
+        )
     n = 0
     for r in stops.sort_values("seq").itertuples():
         if r.place_kind in ("base", "break"):
             marker = "p" if r.place_kind == "base" else "o"
-            ax.scatter([r.geometry.x], [r.geometry.y], marker=marker, s=60, c="black" if marker == "p" else "white",
-                       edgecolors="black", zorder=4)  # fmt: skip
+            ax.scatter(
+                [r.geometry.x],
+                [r.geometry.y],
+                marker=marker,
+                s=60,
+                c="black" if marker == "p" else "white",
+                edgecolors="black",
+                zorder=4,
+            )
             continue
         n += 1
         ax.scatter([r.geometry.x], [r.geometry.y], s=120, c="white", edgecolors=sheet.colour, linewidths=1.8, zorder=5)
@@ -190,8 +214,16 @@ def _pdf(path: Path, sheets: list[ShiftSheet], network: RoadNetwork, patrol: Any
     with PdfPages(path, metadata={"Creator": None, "Producer": None, "CreationDate": None}) as pdf:
         for sheet in sheets:
             fig = Figure(figsize=(210 / 25.4, 297 / 25.4))
-            fig.text(0.06, 0.965, f"{sheet.team} ({sheet.mode})", fontsize=20, fontweight="bold", va="top",
-                     color=sheet.colour, parse_math=False)  # fmt: skip
+            fig.text(
+                0.06,
+                0.965,
+                f"{sheet.team} ({sheet.mode})",
+                fontsize=20,
+                fontweight="bold",
+                va="top",
+                color=sheet.colour,
+                parse_math=False,
+            )
             fig.text(0.06, 0.925, f"Shift sheet · {sheet.window_label} · {title}", fontsize=11, va="top", parse_math=False)
             y, n = 0.885, 0
             fig.text(0.06, y, "time", fontsize=9, fontweight="bold")
@@ -210,8 +242,14 @@ def _pdf(path: Path, sheets: list[ShiftSheet], network: RoadNetwork, patrol: Any
                     n += 1
                     what = f"{n}. {line.place}" + ("" if line.kind == "hotspot" else f" ({line.kind})")
                 fig.text(0.06, y, line.time, fontsize=size, parse_math=False)
-                fig.text(0.22, y, what[:60], fontsize=size, parse_math=False,
-                         fontweight="bold" if line.kind in ("start", "return", "break") else "normal")  # fmt: skip
+                fig.text(
+                    0.22,
+                    y,
+                    what[:60],
+                    fontsize=size,
+                    parse_math=False,
+                    fontweight="bold" if line.kind in ("start", "return", "break") else "normal",
+                )
                 fig.text(0.62, y, f"{line.dwell_min:.0f} min" if line.dwell_min else "", fontsize=size)
                 fig.text(0.70, y, line.watch[:40], fontsize=size, parse_math=False)
             ax = fig.add_axes((0.06, 0.04, 0.88, min(0.40, y - 0.07)))
@@ -248,4 +286,3 @@ def write_shift_sheets(
     if html_path is not None:
         _html(Path(html_path), sheets, title)
     return sheets
-

@@ -136,11 +136,13 @@ ILS_SETTINGS: dict[str, object] = {
     "sisr_avg_num_removed_visits": 10,
     "sisr_bypass_factor": 0.01,
     "disable_operators": (
-        "use_global_cheapest_insertion_path_lns", "use_local_cheapest_insertion_path_lns",
+        "use_global_cheapest_insertion_path_lns",
+        "use_local_cheapest_insertion_path_lns",
         "use_relocate_path_global_cheapest_insertion_insert_unperformed",
-        "use_global_cheapest_insertion_visit_types_lns", "use_local_cheapest_insertion_visit_types_lns",
+        "use_global_cheapest_insertion_visit_types_lns",
+        "use_local_cheapest_insertion_visit_types_lns",
     ),
-}  # fmt: skip
+}
 """Iterated local search as measured on the Solomon bench (8 hardest instances, 30 s each).
 
 SISR ruin with the paper's values (strings of at most 10 visits, 10 removed on average,
@@ -186,8 +188,16 @@ def _status_name(code: int) -> str:
     try:
         name = _enums.RoutingSearchStatus.Value.Name(code)
     except (AttributeError, ValueError):  # older wrappers expose only ints
-        return {0: "no_solution", 1: "feasible", 2: "feasible", 3: "no_solution", 4: "timeout",
-                5: "invalid", 6: "infeasible", 7: "optimal"}.get(code, f"status_{code}")  # fmt: skip
+        return {
+            0: "no_solution",
+            1: "feasible",
+            2: "feasible",
+            3: "no_solution",
+            4: "timeout",
+            5: "invalid",
+            6: "infeasible",
+            7: "optimal",
+        }.get(code, f"status_{code}")
     return _STATUS.get(name, name.lower())
 
 
@@ -205,8 +215,14 @@ def _set(params, path: str, value) -> None:
     setattr(target, last, value)
 
 
-def _params(time_limit_s: float, first_solution: str, metaheuristic: str, gls_lambda: float | None,
-            overrides: dict | None = None, solution_limit: int | None = None):  # fmt: skip
+def _params(
+    time_limit_s: float,
+    first_solution: str,
+    metaheuristic: str,
+    gls_lambda: float | None,
+    overrides: dict | None = None,
+    solution_limit: int | None = None,
+):
     """Search parameters: ``solution_limit`` is the deterministic limit, ``time_limit_s`` the safety cap."""
     params = _wrap.DefaultRoutingSearchParameters()
     params.first_solution_strategy = FIRST_SOLUTIONS[first_solution]
@@ -502,8 +518,18 @@ def solve(
                 ending = "work"
             else:
                 ending = "complete"  # the search ran out of improving moves (a local optimum)
-            raw = RawSolution(routes, breaks, dropped, int(solution.ObjectiveValue()), status, strategy,
-                              meta, time.perf_counter() - t0, ending, found)  # fmt: skip
+            raw = RawSolution(
+                routes,
+                breaks,
+                dropped,
+                int(solution.ObjectiveValue()),
+                status,
+                strategy,
+                meta,
+                time.perf_counter() - t0,
+                ending,
+                found,
+            )
             if not portfolio:
                 return raw
             if best is None or raw.objective < best.objective:
@@ -515,5 +541,14 @@ def solve(
         ending = "safety_cap" if capped else best.stopped_by
         return dataclasses.replace(best, solve_s=time.perf_counter() - t0, stopped_by=ending)
     nv = len(problem.vehicles)
-    return RawSolution([[] for _ in range(nv)], [None] * nv, [], 0, last or "no_solution", strategies[-1],
-                       metaheuristic, time.perf_counter() - t0, "safety_cap" if capped or solution_limit is None else "complete")  # fmt: skip
+    return RawSolution(
+        [[] for _ in range(nv)],
+        [None] * nv,
+        [],
+        0,
+        last or "no_solution",
+        strategies[-1],
+        metaheuristic,
+        time.perf_counter() - t0,
+        "safety_cap" if capped or solution_limit is None else "complete",
+    )

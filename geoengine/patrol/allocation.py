@@ -197,9 +197,7 @@ def _columns(df: object, name: str, required: tuple[str, ...], problems: list[Pr
     return True
 
 
-def _check_numbers(
-    df: pd.DataFrame, name: str, col: str, problems: list[Problem], *, integer: bool, minimum: float
-) -> None:
+def _check_numbers(df: pd.DataFrame, name: str, col: str, problems: list[Problem], *, integer: bool, minimum: float) -> None:
     values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values) | (values < minimum)
     if integer:
@@ -432,16 +430,28 @@ def _solve_by_window(
         slot_local[slots] = np.arange(len(slots))
         budget = max((deadline - time.perf_counter()) / (len(windows) - i), 0.05)
         sol = _allocation_cpsat.solve_allocation(
-            arc_pair=pair_local[arc_pair[arcs]], arc_slot=slot_local[arc_slot[arcs]], arc_ub=arc_ub[arcs],
-            slot_cap=slot_cap[slots], pair_target=pair_target[pairs], pair_floor=pair_floor[pairs],
-            pair_cap=pair_cap[pairs], pair_tiebreak=pair_tiebreak[pairs],
-            scale=SCALE, main_weight=main_weight, idle_weight=IDLE_WEIGHT,
-            post_window=np.zeros(len(posts), dtype=np.int64), post_score=post_score[posts],
+            arc_pair=pair_local[arc_pair[arcs]],
+            arc_slot=slot_local[arc_slot[arcs]],
+            arc_ub=arc_ub[arcs],
+            slot_cap=slot_cap[slots],
+            pair_target=pair_target[pairs],
+            pair_floor=pair_floor[pairs],
+            pair_cap=pair_cap[pairs],
+            pair_tiebreak=pair_tiebreak[pairs],
+            scale=SCALE,
+            main_weight=main_weight,
+            idle_weight=IDLE_WEIGHT,
+            post_window=np.zeros(len(posts), dtype=np.int64),
+            post_score=post_score[posts],
             crews=np.array([crews[cw] if cw >= 0 else 0], dtype=np.int64),
-            time_limit_s=budget, seed=seed, workers=workers, deterministic_time=work_each,
-            hint=x_hint[arcs], hint_y=y_hint[posts],
+            time_limit_s=budget,
+            seed=seed,
+            workers=workers,
+            deterministic_time=work_each,
+            hint=x_hint[arcs],
+            hint_y=y_hint[posts],
             log_search=log.isEnabledFor(logging.DEBUG - 5),
-        )  # fmt: skip
+        )
         log.debug("force allocation: window %r %s in %.3f s", window, sol.status, sol.solve_s)
         if sol.x is None or sol.y is None or sol.objective is None:
             if sol.status == "no_solution":
@@ -462,8 +472,16 @@ def _solve_by_window(
         else:
             bound += sol.bound
     status = "optimal" if all(s == "optimal" for s in statuses) else "feasible"
-    return _allocation_cpsat.CpSatSolution(status, x, y, None, objective, bound if bound_known else None, solve_s,
-                                           merge_stopped_by(*endings))  # type: ignore[arg-type]  # fmt: skip
+    return _allocation_cpsat.CpSatSolution(
+        status,
+        x,
+        y,
+        None,
+        objective,
+        bound if bound_known else None,
+        solve_s,
+        merge_stopped_by(*endings),  # type: ignore[arg-type]
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -521,10 +539,17 @@ def allocate_force(
         ``patrol.max_per_unit``), or CP-SAT found no allocation in the time limit.
     """
     _validate(
-        units, teams, checkpoints, crews,
-        min_per_key_unit=min_per_key_unit, max_per_unit=max_per_unit, allowed=allowed,
-        stop=stop, seed=seed, workers=workers,
-    )  # fmt: skip
+        units,
+        teams,
+        checkpoints,
+        crews,
+        min_per_key_unit=min_per_key_unit,
+        max_per_unit=max_per_unit,
+        allowed=allowed,
+        stop=stop,
+        seed=seed,
+        workers=workers,
+    )
     units = units.reset_index(drop=True)
     teams = teams.reset_index(drop=True)
     u_unit = units["unit"].astype(str).to_numpy()
@@ -651,12 +676,26 @@ def allocate_force(
         windows + [w for w in c_windows if w not in w_index],
         [w_index.get(w, -1) for w in windows + [w for w in c_windows if w not in w_index]],
         [c_index.get(w, -1) for w in windows + [w for w in c_windows if w not in w_index]],
-        pair_window=pair_window, slot_window=slot_window,
-        arc_pair=arc_pair, arc_slot=arc_slot, arc_ub=arc_ub, slot_cap=slot_cap,
-        pair_target=pair_target, pair_floor=pair_floor, pair_cap=pair_cap, pair_tiebreak=pair_tiebreak,
-        main_weight=main_weight, post_window=post_window, post_score=post_score, crews=crew_count,
-        x_hint=x_hint, y_hint=y_hint, stop=as_limits(stop), seed=int(seed), workers=int(workers),
-    )  # fmt: skip
+        pair_window=pair_window,
+        slot_window=slot_window,
+        arc_pair=arc_pair,
+        arc_slot=arc_slot,
+        arc_ub=arc_ub,
+        slot_cap=slot_cap,
+        pair_target=pair_target,
+        pair_floor=pair_floor,
+        pair_cap=pair_cap,
+        pair_tiebreak=pair_tiebreak,
+        main_weight=main_weight,
+        post_window=post_window,
+        post_score=post_score,
+        crews=crew_count,
+        x_hint=x_hint,
+        y_hint=y_hint,
+        stop=as_limits(stop),
+        seed=int(seed),
+        workers=int(workers),
+    )
     report_stop("force allocation", sol.stopped_by, as_limits(stop), sol.solve_s)  # type: ignore[arg-type]
     # every window's solve raised above unless it gave a plan
     assert sol.x is not None and sol.y is not None and sol.objective is not None
@@ -670,12 +709,22 @@ def allocate_force(
         if not len(slots_in[pair_window[p]]):  # a window with no teams: keep the unit, with none
             rows.append(
                 (u_unit[p], u_kind[p], u_window[p], None, 0, float(share[p]), 0.0, int(pair_floor[p]), bool(u_key[p]), False)
-            )  # fmt: skip
+            )
         for k in slots_in[pair_window[p]]:
             rows.append(
-                (u_unit[p], u_kind[p], u_window[p], s_type[k], int(x_pk[p, k]), float(share[p]),
-                 float(share[p] * slot_cap[k]), int(pair_floor[p]), bool(u_key[p]), bool(allowed_pk[p, k]))
-            )  # fmt: skip
+                (
+                    u_unit[p],
+                    u_kind[p],
+                    u_window[p],
+                    s_type[k],
+                    int(x_pk[p, k]),
+                    float(share[p]),
+                    float(share[p] * slot_cap[k]),
+                    int(pair_floor[p]),
+                    bool(u_key[p]),
+                    bool(allowed_pk[p, k]),
+                )
+            )
     table = pd.DataFrame(
         rows, columns=["unit", "kind", "window", "team_type", "teams", "risk_share", "target", "floor", "key", "allowed"]
     ).astype({"teams": "int64", "floor": "int64", "risk_share": float, "target": float, "key": bool, "allowed": bool})
@@ -708,6 +757,11 @@ def allocate_force(
     )
     log.info(
         "force allocation: %s, %d of %d team-slots, deviation %.3f teams, gap %s, %.2f s",
-        result.status, deployed, total_cap, deviation, "—" if gap is None else f"{gap:.4f}", sol.solve_s,
-    )  # fmt: skip
+        result.status,
+        deployed,
+        total_cap,
+        deviation,
+        "—" if gap is None else f"{gap:.4f}",
+        sol.solve_s,
+    )
     return result

@@ -205,8 +205,7 @@ class Beats:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"<Beats k={self.k} cv={self.cv:.3f} max_deviation={self.max_deviation:.3f} "
-                f"contiguous={self.contiguous}>")  # fmt: skip
+        return f"<Beats k={self.k} cv={self.cv:.3f} max_deviation={self.max_deviation:.3f} contiguous={self.contiguous}>"
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebook display
         return "<pre>" + html.escape(self.summary()) + "</pre>"
@@ -471,8 +470,7 @@ def _parts(g: shapely.Geometry) -> list[shapely.Polygon]:
 
 def _without_crumbs(g: shapely.Geometry) -> shapely.Geometry:
     """``g`` without parts and holes smaller than ``_MIN_PART_M2`` (left by floating-point overlay)."""
-    parts = [shapely.Polygon(p.exterior, [r for r in p.interiors if shapely.Polygon(r).area > _MIN_PART_M2])
-             for p in _parts(g)]  # fmt: skip
+    parts = [shapely.Polygon(p.exterior, [r for r in p.interiors if shapely.Polygon(r).area > _MIN_PART_M2]) for p in _parts(g)]
     if not parts:
         return shapely.Polygon()
     return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
@@ -639,8 +637,9 @@ def make_beats(
     adj = sg.adjacency()
     label = _grow(adj, w, dist, seeds)
     t_grow = time.perf_counter()
-    sweeps, moves = _balance(sg, adj, w, dist, label, seeds, tolerance=float(tolerance), max_iter=int(max_iter),
-                             deadline=t0 + time_limit_s)  # fmt: skip
+    sweeps, moves = _balance(
+        sg, adj, w, dist, label, seeds, tolerance=float(tolerance), max_iter=int(max_iter), deadline=t0 + time_limit_s
+    )
     t_bal = time.perf_counter()
     if t_bal > t0 + time_limit_s and sweeps < max_iter:
         stopped_by = "safety_cap"
@@ -671,8 +670,10 @@ def make_beats(
             reasons.append(f"time limit {time_limit_s:g} s reached")
         else:
             reasons.append("no boundary street can move without splitting a beat or worsening the balance")
-        message = (f"Beat {heavy + 1} is {100 * (load[heavy] / mean - 1):+.1f} % off the mean workload "
-                   f"(tolerance ±{100 * tolerance:.0f} %): " + "; ".join(reasons))  # fmt: skip
+        message = (
+            f"Beat {heavy + 1} is {100 * (load[heavy] / mean - 1):+.1f} % off the mean workload "
+            f"(tolerance ±{100 * tolerance:.0f} %): " + "; ".join(reasons)
+        )
         log.warning("make_beats: %s", message)
 
     risk_arr = None if risk is None else aligned_values(risk_series(risk), sg.segment_id, "risk")
@@ -696,9 +697,19 @@ def make_beats(
     )
     assignment = pd.Series(label, index=pd.Index(sg.segment_id, name="segment_id"), name="beat")
     elapsed = time.perf_counter() - t0
-    log.info("make_beats: k=%d, %d segments, grow %.2f s, balance %.2f s (%d sweeps, %d moves), total %.2f s, "
-             "cv %.3f, max deviation %.3f", k, sg.n_seg, t_grow - t0, t_bal - t_grow, sweeps, moves, elapsed,
-             cv, max_dev)  # fmt: skip
+    log.info(
+        "make_beats: k=%d, %d segments, grow %.2f s, balance %.2f s (%d sweeps, %d moves), total %.2f s, "
+        "cv %.3f, max deviation %.3f",
+        k,
+        sg.n_seg,
+        t_grow - t0,
+        t_bal - t_grow,
+        sweeps,
+        moves,
+        elapsed,
+        cv,
+        max_dev,
+    )
     return Beats(
         assignment=assignment,
         beats=beats,

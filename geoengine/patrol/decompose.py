@@ -72,13 +72,22 @@ def restrict(problem: RoutingProblem, vehicles: Sequence[int], nodes: Sequence[i
             a = problem.allowed[int(n)]
             allowed.append(None if a is None else frozenset(new_v[x] for x in a if x in new_v))
     sub = RoutingProblem.from_arrays(
-        travel, service_s=problem.service_s[keep], tw_start_s=problem.tw_start_s[keep], tw_end_s=problem.tw_end_s[keep],
-        vehicles=veh, penalty=problem.penalty[keep], allowed=allowed, span_cost=problem.span_cost,
+        travel,
+        service_s=problem.service_s[keep],
+        tw_start_s=problem.tw_start_s[keep],
+        tw_end_s=problem.tw_end_s[keep],
+        vehicles=veh,
+        penalty=problem.penalty[keep],
+        allowed=allowed,
+        span_cost=problem.span_cost,
         distance=None if problem.distance is None else problem.distance[np.ix_(keep, keep)],
-        demand=None if problem.demand is None else problem.demand[keep], capacity=problem.capacity,
-        name=f"{problem.name} sector", visit_cost=None if problem.visit_cost is None else problem.visit_cost[vs][:, keep],
-        place=None if problem.place is None else problem.place[keep], vehicle_fixed_cost=problem.vehicle_fixed_cost,
-    )  # fmt: skip
+        demand=None if problem.demand is None else problem.demand[keep],
+        capacity=problem.capacity,
+        name=f"{problem.name} sector",
+        visit_cost=None if problem.visit_cost is None else problem.visit_cost[vs][:, keep],
+        place=None if problem.place is None else problem.place[keep],
+        vehicle_fixed_cost=problem.vehicle_fixed_cost,
+    )
     return sub, keep
 
 
@@ -174,8 +183,10 @@ def solve_by_sectors(
     statuses, ends = [], []
     for part in parts:
         share = max(len(part.nodes), 1) / n_inner
-        limits = Limits(None if stop.work is None else stop.work * share,
-                        None if stop.max_runtime_s is None else max(1.0, stop.max_runtime_s * share))  # fmt: skip
+        limits = Limits(
+            None if stop.work is None else stop.work * share,
+            None if stop.max_runtime_s is None else max(1.0, stop.max_runtime_s * share),
+        )
         sub, keep = restrict(problem, part.vehicles, part.nodes)
         result = solve(sub, keep, limits)
         objective += int(result.objective)
@@ -190,11 +201,27 @@ def solve_by_sectors(
     for v, r in enumerate(routes):
         if r is None:  # a vehicle of no sector stays at its base
             veh = problem.vehicles[v]
-            routes[v] = Route(v, (Stop(veh.start, veh.shift_start_s, veh.shift_start_s),
-                                  Stop(veh.end, veh.shift_start_s, veh.shift_start_s)), 0, 0.0, None)  # fmt: skip
+            routes[v] = Route(
+                v,
+                (Stop(veh.start, veh.shift_start_s, veh.shift_start_s), Stop(veh.end, veh.shift_start_s, veh.shift_start_s)),
+                0,
+                0.0,
+                None,
+            )
     dropped = tuple(n for n in range(problem.n_nodes) if n not in problem.bases and n not in served)
-    status = "feasible" if all(s in ("feasible", "optimal") for s in statuses) else next(
-        s for s in statuses if s not in ("feasible", "optimal"))  # fmt: skip
+    status = (
+        "feasible"
+        if all(s in ("feasible", "optimal") for s in statuses)
+        else next(s for s in statuses if s not in ("feasible", "optimal"))
+    )
     ended = "safety_cap" if "safety_cap" in ends else ("work" if "work" in ends else "complete")
-    return RoutingResult(tuple(routes), dropped, objective, status, solve_s,  # type: ignore[arg-type]
-                         f"{len(parts)} sectors", "per sector", stopped_by=ended)  # fmt: skip
+    return RoutingResult(
+        tuple(routes),
+        dropped,
+        objective,
+        status,
+        solve_s,  # type: ignore[arg-type]
+        f"{len(parts)} sectors",
+        "per sector",
+        stopped_by=ended,
+    )

@@ -58,17 +58,59 @@ __all__ = ["PatrolPlan", "plan_patrol"]
 log = logging.getLogger(__name__)
 
 ROUTE_COLUMNS = (
-    "team", "mode", "window", "seq", "place_id", "place_kind", "place_name", "beat", "lon", "lat", "arrive", "depart",
-    "arrive_s", "depart_s", "dwell_min", "travel_min_from_prev", "risk_level",
-)  # fmt: skip
+    "team",
+    "mode",
+    "window",
+    "seq",
+    "place_id",
+    "place_kind",
+    "place_name",
+    "beat",
+    "lon",
+    "lat",
+    "arrive",
+    "depart",
+    "arrive_s",
+    "depart_s",
+    "dwell_min",
+    "travel_min_from_prev",
+    "risk_level",
+)
 DROPPED_COLUMNS = (
-    "window", "place_id", "visit", "level", "risk", "beat", "earliest", "latest", "earliest_s", "latest_s",
-    "dwell_min", "cause", "reason", "busy_with",
-)  # fmt: skip
+    "window",
+    "place_id",
+    "visit",
+    "level",
+    "risk",
+    "beat",
+    "earliest",
+    "latest",
+    "earliest_s",
+    "latest_s",
+    "dwell_min",
+    "cause",
+    "reason",
+    "busy_with",
+)
 TEAM_COLUMNS = (
-    "team", "mode", "window", "base", "shift_start", "shift_end", "shift_start_s", "shift_end_s", "shift_min",
-    "break_min", "travel_min", "dwell_min", "patrol_min", "idle_min", "idle_share", "visits", "shift_note",
-)  # fmt: skip
+    "team",
+    "mode",
+    "window",
+    "base",
+    "shift_start",
+    "shift_end",
+    "shift_start_s",
+    "shift_end_s",
+    "shift_min",
+    "break_min",
+    "travel_min",
+    "dwell_min",
+    "patrol_min",
+    "idle_min",
+    "idle_share",
+    "visits",
+    "shift_note",
+)
 BREAK_FROM, BREAK_TO = 0.25, 0.75
 """A meal break starts between a quarter and three quarters of the way through the shift
 (wide, so the teams' breaks can be staggered and the area is never left without patrols)."""
@@ -152,14 +194,27 @@ class PatrolPlan:
             start = int(t.shift_start_s)
             end = int(t.shift_end_s)
             win = next((w for w in self._windows if w.name == t.window), None)
-            rows.append({
-                "team": t.team, "mode": t.mode, "window": t.window, "base": t.base_name,
-                "shift_start": _clock(win, start) if win else "", "shift_end": _clock(win, end) if win else "",
-                "shift_start_s": start, "shift_end_s": end, "shift_min": round(shift, 2), "break_min": round(brk, 2),
-                "travel_min": round(travel, 2), "dwell_min": round(dwell, 2), "patrol_min": round(travel + dwell, 2),
-                "idle_min": round(idle, 2), "idle_share": round(idle / shift, 4) if shift > 0 else 0.0,
-                "visits": int(len(visits)), "shift_note": getattr(t, "shift_note", ""),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "team": t.team,
+                    "mode": t.mode,
+                    "window": t.window,
+                    "base": t.base_name,
+                    "shift_start": _clock(win, start) if win else "",
+                    "shift_end": _clock(win, end) if win else "",
+                    "shift_start_s": start,
+                    "shift_end_s": end,
+                    "shift_min": round(shift, 2),
+                    "break_min": round(brk, 2),
+                    "travel_min": round(travel, 2),
+                    "dwell_min": round(dwell, 2),
+                    "patrol_min": round(travel + dwell, 2),
+                    "idle_min": round(idle, 2),
+                    "idle_share": round(idle / shift, 4) if shift > 0 else 0.0,
+                    "visits": int(len(visits)),
+                    "shift_note": getattr(t, "shift_note", ""),
+                }
+            )
         return pd.DataFrame(rows, columns=list(TEAM_COLUMNS))
 
     def workload(self) -> pd.DataFrame:
@@ -172,7 +227,11 @@ class PatrolPlan:
 
     def district_presence(self) -> pd.DataFrame:
         """Per district per window: visits, minutes of presence, largest gap between arrivals."""
-        s = self.stops[self.stops["district"].notna() & (self.stops["place_kind"] != "break")] if "district" in self.stops else self.stops.iloc[0:0]
+        s = (
+            self.stops[self.stops["district"].notna() & (self.stops["place_kind"] != "break")]
+            if "district" in self.stops
+            else self.stops.iloc[0:0]
+        )
         rows = []
         for (d, w), g in s.groupby(["district", "window"]):
             arr = np.sort(g["arrive_s"].to_numpy())
@@ -221,14 +280,20 @@ class PatrolPlan:
             "alternatives": len(self.alternatives) + 1,
             "alternatives_differ_share": [float(a["differs_share"].iloc[0]) for a in self.alternatives if len(a)],
             "changed_stops": self.changed_stops,
-            "routing": {w: {"status": r.status, "objective": r.objective, "solve_s": round(r.solve_s, 3)} for w, r in self.results.items()},
+            "routing": {
+                w: {"status": r.status, "objective": r.objective, "solve_s": round(r.solve_s, 3)} for w, r in self.results.items()
+            },
         }
         if self.checkpoints is not None:
             out["checkpoint_metrics"] = _jsonable(self.checkpoints.metrics)
         if self.booths is not None:
             out["booth_metrics"] = _jsonable(self.booths.metrics)
         if self.allocation is not None:
-            out["allocation"] = {"status": self.allocation.status, "objective": self.allocation.objective, "gap": self.allocation.gap}
+            out["allocation"] = {
+                "status": self.allocation.status,
+                "objective": self.allocation.objective,
+                "gap": self.allocation.gap,
+            }
         dp = self.district_presence()
         if len(dp):  # a district visited once has no gap: None in JSON, not NaN
             out["districts"] = dp.astype(object).where(dp.notna(), None).to_dict(orient="records")
@@ -321,8 +386,15 @@ def plan_patrol(
     overall = risk.overall.set_index("segment_id")["risk"].reindex(segs.index).fillna(0.0)
     scale = segs["length_m"].sum() / overall.sum() if overall.sum() > 0 else 0.0
     workload = segs["length_m"] + scale * overall
-    beats = make_beats(network, k=settings.beats, workload=workload, risk=overall, tolerance=settings.beat_tolerance,
-                       seed=seed, time_limit_s=max(1.0, float(time_limit_s)))  # the scenario's safety cap, not 60 s
+    beats = make_beats(
+        network,
+        k=settings.beats,
+        workload=workload,
+        risk=overall,
+        tolerance=settings.beat_tolerance,
+        seed=seed,
+        time_limit_s=max(1.0, float(time_limit_s)),
+    )  # the scenario's safety cap, not 60 s
     if beats.max_deviation > settings.beat_tolerance:
         warnings.append(
             f"patrol: beats balanced to ±{beats.max_deviation:.0%}, outside the ±{settings.beat_tolerance:.0%} "
@@ -334,14 +406,23 @@ def plan_patrol(
     checkpoints = None
     if settings.checkpoints > 0:
         checkpoints = choose_checkpoints(
-            network, k=settings.checkpoints, districts=districts, method=settings.checkpoint_method, seed=seed,
+            network,
+            k=settings.checkpoints,
+            districts=districts,
+            method=settings.checkpoint_method,
+            seed=seed,
             stop=stop_post,
-        )  # fmt: skip
+        )
     if booths is None and settings.booths > 0:
         booths = choose_booths(
-            network, k=settings.booths, risk=overall, minutes=settings.booth_minutes, mode=settings.booth_mode,
-            stop=stop_post, seed=seed,
-        )  # fmt: skip
+            network,
+            k=settings.booths,
+            risk=overall,
+            minutes=settings.booth_minutes,
+            mode=settings.booth_mode,
+            stop=stop_post,
+            seed=seed,
+        )
 
     # 3. targets -------------------------------------------------------------
     camera_watch = None
@@ -354,9 +435,7 @@ def plan_patrol(
     )
     if len(hotspots):
         first_seg = [s[0] for s in hotspots["segments"]]
-        best_seg = [
-            max(s, key=lambda sid: float(overall.get(sid, 0.0))) for s in hotspots["segments"]
-        ]
+        best_seg = [max(s, key=lambda sid: float(overall.get(sid, 0.0))) for s in hotspots["segments"]]
         hotspots["beat"] = beats.assignment.reindex(best_seg).fillna(beats.assignment.reindex(first_seg)).astype(int).to_numpy()
         if districts is not None and len(districts):
             from ..coverage.plan import in_polygons
@@ -417,17 +496,29 @@ def plan_patrol(
             parts = sectors(problem, target_nodes=int(settings.sector_visits))
             parts = parts if len(parts) > 1 else None
         if parts is not None:
-            result = solve_by_sectors(problem, parts, stop=stop_w,
-                                      solve=lambda sub, keep, lim: _hotspots_first(sub, _sub_visits(visits, keep), lim, seed))  # noqa: B023  # fmt: skip
-            log.info("window %s: %d visits routed in %d sectors (%s)", w.name, len(visits), len(parts),
-                     ", ".join(f"{len(p.vehicles)} teams / {len(p.nodes)} visits" for p in parts))  # fmt: skip
+            result = solve_by_sectors(
+                problem,
+                parts,
+                stop=stop_w,
+                solve=lambda sub, keep, lim: _hotspots_first(sub, _sub_visits(visits, keep), lim, seed),  # noqa: B023
+            )
+            log.info(
+                "window %s: %d visits routed in %d sectors (%s)",
+                w.name,
+                len(visits),
+                len(parts),
+                ", ".join(f"{len(p.vehicles)} teams / {len(p.nodes)} visits" for p in parts),
+            )
         elif hint is None:
             result = _hotspots_first(problem, visits, stop_w, seed)
         else:
             result = solve_routing(
-                problem, stop=stop_w, seed=seed, hint=hint,
+                problem,
+                stop=stop_w,
+                seed=seed,
+                hint=hint,
                 change_penalty=int(60 * settings.change_penalty_min),
-            )  # fmt: skip
+            )
         # repair: fill idle time the search left (riskiest first), then record where teams crossed
         result, _ = insert_dropped(problem, result)
         by_node = visits.set_index("node")
@@ -450,8 +541,9 @@ def plan_patrol(
         req_rows.extend(_requirements(visits, frame, w, settings))
         beat_rows.extend(
             {"window": w.name, "team": name, "beat": int(b) + 1, "how": how.get((name, b), "allocated")}
-            for name in wt["team"] for b in sorted(team_beats[name])
-        )  # fmt: skip
+            for name in wt["team"]
+            for b in sorted(team_beats[name])
+        )
         for k in range(1, settings.alternatives):
             alt = _hotspots_first(problem, visits, stop_w, seed + k)
             if alt.objective <= result.objective * (1 + settings.alternative_tolerance):
@@ -464,22 +556,38 @@ def plan_patrol(
         if stops_frames
         else gpd.GeoDataFrame({c: [] for c in ROUTE_COLUMNS}, geometry=[], crs=crs)
     )
-    route_lines = gpd.GeoDataFrame(lines, geometry="geometry", crs=crs) if lines else gpd.GeoDataFrame(
-        {"team": [], "window": []}, geometry=[], crs=crs
+    route_lines = (
+        gpd.GeoDataFrame(lines, geometry="geometry", crs=crs)
+        if lines
+        else gpd.GeoDataFrame({"team": [], "window": []}, geometry=[], crs=crs)
     )
     if coverage is not None and len(stops):
         camera_shift = _camera_shift(stops, coverage, network)
     dropped = pd.DataFrame(dropped_rows, columns=list(DROPPED_COLUMNS))
     plan = PatrolPlan(
-        beats=beats, checkpoints=checkpoints, booths=booths, allocation=allocation, hotspots=hotspots, teams=teams,
-        stops=stops, route_lines=route_lines, dropped=dropped,
-        requirements=pd.DataFrame(req_rows), results=results, time_window_violations=violations,
-        camera_shift=camera_shift, alternatives=tuple(_compare_alternatives(stops, alternatives)), warnings=tuple(warnings),
+        beats=beats,
+        checkpoints=checkpoints,
+        booths=booths,
+        allocation=allocation,
+        hotspots=hotspots,
+        teams=teams,
+        stops=stops,
+        route_lines=route_lines,
+        dropped=dropped,
+        requirements=pd.DataFrame(req_rows),
+        results=results,
+        time_window_violations=violations,
+        camera_shift=camera_shift,
+        alternatives=tuple(_compare_alternatives(stops, alternatives)),
+        warnings=tuple(warnings),
         changed_stops=_changed_stops(previous, stops) if previous is not None else None,
         cut=pd.DataFrame(cut_rows, columns=list(DROPPED_COLUMNS)),
         team_beats=pd.DataFrame(beat_rows, columns=["window", "team", "beat", "how"]),
-        capacity=capacity, crossings=crossings, windows=tuple(windows), hotspots_routed=routed,
-    )  # fmt: skip
+        capacity=capacity,
+        crossings=crossings,
+        windows=tuple(windows),
+        hotspots_routed=routed,
+    )
     idle = plan.team_summary()
     cut = plan.cut
     if len(cut) and len(idle):
@@ -499,7 +607,8 @@ def plan_patrol(
             warnings.append(
                 f"patrol: {r.team} is idle {r.idle_share:.0%} of its shift in {r.window} while "
                 + (lambda n: f"{n} visit{'s' if n != 1 else ''} there {'are' if n != 1 else 'is'} dropped")(
-                    int((dropped["window"] == r.window).sum()))
+                    int((dropped["window"] == r.window).sum())
+                )
                 + " (dropped_visits.csv says why no idle team could make them)"
             )
     warnings.extend(_no_data_warnings(plan, risk))
@@ -519,7 +628,9 @@ def _previous_routes(settings: PatrolSettings) -> pd.DataFrame | None:
     path = settings.previous_run / "routes.csv"
     if not path.is_file():
         raise InputFileNotFoundError.single(
-            "the previous run has no routes.csv", file=path, field="patrol.previous_run",
+            "the previous run has no routes.csv",
+            file=path,
+            field="patrol.previous_run",
             hint="give the folder of a finished run that planned patrols",
         )
     from ..errors import LayerError
@@ -530,13 +641,17 @@ def _previous_routes(settings: PatrolSettings) -> pd.DataFrame | None:
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:  # not a CSV (binary, broken quoting)
         raise LayerError.single(
             f"routes.csv cannot be read as a table ({path.stat().st_size:,} bytes; {type(err).__name__})",
-            file=path, field="patrol.previous_run", hint=f"expected {expected}",
+            file=path,
+            field="patrol.previous_run",
+            hint=f"expected {expected}",
         ) from None
     missing = [c for c in ("team", "window", "place_id", "place_kind", "seq") if c not in table.columns]
     if missing:
         raise LayerError.single(
             f"routes.csv lacks the columns {', '.join(missing)} ({path.stat().st_size:,} bytes, {len(table.columns)} columns)",
-            file=path, field="patrol.previous_run", hint=f"expected {expected}",
+            file=path,
+            field="patrol.previous_run",
+            hint=f"expected {expected}",
         )
     return table
 
@@ -599,9 +714,7 @@ def _hint(
     old = previous[(previous["window"] == window) & (previous["place_kind"] != "base")].sort_values(["team", "seq"])
     if old.empty:
         return None
-    free: dict[str, list[int]] = {
-        pid: list(g.sort_values("visit")["node"]) for pid, g in visits.groupby("place_id")
-    }
+    free: dict[str, list[int]] = {pid: list(g.sort_values("visit")["node"]) for pid, g in visits.groupby("place_id")}
     base_node = {b: i for i, b in enumerate(sorted(wt["base"].unique()))}  # as in _window_problem
     routes = []
     for k, team in enumerate(wt.itertuples()):
@@ -619,8 +732,15 @@ def _hint(
         routes.append(Route(vehicle=k, stops=stops, travel_s=0, distance_m=None, break_start_s=None))
     if not any(len(r.stops) > 2 for r in routes):
         return None
-    return RoutingResult(routes=tuple(routes), dropped=(), objective=0, status="feasible", solve_s=0.0,
-                         first_solution="previous plan", metaheuristic="")  # fmt: skip
+    return RoutingResult(
+        routes=tuple(routes),
+        dropped=(),
+        objective=0,
+        status="feasible",
+        solve_s=0.0,
+        first_solution="previous plan",
+        metaheuristic="",
+    )
 
 
 # --------------------------------------------------------------------------- allocation
@@ -648,22 +768,38 @@ def _allocate(
             _, places, visits, matrices = built[w.name]
             demand = _beat_demand(places, visits, matrices)
         for b in beats.beats["beat"]:
-            units.append({"unit": f"Beat {int(b) + 1}", "kind": "beat", "window": w.name,
-                          "risk": float(demand.get(int(b), 0.0)), "key": False})  # fmt: skip
+            units.append(
+                {
+                    "unit": f"Beat {int(b) + 1}",
+                    "kind": "beat",
+                    "window": w.name,
+                    "risk": float(demand.get(int(b), 0.0)),
+                    "key": False,
+                }
+            )
     avail = teams.groupby(["mode", "window"]).size().rename("available").reset_index().rename(columns={"mode": "team_type"})
     avail["shift_units"] = 1
     cps = crews = None
     if checkpoints is not None and settings.checkpoint_crews > 0 and len(checkpoints.sites):
         cps = pd.DataFrame(
-            [{"checkpoint": str(r.post_id), "window": w.name, "score": float(r.score)}
-             for r in checkpoints.sites.itertuples() for w in windows]  # fmt: skip
+            [
+                {"checkpoint": str(r.post_id), "window": w.name, "score": float(r.score)}
+                for r in checkpoints.sites.itertuples()
+                for w in windows
+            ]
         )
         crews = pd.DataFrame({"window": [w.name for w in windows], "available": settings.checkpoint_crews})
     try:
         return allocate_force(
-            pd.DataFrame(units), avail, checkpoints=cps, crews=crews, min_per_key_unit=0,
-            stop=Limits(work / 10, max(1.0, time_limit_s / 10)), seed=seed, workers=workers,
-        )  # fmt: skip
+            pd.DataFrame(units),
+            avail,
+            checkpoints=cps,
+            crews=crews,
+            min_per_key_unit=0,
+            stop=Limits(work / 10, max(1.0, time_limit_s / 10)),
+            seed=seed,
+            workers=workers,
+        )
     except InfeasibleSettingsError as err:
         warnings.append(f"patrol: force allocation not possible ({err.summary}); beats are shared by nearest base")
         return None
@@ -692,7 +828,12 @@ def _beat_demand(places: gpd.GeoDataFrame, visits: pd.DataFrame, matrices: dict[
 
 
 def _team_beats(
-    wt: pd.DataFrame, beats: Beats, allocation: Allocation | None, window: str, bases: gpd.GeoDataFrame, network: RoadNetwork,
+    wt: pd.DataFrame,
+    beats: Beats,
+    allocation: Allocation | None,
+    window: str,
+    bases: gpd.GeoDataFrame,
+    network: RoadNetwork,
     how: dict[tuple[str, int], str] | None = None,
 ) -> dict[str, set[int]]:
     """Beats each team of the window may patrol, following the allocation: a beat given n
@@ -778,9 +919,13 @@ def _hotspots_first(problem: RoutingProblem, visits: pd.DataFrame, stop: Limits,
     second = solve_routing(problem, stop=half, seed=seed, hint=start)
     if not second.is_feasible():
         return insert_dropped(problem, start, swaps=False)[0]
-    return replace(second, solve_s=first.solve_s + second.solve_s, first_solution=f"hotspots first ({first.first_solution})",
-                   stopped_by="safety_cap" if "safety_cap" in (first.stopped_by, second.stopped_by) else second.stopped_by,
-                   changed_stops=None)  # fmt: skip
+    return replace(
+        second,
+        solve_s=first.solve_s + second.solve_s,
+        first_solution=f"hotspots first ({first.first_solution})",
+        stopped_by="safety_cap" if "safety_cap" in (first.stopped_by, second.stopped_by) else second.stopped_by,
+        changed_stops=None,
+    )
 
 
 AUTO_MAX_HOTSPOTS = 40
@@ -792,8 +937,13 @@ room to keep the revisit cycles: on the demo 0.7 serves 98 % of the routed hotsp
 
 
 def _auto_hotspots(
-    network: RoadNetwork, w: TimeWindow, wt: pd.DataFrame, hotspots: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
-    districts: gpd.GeoDataFrame | None, settings: PatrolSettings,
+    network: RoadNetwork,
+    w: TimeWindow,
+    wt: pd.DataFrame,
+    hotspots: gpd.GeoDataFrame,
+    bases: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame | None,
+    settings: PatrolSettings,
 ) -> int:
     """How many of the riskiest hotspots the window's teams can serve: visits (dwell + the quickest
     way in) of the district presence and of the hotspots in rank order, while the total stays
@@ -804,8 +954,10 @@ def _auto_hotspots(
     t_in = _quickest_way_in(matrices)
     cost = visits["dwell_s"].to_numpy(dtype=float) + t_in[visits["place"].to_numpy(dtype=int)]
     per_place = pd.Series(cost, index=visits["place"].to_numpy()).groupby(level=0).sum()
-    team_s = float((wt["shift_end_s"] - wt["shift_start_s"]).sum() - wt["break_s"].where(
-        (wt["shift_end_s"] - wt["shift_start_s"]) >= BREAK_MIN_SHIFT_S, 0).sum())
+    team_s = float(
+        (wt["shift_end_s"] - wt["shift_start_s"]).sum()
+        - wt["break_s"].where((wt["shift_end_s"] - wt["shift_start_s"]) >= BREAK_MIN_SHIFT_S, 0).sum()
+    )
     kinds = places["place_kind"]
     used = float(per_place.reindex(places.index[kinds == "district"]).fillna(0.0).sum())
     n = 0
@@ -828,14 +980,31 @@ def _cut_hotspots(hotspots: gpd.GeoDataFrame, w: TimeWindow, settings: PatrolSet
         return []
     cutoff = float(cand[col_r].iloc[n_hot - 1])
     return [
-        {"window": w.name, "place_id": h.hotspot_id, "visit": None, "level": rest.at[i, col_l],
-         "risk": round(float(rest.at[i, col_r]), 4), "beat": int(h.beat) + 1, "earliest": None, "latest": None,
-         "earliest_s": None, "latest_s": None, "dwell_min": None, "cause": "cut_by_max_hotspots",
-         "reason": (f"not among the {n_hot} riskiest hotspots routed in {w.name} "
-                    f"(risk {float(rest.at[i, col_r]):.3g} < {cutoff:.3g}; "
-                    + ("the team time is full" if settings.max_hotspots_per_window == "auto"
-                       else "raise patrol.max_hotspots_per_window") + ")"),
-         "busy_with": ""}  # fmt: skip
+        {
+            "window": w.name,
+            "place_id": h.hotspot_id,
+            "visit": None,
+            "level": rest.at[i, col_l],
+            "risk": round(float(rest.at[i, col_r]), 4),
+            "beat": int(h.beat) + 1,
+            "earliest": None,
+            "latest": None,
+            "earliest_s": None,
+            "latest_s": None,
+            "dwell_min": None,
+            "cause": "cut_by_max_hotspots",
+            "reason": (
+                f"not among the {n_hot} riskiest hotspots routed in {w.name} "
+                f"(risk {float(rest.at[i, col_r]):.3g} < {cutoff:.3g}; "
+                + (
+                    "the team time is full"
+                    if settings.max_hotspots_per_window == "auto"
+                    else "raise patrol.max_hotspots_per_window"
+                )
+                + ")"
+            ),
+            "busy_with": "",
+        }
         for i, h in zip(rest.index, rest.itertuples())
     ]
 
@@ -856,11 +1025,18 @@ def _window_targets(
     duration = w.duration_min * 60
     used_bases = sorted(wt["base"].unique())
     place_rows = [
-        {"place_id": f"base:{bases['name'].iloc[b] if 'name' in bases else b}", "place_kind": "base", "level": None,
-         "risk": 0.0, "beat": -1, "district": None,
-         "place_name": str(bases["name"].iloc[b]) if "name" in bases else f"Station {b}", "geometry": bases.geometry.iloc[b]}
+        {
+            "place_id": f"base:{bases['name'].iloc[b] if 'name' in bases else b}",
+            "place_kind": "base",
+            "level": None,
+            "risk": 0.0,
+            "beat": -1,
+            "district": None,
+            "place_name": str(bases["name"].iloc[b]) if "name" in bases else f"Station {b}",
+            "geometry": bases.geometry.iloc[b],
+        }
         for b in used_bases
-    ]  # fmt: skip
+    ]
     col_r, col_l = f"risk:{w.name}", f"level:{w.name}"
     chosen = pd.DataFrame()
     if len(hotspots):
@@ -868,18 +1044,36 @@ def _window_targets(
         chosen = cand.sort_values(col_r, ascending=False, kind="stable").head(n_hot)
     for h in chosen.itertuples():
         street = str(getattr(h, "name", "") or "")
-        place_rows.append({"place_id": h.hotspot_id, "place_kind": "hotspot", "level": chosen.loc[h.Index, col_l],
-                           "risk": float(chosen.loc[h.Index, col_r]), "beat": int(h.beat), "district": h.district,
-                           "place_name": street or h.hotspot_id, "geometry": h.geometry})  # fmt: skip
+        place_rows.append(
+            {
+                "place_id": h.hotspot_id,
+                "place_kind": "hotspot",
+                "level": chosen.loc[h.Index, col_l],
+                "risk": float(chosen.loc[h.Index, col_r]),
+                "beat": int(h.beat),
+                "district": h.district,
+                "place_name": street or h.hotspot_id,
+                "geometry": h.geometry,
+            }
+        )
     # key districts need presence at least every district_max_gap_min: a presence point per district
     if districts is not None and len(districts) and settings.district_max_gap_min:
         d = districts.to_crs(network.crs).reset_index(drop=True)
         pts = gpd.GeoSeries(d.geometry.representative_point().values, crs=network.crs)
         snapped = gpd.GeoSeries(network.snap(pts, mode="foot")["snapped"].values, crs=network.crs)
         for i, name in enumerate(d["name"].astype(str)):
-            place_rows.append({"place_id": f"district:{name}", "place_kind": "district", "level": "district",
-                               "risk": 0.0, "beat": -2, "district": name, "place_name": name,
-                               "geometry": snapped.iloc[i]})  # fmt: skip
+            place_rows.append(
+                {
+                    "place_id": f"district:{name}",
+                    "place_kind": "district",
+                    "level": "district",
+                    "risk": 0.0,
+                    "beat": -2,
+                    "district": name,
+                    "place_name": name,
+                    "geometry": snapped.iloc[i],
+                }
+            )
     places = gpd.GeoDataFrame(place_rows, geometry="geometry", crs=network.crs)
     if (places["place_kind"] != "base").sum() == 0:
         return None, pd.DataFrame(), {}
@@ -913,9 +1107,21 @@ def _window_targets(
             dwell = int(round(60 * settings.dwell_for(str(level), 12.0)))
             slots = [(0, max(0, duration - dwell), dwell)]
         for k, (a, b, dwell) in enumerate(slots):
-            visit_rows.append({"place": i, "visit": k, "earliest_s": a, "latest_s": b, "dwell_s": dwell,
-                               "level": level, "kind": p["place_kind"], "place_id": p["place_id"],
-                               "risk": p["risk"], "beat": p["beat"], "district": p["district"]})  # fmt: skip
+            visit_rows.append(
+                {
+                    "place": i,
+                    "visit": k,
+                    "earliest_s": a,
+                    "latest_s": b,
+                    "dwell_s": dwell,
+                    "level": level,
+                    "kind": p["place_kind"],
+                    "place_id": p["place_id"],
+                    "risk": p["risk"],
+                    "beat": p["beat"],
+                    "district": p["district"],
+                }
+            )
     visits = pd.DataFrame(visit_rows)
     if visits.empty:
         return None, visits, matrices
@@ -999,10 +1205,15 @@ def _window_problem(
             brk = (t.shift_start_s + int(BREAK_FROM * length), t.shift_start_s + int(BREAK_TO * length))
         vehicles.append(
             Vehicle(
-                name=t.team, start=base_node[t.base], end=base_node[t.base], shift_start_s=int(t.shift_start_s),
-                shift_end_s=int(t.shift_end_s), break_earliest_s=None if brk is None else brk[0],
-                break_latest_s=None if brk is None else brk[1], break_duration_s=int(t.break_s) if brk else 0,
-            )  # fmt: skip
+                name=t.team,
+                start=base_node[t.base],
+                end=base_node[t.base],
+                shift_start_s=int(t.shift_start_s),
+                shift_end_s=int(t.shift_end_s),
+                break_earliest_s=None if brk is None else brk[0],
+                break_latest_s=None if brk is None else brk[1],
+                break_duration_s=int(t.break_s) if brk else 0,
+            )
         )
     allowed: list[frozenset[int] | None] = [None] * n_b
     visit_cost = np.zeros((len(wt), n), dtype=np.int64)
@@ -1022,10 +1233,19 @@ def _window_problem(
                 visit_cost[k, v.node] = cross
     place = np.r_[np.full(n_b, -1, dtype=np.int64), visits["place"].to_numpy(dtype=np.int64)]
     return RoutingProblem.from_arrays(
-        travel_s=travel, service_s=service, tw_start_s=tw_a, tw_end_s=tw_b, vehicles=tuple(vehicles),
-        penalty=penalty, allowed=tuple(allowed), span_cost=1, distance=metres,
-        visit_cost=visit_cost if visit_cost.any() else None, place=place, name=f"patrol window {window}",
-    )  # fmt: skip
+        travel_s=travel,
+        service_s=service,
+        tw_start_s=tw_a,
+        tw_end_s=tw_b,
+        vehicles=tuple(vehicles),
+        penalty=penalty,
+        allowed=tuple(allowed),
+        span_cost=1,
+        distance=metres,
+        visit_cost=visit_cost if visit_cost.any() else None,
+        place=place,
+        name=f"patrol window {window}",
+    )
 
 
 def _district_slots(duration: int, gap_min: float, settings: PatrolSettings, *, offset_s: int = 0) -> list[tuple[int, int, int]]:
@@ -1068,8 +1288,11 @@ def _collect(
         if not route.visits:  # an unused team stays at its base all shift
             times[0][1] = times[0][2] = int(veh.shift_start_s)
             times[-1][1] = times[-1][2] = int(veh.shift_end_s)
-        brk = None if route.break_start_s is None or veh.break_duration_s <= 0 else (
-            int(route.break_start_s), int(route.break_start_s) + int(veh.break_duration_s))
+        brk = (
+            None
+            if route.break_start_s is None or veh.break_duration_s <= 0
+            else (int(route.break_start_s), int(route.break_start_s) + int(veh.break_duration_s))
+        )
         where = None  # (index of the stop the break follows, node where the team is)
         if brk is not None and len(times) >= 2:
             if brk[0] < times[0][2]:  # before leaving the base: leave (on paper) when the break starts
@@ -1094,14 +1317,43 @@ def _collect(
                 path_parts.append(matrix.path(int(node_place[prev_node]), place))
             level = p["level"] if p["place_kind"] == "hotspot" else None
             beat = int(p["beat"]) + 1 if p["place_kind"] == "hotspot" else None
-            rows.append(_route_row(team, w, seq, p["place_id"], p["place_kind"], p["place_name"], beat,
-                                   arrive, depart, travel_min, level, stand[place], district=p["district"]))  # fmt: skip
+            rows.append(
+                _route_row(
+                    team,
+                    w,
+                    seq,
+                    p["place_id"],
+                    p["place_kind"],
+                    p["place_name"],
+                    beat,
+                    arrive,
+                    depart,
+                    travel_min,
+                    level,
+                    stand[place],
+                    district=p["district"],
+                )
+            )
             seq += 1
             prev_node = node
             if where is not None and brk is not None and where[0] == i:
                 q = places.iloc[int(node_place[where[1]])]
-                rows.append(_route_row(team, w, seq, "break", "break", f"meal break at {q['place_name']}", None,
-                                       brk[0], brk[1], 0.0, None, stand[int(node_place[where[1]])]))  # fmt: skip
+                rows.append(
+                    _route_row(
+                        team,
+                        w,
+                        seq,
+                        "break",
+                        "break",
+                        f"meal break at {q['place_name']}",
+                        None,
+                        brk[0],
+                        brk[1],
+                        0.0,
+                        None,
+                        stand[int(node_place[where[1]])],
+                    )
+                )
                 seq += 1
         if path_parts:
             coords: list[tuple[float, float]] = []
@@ -1109,20 +1361,52 @@ def _collect(
                 pts = list(part.coords)
                 coords.extend(pts if not coords else pts[1:])
             if len(coords) >= 2:
-                lines.append({"team": team["team"], "mode": team["mode"], "window": w.name,
-                              "stops": len(route.stops), "geometry": shapely.LineString(coords)})  # fmt: skip
+                lines.append(
+                    {
+                        "team": team["team"],
+                        "mode": team["mode"],
+                        "window": w.name,
+                        "stops": len(route.stops),
+                        "geometry": shapely.LineString(coords),
+                    }
+                )
     return pd.DataFrame(rows), lines
 
 
-def _route_row(team: Any, w: TimeWindow, seq: int, place_id: str, kind: str, name: str, beat: int | None,
-               arrive_s: int, depart_s: int, travel_min: float, level: str | None, geometry: Any,
-               district: str | None = None) -> dict[str, Any]:  # fmt: skip
-    return {"team": team["team"], "mode": team["mode"], "window": w.name, "seq": seq, "place_id": place_id,
-            "place_kind": kind, "place_name": name, "beat": beat, "arrive_s": int(arrive_s), "depart_s": int(depart_s),
-            "arrive": _clock(w, arrive_s), "depart": _clock(w, depart_s),
-            "dwell_min": round((int(depart_s) - int(arrive_s)) / 60.0, 2),
-            "travel_min_from_prev": round(travel_min, 2), "risk_level": level, "district": district,
-            "geometry": geometry}  # fmt: skip
+def _route_row(
+    team: Any,
+    w: TimeWindow,
+    seq: int,
+    place_id: str,
+    kind: str,
+    name: str,
+    beat: int | None,
+    arrive_s: int,
+    depart_s: int,
+    travel_min: float,
+    level: str | None,
+    geometry: Any,
+    district: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "team": team["team"],
+        "mode": team["mode"],
+        "window": w.name,
+        "seq": seq,
+        "place_id": place_id,
+        "place_kind": kind,
+        "place_name": name,
+        "beat": beat,
+        "arrive_s": int(arrive_s),
+        "depart_s": int(depart_s),
+        "arrive": _clock(w, arrive_s),
+        "depart": _clock(w, depart_s),
+        "dwell_min": round((int(depart_s) - int(arrive_s)) / 60.0, 2),
+        "travel_min_from_prev": round(travel_min, 2),
+        "risk_level": level,
+        "district": district,
+        "geometry": geometry,
+    }
 
 
 _CAUSE_TEXT = {
@@ -1132,7 +1416,9 @@ _CAUSE_TEXT = {
 }
 
 
-def _dropped(result: RoutingResult, problem: RoutingProblem, visits: pd.DataFrame, wt: pd.DataFrame, w: TimeWindow) -> list[dict[str, Any]]:
+def _dropped(
+    result: RoutingResult, problem: RoutingProblem, visits: pd.DataFrame, wt: pd.DataFrame, w: TimeWindow
+) -> list[dict[str, Any]]:
     """Each dropped visit with the cause that holds (checked by counterfactual, :func:`drop_causes`)."""
     rows = []
     by_node = visits.set_index("node")
@@ -1154,21 +1440,38 @@ def _dropped(result: RoutingResult, problem: RoutingProblem, visits: pd.DataFram
                     busy_ids.append(str(o["place_id"]))
             riskier = all(int(problem.penalty[other]) >= int(problem.penalty[node]) for _, other in busy)
             reason = (
-                f"team time used: {', '.join(teams)} could make it but {'are' if len(teams) > 1 else 'is'} busy then with "
-                f"{', '.join(places[:6])}{' …' if len(places) > 6 else ''}"
-                + (" (visits worth at least as much)" if riskier
-                   else " (no single one of them can be swapped for it in the timetable)")
-            ) if busy else "team time used: the teams able to make it are travelling or on their break then"
+                (
+                    f"team time used: {', '.join(teams)} could make it but {'are' if len(teams) > 1 else 'is'} busy then with "
+                    f"{', '.join(places[:6])}{' …' if len(places) > 6 else ''}"
+                    + (
+                        " (visits worth at least as much)"
+                        if riskier
+                        else " (no single one of them can be swapped for it in the timetable)"
+                    )
+                )
+                if busy
+                else "team time used: the teams able to make it are travelling or on their break then"
+            )
         else:
             reason = _CAUSE_TEXT[cause]
-        rows.append({
-            "window": w.name, "place_id": v["place_id"], "visit": int(v["visit"]), "level": v["level"],
-            "risk": round(float(v["risk"]), 4), "beat": int(v["beat"]) + 1 if int(v["beat"]) >= 0 else None,
-            "earliest": _clock(w, v["earliest_s"]), "latest": _clock(w, v["latest_s"]),
-            "earliest_s": int(v["earliest_s"]), "latest_s": int(v["latest_s"]),
-            "dwell_min": round(float(v["dwell_s"]) / 60.0, 2), "cause": cause, "reason": reason,
-            "busy_with": ";".join(busy_ids),
-        })  # fmt: skip
+        rows.append(
+            {
+                "window": w.name,
+                "place_id": v["place_id"],
+                "visit": int(v["visit"]),
+                "level": v["level"],
+                "risk": round(float(v["risk"]), 4),
+                "beat": int(v["beat"]) + 1 if int(v["beat"]) >= 0 else None,
+                "earliest": _clock(w, v["earliest_s"]),
+                "latest": _clock(w, v["latest_s"]),
+                "earliest_s": int(v["earliest_s"]),
+                "latest_s": int(v["latest_s"]),
+                "dwell_min": round(float(v["dwell_s"]) / 60.0, 2),
+                "cause": cause,
+                "reason": reason,
+                "busy_with": ";".join(busy_ids),
+            }
+        )
     return rows
 
 
@@ -1182,8 +1485,18 @@ def _requirements(visits: pd.DataFrame, frame: pd.DataFrame, w: TimeWindow, sett
         gap_limit = settings.district_max_gap_min if kind == "district" else settings.max_gap_for(level)
         largest = float(np.diff(arr).max() / 60.0) if len(arr) > 1 else None
         met = len(arr) >= len(g) and (largest is None or gap_limit is None or largest <= gap_limit + 1e-6)
-        rows.append({"window": w.name, "place_id": pid, "kind": kind, "level": level, "required": len(g),
-                     "served": len(arr), "largest_gap_min": largest, "met": bool(met)})  # fmt: skip
+        rows.append(
+            {
+                "window": w.name,
+                "place_id": pid,
+                "kind": kind,
+                "level": level,
+                "required": len(g),
+                "served": len(arr),
+                "largest_gap_min": largest,
+                "met": bool(met),
+            }
+        )
     return rows
 
 

@@ -59,13 +59,41 @@ log = logging.getLogger(__name__)
 
 MODES: tuple[str, ...] = ("car", "foot", "ebike")
 MAIN_HIGHWAYS: frozenset[str] = frozenset(
-    {"motorway", "trunk", "primary", "secondary", "tertiary", "unclassified",
-     "motorway_link", "trunk_link", "primary_link", "secondary_link", "tertiary_link"}
-)  # fmt: skip
+    {
+        "motorway",
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "unclassified",
+        "motorway_link",
+        "trunk_link",
+        "primary_link",
+        "secondary_link",
+        "tertiary_link",
+    }
+)
 """Street classes whose intersections are default booth candidates."""
-_HIGHWAY_RANK = {h: i for i, h in enumerate(
-    ("trunk", "primary", "secondary", "tertiary", "trunk_link", "primary_link", "secondary_link", "tertiary_link",
-     "unclassified", "residential", "living_street", "pedestrian", "service"))}  # fmt: skip
+_HIGHWAY_RANK = {
+    h: i
+    for i, h in enumerate(
+        (
+            "trunk",
+            "primary",
+            "secondary",
+            "tertiary",
+            "trunk_link",
+            "primary_link",
+            "secondary_link",
+            "tertiary_link",
+            "unclassified",
+            "residential",
+            "living_street",
+            "pedestrian",
+            "service",
+        )
+    )
+}
 _CHUNK_SOURCES = 256
 SITE_COLUMNS: tuple[str, ...] = ("post_id", "kind", "node", "segment_id", "name", "score", "reason")
 
@@ -119,9 +147,13 @@ def _fmt(v: Any) -> str:
 def solver_metrics(res: LocationResult | None) -> dict[str, Any]:
     if res is None:
         return {"objective": None, "bound": None, "gap": None, "status": None, "solve_s": None}
-    return {"objective": float(res.objective), "bound": None if res.bound is None else float(res.bound),
-            "gap": None if res.gap is None else float(res.gap), "status": res.status,
-            "solve_s": round(float(res.solve_s + res.build_s), 4)}  # fmt: skip
+    return {
+        "objective": float(res.objective),
+        "bound": None if res.bound is None else float(res.bound),
+        "gap": None if res.gap is None else float(res.gap),
+        "status": res.status,
+        "solve_s": round(float(res.solve_s + res.build_s), 4),
+    }
 
 
 def _empty_sites(crs: Any) -> gpd.GeoDataFrame:
@@ -174,8 +206,9 @@ def _check_common(k: int | None, mode: str, stop: Stop, field: str, *, k_optiona
     elif isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InfeasibleSettingsError.single(f"the number of posts must be an integer ≥ 1, got {k!r}", field=field)
     if mode not in MODES:
-        raise InfeasibleSettingsError.single(f"unknown mode {mode!r}", field=f"{field}.mode",
-                                             hint=f"use one of: {', '.join(MODES)}")  # fmt: skip
+        raise InfeasibleSettingsError.single(
+            f"unknown mode {mode!r}", field=f"{field}.mode", hint=f"use one of: {', '.join(MODES)}"
+        )
     as_limits(stop)  # TypeError unless a MaxWork, MaxRuntime or Limits
 
 
@@ -207,9 +240,7 @@ def _node_district(sg: SegmentGraph, d: gpd.GeoDataFrame) -> np.ndarray:
     out = np.full(sg.n_node, -1, dtype=np.int64)
     x, y = sg.node_xy[:, 0], sg.node_xy[:, 1]
     for i in np.argsort(-d["priority"].to_numpy(), kind="stable")[::-1]:
-        inside = shapely.contains_xy(d.geometry.iloc[i], x, y) | shapely.intersects_xy(
-            d.geometry.iloc[i].boundary, x, y
-        )
+        inside = shapely.contains_xy(d.geometry.iloc[i], x, y) | shapely.intersects_xy(d.geometry.iloc[i].boundary, x, y)
         out[inside] = i
     return out
 
@@ -253,8 +284,9 @@ def choose_checkpoints(
     """
     field = "patrol.checkpoints"
     if method not in ("intercept", "cut_cover"):
-        raise InfeasibleSettingsError.single(f"unknown method {method!r}", field=f"{field}.method",
-                                             hint="use 'intercept' or 'cut_cover'")  # fmt: skip
+        raise InfeasibleSettingsError.single(
+            f"unknown method {method!r}", field=f"{field}.method", hint="use 'intercept' or 'cut_cover'"
+        )
     _check_common(k, mode, stop, field, k_optional=method == "cut_cover")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**31:
         raise ValueError(f"seed must be an integer in [0, 2**31), got {seed!r}")
@@ -264,8 +296,11 @@ def choose_checkpoints(
         if district is not None:
             d = d[d["name"] == district].reset_index(drop=True)
             if len(d) == 0:
-                raise InfeasibleSettingsError.single(f"no district named {district!r}", field=f"{field}.district",
-                                                     hint="names: " + ", ".join(districts["name"].astype(str)))  # fmt: skip
+                raise InfeasibleSettingsError.single(
+                    f"no district named {district!r}",
+                    field=f"{field}.district",
+                    hint="names: " + ", ".join(districts["name"].astype(str)),
+                )
     if method == "cut_cover":
         if d is None:
             raise InfeasibleSettingsError.single("cut_cover needs districts", field=f"{field}.districts")
@@ -276,8 +311,9 @@ def choose_checkpoints(
     return _intercept(network, k=int(k), d=d, mode=mode, n_od=int(n_od), seed=seed, stop=stop)
 
 
-def _path_arcs(pred: np.ndarray, row: np.ndarray, start: np.ndarray, end: np.ndarray,
-               forward: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def _path_arcs(
+    pred: np.ndarray, row: np.ndarray, start: np.ndarray, end: np.ndarray, forward: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Arcs ``(pair, a, b)`` of the shortest paths, walking the predecessor rows.
 
     ``forward=False``: the tree grew from the origins; walk from the destination ``end`` back
@@ -306,8 +342,7 @@ def _path_arcs(pred: np.ndarray, row: np.ndarray, start: np.ndarray, end: np.nda
     return np.concatenate(pair_l), np.concatenate(a_l), np.concatenate(b_l)
 
 
-def _intercept(network: RoadNetwork, *, k: int, d: gpd.GeoDataFrame | None, mode: str, n_od: int, seed: int,
-               stop: Stop) -> Posts:  # fmt: skip
+def _intercept(network: RoadNetwork, *, k: int, d: gpd.GeoDataFrame | None, mode: str, n_od: int, seed: int, stop: Stop) -> Posts:
     t0 = time.perf_counter()
     sg = segment_graph(network)
     mg = _mode_graph(network, sg, mode, undirected=False)
@@ -364,8 +399,19 @@ def _intercept(network: RoadNetwork, *, k: int, d: gpd.GeoDataFrame | None, mode
     names = _street_names(network, sg)
     if n_pairs == 0 or cols.size == 0:
         log.warning("choose_checkpoints: no sampled trip could be routed")
-        return Posts(_empty_sites(network.crs), {"kind": "checkpoints", "method": "intercept", "mode": mode,
-                     "k": k, "selected": 0, "n_od": 0, "intercepted_share": None, **solver_metrics(None)})  # fmt: skip
+        return Posts(
+            _empty_sites(network.crs),
+            {
+                "kind": "checkpoints",
+                "method": "intercept",
+                "mode": mode,
+                "k": k,
+                "selected": 0,
+                "n_od": 0,
+                "intercepted_share": None,
+                **solver_metrics(None),
+            },
+        )
     problem = CoverageProblem.from_coverage_matrix(cov, weights)
     res = solve_mclp(problem, budget_count=min(k, cols.size), stop=stop, seed=seed)
     chosen = np.asarray(res.selected)
@@ -387,22 +433,38 @@ def _intercept(network: RoadNetwork, *, k: int, d: gpd.GeoDataFrame | None, mode
             # the end node nearer the district
             gd = d.geometry.iloc[top]
             nu, nv = sg.u[s], sg.v[s]
-            node = nu if shapely.distance(gd, shapely.Point(sg.node_xy[nu])) <= shapely.distance(
-                gd, shapely.Point(sg.node_xy[nv])) else nv  # fmt: skip
+            node = (
+                nu
+                if shapely.distance(gd, shapely.Point(sg.node_xy[nu])) <= shapely.distance(gd, shapely.Point(sg.node_xy[nv]))
+                else nv
+            )
         else:
             what = scope or ""
             node = sg.u[s]
-        rows.append({
-            "post_id": f"C{i + 1}", "kind": "checkpoint", "node": int(sg.node_id[node]),
-            "segment_id": int(sg.segment_id[s]), "name": str(names[s]), "score": float(share),
-            "reason": f"intercepts {100 * share:.1f} % of {what} ({hit.size} of {n_pairs} sampled trips)",
-        })  # fmt: skip
+        rows.append(
+            {
+                "post_id": f"C{i + 1}",
+                "kind": "checkpoint",
+                "node": int(sg.node_id[node]),
+                "segment_id": int(sg.segment_id[s]),
+                "name": str(names[s]),
+                "score": float(share),
+                "reason": f"intercepts {100 * share:.1f} % of {what} ({hit.size} of {n_pairs} sampled trips)",
+            }
+        )
     sites = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(SITE_COLUMNS)), geometry=mid, crs=network.crs)
     metrics = {
-        "kind": "checkpoints", "method": "intercept", "mode": mode, "k": k, "selected": len(sites),
-        "n_od": n_pairs, "intercepted_share": float(res.objective / total), **solver_metrics(res),
-        "paths_s": round(t_paths - t0, 4), "total_s": round(time.perf_counter() - t0, 4),
-    }  # fmt: skip
+        "kind": "checkpoints",
+        "method": "intercept",
+        "mode": mode,
+        "k": k,
+        "selected": len(sites),
+        "n_od": n_pairs,
+        "intercepted_share": float(res.objective / total),
+        **solver_metrics(res),
+        "paths_s": round(t_paths - t0, 4),
+        "total_s": round(time.perf_counter() - t0, 4),
+    }
     if len(sites) < k:
         if res.objective >= total - 1e-9:
             metrics["note"] = f"{len(sites)} checkpoints already intercept every sampled trip; k={k} not needed"
@@ -410,13 +472,17 @@ def _intercept(network: RoadNetwork, *, k: int, d: gpd.GeoDataFrame | None, mode
             metrics["note"] = f"only {cols.size} streets carry sampled trips; fewer than k={k} checkpoints"
         else:
             metrics["note"] = f"further checkpoints would intercept no further sampled trip (k={k})"
-    log.info("choose_checkpoints(intercept): %d sites, %.1f %% of %d trips intercepted, %.2f s", len(sites),
-             100 * metrics["intercepted_share"], n_pairs, metrics["total_s"])  # fmt: skip
+    log.info(
+        "choose_checkpoints(intercept): %d sites, %.1f %% of %d trips intercepted, %.2f s",
+        len(sites),
+        100 * metrics["intercepted_share"],
+        n_pairs,
+        metrics["total_s"],
+    )
     return Posts(sites, metrics, res)
 
 
-def _cut_cover(network: RoadNetwork, *, k: int | None, d: gpd.GeoDataFrame, mode: str, seed: int,
-               stop: Stop) -> Posts:  # fmt: skip
+def _cut_cover(network: RoadNetwork, *, k: int | None, d: gpd.GeoDataFrame, mode: str, seed: int, stop: Stop) -> Posts:
     t0 = time.perf_counter()
     sg = segment_graph(network)
     names = _street_names(network, sg)
@@ -441,8 +507,18 @@ def _cut_cover(network: RoadNetwork, *, k: int | None, d: gpd.GeoDataFrame, mode
     label = d["name"].iloc[0] if len(d) == 1 else "the key districts"
     n_entries = int(entering.size)
     if n_entries == 0:
-        metrics = {"kind": "checkpoints", "method": "cut_cover", "mode": mode, "k": k, "entries": 0, "needed": 0,
-                   "selected": 0, "uncovered_entries": 0, "covered_entries_share": None, **solver_metrics(None)}  # fmt: skip
+        metrics = {
+            "kind": "checkpoints",
+            "method": "cut_cover",
+            "mode": mode,
+            "k": k,
+            "entries": 0,
+            "needed": 0,
+            "selected": 0,
+            "uncovered_entries": 0,
+            "covered_entries_share": None,
+            **solver_metrics(None),
+        }
         return Posts(_empty_sites(network.crs), metrics)
     ends = np.concatenate([sg.u[entering], sg.v[entering]])
     cand, inv = np.unique(ends, return_inverse=True)
@@ -468,23 +544,38 @@ def _cut_cover(network: RoadNetwork, *, k: int | None, d: gpd.GeoDataFrame, mode
         taken[entries] = True
         segs = entering[entries]
         streets = list(dict.fromkeys(names[segs].tolist()))
-        out.append({
-            "post_id": f"C{i + 1}", "kind": "checkpoint", "node": int(sg.node_id[cand[j]]),
-            "segment_id": int(sg.segment_id[entering[new[0] if new.size else entries[0]]]),
-            "name": " / ".join(streets[:3]), "score": float(entries.size / n_entries),
-            "reason": f"covers {entries.size} of {n_entries} streets entering {label} ({', '.join(streets[:4])})",
-        })  # fmt: skip
+        out.append(
+            {
+                "post_id": f"C{i + 1}",
+                "kind": "checkpoint",
+                "node": int(sg.node_id[cand[j]]),
+                "segment_id": int(sg.segment_id[entering[new[0] if new.size else entries[0]]]),
+                "name": " / ".join(streets[:3]),
+                "score": float(entries.size / n_entries),
+                "reason": f"covers {entries.size} of {n_entries} streets entering {label} ({', '.join(streets[:4])})",
+            }
+        )
     geom = gpd.points_from_xy(sg.node_xy[cand[chosen], 0], sg.node_xy[cand[chosen], 1])
     sites = gpd.GeoDataFrame(pd.DataFrame(out, columns=list(SITE_COLUMNS)), geometry=geom, crs=network.crs)
     covered = int(taken.sum())
     metrics = {
-        "kind": "checkpoints", "method": "cut_cover", "mode": mode, "k": k, "entries": n_entries, "needed": needed,
-        "selected": len(sites), "uncovered_entries": n_entries - covered, "covered_entries_share": covered / n_entries,
-        **solver_metrics(res), "total_s": round(time.perf_counter() - t0, 4),
-    }  # fmt: skip
+        "kind": "checkpoints",
+        "method": "cut_cover",
+        "mode": mode,
+        "k": k,
+        "entries": n_entries,
+        "needed": needed,
+        "selected": len(sites),
+        "uncovered_entries": n_entries - covered,
+        "covered_entries_share": covered / n_entries,
+        **solver_metrics(res),
+        "total_s": round(time.perf_counter() - t0, 4),
+    }
     if k is not None and k < needed:
-        metrics["note"] = (f"k={k} checkpoints leave {n_entries - covered} of {n_entries} entering streets "
-                           f"uncovered; a full cover needs {needed}")  # fmt: skip
+        metrics["note"] = (
+            f"k={k} checkpoints leave {n_entries - covered} of {n_entries} entering streets "
+            f"uncovered; a full cover needs {needed}"
+        )
     elif k is not None and k > needed:
         metrics["note"] = f"a full cover needs only {needed} checkpoints (k={k})"
     if "note" in metrics:
@@ -590,14 +681,16 @@ def choose_booths(
     names = _street_names(network, sg)
     how = {"foot": "on foot", "car": "by car", "ebike": "by e-bike"}[mode]
     rows = []
-    for i, (j, node, s, share) in enumerate(zip(chosen.tolist(), nodes.tolist(), street.tolist(), alone.tolist(),
-                                                strict=True)):  # fmt: skip
+    for i, (j, node, s, share) in enumerate(zip(chosen.tolist(), nodes.tolist(), street.tolist(), alone.tolist(), strict=True)):
         row = {
-            "post_id": f"B{i + 1}", "kind": "booth", "node": int(sg.node_id[node]),
-            "segment_id": int(sg.segment_id[s]) if s >= 0 else -1, "name": str(names[s]) if s >= 0 else "",
+            "post_id": f"B{i + 1}",
+            "kind": "booth",
+            "node": int(sg.node_id[node]),
+            "segment_id": int(sg.segment_id[s]) if s >= 0 else -1,
+            "name": str(names[s]) if s >= 0 else "",
             "score": float(share),
             "reason": f"covers {100 * share:.1f} % of risk within {minutes:g} min {how}",
-        }  # fmt: skip
+        }
         if site_name is not None:
             row["site"] = str(site_name[j])
             row["reason"] = f"{row['reason']} (at {site_name[j]})"
@@ -606,31 +699,49 @@ def choose_booths(
     geom = gpd.points_from_xy(sg.node_xy[nodes, 0], sg.node_xy[nodes, 1])
     sites = gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=geom, crs=network.crs)
     metrics = {
-        "kind": "booths", "mode": mode, "minutes": float(minutes), "k": int(k), "selected": len(sites),
-        "candidates": int(cand.size), "demand_segments": int((w > 0).sum()),
-        "covered_risk_share": float(res.objective / total), **solver_metrics(res),
-        "matrix_s": round(t_matrix - t0, 4), "total_s": round(time.perf_counter() - t0, 4),
-    }  # fmt: skip
+        "kind": "booths",
+        "mode": mode,
+        "minutes": float(minutes),
+        "k": int(k),
+        "selected": len(sites),
+        "candidates": int(cand.size),
+        "demand_segments": int((w > 0).sum()),
+        "covered_risk_share": float(res.objective / total),
+        **solver_metrics(res),
+        "matrix_s": round(t_matrix - t0, 4),
+        "total_s": round(time.perf_counter() - t0, 4),
+    }
     if len(sites) < k:
         if res.objective >= float(problem.coverage.max(axis=1).toarray().ravel() @ w) - 1e-9 * total:
-            metrics["note"] = (f"{len(sites)} booths already cover all the risk the candidates can reach within "
-                               f"{minutes:g} min; k={k} not needed")  # fmt: skip
+            metrics["note"] = (
+                f"{len(sites)} booths already cover all the risk the candidates can reach within "
+                f"{minutes:g} min; k={k} not needed"
+            )
         else:
             metrics["note"] = f"only {len(sites)} useful candidate sites (k={k})"
-    log.info("choose_booths: %d booths cover %.1f %% of risk within %g min %s (%d candidates), %.2f s", len(sites),
-             100 * metrics["covered_risk_share"], minutes, how, cand.size, metrics["total_s"])  # fmt: skip
+    log.info(
+        "choose_booths: %d booths cover %.1f %% of risk within %g min %s (%d candidates), %.2f s",
+        len(sites),
+        100 * metrics["covered_risk_share"],
+        minutes,
+        how,
+        cand.size,
+        metrics["total_s"],
+    )
     return Posts(sites, metrics, res)
 
 
-def _snap_candidates(network: RoadNetwork, sg: SegmentGraph, candidates: gpd.GeoDataFrame, mode: str,
-                     field: str) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def _snap_candidates(
+    network: RoadNetwork, sg: SegmentGraph, candidates: gpd.GeoDataFrame, mode: str, field: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Distinct candidate nodes and their names (first name per node)."""
     if not isinstance(candidates, gpd.GeoDataFrame) or len(candidates) == 0:
         raise LayerError.single("candidates must be a non-empty GeoDataFrame", field=f"{field}.candidates")
     c = candidates if candidates.crs is None or candidates.crs.equals(network.crs) else candidates.to_crs(network.crs)
     geom = c.geometry
-    pts = gpd.GeoSeries(np.where(geom.geom_type.isin(["Point"]), geom, geom.representative_point()),
-                        index=c.index, crs=network.crs)  # fmt: skip
+    pts = gpd.GeoSeries(
+        np.where(geom.geom_type.isin(["Point"]), geom, geom.representative_point()), index=c.index, crs=network.crs
+    )
     snap = network.snap(pts, mode=mode)
     ok = snap["segment_id"].to_numpy() >= 0
     if not ok.any():
@@ -641,8 +752,9 @@ def _snap_candidates(network: RoadNetwork, sg: SegmentGraph, candidates: gpd.Geo
     key = list(zip(snap["u"][ok], snap["v"][ok], snap["key"][ok], strict=True))
     ln = e_len.reindex(pd.MultiIndex.from_tuples(key)).to_numpy()
     node_ids = np.where(snap["offset_m"].to_numpy()[ok] <= 0.5 * ln, snap["u"].to_numpy()[ok], snap["v"].to_numpy()[ok])
-    names = (c["name"].astype(str).to_numpy()[ok] if "name" in c.columns
-             else np.array([f"site {i + 1}" for i in np.flatnonzero(ok)]))  # fmt: skip
+    names = (
+        c["name"].astype(str).to_numpy()[ok] if "name" in c.columns else np.array([f"site {i + 1}" for i in np.flatnonzero(ok)])
+    )
     idx = np.searchsorted(sg.node_id, node_ids)
     uniq, first = np.unique(idx, return_index=True)
     order = np.argsort(first, kind="stable")

@@ -259,9 +259,7 @@ def drop_causes(problem: RoutingProblem, result: RoutingResult) -> dict[int, tup
         able = mine
         lo = int(problem.tw_start_s[node])
         hi = int(problem.tw_end_s[node]) + int(problem.service_s[node])
-        busy = [
-            (r.vehicle, s.node) for r in able for s in r.stops[1:-1] if s.arrive_s < hi and s.depart_s > lo
-        ]
+        busy = [(r.vehicle, s.node) for r in able for s in r.stops[1:-1] if s.arrive_s < hi and s.depart_s > lo]
         out[node] = ("time_used", busy)
     return out
 
@@ -297,12 +295,16 @@ def capacity_bound(problem: RoutingProblem, place_of_node: np.ndarray, targets: 
     fastest = travel.min(axis=0).astype(float)
     vehicles = problem.vehicles
     team_s = sum(
-        max(0, v.shift_end_s - v.shift_start_s - (v.break_duration_s if v.break_earliest_s is not None else 0))
-        for v in vehicles
+        max(0, v.shift_end_s - v.shift_start_s - (v.break_duration_s if v.break_earliest_s is not None else 0)) for v in vehicles
     )
     nodes = np.arange(n_b, problem.n_nodes)
-    out: dict[str, float | int | None] = {"team_min": round(team_s / 60.0, 1), "demand_min": 0.0,
-                                           "targets": len(targets), "targets_possible": 0, "dosage_bound": None}
+    out: dict[str, float | int | None] = {
+        "team_min": round(team_s / 60.0, 1),
+        "demand_min": 0.0,
+        "targets": len(targets),
+        "targets_possible": 0,
+        "dosage_bound": None,
+    }
     if not len(nodes) or not targets:
         return out
     a = problem.tw_start_s[nodes].astype(float)
@@ -338,7 +340,9 @@ def capacity_bound(problem: RoutingProblem, place_of_node: np.ndarray, targets: 
     cap = np.zeros(len(lo))
     for v in vehicles:
         cap += np.clip(np.minimum(hi, v.shift_end_s) - np.maximum(lo, v.shift_start_s), 0.0, None)
-        cap -= np.minimum(_break_overlap(v, lo, hi), np.clip(np.minimum(hi, v.shift_end_s) - np.maximum(lo, v.shift_start_s), 0.0, None))
+        cap -= np.minimum(
+            _break_overlap(v, lo, hi), np.clip(np.minimum(hi, v.shift_end_s) - np.maximum(lo, v.shift_start_s), 0.0, None)
+        )
     cap += len(vehicles) * float(t_in.max())  # each team's first way in may lie before I
     sel = np.flatnonzero(is_target)
     work = np.zeros((len(lo), len(targets)))
@@ -347,7 +351,7 @@ def capacity_bound(problem: RoutingProblem, place_of_node: np.ndarray, targets: 
     for j in range(len(targets)):
         m = places[sel] == targets[j]
         work[:, j] = (inside[:, m] * cost[m]).sum(axis=1)
-    binding = (work.sum(axis=1) > cap + 1e-9)
+    binding = work.sum(axis=1) > cap + 1e-9
     count = _max_places(work[binding], cap[binding], possible)
     out["targets_possible"] = int(count)
     out["dosage_bound"] = round(count / len(targets), 4)
@@ -364,10 +368,12 @@ def _max_places(work: np.ndarray, cap: np.ndarray, possible: np.ndarray) -> int:
 
     n = len(possible)
     res = milp(
-        c=-np.ones(n), constraints=LinearConstraint(work, -np.inf, cap), integrality=np.ones(n),
+        c=-np.ones(n),
+        constraints=LinearConstraint(work, -np.inf, cap),
+        integrality=np.ones(n),
         bounds=Bounds(np.zeros(n), possible.astype(float)),
         options={"node_limit": 10_000, "time_limit": 120.0, "presolve": True},  # nodes: deterministic
-    )  # fmt: skip
+    )
     if res.status == 0 and res.x is not None:
         return int(round(-res.fun))
     # not solved to optimality within the node limit: the LP relaxation, rounded down, is still a bound

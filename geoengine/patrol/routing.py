@@ -35,8 +35,18 @@ import numpy as np
 from ..stop import DEFAULT_WORK, Limits, MaxRuntime, MaxWork, as_limits, report_stop
 from ..stop import Stop as StopCriterion
 
-__all__ = ["DEFAULT_STOP", "Limits", "MaxRuntime", "MaxWork", "Route", "RoutingProblem", "RoutingResult", "Stop",
-           "Vehicle", "solve_routing"]  # fmt: skip
+__all__ = [
+    "DEFAULT_STOP",
+    "Limits",
+    "MaxRuntime",
+    "MaxWork",
+    "Route",
+    "RoutingProblem",
+    "RoutingResult",
+    "Stop",
+    "Vehicle",
+    "solve_routing",
+]
 
 DEFAULT_STOP = Limits(work=DEFAULT_WORK, max_runtime_s=3 * DEFAULT_WORK)
 """``solve_routing``'s default: :data:`~geoengine.stop.DEFAULT_WORK` work units
@@ -163,14 +173,22 @@ class RoutingProblem:
         vehicles = tuple(replace(v, start=pos[v.start], end=pos[v.end]) for v in self.vehicles)
         travel = self.travel_s[:, keep][:, :, keep] if self.travel_s.ndim == 3 else self.travel_s[np.ix_(keep, keep)]
         return RoutingProblem.from_arrays(
-            travel, service_s=self.service_s[keep], tw_start_s=self.tw_start_s[keep], tw_end_s=self.tw_end_s[keep],
-            vehicles=vehicles, penalty=self.penalty[keep],
-            allowed=None if self.allowed is None else [self.allowed[int(n)] for n in keep], span_cost=self.span_cost,
+            travel,
+            service_s=self.service_s[keep],
+            tw_start_s=self.tw_start_s[keep],
+            tw_end_s=self.tw_end_s[keep],
+            vehicles=vehicles,
+            penalty=self.penalty[keep],
+            allowed=None if self.allowed is None else [self.allowed[int(n)] for n in keep],
+            span_cost=self.span_cost,
             distance=None if self.distance is None else self.distance[np.ix_(keep, keep)],
-            demand=None if self.demand is None else self.demand[keep], capacity=self.capacity, name=self.name,
+            demand=None if self.demand is None else self.demand[keep],
+            capacity=self.capacity,
+            name=self.name,
             visit_cost=None if self.visit_cost is None else self.visit_cost[:, keep],
-            place=None if self.place is None else self.place[keep], vehicle_fixed_cost=self.vehicle_fixed_cost,
-        )  # fmt: skip
+            place=None if self.place is None else self.place[keep],
+            vehicle_fixed_cost=self.vehicle_fixed_cost,
+        )
 
     def travel_of(self, vehicle: int) -> np.ndarray:
         """The ``(n, n)`` travel matrix of one vehicle."""
@@ -292,9 +310,23 @@ class RoutingProblem:
                     problems.append(f"service_s: bases {busy} must have 0 dwell")
         if problems:
             raise ValueError(f"invalid routing problem ({len(problems)} problems):\n  - " + "\n  - ".join(problems))
-        return cls(travel, service, tw_start, tw_end, vehicles, pen, allowed, int(span_cost), dist, dem,
-                   None if capacity is None else int(capacity), name, vcost, place_arr,
-                   int(vehicle_fixed_cost))  # fmt: skip
+        return cls(
+            travel,
+            service,
+            tw_start,
+            tw_end,
+            vehicles,
+            pen,
+            allowed,
+            int(span_cost),
+            dist,
+            dem,
+            None if capacity is None else int(capacity),
+            name,
+            vcost,
+            place_arr,
+            int(vehicle_fixed_cost),
+        )
 
 
 @dataclass(frozen=True)
@@ -492,10 +524,17 @@ def solve_routing(
         hint_routes = [[node for node in r.visits if node < n and node not in problem.bases] for r in hint.routes]
     t0 = time.perf_counter()
     raw = _routing.solve(
-        problem, time_limit_s=limits.cap_s, seed=seed, first_solution=first_solution, metaheuristic=metaheuristic,
-        hint_routes=hint_routes, change_penalty=change_penalty if hint is not None else 0, gls_lambda=gls_lambda,
-        overrides=search_params, solution_limit=limits.routing_solutions(),
-    )  # fmt: skip
+        problem,
+        time_limit_s=limits.cap_s,
+        seed=seed,
+        first_solution=first_solution,
+        metaheuristic=metaheuristic,
+        hint_routes=hint_routes,
+        change_penalty=change_penalty if hint is not None else 0,
+        gls_lambda=gls_lambda,
+        overrides=search_params,
+        solution_limit=limits.routing_solutions(),
+    )
     report_stop("routing", raw.stopped_by, limits, raw.solve_s, problem.name)  # type: ignore[arg-type]
     routes = []
     for v, (raw_route, brk) in enumerate(zip(raw.routes, raw.breaks)):
@@ -508,9 +547,16 @@ def solve_routing(
             dist = float(sum(problem.distance[a, b] for a, b in zip(nodes, nodes[1:])))
         routes.append(Route(v, stops, travel_total, dist, brk))
     result = RoutingResult(
-        tuple(routes), tuple(raw.dropped), raw.objective, raw.status, time.perf_counter() - t0,
-        raw.first_solution, raw.metaheuristic, seed, stopped_by=raw.stopped_by,
-    )  # fmt: skip
+        tuple(routes),
+        tuple(raw.dropped),
+        raw.objective,
+        raw.status,
+        time.perf_counter() - t0,
+        raw.first_solution,
+        raw.metaheuristic,
+        seed,
+        stopped_by=raw.stopped_by,
+    )
     if hint is not None:
         result = replace(result, changed_stops=_changed(hint, result))
     return result

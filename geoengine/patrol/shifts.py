@@ -120,9 +120,10 @@ def expand_teams(
     """
     if stations is None or len(stations) == 0:
         raise InfeasibleSettingsError.single(
-            "patrol teams need a base: the scenario has no stations layer", field="layers.stations",
+            "patrol teams need a base: the scenario has no stations layer",
+            field="layers.stations",
             hint="add a stations layer (police stations or team bases)",
-        )  # fmt: skip
+        )
     names = stations["name"].astype(str).tolist() if "name" in stations else [f"Station {i}" for i in range(len(stations))]
     by_name = {n: i for i, n in enumerate(names)}
     win_names = {w.name: w for w in windows}
@@ -143,11 +144,17 @@ def expand_teams(
         else:
             base = 0
         if base is None:
-            problems.append(Problem(f"team {t.name!r}: no station {t.base!r} (stations: {', '.join(names[:8])})", field=f"{where}.base"))
+            problems.append(
+                Problem(f"team {t.name!r}: no station {t.base!r} (stations: {', '.join(names[:8])})", field=f"{where}.base")
+            )
             continue
         unknown = [w for w in (t.windows or ()) if w not in win_names]
         if unknown:
-            problems.append(Problem(f"team {t.name!r}: no window {', '.join(unknown)} (windows: {', '.join(win_names)})", field=f"{where}.windows"))
+            problems.append(
+                Problem(
+                    f"team {t.name!r}: no window {', '.join(unknown)} (windows: {', '.join(win_names)})", field=f"{where}.windows"
+                )
+            )
             continue
         mine = [w for w in windows if t.windows is None or w.name in t.windows]
         worked: list[TimeWindow] = []
@@ -172,8 +179,7 @@ def expand_teams(
                 lo, hi = max(free, key=lambda iv: (iv[1] - iv[0], -iv[0]))
                 note = f"{_clock(w.start_min + lo)}–{_clock(w.start_min + hi)}: the rest is held by {over}"
                 warnings.append(
-                    f"patrol: team {t.name!r} works {note} in window {w.name!r} "
-                    "(one crew is never planned twice at once)"
+                    f"patrol: team {t.name!r} works {note} in window {w.name!r} (one crew is never planned twice at once)"
                 )
                 part = (lo, hi)
             worked.append(w)
@@ -182,16 +188,28 @@ def expand_teams(
             for k in range(t.count):
                 name = t.name if t.count == 1 else f"{t.name}-{k + 1}"
                 rows.append(
-                    {"team": name, "mode": t.mode, "window": w.name, "base": base, "base_name": names[base],
-                     "shift_start_s": 60 * part[0], "shift_end_s": 60 * part[1], "shift_min": float(part[1] - part[0]),
-                     "break_s": 60 * t.break_min, "volunteer": t.volunteer, "shift_note": note}  # fmt: skip
+                    {
+                        "team": name,
+                        "mode": t.mode,
+                        "window": w.name,
+                        "base": base,
+                        "base_name": names[base],
+                        "shift_start_s": 60 * part[0],
+                        "shift_end_s": 60 * part[1],
+                        "shift_min": float(part[1] - part[0]),
+                        "break_s": 60 * t.break_min,
+                        "volunteer": t.volunteer,
+                        "shift_note": note,
+                    }
                 )
         if not any_shift:
             shift = f"{t.shift_start or 'window start'}–{t.shift_end or 'window end'}"
-            problems.append(Problem(
-                f"team {t.name!r}: its shift {shift} lies in none of its windows ({', '.join(w.name for w in mine)})",
-                field=f"{where}.shift_start",
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    f"team {t.name!r}: its shift {shift} lies in none of its windows ({', '.join(w.name for w in mine)})",
+                    field=f"{where}.shift_start",
+                )
+            )
     if problems:
         raise InfeasibleSettingsError(f"{len(problems)} problem(s) with patrol.teams", problems=problems)
     if not rows:

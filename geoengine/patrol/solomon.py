@@ -48,8 +48,9 @@ class SolomonInstance:
         diff = self.xy[:, None, :] - self.xy[None, :, :]
         return np.sqrt((diff**2).sum(axis=-1))
 
-    def to_problem(self, *, n_vehicles: int | None = None, drop_penalty: int | None = None,
-                   vehicle_fixed_cost: int = 0) -> RoutingProblem:  # fmt: skip
+    def to_problem(
+        self, *, n_vehicles: int | None = None, drop_penalty: int | None = None, vehicle_fixed_cost: int = 0
+    ) -> RoutingProblem:
         """The scaled integer routing problem (see the module notes).
 
         ``drop_penalty`` (scaled units) makes customers optional at that cost; ``None`` =
@@ -118,9 +119,15 @@ def parse_instance(text: str, *, name: str | None = None) -> SolomonInstance:
         raise ValueError(f"{title}: not a Solomon instance:\n  - " + "\n  - ".join(problems))
     data = np.array(rows, dtype=float)
     return SolomonInstance(
-        name=title, n_vehicles=fleet[0], capacity=fleet[1], xy=data[:, 1:3], demand=data[:, 3].astype(np.int64),
-        ready=data[:, 4], due=data[:, 5], service=data[:, 6],
-    )  # fmt: skip
+        name=title,
+        n_vehicles=fleet[0],
+        capacity=fleet[1],
+        xy=data[:, 1:3],
+        demand=data[:, 3].astype(np.int64),
+        ready=data[:, 4],
+        due=data[:, 5],
+        service=data[:, 6],
+    )
 
 
 def read_instance(path: str | Path) -> SolomonInstance:

@@ -52,9 +52,7 @@ def hotspot_targets(
     hot_segments = table.loc[table["level"].isin(levels), "segment_id"].unique()
     segs = risk.segments.loc[np.sort(hot_segments)]
     if len(segs) == 0:
-        return gpd.GeoDataFrame(
-            {"hotspot_id": [], "segments": [], "street_m": []}, geometry=[], crs=risk.segments.crs
-        )
+        return gpd.GeoDataFrame({"hotspot_id": [], "segments": [], "street_m": []}, geometry=[], crs=risk.segments.crs)
     net = risk.network
     first = net.edges.reset_index().drop_duplicates("segment_id").set_index("segment_id")
     u = first.loc[segs.index, "u"].to_numpy()

@@ -111,9 +111,7 @@ def travel_matrix(network: RoadNetwork, places: gpd.GeoDataFrame | gpd.GeoSeries
     seconds = seconds_all[:, place_pos]
     metres = _path_lengths(pred, len_g, place_pos)
     out = gdf.assign(node=node_ids[place_pos], snap_m=dist)
-    return TravelMatrix(
-        mode=mode, places=out, seconds=seconds, metres=metres, _network=network, _pred=pred, _node_ids=node_ids
-    )
+    return TravelMatrix(mode=mode, places=out, seconds=seconds, metres=metres, _network=network, _pred=pred, _node_ids=node_ids)
 
 
 def _path_lengths(pred: np.ndarray, len_g: sp.csr_matrix, place_pos: np.ndarray) -> np.ndarray:
