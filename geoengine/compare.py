@@ -248,12 +248,6 @@ def _figure(c: RunComparison) -> Any:
     return fig
 
 
-def _fmt(v: Any) -> str:
-    if v is None or (isinstance(v, float) and v != v):
-        return ""
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
 def _write(c: RunComparison, target: Path) -> RunComparison:
     from dataclasses import replace
 
@@ -268,9 +262,7 @@ def _write(c: RunComparison, target: Path) -> RunComparison:
     cameras = []
     for g, what in ((c.cameras_added, "added"), (c.cameras_removed, "removed")):
         ll = g.to_crs("EPSG:4326") if len(g) and g.crs is not None else g
-        cameras += [
-            (what, str(r.get("model", "")), _fmt(r.get("heading_deg")), r.geometry.y, r.geometry.x) for _, r in ll.iterrows()
-        ]
+        cameras += [(what, str(r.get("model", "")), r.get("heading_deg"), r.geometry.y, r.geometry.x) for _, r in ll.iterrows()]
     page = compare_html(
         name_a=c.run_a.name,
         name_b=c.run_b.name,

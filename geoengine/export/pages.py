@@ -146,7 +146,7 @@ def compare_html(
     png: str,
     metrics: pd.DataFrame,
     beats: pd.DataFrame,
-    cameras: list[tuple[str, str, str, float, float]],
+    cameras: list[tuple[str, str, Any, float, float]],
 ) -> str:
     """What changed between two runs: counts, the difference map (a PNG data URI), metrics, beats, cameras."""
     return _render(
@@ -158,5 +158,5 @@ def compare_html(
         png=png,
         metrics=[(str(r.metric), _fmt(r.a), _fmt(r.b), _fmt(r.change)) for r in metrics.itertuples()],
         beats=[(str(r.name), f"{r.changed_share:.3f}", "yes" if r.changed else "") for r in beats.itertuples()],
-        cameras=[(what, model, heading, f"{lat:.6f}", f"{lon:.6f}") for what, model, heading, lat, lon in cameras],
+        cameras=[(what, model, _fmt(heading), f"{lat:.6f}", f"{lon:.6f}") for what, model, heading, lat, lon in cameras],
     )
